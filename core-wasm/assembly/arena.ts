@@ -1,0 +1,83 @@
+// The arena allocator for object payloads in shared memory: power-of-two size classes, one lock-free
+// free list per class (a Treiber stack whose head carries an ABA tag), fresh blocks from an atomic bump pointer.
+// Any thread may allocate and free. It does not decide lifetimes: the engine's reference counting does.
+import {
+  CORE_BASE, CTL_ARENA_BUMP, CTL_ARENA_END, CTL_ARENA_USED, CTL_FREE_LISTS,
+  ARENA_MIN_SHIFT, ARENA_CLASSES, BLOCK_HEADER,
+} from "../shared/layout";
+
+@inline function freeListHead(cls: i32): u32 {
+  return load<u32>(CORE_BASE + CTL_FREE_LISTS) + (<u32>cls << 3);
+}
+
+/** The size class that fits `bytes` of payload plus the block header, or -1 when it is too big for the arena. */
+export function arenaClassOf(bytes: i32): i32 {
+  const need = bytes + BLOCK_HEADER;
+  let shift = 32 - clz<i32>(need - 1);
+  if (shift < ARENA_MIN_SHIFT) shift = ARENA_MIN_SHIFT;
+  const cls = shift - ARENA_MIN_SHIFT;
+  return cls < ARENA_CLASSES ? cls : -1;
+}
+
+/** Returns the address of `bytes` writable bytes (8-byte aligned), or 0 when the arena cannot serve them. */
+export function arenaAlloc(bytes: i32): u32 {
+  const cls = arenaClassOf(bytes);
+  if (cls < 0) return 0;
+  const blockSize = 1 << (cls + ARENA_MIN_SHIFT);
+  const head = freeListHead(cls);
+  let block: u32 = 0;
+  while (true) {
+    const old = atomic.load<i64>(head);
+    const top = <u32>(old & 0xffffffff);
+    if (top == 0) break;
+    // The next pointer may be stale if another thread popped `top` meanwhile; the tag makes that CAS fail.
+    const next = <i64>load<u32>(top);
+    const tagged = (((old >>> 32) + 1) << 32) | next;
+    if (atomic.cmpxchg<i64>(head, old, tagged) == old) { block = top; break; }
+  }
+  if (block == 0) {
+    const end = load<u32>(CORE_BASE + CTL_ARENA_END);
+    // Check first so that repeated failures cannot push the bump pointer around the address space.
+    if (<u32>atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP) + <u32>blockSize > end) return 0;
+    const at = <u32>atomic.add<i32>(CORE_BASE + CTL_ARENA_BUMP, blockSize);
+    // A racing overshoot is never undone: the tail past `end` is simply unusable.
+    if (at + <u32>blockSize > end) return 0;
+    block = at;
+  }
+  store<i32>(block, cls);
+  store<i32>(block + 4, bytes);
+  atomic.add<i32>(CORE_BASE + CTL_ARENA_USED, blockSize);
+  return block + BLOCK_HEADER;
+}
+
+/** Gives back a block returned by arenaAlloc. */
+export function arenaFree(ptr: u32): void {
+  const block = ptr - BLOCK_HEADER;
+  const cls = load<i32>(block);
+  const head = freeListHead(cls);
+  while (true) {
+    const old = atomic.load<i64>(head);
+    store<u32>(block, <u32>(old & 0xffffffff));
+    const tagged = (((old >>> 32) + 1) << 32) | <i64>block;
+    // release: the next pointer written above is visible before the block is reachable from the head
+    if (atomic.cmpxchg<i64>(head, old, tagged) == old) break;
+  }
+  atomic.sub<i32>(CORE_BASE + CTL_ARENA_USED, 1 << (cls + ARENA_MIN_SHIFT));
+}
+
+/** Bytes handed out right now (whole blocks, so it includes rounding). */
+export function arenaUsed(): i32 {
+  return atomic.load<i32>(CORE_BASE + CTL_ARENA_USED);
+}
+
+/** Bytes of the arena never handed out yet (the bump pointer's headroom). */
+export function arenaFresh(): i32 {
+  const end = <i32>load<u32>(CORE_BASE + CTL_ARENA_END);
+  const bump = atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP);
+  return bump >= end ? 0 : end - bump;
+}
+
+/** The payload size recorded for a block. */
+export function arenaSizeOf(ptr: u32): i32 {
+  return load<i32>(ptr - BLOCK_HEADER + 4);
+}

@@ -1,0 +1,133 @@
+// The object table: object id -> entry (state, location, size, flags, waiter list), open addressing with
+// linear probing. Only the driver inserts and removes (single writer); any thread looks up and seals.
+// Sealing releases every task waiting on the object, from whichever thread sealed it.
+import {
+  CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK,
+  OBJ_BYTES, OBJ_KEY, OBJ_ID_LO, OBJ_ID_HI, OBJ_STATE, OBJ_WAITERS, OBJ_LOCATION, OBJ_SIZE, OBJ_FLAGS,
+  KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, WAITERS_CLOSED,
+} from "../shared/layout";
+import { taskRelease } from "./task-table";
+
+@inline function tableBase(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_TABLE); }
+@inline function tableMask(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_MASK); }
+
+@inline function hashId(lo: i32, hi: i32): u32 {
+  let h = <u32>lo * 0x9e3779b1 ^ <u32>hi * 0x85ebca77;
+  h ^= h >>> 15;
+  h *= 0x2c1b3c6d;
+  h ^= h >>> 12;
+  return h;
+}
+
+/** The entry address of object (lo, hi), or 0 when it is not in the table. */
+export function objFind(lo: i32, hi: i32): u32 {
+  const base = tableBase();
+  const mask = tableMask();
+  let i = hashId(lo, hi) & mask;
+  for (let n: u32 = 0; n <= mask; n++) {
+    const e = base + i * OBJ_BYTES;
+    // acquire: the id fields are written before the key is published as used
+    const key = atomic.load<i32>(e + OBJ_KEY);
+    if (key == KEY_EMPTY) return 0;
+    if (key == KEY_USED && load<i32>(e + OBJ_ID_LO) == lo && load<i32>(e + OBJ_ID_HI) == hi) return e;
+    i = (i + 1) & mask;
+  }
+  return 0;
+}
+
+/** Driver only: the entry of (lo, hi), inserted as pending if absent. Returns 0 when the table is full. */
+export function objInsert(lo: i32, hi: i32): u32 {
+  const found = objFind(lo, hi);
+  if (found != 0) return found;
+  const base = tableBase();
+  const mask = tableMask();
+  let i = hashId(lo, hi) & mask;
+  for (let n: u32 = 0; n <= mask; n++) {
+    const e = base + i * OBJ_BYTES;
+    const key = load<i32>(e + OBJ_KEY);
+    if (key != KEY_USED) {
+      store<i32>(e + OBJ_ID_LO, lo);
+      store<i32>(e + OBJ_ID_HI, hi);
+      store<i32>(e + OBJ_STATE, OBJ_PENDING);
+      store<i32>(e + OBJ_WAITERS, 0);
+      store<i32>(e + OBJ_LOCATION, 0);
+      store<i32>(e + OBJ_SIZE, 0);
+      store<i32>(e + OBJ_FLAGS, 0);
+      // release: readers that see KEY_USED see the fields above
+      atomic.store<i32>(e + OBJ_KEY, KEY_USED);
+      return e;
+    }
+    i = (i + 1) & mask;
+  }
+  return 0;
+}
+
+/** Driver only: removes an entry. Trailing tombstones before an empty slot become empty, so probes stay short. */
+export function objRemove(e: u32): void {
+  const base = tableBase();
+  const mask = tableMask();
+  atomic.store<i32>(e + OBJ_KEY, KEY_TOMBSTONE);
+  let i = (e - base) / OBJ_BYTES;
+  if (atomic.load<i32>(base + ((i + 1) & mask) * OBJ_BYTES + OBJ_KEY) != KEY_EMPTY) return;
+  // No probe can continue past an empty slot, so tombstones directly before one carry no information.
+  for (let n: u32 = 0; n <= mask; n++) {
+    const t = base + i * OBJ_BYTES;
+    if (atomic.load<i32>(t + OBJ_KEY) != KEY_TOMBSTONE) break;
+    atomic.store<i32>(t + OBJ_KEY, KEY_EMPTY);
+    i = (i - 1) & mask;
+  }
+}
+
+/**
+ * Seals an object and releases its waiters; returns how many tasks became ready.
+ * 1. Write the location, size and flags. 2. Publish the state. 3. Close the waiter list in one exchange,
+ * so a task arming concurrently either got onto the list (and is released here) or sees it closed.
+ */
+export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
+  store<i32>(e + OBJ_LOCATION, location);
+  store<i32>(e + OBJ_SIZE, size);
+  store<i32>(e + OBJ_FLAGS, flags);
+  // release: location, size and flags are visible to whoever sees OBJ_SEALED
+  atomic.store<i32>(e + OBJ_STATE, OBJ_SEALED);
+  let edge = atomic.xchg<i32>(e + OBJ_WAITERS, WAITERS_CLOSED);
+  let released = 0;
+  while (edge > 0) {
+    // Read the link before releasing: once released, the task may finish and its edges be freed.
+    const next = load<i32>(<u32>edge);
+    const slot = load<i32>(<u32>edge + 4);
+    released += taskRelease(slot);
+    edge = next;
+  }
+  return released;
+}
+
+/** Driver only: reopens a lost or spilled-and-dropped object so that its rebuild can seal it again. */
+export function objReopen(e: u32): void {
+  store<i32>(e + OBJ_LOCATION, 0);
+  store<i32>(e + OBJ_SIZE, 0);
+  store<i32>(e + OBJ_FLAGS, 0);
+  atomic.store<i32>(e + OBJ_WAITERS, 0);
+  atomic.store<i32>(e + OBJ_STATE, OBJ_PENDING);
+}
+
+/** Sets the state without touching the waiters (spilled, lost). */
+export function objSetState(e: u32, state: i32): void { atomic.store<i32>(e + OBJ_STATE, state); }
+export function objState(e: u32): i32 { return atomic.load<i32>(e + OBJ_STATE); }
+export function objLocation(e: u32): i32 { return load<i32>(e + OBJ_LOCATION); }
+export function objSize(e: u32): i32 { return load<i32>(e + OBJ_SIZE); }
+export function objFlags(e: u32): i32 { return load<i32>(e + OBJ_FLAGS); }
+
+/**
+ * Driver only: hangs `edge` (an 8-byte edge owned by task `slot`) on the object's waiter list.
+ * Returns 1 when the task must wait, 0 when the object is already sealed (the list is closed).
+ */
+export function objAddWaiter(e: u32, edge: u32, slot: i32): i32 {
+  store<i32>(edge + 4, slot);
+  while (true) {
+    const head = atomic.load<i32>(e + OBJ_WAITERS);
+    if (head == WAITERS_CLOSED) return 0;
+    store<i32>(edge, head);
+    // release: the edge's fields are written before a sealer can reach it
+    if (atomic.cmpxchg<i32>(e + OBJ_WAITERS, head, <i32>edge) == head) return 1;
+  }
+}

@@ -1,0 +1,99 @@
+// The task table: fixed-size slots holding the part of a task spec a worker needs to start it from shared
+// memory alone, plus its dependency counter and state. The driver fills and frees slots; any thread
+// releases, starts and finishes them. The variable part (function, arguments) is an arena payload.
+import {
+  CORE_BASE, CTL_TASK_TABLE, CTL_READY_QUEUE, CTL_ADMIT_QUEUE, CTL_DONE_QUEUE, CTL_READY_SEQ, CTL_DONE_SEQ,
+  TASK_BYTES, TASK_STATE, TASK_DEPS, TASK_WORKER, TASK_TARGET, TASK_EDGES, TASK_OUTCOME,
+  TASK_PENDING, TASK_READY, TASK_RUNNING, TASK_DONE, TARGET_ADMIT, OUTCOME_SKIPPED,
+} from "../shared/layout";
+import { queuePush } from "./ready-queue";
+import { objAddWaiter } from "./object-table";
+
+@inline export function taskAt(slot: i32): u32 {
+  return load<u32>(CORE_BASE + CTL_TASK_TABLE) + <u32>slot * TASK_BYTES;
+}
+
+/** Pushes a slot onto the done queue and bumps the sequence the driver parks on. */
+function reportDone(slot: i32): void {
+  // The done queue has a cell per task slot, so it cannot be full.
+  queuePush(load<u32>(CORE_BASE + CTL_DONE_QUEUE), slot);
+  atomic.add<i32>(CORE_BASE + CTL_DONE_SEQ, 1);
+}
+
+/** Moves a pending task whose last argument arrived to its queue. Returns 1 when it went to a ready queue. */
+function makeReady(slot: i32): i32 {
+  const t = taskAt(slot);
+  if (atomic.cmpxchg<i32>(t + TASK_STATE, TASK_PENDING, TASK_READY) != TASK_PENDING) {
+    // Cancelled while it waited: the driver learns through the done queue that the slot can be freed.
+    store<i32>(t + TASK_OUTCOME, OUTCOME_SKIPPED);
+    reportDone(slot);
+    return 0;
+  }
+  const target = load<i32>(t + TASK_TARGET);
+  const q = load<u32>(CORE_BASE + (target == TARGET_ADMIT ? CTL_ADMIT_QUEUE : CTL_READY_QUEUE));
+  // Queues have a cell per task slot, so a push cannot fail.
+  queuePush(q, slot);
+  atomic.add<i32>(CORE_BASE + CTL_READY_SEQ, 1);
+  return target == TARGET_ADMIT ? 0 : 1;
+}
+
+/** One argument of `slot` arrived; returns 1 when that made it ready. */
+export function taskRelease(slot: i32): i32 {
+  // acq_rel: the last decrement sees every earlier one, so exactly one thread moves the task on
+  if (atomic.sub<i32>(taskAt(slot) + TASK_DEPS, 1) == 1) return makeReady(slot);
+  return 0;
+}
+
+/**
+ * Driver only: arms a filled slot that depends on `n` objects whose entry addresses are at `deps`.
+ * 1. Count n + 1 (the extra one keeps sealers from releasing it before arming ends).
+ * 2. Hang an edge on each object still pending; count the ones already sealed.
+ * 3. Drop the extra one plus the sealed ones; whoever reaches zero makes it ready.
+ * Returns 1 when the task went to the ready queue during this call.
+ */
+export function taskArm(slot: i32, deps: u32, n: i32): i32 {
+  const t = taskAt(slot);
+  store<i32>(t + TASK_STATE, TASK_PENDING);
+  store<i32>(t + TASK_WORKER, -1);
+  atomic.store<i32>(t + TASK_DEPS, n + 1);
+  const edges = load<u32>(t + TASK_EDGES);
+  let sealed = 0;
+  for (let i = 0; i < n; i++) {
+    const e = load<u32>(deps + (<u32>i << 2));
+    if (objAddWaiter(e, edges + (<u32>i << 3), slot) == 0) sealed++;
+  }
+  if (atomic.sub<i32>(t + TASK_DEPS, sealed + 1) == sealed + 1) return makeReady(slot);
+  return 0;
+}
+
+/** Driver only: puts a slot straight back on the ready queue (a retry). */
+export function taskRequeue(slot: i32): void {
+  const t = taskAt(slot);
+  store<i32>(t + TASK_WORKER, -1);
+  atomic.store<i32>(t + TASK_DEPS, 0);
+  atomic.store<i32>(t + TASK_STATE, TASK_PENDING);
+  makeReady(slot);
+}
+
+/** A worker claims a slot it popped; false when it was cancelled meanwhile (then it reports it skipped). */
+export function taskStart(slot: i32, worker: i32): bool {
+  const t = taskAt(slot);
+  store<i32>(t + TASK_WORKER, worker);
+  if (atomic.cmpxchg<i32>(t + TASK_STATE, TASK_READY, TASK_RUNNING) == TASK_READY) return true;
+  store<i32>(t + TASK_OUTCOME, OUTCOME_SKIPPED);
+  reportDone(slot);
+  return false;
+}
+
+/** A worker reports a slot finished with an OUTCOME_* code. */
+export function taskFinish(slot: i32, outcome: i32): void {
+  const t = taskAt(slot);
+  store<i32>(t + TASK_OUTCOME, outcome);
+  atomic.store<i32>(t + TASK_STATE, TASK_DONE);
+  reportDone(slot);
+}
+
+/** Compare-and-set on a task's state; returns the state found. */
+export function taskCasState(slot: i32, expected: i32, next: i32): i32 {
+  return atomic.cmpxchg<i32>(taskAt(slot) + TASK_STATE, expected, next);
+}

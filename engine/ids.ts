@@ -1,0 +1,58 @@
+// Ids: branded numbers, deterministic from their parent. A task id derives from its parent's id and its
+// submission index, so a re-executed parent submits children with the same ids and finished ones are reused.
+// Object ids are task id * 64 + return index. Raw numbers appear only at the WebAssembly boundary (lo/hi).
+
+export type TaskId = number & { readonly __brand: "TaskId" };
+export type ObjectId = number & { readonly __brand: "ObjectId" };
+export type ActorId = number & { readonly __brand: "ActorId" };
+export type WorkerId = number & { readonly __brand: "WorkerId" };
+
+/** Returns per task, so return index 0..62; index 63 is reserved. */
+export const MAX_RETURNS = 63;
+const RETURN_SLOTS = 64;
+/** Ids of nested tasks live above this bit; the driver's own children count up from 1 below it. */
+const NESTED_BASE = 2 ** 45;
+const NESTED_SPAN = 2 ** 45;
+/** The driver is the root task: its children get sequential ids. */
+export const DRIVER_TASK_ID = 0 as TaskId;
+
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The id of the `index`-th child (task, put or actor) submitted by task `parent`. */
+export function childTaskId(parent: TaskId, index: number): TaskId {
+  if (parent === DRIVER_TASK_ID) {
+    if (index + 1 >= NESTED_BASE) throw new RangeError("driver task ids exhausted");
+    return (index + 1) as TaskId;
+  }
+  const lo = parent % 2 ** 32;
+  const hi = Math.floor(parent / 2 ** 32);
+  const a = mix32(lo ^ mix32(hi + 0x9e3779b9) ^ mix32(index * 0x27d4eb2d + 1));
+  const b = mix32(a ^ mix32(index + 0x165667b1) ^ hi) % 2 ** 13;
+  return (NESTED_BASE + (b * 2 ** 32 + a) % NESTED_SPAN) as TaskId;
+}
+
+export function objectIdOf(task: TaskId, returnIndex: number): ObjectId {
+  return (task * RETURN_SLOTS + returnIndex) as ObjectId;
+}
+export function taskIdOfObject(object: ObjectId): TaskId {
+  return Math.floor(object / RETURN_SLOTS) as TaskId;
+}
+export function returnIndexOf(object: ObjectId): number {
+  return object % RETURN_SLOTS;
+}
+export function idLo(id: number): number {
+  return id % 2 ** 32 | 0;
+}
+export function idHi(id: number): number {
+  return Math.floor(id / 2 ** 32) | 0;
+}
+export function formatTaskId(id: TaskId): string {
+  return `t${id.toString(16)}`;
+}
+export function formatObjectId(id: ObjectId): string {
+  return `o${taskIdOfObject(id).toString(16)}.${returnIndexOf(id)}`;
+}

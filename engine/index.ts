@@ -1,0 +1,37 @@
+// The public facade of Loom (SPEC.md): init, current, the error classes and the types users hold.
+import { Runtime, type InitOptions } from "./runtime/runtime.js";
+import { peekCurrent, requireCurrent } from "./current.js";
+import { LoomError } from "./errors.js";
+
+export { Runtime, Faults } from "./runtime/runtime.js";
+export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind } from "./runtime/runtime.js";
+export { ObjectRef, isObjectRef } from "./refs.js";
+export { RemoteFunction, ActorClass, ActorMethod } from "./remote.js";
+export type { ActorHandle, ModuleWrappers, FunctionDescriptor } from "./remote.js";
+export type { TaskOptions, ActorOptions, Resources } from "./options.js";
+export {
+  LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
+  SerializationError, TaskCancelledError, ObjectStoreFullError,
+} from "./errors.js";
+
+/** Starts a Loom runtime in this process (the driver). One runtime at a time. */
+export async function init(options: InitOptions = {}): Promise<Runtime> {
+  if (typeof options !== "object" || options === null) throw new LoomError(`init(): options must be an object, got ${String(options)}`);
+  const known = new Set(["workers", "objectStoreBytes", "spillDir", "resources"]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new LoomError(`init(): unknown option ${JSON.stringify(key)}; known options: ${[...known].join(", ")}`);
+  }
+  const existing = peekCurrent<Runtime>();
+  if (existing instanceof Runtime && !existing.isShutdown) {
+    throw new LoomError("init(): a Loom runtime is already running in this process; call shutdown() first or use current()");
+  }
+  return new Runtime(options);
+}
+
+/**
+ * The Loom API of this thread: the runtime made by init() in the driver, or inside a task or actor method,
+ * the same API bound to the worker (remote, module, put, get, wait, cancel, signal).
+ */
+export function current(): Runtime {
+  return requireCurrent<Runtime>();
+}

@@ -1,0 +1,88 @@
+// Where object payloads live, as one thread sees them: small values in the core's arena, values with big
+// buffers in their own SharedArrayBuffer segment (which a view keeps alive, so memory a live view sees is
+// never reused). It writes and reads payloads; it does not decide lifetimes (the reference counter does).
+import * as L from "../../core-wasm/shared/layout.js";
+import type { Core } from "../wasm/core.js";
+import { encodeValue, writeEncoded, decodeValue, type EncodedValue, type DecodeHooks } from "../serialization/value-codec.js";
+import { toWire, fromWire, type WireError, ObjectStoreFullError } from "../errors.js";
+import type { ObjectId } from "../ids.js";
+
+/** Values up to this size go to the arena when they have no out-of-band buffers. */
+export const ARENA_OBJECT_LIMIT = 256 * 1024;
+
+export interface StoredLocation {
+  location: number;
+  size: number;
+  flags: number;
+  /** Set when the payload went to a segment the other threads must be told about. */
+  segment?: SharedArrayBuffer;
+}
+
+export class ObjectStore {
+  /** Segments this thread can see, by object id. A segment outlives its entry while a view holds it. */
+  readonly segments = new Map<ObjectId, SharedArrayBuffer>();
+
+  constructor(private readonly core: Core, private readonly capacityBytes: number) {}
+
+  /** Encodes and writes a value; the caller seals the entry with the returned location. */
+  writeValue(id: ObjectId, value: unknown, path: string): StoredLocation {
+    return this.writeEncoded(id, encodeValue(value, path), 0);
+  }
+
+  /** Writes an error as the object's value (a failed task's returns hold its error). */
+  writeError(id: ObjectId, error: unknown): StoredLocation {
+    const wire = toWire(error);
+    let encoded: EncodedValue;
+    try {
+      encoded = encodeValue(wire, "error");
+    } catch {
+      encoded = encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+    }
+    return this.writeEncoded(id, encoded, L.FLAG_ERROR);
+  }
+
+  writeEncoded(id: ObjectId, encoded: EncodedValue, flags: number): StoredLocation {
+    if (encoded.size > this.capacityBytes) {
+      throw new ObjectStoreFullError(
+        `object ${id} needs ${encoded.size} bytes but the whole store holds ${this.capacityBytes} (objectStoreBytes); ` +
+        `split the value or raise objectStoreBytes`);
+    }
+    if (encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
+      const at = this.core.exports.arenaAlloc(encoded.size);
+      if (at !== 0) {
+        writeEncoded(encoded, this.core.u8, at);
+        return { location: at, size: encoded.size, flags };
+      }
+    }
+    const segment = new SharedArrayBuffer(encoded.size);
+    writeEncoded(encoded, new Uint8Array(segment), 0);
+    this.segments.set(id, segment);
+    return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment };
+  }
+
+  /**
+   * Reads a sealed object. Returns { error } when the object holds a failure.
+   * Arena values are copied out (the arena may reuse the block once the object is freed); segment values are
+   * views on the segment.
+   */
+  read(id: ObjectId, entry: number, hooks: DecodeHooks): { value?: unknown; error?: Error } {
+    const ex = this.core.exports;
+    const flags = ex.objFlags(entry);
+    let value: unknown;
+    if (flags & L.FLAG_SEGMENT) {
+      const segment = this.segments.get(id);
+      if (!segment) throw new Error(`Loom store: segment of object ${id} is not known in this thread`);
+      value = decodeValue(new Uint8Array(segment), 0, hooks, true);
+    } else {
+      value = decodeValue(this.core.u8, ex.objLocation(entry), hooks, false);
+    }
+    if (flags & L.FLAG_ERROR) return { error: fromWire(value as WireError) };
+    return { value };
+  }
+
+  /** Frees the memory of a stored object (driver, when nothing references it). */
+  release(id: ObjectId, location: number, flags: number): void {
+    if (flags & L.FLAG_SEGMENT) this.segments.delete(id);
+    else if (location !== 0) this.core.exports.arenaFree(location);
+  }
+}

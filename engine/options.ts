@@ -1,0 +1,107 @@
+// Option validation: misuse throws a LoomError at once, naming the bad value.
+import { LoomError } from "./errors.js";
+import { MAX_RETURNS } from "./ids.js";
+
+export type Resources = Record<string, number>;
+
+export interface TaskOptions {
+  numReturns?: number;
+  maxRetries?: number;
+  retryExceptions?: boolean;
+  resources?: Resources;
+  name?: string;
+}
+
+export interface ActorOptions {
+  maxRestarts?: number;
+  maxTaskRetries?: number;
+  checkpointEvery?: number;
+  name?: string;
+  resources?: Resources;
+}
+
+export interface ResolvedTaskOptions {
+  numReturns: number;
+  maxRetries: number;
+  retryExceptions: boolean;
+  resources: Resources;
+  name?: string;
+}
+
+function fail(what: string, value: unknown, expected: string): never {
+  throw new LoomError(`invalid option ${what}: ${describe(value)} (expected ${expected})`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) {
+    try { return JSON.stringify(value); } catch { return String(value); }
+  }
+  return String(value);
+}
+
+function checkCount(what: string, value: unknown, min: number, allowInfinite: boolean): number {
+  if (allowInfinite && value === -1) return -1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    fail(what, value, `an integer >= ${min}${allowInfinite ? " or -1 for unlimited" : ""}`);
+  }
+  return value;
+}
+
+export function checkResources(what: string, value: unknown): Resources {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(what, value, "an object of resource amounts");
+  const out: Resources = {};
+  for (const [key, amount] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0) {
+      fail(`${what}.${key}`, amount, "a finite number >= 0");
+    }
+    out[key] = amount;
+  }
+  return out;
+}
+
+const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name"]);
+const ACTOR_KEYS = new Set(["maxRestarts", "maxTaskRetries", "checkpointEvery", "name", "resources", "numReturns", "maxRetries", "retryExceptions"]);
+
+export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) fail("options", options, "an object");
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!allowed.has(key)) throw new LoomError(`unknown option ${JSON.stringify(key)}; known options: ${[...allowed].join(", ")}`);
+  }
+  const out: TaskOptions = {};
+  if (o.numReturns !== undefined) {
+    out.numReturns = checkCount("numReturns", o.numReturns, 1, false);
+    if (out.numReturns > MAX_RETURNS) fail("numReturns", o.numReturns, `at most ${MAX_RETURNS}`);
+  }
+  if (o.maxRetries !== undefined) out.maxRetries = checkCount("maxRetries", o.maxRetries, 0, true);
+  if (o.retryExceptions !== undefined) {
+    if (typeof o.retryExceptions !== "boolean") fail("retryExceptions", o.retryExceptions, "a boolean");
+    out.retryExceptions = o.retryExceptions;
+  }
+  if (o.resources !== undefined) out.resources = checkResources("resources", o.resources);
+  if (o.name !== undefined) {
+    if (typeof o.name !== "string" || o.name === "") fail("name", o.name, "a non-empty string");
+    out.name = o.name;
+  }
+  return out;
+}
+
+export function checkActorOptions(options: unknown): ActorOptions & TaskOptions {
+  const base = checkTaskOptions(options, ACTOR_KEYS) as ActorOptions & TaskOptions;
+  const o = options as Record<string, unknown>;
+  if (o.maxRestarts !== undefined) base.maxRestarts = checkCount("maxRestarts", o.maxRestarts, 0, true);
+  if (o.maxTaskRetries !== undefined) base.maxTaskRetries = checkCount("maxTaskRetries", o.maxTaskRetries, 0, true);
+  if (o.checkpointEvery !== undefined) base.checkpointEvery = checkCount("checkpointEvery", o.checkpointEvery, 1, false);
+  return base;
+}
+
+export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
+  return {
+    numReturns: o.numReturns ?? 1,
+    maxRetries: o.maxRetries ?? 3,
+    retryExceptions: o.retryExceptions ?? false,
+    resources: o.resources ?? { cpu: 1 },
+    name: o.name,
+  };
+}

@@ -1,0 +1,44 @@
+// ObjectRef and the brand that recognises refs and actor handles across module copies (a task module may
+// import Loom by package name while the worker runs another copy of the same files).
+import type { ObjectId, ActorId } from "./ids.js";
+
+export const REF_BRAND = Symbol.for("loom.ObjectRef");
+export const ACTOR_BRAND = Symbol.for("loom.ActorHandle");
+
+/** Something that can resolve refs and count them: the driver runtime or a worker's runtime. */
+export interface RefOwner {
+  /** Called once per ObjectRef instance made in this thread; returns what the finalizer needs. */
+  trackRef(ref: ObjectRef): void;
+}
+
+/** A future: the id of an object that a task will make (or that `put` made). Not thenable, as in Ray. */
+export class ObjectRef<T = unknown> {
+  declare readonly __type?: T;
+  readonly id: ObjectId;
+  readonly [REF_BRAND] = true;
+  constructor(id: ObjectId, owner?: RefOwner) {
+    this.id = id;
+    owner?.trackRef(this);
+  }
+  toString(): string {
+    return `ObjectRef(${this.id})`;
+  }
+  toJSON(): { objectRef: number } {
+    return { objectRef: this.id };
+  }
+}
+
+export function isObjectRef(value: unknown): value is ObjectRef {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true;
+}
+
+/** The serializable part of an actor handle. */
+export interface ActorHandleDescriptor {
+  actorId: ActorId;
+  className: string;
+  methods: string[];
+}
+
+export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHandleDescriptor } {
+  return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object";
+}

@@ -1,0 +1,1213 @@
+// The driver: owns the core's memory, the workers, the task table (specs, retries, lineage), the object
+// table's JS side (reference counts, waiters), the actors and the graph. Submissions are written into the
+// core's task table and armed there; workers take them from the ready queue and seal results in shared
+// memory; the driver learns of finished tasks through the done queue.
+import os from "node:os";
+import { EventEmitter } from "eventemitter3";
+import * as L from "../../core-wasm/shared/layout.js";
+import { Core } from "../wasm/core.js";
+import { ObjectStore } from "../object-store/object-store.js";
+import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
+import {
+  LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError,
+  toWire, fromWire, type WireError,
+} from "../errors.js";
+import {
+  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID,
+  type ObjectId, type TaskId, type ActorId,
+} from "../ids.js";
+import { ObjectRef, isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
+import {
+  RemoteFunction, makeActorHandle, wrapModule, functionKey, type Backend, type FunctionDescriptor, type ActorHandle,
+  type ModuleWrappers,
+} from "../remote.js";
+import {
+  checkResources, resolveTaskOptions, type TaskOptions, type ActorOptions, type ResolvedTaskOptions, type Resources,
+} from "../options.js";
+import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
+import { WorkerPool } from "./worker-pool.js";
+import { setCurrent, clearCurrent } from "../current.js";
+import { withTimeout } from "../worker/worker-runtime.js";
+
+export interface InitOptions {
+  workers?: number;
+  objectStoreBytes?: number;
+  spillDir?: string;
+  resources?: Record<string, number>;
+}
+
+export type TaskKind = "task" | "actor-create" | "actor-method" | "put";
+export type EdgeKind = "data" | "control" | "stateful";
+
+export interface GraphNode {
+  id: string;
+  name: string;
+  kind: TaskKind;
+  state: string;
+  worker?: number;
+  start?: number;
+  end?: number;
+  attempts?: number;
+}
+export interface GraphEdge { from: string; to: string; kind: EdgeKind }
+
+interface TaskEntry {
+  id: TaskId;
+  parentId: TaskId;
+  kind: TaskKind;
+  fnId: number;
+  name: string;
+  /** Encoded argument list: kept as lineage while the task's results may be needed. */
+  payload: Uint8Array;
+  deps: ObjectId[];
+  nestedRefs: ObjectId[];
+  options: ResolvedTaskOptions;
+  slot: number;
+  state: "pending" | "running" | "finished" | "failed" | "cancelled";
+  attempts: number;
+  actorId?: ActorId;
+  method?: string;
+  /** Resources held while it runs through admission. */
+  admitted: boolean;
+  node?: GraphNode;
+  replay?: boolean;
+  seq?: number;
+}
+
+interface ObjectEntry {
+  id: ObjectId;
+  /** Address of the core's entry; 0 once freed. */
+  entry: number;
+  refs: number;
+  isPut: boolean;
+  sealedHere: boolean;
+  freeWhenSealed: boolean;
+  contains: ObjectId[];
+}
+
+interface ActorEntry {
+  id: ActorId;
+  fnId: number;
+  className: string;
+  methods: string[];
+  create: TaskEntry;
+  options: ActorOptions & TaskOptions;
+  worker: number;
+  state: "alive" | "dead";
+  restarts: number;
+  /** Calls since the last checkpoint, in submission order. */
+  log: TaskEntry[];
+  checkpoint?: { seq: number; state: Uint8Array };
+  seq: number;
+  name?: string;
+  lastCall?: TaskId;
+  deathError?: WireError;
+  resources: Resources;
+}
+
+const NO_SLOT = -1;
+/** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
+export const PAYLOAD_PREFIX = 8;
+
+export class Runtime implements Backend, RefOwner {
+  readonly events = new EventEmitter();
+  readonly faults: Faults;
+  readonly workerCount: number;
+  readonly objectStoreBytes: number;
+  private readonly core: Core;
+  private readonly store: ObjectStore;
+  private readonly pool: WorkerPool;
+  private readonly hooks: DecodeHooks;
+  private readonly tasks = new Map<TaskId, TaskEntry>();
+  private readonly objects = new Map<ObjectId, ObjectEntry>();
+  private readonly actors = new Map<ActorId, ActorEntry>();
+  private readonly namedActors = new Map<string, ActorId>();
+  private readonly functionIds = new Map<string, number>();
+  private readonly functionList: FunctionDescriptor[] = [];
+  private readonly slotOwner: (TaskEntry | undefined)[];
+  private readonly freeSlots: number[] = [];
+  private readonly backlog: TaskEntry[] = [];
+  private readonly admitWaiting: TaskEntry[] = [];
+  private readonly sealWaiters = new Map<ObjectId, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  private readonly workerWants = new Map<ObjectId, Set<number>>();
+  private readonly pendingSegments = new Map<ObjectId, Array<() => void>>();
+  private readonly totalResources: Resources;
+  private readonly usedResources: Resources = {};
+  private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
+  private readonly graphNodes: GraphNode[] = [];
+  private readonly graphEdges: GraphEdge[] = [];
+  private readonly i32: Int32Array;
+  private readonly droppedSegments: ObjectId[] = [];
+  private driverChildren = 0;
+  private actorLoad: number[];
+  private parked = false;
+  private closed = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private readonly startTime = performance.now();
+
+  constructor(options: InitOptions = {}) {
+    const workers = options.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1) throw new LoomError(`init: invalid workers ${String(options.workers)} (expected an integer >= 1)`);
+    const store = options.objectStoreBytes ?? Math.min(Math.floor(os.totalmem() / 4), 8 * 2 ** 30);
+    if (!Number.isFinite(store) || store < 1024 * 1024) throw new LoomError(`init: invalid objectStoreBytes ${String(options.objectStoreBytes)} (expected at least 1 MiB)`);
+    this.workerCount = workers;
+    this.objectStoreBytes = store;
+    this.totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
+    const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(store / 4))));
+    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 19, arenaBytes });
+    this.core = core;
+    this.i32 = core.i32;
+    this.store = new ObjectStore(core, store);
+    this.slotOwner = new Array(core.plan.taskSlots);
+    for (let s = core.plan.taskSlots - 1; s >= 0; s--) this.freeSlots.push(s);
+    this.hooks = {
+      ref: (id) => new ObjectRef(id, this),
+      actor: (d) => makeActorHandle(this, d),
+    };
+    this.actorLoad = new Array(workers).fill(0);
+    this.pool = new WorkerPool(handle, store, {
+      message: (i, m) => this.onWorkerMessage(i, m),
+      exit: (i, generation) => this.onWorkerExit(i, generation),
+      error: (i, e) => this.emit("worker:error", { worker: i, error: e }),
+    });
+    for (let i = 0; i < workers; i++) {
+      this.pool.spawn(i);
+      this.emit("worker:started", { worker: i });
+    }
+    this.faults = new Faults(this);
+    setCurrent(this);
+    this.park();
+  }
+
+  // ---- the public API (SPEC.md) ----
+
+  remote<F extends (...args: any[]) => any>(fn: F): RemoteFunction<F> {
+    this.checkOpen();
+    if (typeof fn !== "function") throw new LoomError(`remote(): expected a function, got ${typeof fn}`);
+    const source = fn.toString();
+    if (/^class[\s{]/.test(source)) throw new LoomError("remote(): classes become actors through rt.module(url); inline remote() takes a function");
+    if (/\[native code\]/.test(source)) throw new LoomError(`remote(): ${fn.name || "the function"} is native or bound; pass a self-contained function`);
+    return new RemoteFunction<F>(this, { kind: "inline", source, name: fn.name || "anonymous" });
+  }
+
+  async module<M = Record<string, unknown>>(url: URL | string): Promise<ModuleWrappers<M>> {
+    this.checkOpen();
+    if (typeof url === "string" && /\.(c|m)?tsx?$/.test(url) || url instanceof URL && /\.(c|m)?tsx?$/.test(url.pathname)) {
+      const { ensureTypeScriptLoader } = await import("../worker/function-cache.js");
+      await ensureTypeScriptLoader(url instanceof URL ? url.href : new URL(url, "file://" + process.cwd() + "/").href);
+    }
+    return (await wrapModule(this, url)) as ModuleWrappers<M>;
+  }
+
+  put<T>(value: T): ObjectRef<T> {
+    this.checkOpen();
+    if (isObjectRef(value)) throw new LoomError("put(): the value is already an ObjectRef; pass the ref itself");
+    const encoded = encodeValue(value, "value");
+    const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    const id = objectIdOf(taskId, 0);
+    const where = this.store.writeEncoded(id, encoded, 0);
+    const o = this.registerObject(id, true);
+    this.holdContained(o, encoded.refs);
+    this.core.exports.objSeal(o.entry, where.location, where.size, where.flags);
+    this.recordNode({ id: formatTaskId(taskId), name: "put", kind: "put", state: "finished" });
+    const ref = new ObjectRef<T>(id, this);
+    this.onSealed(id);
+    return ref;
+  }
+
+  get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
+  get<T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
+    this.checkOpen();
+    if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
+    const one = (r: unknown, i?: number) => {
+      if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describe(r)}`);
+      return this.getOne(r.id);
+    };
+    const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
+    return this.tracked(withTimeout(all, options.timeoutMs));
+  }
+
+  async wait(refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
+    this.checkOpen();
+    if (!Array.isArray(refs)) throw new LoomError(`wait(): expected an array of ObjectRefs, got ${describe(refs)}`);
+    refs.forEach((r, i) => { if (!isObjectRef(r)) throw new LoomError(`wait(): refs[${i}] is not an ObjectRef (${describe(r)})`); });
+    const want = options.numReturns ?? 1;
+    if (!Number.isInteger(want) || want < 1) throw new LoomError(`wait(): invalid numReturns ${String(options.numReturns)}`);
+    if (want > refs.length) throw new LoomError(`wait(): numReturns ${want} is more than the ${refs.length} refs given`);
+    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) throw new LoomError(`wait(): invalid timeoutMs ${String(options.timeoutMs)}`);
+    const ready = new Set<ObjectRef>();
+    await this.tracked(new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const check = () => {
+        if (!done && ready.size >= want) { done = true; if (timer) clearTimeout(timer); resolve(); }
+      };
+      for (const r of refs) {
+        const settle = () => { ready.add(r); check(); };
+        this.whenSealed(r.id).then(settle, settle);
+      }
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => { done = true; resolve(); }, options.timeoutMs);
+      check();
+    }));
+    return { ready: refs.filter((r) => ready.has(r)), pending: refs.filter((r) => !ready.has(r)) };
+  }
+
+  /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
+  cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
+    this.checkOpen();
+    if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describe(ref)}`);
+    this.cancelTask(taskIdOfObject(ref.id), options.force ?? false);
+  }
+
+  kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
+    this.checkOpen();
+    if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describe(handle)}`);
+    this.killActor(handle[ACTOR_BRAND].actorId, options.noRestart ?? true);
+  }
+
+  getActor<T = any>(name: string): ActorHandle<T> {
+    this.checkOpen();
+    const id = this.namedActors.get(name);
+    const a = id === undefined ? undefined : this.actors.get(id);
+    if (!a || a.state === "dead") throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
+    return makeActorHandle<T>(this, { actorId: a.id, className: a.className, methods: a.methods });
+  }
+
+  graph(): { nodes: GraphNode[]; edges: GraphEdge[] } {
+    return { nodes: this.graphNodes.map((n) => ({ ...n })), edges: this.graphEdges.map((e) => ({ ...e })) };
+  }
+
+  /** Bytes the store holds now (arena blocks plus segments known to the driver). */
+  storeUsage(): { arenaBytes: number; segmentBytes: number; objects: number } {
+    let segmentBytes = 0;
+    for (const s of this.store.segments.values()) segmentBytes += s.byteLength;
+    return { arenaBytes: this.core.exports.arenaUsed(), segmentBytes, objects: this.objects.size };
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearCurrent(this);
+    const error = new LoomError("the Loom runtime was shut down");
+    for (const [, list] of this.sealWaiters) for (const w of list) w.reject(error);
+    this.sealWaiters.clear();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    await this.pool.terminateAll();
+    Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
+  }
+
+  get isShutdown(): boolean {
+    return this.closed;
+  }
+
+  // ---- submission ----
+
+  private checkOpen(): void {
+    if (this.closed) throw new LoomError("the Loom runtime has been shut down; call init() again");
+  }
+
+  private functionId(fn: FunctionDescriptor): number {
+    const key = functionKey(fn);
+    let id = this.functionIds.get(key);
+    if (id === undefined) {
+      id = this.functionList.length;
+      this.functionList.push(fn);
+      this.functionIds.set(key, id);
+      this.pool.broadcast({ t: "fn", id, fn });
+    }
+    return id;
+  }
+
+  private encodeArgs(args: unknown[], parent: TaskId): { payload: Uint8Array; deps: ObjectId[]; nested: ObjectId[] } {
+    const deps: ObjectId[] = [];
+    const list = args.map((a, i) => {
+      if (isObjectRef(a)) { deps.push(a.id); return a; }
+      const e = encodeValue(a, `args[${i}]`);
+      if (e.buffers.length || e.size > 64 * 1024) {
+        // Big arguments go into the store once and travel by ref, as Ray does.
+        const ref = this.putEncodedFor(parent, e);
+        deps.push(ref.id);
+        return ref;
+      }
+      return a;
+    });
+    const e = encodeValue(list, "args");
+    const payload = new Uint8Array(e.size);
+    writeEncoded(e, payload, 0);
+    return { payload, deps, nested: e.refs.filter((r) => !deps.includes(r)) };
+  }
+
+  private putEncodedFor(parent: TaskId, encoded: EncodedValue): ObjectRef {
+    const taskId = parent === DRIVER_TASK_ID ? childTaskId(DRIVER_TASK_ID, this.driverChildren++) : childTaskId(parent, 1e9 + this.driverChildren++);
+    const id = objectIdOf(taskId, 0);
+    const where = this.store.writeEncoded(id, encoded, 0);
+    const o = this.registerObject(id, true);
+    this.holdContained(o, encoded.refs);
+    this.core.exports.objSeal(o.entry, where.location, where.size, where.flags);
+    return new ObjectRef(id, this);
+  }
+
+  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    this.checkOpen();
+    const resolved = resolveTaskOptions(options);
+    this.checkFeasible(resolved.resources, fn.name);
+    const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    const { payload, deps, nested } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
+    const refs = this.returnRefs(entry);
+    this.dispatch(entry);
+    return refs;
+  }
+
+  private returnRefs(entry: TaskEntry): ObjectRef | ObjectRef[] {
+    const n = entry.options.numReturns;
+    if (n === 1) return new ObjectRef(objectIdOf(entry.id, 0), this);
+    return Array.from({ length: n }, (_, i) => new ObjectRef(objectIdOf(entry.id, i), this));
+  }
+
+  private checkFeasible(resources: Resources, what: string): void {
+    for (const [name, amount] of Object.entries(resources)) {
+      const total = this.totalResources[name] ?? 0;
+      if (amount > total) {
+        throw new LoomError(`${what} needs resources.${name}=${amount} but this runtime offers ${total}; ` +
+          `pass resources: { ${name}: ... } to init() or lower the request`);
+      }
+    }
+  }
+
+  private newTask(
+    id: TaskId, parentId: TaskId, kind: TaskKind, fnId: number, name: string, payload: Uint8Array,
+    deps: ObjectId[], nested: ObjectId[], options: ResolvedTaskOptions,
+  ): TaskEntry {
+    const entry: TaskEntry = {
+      id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending",
+      attempts: 0, admitted: false,
+    };
+    this.tasks.set(id, entry);
+    for (let i = 0; i < options.numReturns; i++) this.registerObject(objectIdOf(id, i), false);
+    // The task holds its arguments until it finishes.
+    for (const d of deps) this.incRef(d);
+    for (const d of nested) this.incRef(d);
+    entry.node = this.recordNode({ id: formatTaskId(id), name, kind, state: "pending", attempts: 0 });
+    if (parentId !== DRIVER_TASK_ID) this.graphEdges.push({ from: formatTaskId(parentId), to: entry.node.id, kind: "control" });
+    for (const d of deps) {
+      const producer = taskIdOfObject(d);
+      if (this.tasks.get(producer)?.kind !== "put") this.graphEdges.push({ from: formatTaskId(producer), to: entry.node.id, kind: "data" });
+    }
+    this.inFlight++;
+    this.updateKeepAlive();
+    this.emit("task:submitted", { taskId: entry.node.id, name });
+    return entry;
+  }
+
+  private recordNode(node: GraphNode): GraphNode {
+    this.graphNodes.push(node);
+    return node;
+  }
+
+  /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
+  private dispatch(entry: TaskEntry): void {
+    if (entry.kind === "actor-create" || entry.kind === "actor-method") return this.dispatchActorTask(entry);
+    const slot = this.takeSlot(entry);
+    if (slot === NO_SLOT) { this.backlog.push(entry); return; }
+    const ex = this.core.exports;
+    const needsAdmission = !isDefaultResources(entry.options.resources);
+    this.core.setTaskField(slot, L.TASK_TARGET, needsAdmission ? L.TARGET_ADMIT : L.TARGET_READY);
+    const scratch = this.core.plan.scratch;
+    let n = 0;
+    for (const d of entry.deps) {
+      let e = ex.objFind(idLo(d), idHi(d));
+      if (e === 0 || ex.objState(e) === L.OBJ_LOST) e = this.recover(d);
+      this.i32[(scratch >> 2) + n++] = e;
+    }
+    const edges = n ? ex.arenaAlloc(n * L.EDGE_BYTES) : 0;
+    this.core.setTaskField(slot, L.TASK_EDGES, edges);
+    entry.state = "pending";
+    if (ex.taskArm(slot, scratch, n)) this.notifyWorkers(1);
+    if (needsAdmission) this.drainAdmissions();
+  }
+
+  /** Claims a slot and writes the fixed part and the payload; NO_SLOT when the core is full for now. */
+  private takeSlot(entry: TaskEntry): number {
+    if (this.freeSlots.length === 0) return NO_SLOT;
+    const header = Buffer.from(JSON.stringify({
+      f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
+    }));
+    const argsAt = PAYLOAD_PREFIX + Math.ceil(header.length / 8) * 8;
+    const at = this.core.exports.arenaAlloc(argsAt + entry.payload.length);
+    if (at === 0) return NO_SLOT;
+    const slot = this.freeSlots.pop()!;
+    new DataView(this.core.u8.buffer, at, 8).setUint32(0, header.length, true);
+    this.core.u8.set(header, at + PAYLOAD_PREFIX);
+    this.core.u8.set(entry.payload, at + argsAt);
+    const c = this.core;
+    c.setTaskField(slot, L.TASK_ID_LO, idLo(entry.id));
+    c.setTaskField(slot, L.TASK_ID_HI, idHi(entry.id));
+    c.setTaskField(slot, L.TASK_PAYLOAD, at);
+    c.setTaskField(slot, L.TASK_PAYLOAD_LEN, entry.payload.length);
+    c.setTaskField(slot, L.TASK_RETURNS, entry.options.numReturns);
+    c.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
+    c.setTaskField(slot, L.TASK_OUTCOME, L.OUTCOME_NONE);
+    c.setTaskField(slot, L.TASK_EDGES, 0);
+    c.setTaskField(slot, L.TASK_GENERATION, c.taskField(slot, L.TASK_GENERATION) + 1);
+    this.slotOwner[slot] = entry;
+    entry.slot = slot;
+    return slot;
+  }
+
+  private releaseSlot(slot: number): void {
+    const ex = this.core.exports;
+    const payload = this.core.taskField(slot, L.TASK_PAYLOAD);
+    if (payload) ex.arenaFree(payload);
+    const edges = this.core.taskField(slot, L.TASK_EDGES);
+    if (edges) ex.arenaFree(edges);
+    this.core.setTaskField(slot, L.TASK_PAYLOAD, 0);
+    this.core.setTaskField(slot, L.TASK_EDGES, 0);
+    Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_FREE);
+    const owner = this.slotOwner[slot];
+    if (owner && owner.slot === slot) owner.slot = NO_SLOT;
+    this.slotOwner[slot] = undefined;
+    this.freeSlots.push(slot);
+    while (this.backlog.length && this.freeSlots.length) this.dispatch(this.backlog.shift()!);
+  }
+
+  /** Tasks with resources beyond one CPU start only when those resources are free. */
+  private drainAdmissions(): void {
+    const ex = this.core.exports;
+    for (let slot = ex.admitPop(); slot >= 0; slot = ex.admitPop()) {
+      const entry = this.slotOwner[slot];
+      if (entry) this.admitWaiting.push(entry);
+    }
+    for (let i = 0; i < this.admitWaiting.length; i++) {
+      const entry = this.admitWaiting[i];
+      if (!this.fits(entry.options.resources)) continue;
+      this.admitWaiting.splice(i--, 1);
+      this.acquire(entry.options.resources);
+      entry.admitted = true;
+      ex.queuePush(this.core.plan.readyQueue, entry.slot);
+      Atomics.add(this.i32, Core.ctl(L.CTL_READY_SEQ), 1);
+      this.notifyWorkers(1);
+    }
+  }
+
+  private fits(r: Resources): boolean {
+    for (const [k, v] of Object.entries(r)) if ((this.usedResources[k] ?? 0) + v > (this.totalResources[k] ?? 0) + 1e-9) return false;
+    return true;
+  }
+  private acquire(r: Resources): void {
+    for (const [k, v] of Object.entries(r)) this.usedResources[k] = (this.usedResources[k] ?? 0) + v;
+  }
+  private releaseResources(r: Resources): void {
+    for (const [k, v] of Object.entries(r)) this.usedResources[k] = (this.usedResources[k] ?? 0) - v;
+  }
+
+  private notifyWorkers(n: number): void {
+    if (Atomics.load(this.i32, Core.ctl(L.CTL_IDLE_WORKERS)) > 0) Atomics.notify(this.i32, Core.ctl(L.CTL_READY_SEQ), n);
+  }
+
+  // ---- completion: the done queue ----
+
+  /** Waits for the done queue without blocking the event loop (the main thread must never block). */
+  private park(): void {
+    if (this.parked || this.closed) return;
+    const parkedIdx = Core.ctl(L.CTL_DRIVER_PARKED);
+    const seqIdx = Core.ctl(L.CTL_DONE_SEQ);
+    Atomics.store(this.i32, parkedIdx, 1);
+    const seq = Atomics.load(this.i32, seqIdx);
+    // A report pushed before the sequence read is in the queue now; one pushed after changes the sequence.
+    if (this.core.exports.queueLength(this.core.plan.doneQueue) > 0) {
+      Atomics.store(this.i32, parkedIdx, 0);
+      setImmediate(() => { this.drainDone(); this.park(); });
+      return;
+    }
+    this.parked = true;
+    const r = Atomics.waitAsync(this.i32, seqIdx, seq);
+    const resume = () => {
+      this.parked = false;
+      Atomics.store(this.i32, parkedIdx, 0);
+      if (this.closed) return;
+      this.drainDone();
+      this.park();
+    };
+    if (r.async) r.value.then(resume); else resume();
+  }
+
+  private drainDone(): void {
+    const ex = this.core.exports;
+    for (let slot = ex.donePop(); slot >= 0; slot = ex.donePop()) this.onTaskDone(slot);
+    this.drainAdmissions();
+    this.flushDroppedSegments();
+  }
+
+  private onTaskDone(slot: number): void {
+    const entry = this.slotOwner[slot];
+    const outcome = this.core.taskField(slot, L.TASK_OUTCOME);
+    const worker = this.core.taskField(slot, L.TASK_WORKER);
+    if (!entry) return;
+    if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
+    this.releaseSlot(slot);
+    if (outcome === L.OUTCOME_SKIPPED) return;
+    if (outcome === L.OUTCOME_RETRY && entry.state !== "cancelled") {
+      entry.attempts++;
+      this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "exception" });
+      this.dispatch(entry);
+      return;
+    }
+    if (entry.replay) { entry.replay = false; return; }
+    this.finishTask(entry, outcome === L.OUTCOME_OK ? "finished" : "failed", worker);
+  }
+
+  private finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number): void {
+    if (entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") {
+      if (state !== "cancelled") for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
+      return;
+    }
+    entry.state = state;
+    const now = performance.now() - this.startTime;
+    if (entry.node) {
+      entry.node.state = state;
+      entry.node.end = now;
+      if (entry.node.start === undefined) entry.node.start = now;
+      if (worker >= 0) entry.node.worker = worker;
+      entry.node.attempts = entry.attempts;
+    }
+    this.inFlight--;
+    this.updateKeepAlive();
+    for (const d of entry.deps) this.decRef(d);
+    for (const d of entry.nestedRefs) if (entry.kind !== "actor-create") this.decRef(d);
+    if (state === "failed") this.emit("task:failed", { taskId: formatTaskId(entry.id), name: entry.name, worker });
+    else if (state === "finished") this.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
+    for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
+  }
+
+  // ---- objects: registration, readiness, reference counts ----
+
+  private registerObject(id: ObjectId, isPut: boolean): ObjectEntry {
+    let o = this.objects.get(id);
+    if (!o) {
+      const entry = this.core.exports.objInsert(idLo(id), idHi(id));
+      if (entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
+      o = { id, entry, refs: 0, isPut, sealedHere: false, freeWhenSealed: false, contains: [] };
+      this.objects.set(id, o);
+    } else if (o.entry === 0) {
+      o.entry = this.core.exports.objInsert(idLo(id), idHi(id));
+    }
+    return o;
+  }
+
+  private holdContained(o: ObjectEntry, refs: ObjectId[]): void {
+    for (const r of refs) { this.incRef(r); o.contains.push(r); }
+  }
+
+  trackRef(ref: ObjectRef): void {
+    const o = this.objects.get(ref.id);
+    if (o) o.refs++;
+    else this.objects.set(ref.id, { id: ref.id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: [] });
+    this.finalizer.register(ref, ref.id);
+  }
+
+  private incRef(id: ObjectId): void {
+    const o = this.objects.get(id);
+    if (o) o.refs++;
+  }
+
+  private decRef(id: ObjectId): void {
+    const o = this.objects.get(id);
+    if (!o) return;
+    if (--o.refs > 0) return;
+    const task = this.tasks.get(taskIdOfObject(id));
+    const sealed = o.entry !== 0 && this.core.exports.objState(o.entry) === L.OBJ_SEALED;
+    if (!sealed && task && task.state === "pending" || task?.state === "running") { o.freeWhenSealed = true; return; }
+    this.freeObject(o);
+  }
+
+  private freeObject(o: ObjectEntry): void {
+    if (this.closed) return;
+    const ex = this.core.exports;
+    if (o.entry !== 0) {
+      const flags = ex.objFlags(o.entry);
+      const location = ex.objLocation(o.entry);
+      if (ex.objState(o.entry) === L.OBJ_SEALED) this.store.release(o.id, location, flags);
+      if (flags & L.FLAG_SEGMENT) this.droppedSegments.push(o.id);
+      ex.objRemove(o.entry);
+    }
+    this.objects.delete(o.id);
+    for (const r of o.contains) this.decRef(r);
+    const task = this.tasks.get(taskIdOfObject(o.id));
+    if (task && (task.state === "finished" || task.state === "failed" || task.state === "cancelled")) {
+      let alive = false;
+      for (let i = 0; i < task.options.numReturns; i++) if (this.objects.has(objectIdOf(task.id, i))) alive = true;
+      if (!alive && task.kind !== "actor-create" && task.kind !== "actor-method") this.tasks.delete(task.id);
+    }
+  }
+
+  private flushDroppedSegments(): void {
+    if (this.droppedSegments.length === 0) return;
+    this.pool.broadcast({ t: "drop-segments", ids: this.droppedSegments.splice(0) });
+  }
+
+  /** Resolves when the object is sealed and readable in this thread (its segment known). */
+  whenSealed(id: ObjectId): Promise<void> {
+    if (this.isReadable(id)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const list = this.sealWaiters.get(id);
+      if (list) list.push({ resolve, reject }); else this.sealWaiters.set(id, [{ resolve, reject }]);
+      const o = this.objects.get(id);
+      const ex = this.core.exports;
+      if (!o || o.entry === 0 || ex.objState(o.entry) === L.OBJ_LOST) {
+        try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }
+      }
+    });
+  }
+
+  private isReadable(id: ObjectId): boolean {
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0) return false;
+    const ex = this.core.exports;
+    if (ex.objState(o.entry) !== L.OBJ_SEALED) return false;
+    return !(ex.objFlags(o.entry) & L.FLAG_SEGMENT) || this.store.segments.has(id);
+  }
+
+  private onSealed(id: ObjectId): void {
+    if (!this.isReadable(id)) return;
+    const o = this.objects.get(id)!;
+    const list = this.sealWaiters.get(id);
+    if (list) {
+      this.sealWaiters.delete(id);
+      for (const w of list) w.resolve();
+    }
+    const wants = this.workerWants.get(id);
+    if (wants) {
+      this.workerWants.delete(id);
+      const segment = this.store.segments.get(id);
+      for (const w of wants) this.pool.post(w, { t: "object", id, segment });
+    }
+    if (o.freeWhenSealed && o.refs <= 0) this.freeObject(o);
+  }
+
+  private rejectWaiters(id: ObjectId, error: Error): void {
+    const list = this.sealWaiters.get(id);
+    this.sealWaiters.delete(id);
+    for (const w of list ?? []) w.reject(error);
+    const wants = this.workerWants.get(id);
+    this.workerWants.delete(id);
+    for (const w of wants ?? []) this.pool.post(w, { t: "object", id, error: toWire(error) });
+  }
+
+  private async getOne(id: ObjectId): Promise<unknown> {
+    await this.whenSealed(id);
+    const o = this.objects.get(id)!;
+    const r = this.store.read(id, o.entry, this.hooks);
+    if (r.error) throw r.error;
+    return r.value;
+  }
+
+  private tracked<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.updateKeepAlive();
+    const done = () => { this.inFlight--; this.updateKeepAlive(); };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Keeps the process alive while work is outstanding; workers are unref'd so an idle driver can exit. */
+  private updateKeepAlive(): void {
+    if (this.inFlight > 0 && !this.keepAlive && !this.closed) this.keepAlive = setInterval(() => {}, 1 << 30);
+    else if (this.inFlight <= 0 && this.keepAlive) { clearInterval(this.keepAlive); this.keepAlive = undefined; }
+  }
+
+  // ---- recovery (lineage) ----
+
+  /**
+   * Rebuilds a lost object by re-executing the task that made it; returns its (reopened) core entry.
+   * 1. A put object cannot be re-executed: ObjectLostError. 2. Without its task's lineage: ReconstructionError.
+   * 3. A task already re-running: nothing to do. 4. Otherwise reopen its returns and dispatch it again;
+   *    its own lost arguments are rebuilt first by the same path when it is dispatched.
+   */
+  recover(id: ObjectId): number {
+    const taskId = taskIdOfObject(id);
+    const o = this.objects.get(id);
+    const task = this.tasks.get(taskId);
+    if (o?.isPut || task?.kind === "put" || (!task && o && !o.isPut && taskId < 2 ** 45 && taskId > 0 && this.isPutId(id))) {
+      throw new ObjectLostError(`object ${id} was made by put() and is lost; put objects cannot be rebuilt`);
+    }
+    if (!task) throw new ReconstructionError(`object ${id} is lost and its lineage was released (nothing referenced it)`);
+    if (task.kind === "actor-create" || task.kind === "actor-method") {
+      throw new ReconstructionError(`object ${id} was made by an actor call and is lost; rebuilding actor results needs the actor's replay`);
+    }
+    const ex = this.core.exports;
+    const obj = this.registerObject(id, false);
+    if (task.state === "pending" || task.state === "running") return obj.entry;
+    // Reopen every return of the task so that the re-execution can seal them again.
+    for (let i = 0; i < task.options.numReturns; i++) {
+      const rid = objectIdOf(taskId, i);
+      const ro = this.registerObject(rid, false);
+      const state = ex.objState(ro.entry);
+      if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
+      else if (state === L.OBJ_SEALED) continue;
+      ro.refs++; // held by the rebuild until it seals
+      ro.freeWhenSealed = false;
+    }
+    task.state = "pending";
+    task.attempts = 0;
+    this.inFlight++;
+    this.emit("object:lost", { objectId: id, taskId: formatTaskId(taskId) });
+    const rebuilt = () => {
+      for (let i = 0; i < task.options.numReturns; i++) this.decRef(objectIdOf(taskId, i));
+      this.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
+    };
+    task.node && (task.node.state = "rebuilding");
+    for (const d of task.deps) this.incRef(d);
+    this.whenSealedNoRecover(id).then(rebuilt, () => {});
+    this.dispatch(task);
+    return obj.entry;
+  }
+
+  private putIds = new Set<ObjectId>();
+  private isPutId(id: ObjectId): boolean { return this.putIds.has(id); }
+
+  private whenSealedNoRecover(id: ObjectId): Promise<void> {
+    if (this.isReadable(id)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const list = this.sealWaiters.get(id);
+      if (list) list.push({ resolve, reject }); else this.sealWaiters.set(id, [{ resolve, reject }]);
+    });
+  }
+
+  /** Drops a stored object as a lost node would (fault injection). */
+  evict(ref: ObjectRef): boolean {
+    const o = this.objects.get(ref.id);
+    if (!o || o.entry === 0) return false;
+    const ex = this.core.exports;
+    if (ex.objState(o.entry) !== L.OBJ_SEALED) return false;
+    const flags = ex.objFlags(o.entry);
+    this.store.release(o.id, ex.objLocation(o.entry), flags);
+    if (flags & L.FLAG_SEGMENT) { this.droppedSegments.push(o.id); this.flushDroppedSegments(); }
+    ex.objSetState(o.entry, L.OBJ_LOST);
+    if (o.isPut) this.putIds.add(o.id);
+    this.emit("object:lost", { objectId: o.id, taskId: formatTaskId(taskIdOfObject(o.id)), reason: "evicted" });
+    return true;
+  }
+
+  // ---- cancellation ----
+
+  private cancelTask(taskId: TaskId, force: boolean): void {
+    const entry = this.tasks.get(taskId);
+    if (!entry || entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") return;
+    const error = new TaskCancelledError(`task ${entry.name} (${formatTaskId(taskId)}) was cancelled`);
+    const slot = entry.slot;
+    if (slot !== NO_SLOT) {
+      const ex = this.core.exports;
+      const prev = ex.taskCasState(slot, L.TASK_PENDING, L.TASK_CANCELLED);
+      const prev2 = prev === L.TASK_PENDING ? prev : ex.taskCasState(slot, L.TASK_READY, L.TASK_CANCELLED);
+      if (prev2 === L.TASK_RUNNING) {
+        const worker = this.core.taskField(slot, L.TASK_WORKER);
+        this.pool.post(worker, { t: "abort", taskId });
+        if (!force) {
+          // Not forced: the task may finish anyway; its ref still rejects, as Ray's does.
+          entry.state = "cancelled";
+          this.sealError(entry, error);
+          this.finishTask(entry, "cancelled", worker);
+          return;
+        }
+        entry.state = "cancelled";
+        this.sealError(entry, error);
+        this.finishTask(entry, "cancelled", worker);
+        this.faults.killWorker(worker);
+        return;
+      }
+    } else {
+      const i = this.backlog.indexOf(entry);
+      if (i >= 0) this.backlog.splice(i, 1);
+    }
+    entry.state = "cancelled";
+    this.sealError(entry, error);
+    this.finishTask(entry, "cancelled", -1);
+  }
+
+  /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */
+  private sealError(entry: TaskEntry, error: Error): void {
+    const ex = this.core.exports;
+    let released = 0;
+    for (let i = 0; i < entry.options.numReturns; i++) {
+      const id = objectIdOf(entry.id, i);
+      const o = this.registerObject(id, false);
+      if (ex.objState(o.entry) === L.OBJ_SEALED) continue;
+      const where = this.store.writeError(id, error);
+      released += ex.objSeal(o.entry, where.location, where.size, where.flags);
+    }
+    this.notifyWorkers(released);
+  }
+
+  // ---- workers: messages and deaths ----
+
+  private onWorkerMessage(index: number, m: WorkerToDriver): void {
+    switch (m.t) {
+      case "ready": break;
+      case "submit": this.submitFromWorker(m.spec); break;
+      case "put": {
+        const o = this.registerObject(m.id, true);
+        if (m.segment) this.store.segments.set(m.id, m.segment);
+        this.holdContained(o, m.refs);
+        o.refs++; // the worker's ref; workers do not report drops, so a worker put lives with its parent's lineage
+        this.core.exports.objSeal(o.entry, m.location, m.size, m.flags);
+        this.recordNode({ id: formatTaskId(taskIdOfObject(m.id)), name: "put", kind: "put", state: "finished" });
+        this.onSealed(m.id);
+        break;
+      }
+      case "segment": {
+        this.store.segments.set(m.id, m.segment);
+        const o = this.objects.get(m.id);
+        if (o) this.holdContained(o, m.refs);
+        this.onSealed(m.id);
+        break;
+      }
+      case "contains": {
+        const o = this.objects.get(m.id);
+        if (o) this.holdContained(o, m.refs);
+        break;
+      }
+      case "want": {
+        if (this.isReadable(m.id)) {
+          this.pool.post(index, { t: "object", id: m.id, segment: this.store.segments.get(m.id) });
+          break;
+        }
+        let set = this.workerWants.get(m.id);
+        if (!set) { set = new Set(); this.workerWants.set(m.id, set); }
+        set.add(index);
+        const o = this.objects.get(m.id);
+        if (!o || o.entry === 0 || this.core.exports.objState(o.entry) === L.OBJ_LOST) {
+          try { this.recover(m.id); } catch (error) { this.rejectWaiters(m.id, error as Error); }
+        }
+        break;
+      }
+      case "refs": break;
+      case "checkpoint": this.onCheckpoint(m.actorId, m.seq, m.state); break;
+      case "cancel": this.cancelTask(taskIdOfObject(m.id), m.force); break;
+      case "kill-actor": this.killActor(m.actorId, m.noRestart); break;
+    }
+  }
+
+  private submitFromWorker(spec: WireSubmission): void {
+    if (this.closed) return;
+    const existing = this.tasks.get(spec.taskId);
+    if (existing) {
+      // A re-executed parent submits the same child again: reuse it; it is not run twice.
+      return;
+    }
+    if (spec.actorCreate) {
+      this.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.actorCreate.options);
+      return;
+    }
+    if (spec.actorCall) {
+      const actor = this.actors.get(spec.actorCall.actorId);
+      const resolved = resolveTaskOptions(spec.options);
+      const entry = this.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, [], resolved);
+      entry.actorId = spec.actorCall.actorId;
+      entry.method = spec.actorCall.method;
+      this.dispatch(entry);
+      return;
+    }
+    const resolved = resolveTaskOptions(spec.options);
+    const entry = this.newTask(spec.taskId, spec.parentId, "task", this.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, [], resolved);
+    try {
+      this.checkFeasible(resolved.resources, spec.fn.name);
+    } catch (error) {
+      entry.state = "failed";
+      this.sealError(entry, error as Error);
+      this.finishTask(entry, "failed", -1);
+      return;
+    }
+    this.dispatch(entry);
+  }
+
+  private onWorkerExit(index: number, generation: number): void {
+    if (this.closed) return;
+    const w = this.pool.workers[index];
+    if (w && w.generation !== generation) return;
+    this.emit("worker:died", { worker: index });
+    // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
+    const ex = this.core.exports;
+    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+      const entry = this.slotOwner[slot];
+      if (!entry || entry.kind !== "task") continue;
+      const state = this.core.taskField(slot, L.TASK_STATE);
+      if (state !== L.TASK_RUNNING || this.core.taskField(slot, L.TASK_WORKER) !== index) continue;
+      if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
+      const limit = entry.options.maxRetries;
+      if (entry.state !== "cancelled" && (limit === -1 || entry.attempts < limit)) {
+        entry.attempts++;
+        this.core.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
+        this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "worker died" });
+        if (!isDefaultResources(entry.options.resources)) {
+          this.core.setTaskField(slot, L.TASK_TARGET, L.TARGET_ADMIT);
+        }
+        ex.taskRequeue(slot);
+        this.notifyWorkers(1);
+        if (!isDefaultResources(entry.options.resources)) this.drainAdmissions();
+      } else {
+        this.releaseSlot(slot);
+        if (entry.state !== "cancelled") {
+          this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died and ${limit} retries are spent`));
+          this.finishTask(entry, "failed", index);
+        }
+      }
+    }
+    this.pool.spawn(index);
+    this.emit("worker:started", { worker: index });
+    this.actorLoad[index] = 0;
+    for (const actor of this.actors.values()) {
+      if (actor.state === "alive" && actor.worker === index) this.restartActor(actor, `its worker ${index} died`);
+    }
+  }
+
+  // ---- actors ----
+
+  createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
+    this.checkOpen();
+    const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    const { payload, deps } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, options);
+    return makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
+  }
+
+  private createActorEntry(
+    taskId: TaskId, parentId: TaskId, cls: FunctionDescriptor, methods: string[], payload: Uint8Array,
+    deps: ObjectId[], options: ActorOptions & TaskOptions,
+  ): ActorEntry {
+    const actorId = taskId as unknown as ActorId;
+    if (options.name !== undefined) {
+      const existing = this.namedActors.get(options.name);
+      if (existing !== undefined && this.actors.get(existing)?.state === "alive") {
+        throw new LoomError(`an actor named ${JSON.stringify(options.name)} already exists; pick another name or kill it first`);
+      }
+    }
+    const resources = options.resources ?? {};
+    this.checkFeasible(resources, cls.name);
+    const fnId = this.functionId(cls);
+    const create = this.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, [], resolveTaskOptions({}));
+    create.actorId = actorId;
+    const actor: ActorEntry = {
+      id: actorId, fnId, className: cls.name, methods, create, options, worker: this.placeActor(), state: "alive",
+      restarts: 0, log: [], seq: 0, name: options.name, resources,
+    };
+    this.acquire(resources);
+    this.actors.set(actorId, actor);
+    if (options.name !== undefined) this.namedActors.set(options.name, actorId);
+    this.dispatch(create);
+    return actor;
+  }
+
+  /** The worker hosting the fewest actors. */
+  private placeActor(exclude = -1): number {
+    let best = -1;
+    for (let i = 0; i < this.workerCount; i++) {
+      if (i === exclude && this.workerCount > 1) continue;
+      if (best < 0 || this.actorLoad[i] < this.actorLoad[best]) best = i;
+    }
+    this.actorLoad[best]++;
+    return best;
+  }
+
+  submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    this.checkOpen();
+    const actor = this.actors.get(desc.actorId);
+    const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    const { payload, deps, nested } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
+    const entry = this.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
+    entry.actorId = desc.actorId;
+    entry.method = method;
+    const refs = this.returnRefs(entry);
+    this.dispatch(entry);
+    return refs;
+  }
+
+  private dispatchActorTask(entry: TaskEntry): void {
+    const actor = this.actors.get(entry.actorId!);
+    if (entry.kind === "actor-method") {
+      if (!actor || actor.state === "dead") {
+        entry.state = "failed";
+        this.sealError(entry, actor?.deathError ? fromWire(actor.deathError) : new ActorDiedError(`actor ${entry.name.split(".")[0]} is dead`));
+        this.finishTask(entry, "failed", -1);
+        return;
+      }
+      if (entry.seq === undefined) {
+        entry.seq = ++actor.seq;
+        actor.log.push(entry);
+        if (actor.lastCall !== undefined) this.graphEdges.push({ from: formatTaskId(actor.lastCall), to: formatTaskId(entry.id), kind: "stateful" });
+        actor.lastCall = entry.id;
+      }
+    }
+    if (!actor) return;
+    const slot = this.takeSlot(entry);
+    if (slot === NO_SLOT) { this.backlog.push(entry); return; }
+    // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
+    Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_READY);
+    entry.state = "running";
+    if (entry.kind === "actor-create") {
+      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointEvery: actor.options.checkpointEvery ?? 0 });
+    } else {
+      this.pool.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq! });
+    }
+  }
+
+  private onCheckpoint(actorId: ActorId, seq: number, state: Uint8Array): void {
+    const actor = this.actors.get(actorId);
+    if (!actor) return;
+    actor.checkpoint = { seq, state };
+    // Calls up to the checkpoint need not be replayed again.
+    while (actor.log.length && actor.log[0].seq! <= seq) actor.log.shift();
+  }
+
+  private killActor(actorId: ActorId, noRestart: boolean): void {
+    const actor = this.actors.get(actorId);
+    if (!actor || actor.state === "dead") return;
+    this.pool.post(actor.worker, { t: "actor-drop", actorId });
+    this.actorLoad[actor.worker]--;
+    if (noRestart) this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was killed`));
+    else this.restartActor(actor, "it was killed");
+  }
+
+  /**
+   * Restarts an actor on another thread:
+   * 1. If its restarts are spent, it dies: pending and future calls fail with ActorDiedError.
+   * 2. Otherwise a fresh instance is created (restored from the last checkpoint, if any).
+   * 3. Calls since that checkpoint are replayed in order: finished ones only to rebuild state (their results
+   *    are kept), unfinished ones for real if their retries allow, else they fail with ActorDiedError.
+   */
+  private restartActor(actor: ActorEntry, why: string): void {
+    const limit = actor.options.maxRestarts ?? 0;
+    if (limit !== -1 && actor.restarts >= limit) {
+      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`));
+      return;
+    }
+    actor.restarts++;
+    const old = actor.worker;
+    actor.worker = this.placeActor(old);
+    this.emit("actor:restarted", { actorId: actor.id, className: actor.className, worker: actor.worker, restarts: actor.restarts });
+    this.abandonSlots(actor);
+    actor.create.state = "pending";
+    this.redispatch(actor.create);
+    for (const call of actor.log) {
+      const finished = call.state === "finished" || call.state === "failed";
+      if (finished) {
+        call.replay = true;
+        this.redispatch(call);
+        continue;
+      }
+      if (call.state === "cancelled") continue;
+      const retries = call.options.maxRetries;
+      if (call.attempts > 0 || retries === -1 || call.attempts < retries) {
+        call.attempts++;
+        this.redispatch(call);
+      } else {
+        this.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
+        this.finishTask(call, "failed", old);
+      }
+    }
+  }
+
+  private redispatch(entry: TaskEntry): void {
+    if (entry.slot !== NO_SLOT) this.releaseSlot(entry.slot);
+    this.dispatchActorTask(entry);
+  }
+
+  /** Slots of this actor's tasks that were sent to the dead thread will never be reported: free them. */
+  private abandonSlots(actor: ActorEntry): void {
+    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+      const e = this.slotOwner[slot];
+      if (e && e.actorId === actor.id && (e.kind === "actor-method" || e.kind === "actor-create")) this.releaseSlot(slot);
+    }
+  }
+
+  private actorDied(actor: ActorEntry, error: ActorDiedError): void {
+    actor.state = "dead";
+    actor.deathError = toWire(error);
+    this.releaseResources(actor.resources);
+    if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) this.namedActors.delete(actor.name);
+    this.emit("actor:died", { actorId: actor.id, className: actor.className });
+    this.abandonSlots(actor);
+    for (const call of actor.log) {
+      if (call.state === "pending" || call.state === "running") {
+        this.sealError(call, error);
+        this.finishTask(call, "failed", -1);
+      }
+    }
+    if (actor.create.state === "pending" || actor.create.state === "running") {
+      this.sealError(actor.create, error);
+      this.finishTask(actor.create, "failed", -1);
+    }
+  }
+
+  // ---- used by Faults ----
+
+  busyWorker(): number {
+    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+      if (this.slotOwner[slot] && this.core.taskField(slot, L.TASK_STATE) === L.TASK_RUNNING) {
+        const w = this.core.taskField(slot, L.TASK_WORKER);
+        if (w >= 0) return w;
+      }
+    }
+    return 0;
+  }
+
+  terminateWorker(index: number): Promise<number> {
+    const w = this.pool.workers[index];
+    if (!w || !w.alive) return Promise.resolve(index);
+    return w.thread.terminate().then(() => index);
+  }
+
+  actorOf(handle: ActorHandle): ActorEntry | undefined {
+    return this.actors.get(handle[ACTOR_BRAND].actorId);
+  }
+
+  restartActorByFault(handle: ActorHandle): void {
+    const actor = this.actorOf(handle);
+    if (!actor || actor.state === "dead") return;
+    this.pool.post(actor.worker, { t: "actor-drop", actorId: actor.id });
+    this.actorLoad[actor.worker]--;
+    this.restartActor(actor, "killed by faults.killActor");
+  }
+
+  emit(event: string, payload: Record<string, unknown>): void {
+    if (this.events.listenerCount(event) > 0) this.events.emit(event, payload);
+  }
+}
+
+/** The fault-injection surface used by tests and demos. */
+export class Faults {
+  constructor(private readonly rt: Runtime) {}
+  /** Kills a worker thread mid-flight, as a crash would (default: a busy one). */
+  killWorker(index?: number): Promise<number> {
+    if (index !== undefined && (!Number.isInteger(index) || index < 0 || index >= this.rt.workerCount)) {
+      throw new LoomError(`faults.killWorker: no worker ${String(index)} (there are ${this.rt.workerCount}, 0-based)`);
+    }
+    return this.rt.terminateWorker(index ?? this.rt.busyWorker());
+  }
+  /** Drops a stored object without spilling; false when it is not stored (yet). */
+  evict(ref: ObjectRef): boolean {
+    if (!isObjectRef(ref)) throw new LoomError(`faults.evict: expected an ObjectRef, got ${describe(ref)}`);
+    return this.rt.evict(ref);
+  }
+  /** Crashes an actor; it restarts if its maxRestarts allows. */
+  killActor(handle: ActorHandle): void {
+    if (!isActorHandle(handle)) throw new LoomError(`faults.killActor: expected an actor handle, got ${describe(handle)}`);
+    this.rt.restartActorByFault(handle);
+  }
+}
+
+function isDefaultResources(r: Resources): boolean {
+  const keys = Object.keys(r);
+  return keys.length === 0 || keys.length === 1 && keys[0] === "cpu" && r.cpu === 1;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return `an instance of ${(value as object).constructor?.name ?? "Object"}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+export type { EncodedValue };

@@ -1,0 +1,295 @@
+// The value codec: JSON when the value is plain JSON data (4x cheaper than v8 here), a structured-clone-
+// compatible v8 encoding otherwise. Big binary buffers (typed arrays, DataView, ArrayBuffer, Arrow tables and
+// record batches) go out of band: written once after the body, and decoded as views, not copies.
+// Refs and actor handles become markers. It does not decide where the bytes live: the object store does.
+import { serialize, deserialize } from "node:v8";
+import * as arrow from "apache-arrow";
+import { SerializationError } from "../errors.js";
+import type { ObjectId } from "../ids.js";
+import { isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type ObjectRef } from "../refs.js";
+
+/** Buffers at least this big travel out of band. */
+export const BIG_BUFFER_BYTES = 16 * 1024;
+const MARK = "\u0000loom";
+const FORMAT_JSON = 1;
+const FORMAT_V8 = 2;
+/** [format u32][body bytes u32][buffer count u32][has markers u32], then [offset u32][length u32] per buffer. */
+const HEADER_BYTES = 16;
+const BUFFER_ALIGN = 64;
+
+type OutOfBand = Uint8Array;
+export interface EncodedValue {
+  format: number;
+  body: Uint8Array;
+  buffers: OutOfBand[];
+  refs: ObjectId[];
+  hasMarkers: boolean;
+  /** Total bytes this value needs in the store. */
+  size: number;
+}
+
+export interface DecodeHooks {
+  ref(id: ObjectId): ObjectRef;
+  actor(descriptor: ActorHandleDescriptor): unknown;
+}
+
+const typedArrayCtors: Record<string, new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView> = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+};
+
+interface WalkState {
+  buffers: OutOfBand[];
+  refs: ObjectId[];
+  json: boolean;
+  markers: boolean;
+  seen: Set<object>;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
+  if (typeof value === "symbol") return `a symbol (${String(value)})`;
+  const ctor = (value as object)?.constructor?.name;
+  return `an instance of ${ctor || "an unknown class"}`;
+}
+
+function oob(state: WalkState, bytes: Uint8Array): number {
+  state.buffers.push(bytes);
+  state.json = false;
+  state.markers = true;
+  return state.buffers.length - 1;
+}
+
+function viewBytes(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Replaces what cannot go into the body; raises SerializationError with the path of what cannot cross. */
+function walk(value: unknown, path: string, state: WalkState): unknown {
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value) || Object.is(value, -0)) state.json = false;
+      return value;
+    case "string":
+    case "boolean":
+      return value;
+    case "undefined":
+    case "bigint":
+      state.json = false;
+      return value;
+    case "function":
+    case "symbol":
+      throw new SerializationError(`${path} is ${describe(value)}, which cannot cross threads; pass data instead`, path);
+  }
+  if (value === null) return null;
+  const obj = value as object;
+  if (isObjectRef(obj)) {
+    state.refs.push(obj.id);
+    state.markers = true;
+    return { [MARK]: "ref", id: obj.id };
+  }
+  if (isActorHandle(obj)) {
+    state.markers = true;
+    return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
+  }
+  if (state.seen.has(obj)) {
+    // Shared substructure and cycles are fine for v8 but need identity we do not rebuild through markers.
+    state.json = false;
+    return obj;
+  }
+  if (ArrayBuffer.isView(obj)) {
+    const shared = obj.buffer instanceof SharedArrayBuffer;
+    if (obj.byteLength < BIG_BUFFER_BYTES && !shared) {
+      state.json = false;
+      return obj;
+    }
+    const b = oob(state, viewBytes(obj));
+    if (obj instanceof DataView) return { [MARK]: "dv", b };
+    const ctor = Buffer.isBuffer(obj) ? "Buffer" : obj.constructor.name;
+    return { [MARK]: "ta", c: ctor, b, n: (obj as unknown as { length: number }).length };
+  }
+  if (obj instanceof ArrayBuffer || obj instanceof SharedArrayBuffer) {
+    if (obj.byteLength < BIG_BUFFER_BYTES && obj instanceof ArrayBuffer) {
+      state.json = false;
+      return obj;
+    }
+    return { [MARK]: obj instanceof ArrayBuffer ? "ab" : "sab", b: oob(state, new Uint8Array(obj)) };
+  }
+  if (obj instanceof arrow.Table) {
+    return { [MARK]: "arrow-table", b: oob(state, arrow.tableToIPC(obj, "stream")) };
+  }
+  if (obj instanceof arrow.RecordBatch) {
+    return { [MARK]: "arrow-batch", b: oob(state, arrow.tableToIPC(new arrow.Table(obj), "stream")) };
+  }
+  state.seen.add(obj);
+  try {
+    if (Array.isArray(obj)) {
+      const out = new Array(obj.length);
+      for (let i = 0; i < obj.length; i++) out[i] = walk(obj[i], `${path}[${i}]`, state);
+      return out;
+    }
+    const proto = Object.getPrototypeOf(obj);
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(obj)) {
+        out[key] = walk((obj as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, state);
+      }
+      if (proto === null) state.json = false;
+      return out;
+    }
+    state.json = false;
+    if (obj instanceof Map) {
+      const out = new Map();
+      let i = 0;
+      for (const [k, v] of obj) {
+        out.set(walk(k, `${path}.<key ${i}>`, state), walk(v, `${path}.get(${typeof k === "string" ? JSON.stringify(k) : i})`, state));
+        i++;
+      }
+      return out;
+    }
+    if (obj instanceof Set) {
+      const out = new Set();
+      let i = 0;
+      for (const v of obj) out.add(walk(v, `${path}.<item ${i++}>`, state));
+      return out;
+    }
+    if (obj instanceof Date || obj instanceof RegExp || obj instanceof Error || obj instanceof Boolean ||
+        obj instanceof String || obj instanceof Number) {
+      return obj;
+    }
+    throw new SerializationError(
+      `${path} is ${describe(obj)}; class instances cannot cross threads (their methods and private state would be lost). ` +
+      `Pass plain data, or make it an actor`, path);
+  } finally {
+    state.seen.delete(obj);
+  }
+}
+
+/** Encodes `value`; `path` names it in errors (`args[1]`, `return value`). */
+export function encodeValue(value: unknown, path = "value"): EncodedValue {
+  // Fast path: the common tiny scalar.
+  if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0) || typeof value === "string" || typeof value === "boolean" || value === null) {
+    const body = Buffer.from(JSON.stringify(value));
+    return { format: FORMAT_JSON, body, buffers: [], refs: [], hasMarkers: false, size: HEADER_BYTES + body.length };
+  }
+  const state: WalkState = { buffers: [], refs: [], json: true, markers: false, seen: new Set() };
+  const replaced = walk(value, path, state);
+  let body: Uint8Array;
+  let format: number;
+  if (state.json) {
+    body = Buffer.from(JSON.stringify(replaced));
+    format = FORMAT_JSON;
+  } else {
+    try {
+      body = serialize(replaced);
+    } catch (error) {
+      throw new SerializationError(`${path} cannot be serialized: ${(error as Error).message}`, path);
+    }
+    format = FORMAT_V8;
+  }
+  let size = align(HEADER_BYTES + state.buffers.length * 8 + body.length, BUFFER_ALIGN);
+  for (const b of state.buffers) size = align(size + b.byteLength, BUFFER_ALIGN);
+  return { format, body, buffers: state.buffers, refs: state.refs, hasMarkers: state.markers, size };
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** Writes an encoded value at `target[offset]`; `target` must have `encoded.size` bytes there. */
+export function writeEncoded(encoded: EncodedValue, target: Uint8Array, offset: number): void {
+  const view = new DataView(target.buffer, target.byteOffset + offset, encoded.size);
+  view.setUint32(0, encoded.format, true);
+  view.setUint32(4, encoded.body.length, true);
+  view.setUint32(8, encoded.buffers.length, true);
+  view.setUint32(12, encoded.hasMarkers ? 1 : 0, true);
+  const bodyAt = HEADER_BYTES + encoded.buffers.length * 8;
+  target.set(encoded.body, offset + bodyAt);
+  let at = align(bodyAt + encoded.body.length, BUFFER_ALIGN);
+  encoded.buffers.forEach((b, i) => {
+    view.setUint32(HEADER_BYTES + i * 8, at, true);
+    view.setUint32(HEADER_BYTES + i * 8 + 4, b.byteLength, true);
+    target.set(b, offset + at);
+    at = align(at + b.byteLength, BUFFER_ALIGN);
+  });
+}
+
+/**
+ * Decodes a value written by writeEncoded at `source[offset]`. Out-of-band buffers come back as views on
+ * `source`'s memory when `zeroCopy` (the caller guarantees that memory outlives the views), copies otherwise.
+ */
+export function decodeValue(source: Uint8Array, offset: number, hooks: DecodeHooks, zeroCopy: boolean): unknown {
+  const view = new DataView(source.buffer, source.byteOffset + offset);
+  const format = view.getUint32(0, true);
+  const bodyLength = view.getUint32(4, true);
+  const count = view.getUint32(8, true);
+  const hasMarkers = view.getUint32(12, true) === 1;
+  const bodyAt = offset + HEADER_BYTES + count * 8;
+  const bodyBytes = source.subarray(bodyAt, bodyAt + bodyLength);
+  let value: unknown;
+  if (format === FORMAT_JSON) {
+    value = JSON.parse(Buffer.from(bodyBytes.buffer, bodyBytes.byteOffset, bodyBytes.byteLength).toString("utf8"));
+  } else if (format === FORMAT_V8) {
+    // v8.deserialize reads the bytes; it copies out everything it makes.
+    value = deserialize(Buffer.from(bodyBytes.buffer, bodyBytes.byteOffset, bodyBytes.byteLength));
+  } else {
+    throw new Error(`Loom codec: unknown format ${format} at offset ${offset} (corrupt object)`);
+  }
+  if (!hasMarkers) return value;
+  const buffers: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = view.getUint32(HEADER_BYTES + i * 8, true);
+    const length = view.getUint32(HEADER_BYTES + i * 8 + 4, true);
+    const bytes = source.subarray(offset + at, offset + at + length);
+    buffers.push(zeroCopy ? bytes : bytes.slice());
+  }
+  return revive(value, buffers, hooks);
+}
+
+function revive(value: unknown, buffers: Uint8Array[], hooks: DecodeHooks): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = revive(value[i], buffers, hooks);
+    return value;
+  }
+  if (value instanceof Map) {
+    const entries = [...value.entries()];
+    value.clear();
+    for (const [k, v] of entries) value.set(revive(k, buffers, hooks), revive(v, buffers, hooks));
+    return value;
+  }
+  if (value instanceof Set) {
+    const items = [...value];
+    value.clear();
+    for (const v of items) value.add(revive(v, buffers, hooks));
+    return value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const record = value as Record<string, unknown>;
+  const mark = record[MARK];
+  if (typeof mark === "string") {
+    const b = record.b as number;
+    switch (mark) {
+      case "ref": return hooks.ref(record.id as ObjectId);
+      case "actor": return hooks.actor(record.d as ActorHandleDescriptor);
+      case "ta": {
+        const bytes = buffers[b];
+        if (record.c === "Buffer") return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const Ctor = typedArrayCtors[record.c as string] ?? Uint8Array;
+        return new Ctor(bytes.buffer, bytes.byteOffset, record.n as number);
+      }
+      case "dv": return new DataView(buffers[b].buffer, buffers[b].byteOffset, buffers[b].byteLength);
+      case "ab": return buffers[b].slice().buffer;
+      case "sab": {
+        const copy = new SharedArrayBuffer(buffers[b].byteLength);
+        new Uint8Array(copy).set(buffers[b]);
+        return copy;
+      }
+      case "arrow-table": return arrow.tableFromIPC(buffers[b]);
+      case "arrow-batch": return arrow.tableFromIPC(buffers[b]).batches[0];
+    }
+  }
+  for (const key of Object.keys(record)) record[key] = revive(record[key], buffers, hooks);
+  return record;
+}

@@ -1,0 +1,40 @@
+// Control messages between the driver and its workers, typed once. Tasks themselves never travel this way:
+// they go through the core's queues in shared memory; these carry what is rare or needs a SharedArrayBuffer.
+import type { ObjectId, TaskId, ActorId } from "../ids.js";
+import type { FunctionDescriptor } from "../remote.js";
+import type { TaskOptions, ActorOptions } from "../options.js";
+import type { WireError } from "../errors.js";
+
+/** A task submitted from inside a worker; the driver registers it exactly as a driver submission. */
+export interface WireSubmission {
+  taskId: TaskId;
+  parentId: TaskId;
+  fn: FunctionDescriptor;
+  /** Encoded argument list (value codec bytes, ready for the arena). */
+  payload: Uint8Array;
+  deps: ObjectId[];
+  options: TaskOptions;
+  actorCall?: { actorId: ActorId; method: string };
+  actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
+}
+
+export type DriverToWorker =
+  | { t: "fn"; id: number; fn: FunctionDescriptor }
+  | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
+  | { t: "abort"; taskId: TaskId }
+  | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointEvery: number }
+  | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number }
+  | { t: "actor-drop"; actorId: ActorId }
+  | { t: "drop-segments"; ids: ObjectId[] };
+
+export type WorkerToDriver =
+  | { t: "ready" }
+  | { t: "submit"; spec: WireSubmission }
+  | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
+  | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }
+  | { t: "contains"; id: ObjectId; refs: ObjectId[] }
+  | { t: "want"; id: ObjectId }
+  | { t: "refs"; add: ObjectId[]; drop: ObjectId[] }
+  | { t: "checkpoint"; actorId: ActorId; seq: number; state: Uint8Array }
+  | { t: "cancel"; id: ObjectId; force: boolean }
+  | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };

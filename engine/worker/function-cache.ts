@@ -1,0 +1,75 @@
+// Resolves function ids to callables in a worker: module exports are imported once and kept; inline
+// functions are compiled once from their source. Descriptors arrive from the driver by message.
+import { LoomError } from "../errors.js";
+import type { FunctionDescriptor } from "../remote.js";
+
+let tsxRegistered = false;
+async function ensureTypeScriptLoader(url: string): Promise<void> {
+  if (tsxRegistered || !/\.(c|m)?tsx?$/.test(new URL(url).pathname)) return;
+  tsxRegistered = true;
+  const { register } = await import("tsx/esm/api");
+  register();
+}
+
+/** tsx wraps named inner functions in __name(fn, "name"); inline sources may carry those calls. */
+const nameHelper = <T>(target: T, value: string): T => {
+  try { Object.defineProperty(target, "name", { value, configurable: true }); } catch { /* frozen: keep its name */ }
+  return target;
+};
+
+export function compileInline(source: string): (...args: unknown[]) => unknown {
+  // A self-contained function's source; the only free name it may use is tsx's __name helper.
+  const made = new Function("__name", `"use strict"; return (${source});`)(nameHelper);
+  if (typeof made !== "function") throw new LoomError("inline remote function source did not evaluate to a function");
+  return made;
+}
+
+export class FunctionCache {
+  private readonly descriptors = new Map<number, FunctionDescriptor>();
+  private readonly loaded = new Map<number, Promise<unknown>>();
+  private readonly waiting = new Map<number, Array<() => void>>();
+
+  define(id: number, fn: FunctionDescriptor): void {
+    this.descriptors.set(id, fn);
+    const wake = this.waiting.get(id);
+    if (wake) {
+      this.waiting.delete(id);
+      for (const w of wake) w();
+    }
+  }
+
+  descriptor(id: number): FunctionDescriptor | undefined {
+    return this.descriptors.get(id);
+  }
+
+  /** The function or class with this id (imported or compiled on first use). */
+  get(id: number): Promise<unknown> {
+    let p = this.loaded.get(id);
+    if (!p) {
+      p = this.load(id);
+      this.loaded.set(id, p);
+    }
+    return p;
+  }
+
+  private async load(id: number): Promise<unknown> {
+    let d = this.descriptors.get(id);
+    if (!d) {
+      // The driver posts a definition before pushing any task that uses it; it is in our port's queue.
+      await new Promise<void>((resolve) => {
+        const list = this.waiting.get(id) ?? [];
+        list.push(resolve);
+        this.waiting.set(id, list);
+      });
+      d = this.descriptors.get(id)!;
+    }
+    if (d.kind === "inline") return compileInline(d.source);
+    await ensureTypeScriptLoader(d.url);
+    const mod = (await import(d.url)) as Record<string, unknown>;
+    const value = mod[d.name];
+    if (typeof value !== "function") throw new LoomError(`module ${d.url} has no exported function or class ${JSON.stringify(d.name)}`);
+    return value;
+  }
+}
+
+export { ensureTypeScriptLoader };

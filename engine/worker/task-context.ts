@@ -1,0 +1,14 @@
+// The context of the task or actor call running in this async flow: its id (children derive theirs from it),
+// its submission counter and its abort signal. AsyncLocalStorage keeps it right across awaits.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { TaskId } from "../ids.js";
+
+export interface TaskContext {
+  taskId: TaskId;
+  /** Index of the next child (task, put or actor) this task submits. */
+  nextChild: number;
+  controller: AbortController;
+  functionName: string;
+}
+
+export const taskContext = new AsyncLocalStorage<TaskContext>();

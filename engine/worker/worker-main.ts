@@ -1,0 +1,8 @@
+// The worker thread entry: attaches to the driver's shared core and starts taking tasks.
+import { workerData, parentPort } from "node:worker_threads";
+import { WorkerRuntime } from "./worker-runtime.js";
+import type { CoreHandle } from "../wasm/core.js";
+
+const data = workerData as { handle: CoreHandle; index: number; capacityBytes: number };
+const runtime = new WorkerRuntime(data.handle, data.index, parentPort!, data.capacityBytes);
+runtime.start();

@@ -1,0 +1,601 @@
+// A worker's side of Loom: takes tasks from the core's ready queue, resolves their arguments from the shared
+// store, runs them, seals their results (which releases dependents right here, without the driver), and
+// reports to the driver through the done queue. Also the API that current() returns inside tasks, and the
+// host of the actors placed on this thread.
+import type { MessagePort } from "node:worker_threads";
+import * as L from "../../core-wasm/shared/layout.js";
+import { Core, type CoreHandle } from "../wasm/core.js";
+import { ObjectStore } from "../object-store/object-store.js";
+import { encodeValue, decodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
+import { fromWire, taskErrorFrom, toWire, LoomError, GetTimeoutError, type WireError, ActorDiedError } from "../errors.js";
+import {
+  childTaskId, objectIdOf, idLo, idHi, formatTaskId, type ObjectId, type TaskId, type ActorId,
+} from "../ids.js";
+import { ObjectRef, isObjectRef, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
+import {
+  RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
+} from "../remote.js";
+import { checkTaskOptions, type TaskOptions, type ActorOptions } from "../options.js";
+import type { DriverToWorker, WorkerToDriver, WireSubmission } from "../transport/messages.js";
+import { FunctionCache } from "./function-cache.js";
+import { taskContext, type TaskContext } from "./task-context.js";
+import { setCurrent } from "../current.js";
+
+/** The spec part of a task payload (the fixed part is in the task slot). */
+export interface TaskPayload {
+  f: number;          // function id
+  a: unknown[];       // arguments; top-level refs are resolved before the call
+  n: string;          // function name, for errors
+  r: number;          // number of returns
+  x: boolean;         // retry on exceptions
+  m: number;          // max retries (-1: unlimited)
+  am?: string;        // actor method name (actor calls)
+}
+
+interface ActorHost {
+  actorId: ActorId;
+  instance?: Record<string, (...args: unknown[]) => unknown>;
+  createError?: WireError;
+  mailbox: Array<() => Promise<void>>;
+  running: boolean;
+  calls: number;
+  checkpointEvery: number;
+  dropped: boolean;
+}
+
+const BATCH = 64;
+
+export class WorkerRuntime implements Backend, RefOwner {
+  readonly core: Core;
+  readonly store: ObjectStore;
+  private readonly functions = new FunctionCache();
+  private readonly objectWaiters = new Map<ObjectId, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  private readonly actors = new Map<ActorId, ActorHost>();
+  private readonly running = new Map<TaskId, TaskContext>();
+  private readonly hooks: DecodeHooks;
+  /** Tasks holding this thread's CPU slot: a task waiting in get/wait does not hold it. */
+  private cpuHeld = 0;
+  private parked = false;
+  private pumping = false;
+  private stopped = false;
+  private readonly i32: Int32Array;
+  private rootChildren = 0;
+
+  constructor(handle: CoreHandle, readonly index: number, private readonly port: MessagePort, capacityBytes: number) {
+    this.core = Core.attach(handle);
+    this.i32 = this.core.i32;
+    this.store = new ObjectStore(this.core, capacityBytes);
+    this.hooks = {
+      ref: (id) => new ObjectRef(id, this),
+      actor: (d) => makeActorHandle(this, d),
+    };
+    port.on("message", (m: DriverToWorker) => this.onMessage(m));
+    setCurrent(this.api);
+    thisWorkerIndex = index;
+  }
+
+  trackRef(_ref: ObjectRef): void {
+    // Refs held inside workers are counted by the driver through task arguments and stored values.
+  }
+
+  start(): void {
+    this.post({ t: "ready" });
+    this.pump();
+  }
+
+  private post(message: WorkerToDriver): void {
+    this.port.postMessage(message);
+  }
+
+  // ---- the loop: take ready tasks while this thread's CPU slot is free ----
+
+  private pump = (): void => {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    try {
+      let n = 0;
+      while (this.cpuHeld === 0 && n < BATCH) {
+        const slot = this.core.exports.readyPop();
+        if (slot < 0) break;
+        n++;
+        if (!this.core.exports.taskStart(slot, this.index)) {
+          this.notifyDriver();
+          continue;
+        }
+        this.runTask(slot);
+      }
+      if (this.cpuHeld > 0) return;             // resumes when the slot frees
+      if (n === BATCH) { setImmediate(this.pump); return; } // let messages in between batches
+      this.park();
+    } finally {
+      this.pumping = false;
+    }
+  };
+
+  /** Waits (without blocking the event loop) until something is pushed to a ready queue. */
+  private park(): void {
+    if (this.parked || this.stopped) return;
+    const seqIndex = Core.ctl(L.CTL_READY_SEQ);
+    const seq = Atomics.load(this.i32, seqIndex);
+    // Re-check after reading the sequence: a push after this point changes it, so the wait returns at once.
+    if (this.core.exports.queueLength(this.core.plan.readyQueue) > 0) { setImmediate(this.pump); return; }
+    this.parked = true;
+    // Counted before waiting so that a pusher that sees zero knows no one needs a notify.
+    Atomics.add(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+    const result = Atomics.waitAsync(this.i32, seqIndex, seq);
+    const resume = () => {
+      Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+      this.parked = false;
+      this.pump();
+    };
+    if (result.async) result.value.then(resume); else resume();
+  }
+
+  notifyWorkers(released: number): void {
+    if (released > 0 && Atomics.load(this.i32, Core.ctl(L.CTL_IDLE_WORKERS)) > 0) {
+      Atomics.notify(this.i32, Core.ctl(L.CTL_READY_SEQ), released);
+    }
+  }
+
+  private notifyDriver(): void {
+    if (Atomics.load(this.i32, Core.ctl(L.CTL_DRIVER_PARKED)) !== 0) Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
+  }
+
+  // ---- running one task ----
+
+  /** Reads a slot's payload: [header length u32][pad], the JSON header, the encoded arguments (8-aligned). */
+  private readPayload(slot: number): TaskPayload {
+    const at = this.core.taskField(slot, L.TASK_PAYLOAD);
+    const u8 = this.core.u8;
+    const headerLength = u8[at] | u8[at + 1] << 8 | u8[at + 2] << 16 | u8[at + 3] << 24;
+    const header = JSON.parse(Buffer.from(u8.buffer, at + 8, headerLength).toString("utf8")) as Omit<TaskPayload, "a" | "r">;
+    const args = decodeValue(u8, at + 8 + Math.ceil(headerLength / 8) * 8, this.hooks, false) as unknown[];
+    return { ...header, a: args, r: this.core.taskField(slot, L.TASK_RETURNS) };
+  }
+
+  private taskIdOf(slot: number): TaskId {
+    return (this.core.taskField(slot, L.TASK_ID_HI) * 2 ** 32 + (this.core.taskField(slot, L.TASK_ID_LO) >>> 0)) as TaskId;
+  }
+
+  private runTask(slot: number): void {
+    const taskId = this.taskIdOf(slot);
+    let payload: TaskPayload;
+    try {
+      payload = this.readPayload(slot);
+    } catch (error) {
+      this.finishWithError(slot, taskId, 1, toWire(error));
+      return;
+    }
+    const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: payload.n };
+    this.running.set(taskId, ctx);
+    this.cpuHeld++;
+    let settled = false;
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      this.running.delete(taskId);
+      this.cpuHeld--;
+      if (this.cpuHeld === 0) this.pump();
+    };
+    const outcome = this.execute(slot, taskId, payload, ctx);
+    if (outcome instanceof Promise) outcome.then(done, done); else done();
+  }
+
+  /** Resolves arguments and calls the function; returns a promise only when something had to be awaited. */
+  private execute(slot: number, taskId: TaskId, p: TaskPayload, ctx: TaskContext): void | Promise<void> {
+    const fnPromise = this.functions.get(p.f);
+    const argsReady = this.resolveTopLevel(p.a);
+    const run = (fn: unknown, args: unknown[]): void | Promise<void> => {
+      let result: unknown;
+      try {
+        result = taskContext.run(ctx, () => (fn as (...a: unknown[]) => unknown)(...args));
+      } catch (error) {
+        return this.failTask(slot, taskId, p, error);
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (value) => this.completeTask(slot, taskId, p, value),
+          (error) => this.failTask(slot, taskId, p, error),
+        );
+      }
+      return this.completeTask(slot, taskId, p, result);
+    };
+    return Promise.all([fnPromise, argsReady]).then(
+      ([fn, args]) => run(fn, args),
+      (error) => this.failTask(slot, taskId, p, error, true),
+    );
+  }
+
+  /** Top-level refs become their values; a failed argument fails the task with the same error. */
+  private resolveTopLevel(args: unknown[]): Promise<unknown[]> {
+    const pending: Promise<void>[] = [];
+    const out = args.slice();
+    for (let i = 0; i < out.length; i++) {
+      const a = out[i];
+      if (isObjectRef(a)) pending.push(this.getOne(a.id, false).then((v) => { out[i] = v; }));
+    }
+    return pending.length ? Promise.all(pending).then(() => out) : Promise.resolve(out);
+  }
+
+  private completeTask(slot: number, taskId: TaskId, p: TaskPayload, value: unknown): void {
+    let values: unknown[];
+    if (p.r === 1) values = [value];
+    else {
+      if (!Array.isArray(value) || value.length !== p.r) {
+        return this.failTask(slot, taskId, p, new LoomError(
+          `task ${p.n} has numReturns=${p.r} but returned ${Array.isArray(value) ? `an array of ${value.length}` : typeof value}`), true);
+      }
+      values = value;
+    }
+    const encoded: EncodedValue[] = [];
+    try {
+      values.forEach((v, i) => encoded.push(encodeValue(v, p.r === 1 ? "return value" : `return value[${i}]`)));
+    } catch (error) {
+      return this.failTask(slot, taskId, p, error, true);
+    }
+    let released = 0;
+    try {
+      encoded.forEach((e, i) => { released += this.sealEncoded(objectIdOf(taskId, i), e, 0); });
+    } catch (error) {
+      return this.failTask(slot, taskId, p, error, true);
+    }
+    this.notifyWorkers(released);
+    this.core.exports.taskFinish(slot, L.OUTCOME_OK);
+    this.notifyDriver();
+  }
+
+  /** Writes and seals one object the driver registered; tells the driver about segments and refs first. */
+  sealEncoded(id: ObjectId, e: EncodedValue, flags: number): number {
+    const where = this.store.writeEncoded(id, e, flags);
+    if (where.segment) this.post({ t: "segment", id, segment: where.segment, refs: e.refs });
+    else if (e.refs.length) this.post({ t: "contains", id, refs: e.refs });
+    const entry = this.core.exports.objFind(idLo(id), idHi(id));
+    if (entry === 0) throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
+    return this.core.exports.objSeal(entry, where.location, where.size, where.flags);
+  }
+
+  private failTask(slot: number, taskId: TaskId, p: TaskPayload, error: unknown, notUserCode = false): void {
+    const attempt = this.core.taskField(slot, L.TASK_ATTEMPT);
+    const isLoom = error instanceof LoomError;
+    if (!notUserCode && !isLoom && p.x && (p.m === -1 || attempt < p.m)) {
+      this.core.exports.taskFinish(slot, L.OUTCOME_RETRY);
+      this.notifyDriver();
+      return;
+    }
+    const wire = isLoom ? toWire(error) : taskErrorFrom(error, formatTaskId(taskId), p.n);
+    this.finishWithError(slot, taskId, p.r, wire);
+  }
+
+  private finishWithError(slot: number, taskId: TaskId, returns: number, wire: WireError): void {
+    let released = 0;
+    const e = encodeErrorValue(wire);
+    for (let i = 0; i < returns; i++) released += this.sealEncoded(objectIdOf(taskId, i), e, L.FLAG_ERROR);
+    this.notifyWorkers(released);
+    this.core.exports.taskFinish(slot, L.OUTCOME_FAILED);
+    this.notifyDriver();
+  }
+
+  // ---- objects ----
+
+  /** The value of an object, waiting for it (and releasing the CPU slot) if it is not sealed yet. */
+  getOne(id: ObjectId, releaseCpu: boolean): Promise<unknown> {
+    const now = this.tryRead(id);
+    if (now) return now.error ? Promise.reject(now.error) : Promise.resolve(now.value);
+    const wait = this.want(id).then(() => {
+      const r = this.tryRead(id);
+      if (!r) throw new LoomError(`object ${id} was reported ready but is not readable`);
+      if (r.error) throw r.error;
+      return r.value;
+    });
+    return releaseCpu ? this.blocked(wait) : wait;
+  }
+
+  private tryRead(id: ObjectId): { value?: unknown; error?: Error } | undefined {
+    const ex = this.core.exports;
+    const entry = ex.objFind(idLo(id), idHi(id));
+    if (entry === 0 || ex.objState(entry) !== L.OBJ_SEALED) return undefined;
+    if ((ex.objFlags(entry) & L.FLAG_SEGMENT) && !this.store.segments.has(id)) return undefined;
+    return this.store.read(id, entry, this.hooks);
+  }
+
+  /** Asks the driver for an object; resolves when it is sealed here and its segment (if any) is known. */
+  private want(id: ObjectId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const list = this.objectWaiters.get(id);
+      if (list) { list.push({ resolve, reject }); return; }
+      this.objectWaiters.set(id, [{ resolve, reject }]);
+      this.post({ t: "want", id });
+    });
+  }
+
+  /** Runs `wait` without holding the CPU slot, so other tasks can run here meanwhile. */
+  private async blocked<T>(wait: Promise<T>): Promise<T> {
+    const holding = taskContext.getStore() !== undefined;
+    if (holding) {
+      this.cpuHeld--;
+      if (this.cpuHeld === 0) setImmediate(this.pump);
+    }
+    try {
+      return await wait;
+    } finally {
+      if (holding) this.cpuHeld++;
+    }
+  }
+
+  // ---- messages from the driver ----
+
+  private onMessage(m: DriverToWorker): void {
+    switch (m.t) {
+      case "fn": this.functions.define(m.id, m.fn); break;
+      case "object": {
+        if (m.segment) this.store.segments.set(m.id, m.segment);
+        const list = this.objectWaiters.get(m.id);
+        this.objectWaiters.delete(m.id);
+        for (const w of list ?? []) m.error ? w.reject(fromWire(m.error)) : w.resolve();
+        break;
+      }
+      case "abort": this.running.get(m.taskId)?.controller.abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`)); break;
+      case "actor-create": this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint); break;
+      case "actor-call": this.enqueueActorCall(m.actorId, m.slot, m.replay); break;
+      case "actor-drop": {
+        const a = this.actors.get(m.actorId);
+        if (a) { a.dropped = true; this.actors.delete(m.actorId); }
+        break;
+      }
+      case "drop-segments": for (const id of m.ids) this.store.segments.delete(id); break;
+    }
+  }
+
+  // ---- actors hosted here ----
+
+  private hostActor(actorId: ActorId, slot: number, fnId: number, checkpointEvery: number, checkpoint?: Uint8Array): void {
+    const host: ActorHost = { actorId, mailbox: [], running: false, calls: 0, checkpointEvery, dropped: false };
+    this.actors.set(actorId, host);
+    this.actorEnqueue(host, async () => {
+      const taskId = this.taskIdOf(slot);
+      if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
+      const p = this.readPayload(slot);
+      const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: p.n };
+      try {
+        const Cls = (await this.functions.get(fnId)) as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
+        const args = await this.resolveTopLevel(p.a);
+        host.instance = await taskContext.run(ctx, async () => {
+          const instance = new Cls(...args);
+          if (checkpoint && typeof instance.restore === "function") {
+            const state = decodeValue(checkpoint, 0, this.hooks, false);
+            await instance.restore(state);
+          }
+          return instance;
+        });
+        this.sealEncoded(objectIdOf(taskId, 0), encodeValue(null), 0);
+        this.core.exports.taskFinish(slot, L.OUTCOME_OK);
+      } catch (error) {
+        host.createError = error instanceof LoomError ? toWire(error) : taskErrorFrom(error, formatTaskId(taskId), `${p.n}.constructor`);
+        this.sealEncoded(objectIdOf(taskId, 0), encodeErrorValue(host.createError), L.FLAG_ERROR);
+        this.core.exports.taskFinish(slot, L.OUTCOME_FAILED);
+      }
+      this.notifyDriver();
+    });
+  }
+
+  private enqueueActorCall(actorId: ActorId, slot: number, replay: boolean): void {
+    const host = this.actors.get(actorId);
+    if (!host) {
+      // The actor is gone from this thread (dropped): report the call failed.
+      const taskId = this.taskIdOf(slot);
+      const p = this.readPayload(slot);
+      this.core.exports.taskStart(slot, this.index);
+      this.finishWithError(slot, taskId, p.r, toWire(new ActorDiedError(`actor ${actorId} is not alive on worker ${this.index}`)));
+      return;
+    }
+    this.actorEnqueue(host, () => this.runActorCall(host, slot, replay));
+  }
+
+  private actorEnqueue(host: ActorHost, job: () => Promise<void>): void {
+    host.mailbox.push(job);
+    if (!host.running) void this.actorDrain(host);
+  }
+
+  /** One call at a time, in arrival order (the driver sends each caller's calls in submission order). */
+  private async actorDrain(host: ActorHost): Promise<void> {
+    host.running = true;
+    while (host.mailbox.length && !host.dropped) {
+      const job = host.mailbox.shift()!;
+      await job();
+    }
+    host.running = false;
+  }
+
+  private async runActorCall(host: ActorHost, slot: number, replay: boolean): Promise<void> {
+    if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
+    const taskId = this.taskIdOf(slot);
+    let p: TaskPayload;
+    try {
+      p = this.readPayload(slot);
+    } catch (error) {
+      this.finishWithError(slot, taskId, 1, toWire(error));
+      return;
+    }
+    if (host.createError || !host.instance) {
+      this.finishWithError(slot, taskId, p.r, host.createError ?? toWire(new ActorDiedError(`actor ${host.actorId} has no instance`)));
+      return;
+    }
+    const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: `${p.n}.${p.am}` };
+    this.running.set(taskId, ctx);
+    try {
+      const args = await this.resolveTopLevel(p.a);
+      const method = host.instance[p.am!];
+      if (typeof method !== "function") throw new LoomError(`actor ${p.n} has no method ${JSON.stringify(p.am)}`);
+      const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
+      host.calls++;
+      if (replay) {
+        this.core.exports.taskFinish(slot, L.OUTCOME_OK);
+        this.notifyDriver();
+      } else {
+        this.completeTask(slot, taskId, { ...p, x: false }, value);
+      }
+      if (host.checkpointEvery > 0 && host.calls % host.checkpointEvery === 0 && typeof host.instance.checkpoint === "function") {
+        const state = await host.instance.checkpoint();
+        const e = encodeValue(state, "checkpoint()");
+        const bytes = new Uint8Array(e.size);
+        writeEncoded(e, bytes, 0);
+        this.post({ t: "checkpoint", actorId: host.actorId, seq: host.calls, state: bytes });
+      }
+    } catch (error) {
+      host.calls++;
+      if (replay) {
+        this.core.exports.taskFinish(slot, L.OUTCOME_FAILED);
+        this.notifyDriver();
+      } else {
+        this.failTask(slot, taskId, { ...p, n: `${p.n}.${p.am}`, x: p.x }, error, error instanceof LoomError);
+      }
+    } finally {
+      this.running.delete(taskId);
+    }
+  }
+
+  // ---- the API inside tasks: current() ----
+
+  private context(): TaskContext | undefined {
+    return taskContext.getStore();
+  }
+
+  private nextChildId(): TaskId {
+    const ctx = this.context();
+    if (ctx) return childTaskId(ctx.taskId, ctx.nextChild++);
+    // Outside any task (module top level in a worker): a root private to this worker.
+    return childTaskId((2 ** 44 + this.index) as TaskId, this.rootChildren++);
+  }
+
+  /** Encodes an argument list; big or buffer-carrying arguments are put as objects and passed by ref. */
+  private encodeArgs(args: unknown[]): { payload: Uint8Array; deps: ObjectId[] } {
+    const deps: ObjectId[] = [];
+    const list = args.map((a, i) => {
+      if (isObjectRef(a)) { deps.push(a.id); return a; }
+      const e = encodeValue(a, `args[${i}]`);
+      if (e.buffers.length || e.size > 64 * 1024) {
+        const ref = this.putEncoded(e);
+        deps.push(ref.id);
+        return ref;
+      }
+      return a;
+    });
+    const e = encodeValue(list, "args");
+    const payload = new Uint8Array(e.size);
+    writeEncoded(e, payload, 0);
+    return { payload, deps };
+  }
+
+  private putEncoded(e: EncodedValue): ObjectRef {
+    const id = objectIdOf(this.nextChildId(), 0);
+    const where = this.store.writeEncoded(id, e, 0);
+    this.post({ t: "put", id, parentId: this.context()?.taskId ?? (0 as TaskId), location: where.location, size: where.size, flags: where.flags, segment: where.segment, refs: e.refs });
+    return new ObjectRef(id, this);
+  }
+
+  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    const taskId = this.nextChildId();
+    const { payload, deps } = this.encodeArgs(args);
+    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, options } });
+    return returnRefs(taskId, options.numReturns ?? 1, this);
+  }
+
+  createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
+    const taskId = this.nextChildId();
+    const actorId = taskId as unknown as ActorId;
+    const { payload, deps } = this.encodeArgs(args);
+    const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, options: {}, actorCreate: { actorId, methods, options } };
+    this.post({ t: "submit", spec });
+    return makeActorHandle(this, { actorId, className: cls.name, methods });
+  }
+
+  submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    const taskId = this.nextChildId();
+    const { payload, deps } = this.encodeArgs(args);
+    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, options, actorCall: { actorId: actor.actorId, method } } });
+    return returnRefs(taskId, options.numReturns ?? 1, this);
+  }
+
+  readonly api = {
+    remote: <F extends (...args: any[]) => any>(fn: F): RemoteFunction<F> => {
+      if (typeof fn !== "function") throw new LoomError(`remote(): expected a function, got ${typeof fn}`);
+      return new RemoteFunction<F>(this, { kind: "inline", source: fn.toString(), name: fn.name || "anonymous" });
+    },
+    module: (url: URL | string) => wrapModule(this, url),
+    put: <T>(value: T): ObjectRef<T> => this.putEncoded(encodeValue(value, "value")) as ObjectRef<T>,
+    get: (refs: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> => {
+      const one = (r: unknown) => {
+        if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describe(r)}`);
+        return this.getOne(r.id, true);
+      };
+      const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
+      return withTimeout(all, options.timeoutMs);
+    },
+    wait: async (refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}) => {
+      const want = options.numReturns ?? 1;
+      const ready = new Set<ObjectRef>();
+      await this.blocked(new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const check = () => { if (ready.size >= Math.min(want, refs.length)) { if (timer) clearTimeout(timer); resolve(); } };
+        for (const r of refs) {
+          const settle = () => { ready.add(r); check(); };
+          this.getOne(r.id, false).then(settle, settle);
+        }
+        if (options.timeoutMs !== undefined) timer = setTimeout(resolve, options.timeoutMs);
+        check();
+      }));
+      return { ready: refs.filter((r) => ready.has(r)), pending: refs.filter((r) => !ready.has(r)) };
+    },
+    cancel: (ref: ObjectRef, options: { force?: boolean } = {}) => {
+      this.post({ t: "cancel", id: ref.id, force: options.force ?? false });
+    },
+    kill: (handle: ActorHandle, options: { noRestart?: boolean } = {}) => {
+      this.post({ t: "kill-actor", actorId: handle.actorId, noRestart: options.noRestart ?? true });
+    },
+    get signal(): AbortSignal {
+      const ctx = taskContext.getStore();
+      if (!ctx) throw new LoomError("current().signal is only defined inside a task");
+      return ctx.controller.signal;
+    },
+    get workerIndex(): number {
+      return workerIndexOf();
+    },
+    get taskId(): string | undefined {
+      const ctx = taskContext.getStore();
+      return ctx ? formatTaskId(ctx.taskId) : undefined;
+    },
+    options: checkTaskOptions,
+  };
+}
+
+
+let thisWorkerIndex = -1;
+function workerIndexOf(): number {
+  return thisWorkerIndex;
+}
+
+function encodeErrorValue(wire: WireError): EncodedValue {
+  try {
+    return encodeValue(wire, "error");
+  } catch {
+    return encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+  }
+}
+
+function returnRefs(taskId: TaskId, n: number, owner: RefOwner): ObjectRef | ObjectRef[] {
+  if (n === 1) return new ObjectRef(objectIdOf(taskId, 0), owner);
+  return Array.from({ length: n }, (_, i) => new ObjectRef(objectIdOf(taskId, i), owner));
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : typeof value === "object" ? `an instance of ${value.constructor?.name ?? "Object"}` : typeof value;
+}
+
+export function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return p;
+  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new LoomError(`get(): invalid timeoutMs ${String(timeoutMs)}`);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new GetTimeoutError(`get() timed out after ${timeoutMs} ms`)), timeoutMs);
+    p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+  });
+}
