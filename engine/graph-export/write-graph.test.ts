@@ -1,0 +1,23 @@
+// writeGraph writes both files (creating folders) and only the ones asked for.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, access } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeGraph, toDot } from "./index.js";
+import { SAMPLE_GRAPH } from "./graph-fixtures.js";
+
+test("writes DOT and trace files into nested folders", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "loom-graph-"));
+  try {
+    const written = await writeGraph(SAMPLE_GRAPH, { dot: join(dir, "a/g.dot"), trace: join(dir, "b/t.json") });
+    assert.equal(await readFile(written.dot!, "utf8"), toDot(SAMPLE_GRAPH));
+    const trace = JSON.parse(await readFile(written.trace!, "utf8"));
+    assert.ok(Array.isArray(trace.traceEvents));
+    const only = await writeGraph(SAMPLE_GRAPH, { dot: join(dir, "only.dot") });
+    assert.deepEqual(Object.keys(only), ["dot"]);
+    await assert.rejects(access(join(dir, "only.json")));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
