@@ -10,15 +10,15 @@ export type FlightSource = RecordBatch | Table;
 
 /** Delay distribution by scheduled departure hour (key: 0..23). */
 export function byHour(source: FlightSource): KeyedStats {
-  return perChunk(source, COL.hour, (hours, delays) => accumulate(hours.values as Uint8Array, delays, 24));
+  return perChunk(source, COL.hour, (hours, delays) => accumulate(values<Uint8Array>(hours), delays, 24));
 }
 
 /** Delay distribution by distance band (key: band index, see flight-keys.ts). */
 export function byDistance(source: FlightSource): KeyedStats {
   return perChunk(source, COL.distance, (miles, delays) => {
-    const values = miles.values as Int32Array;
-    const bands = new Uint8Array(values.length);
-    for (let i = 0; i < values.length; i++) bands[i] = distanceBand(values[i]);
+    const distances = values<Int32Array>(miles);
+    const bands = new Uint8Array(distances.length);
+    for (let i = 0; i < distances.length; i++) bands[i] = distanceBand(distances[i]);
     return accumulate(bands, delays, DISTANCE_BANDS);
   });
 }
@@ -27,7 +27,7 @@ export function byDistance(source: FlightSource): KeyedStats {
 export function byOrigin(source: FlightSource): KeyedStats {
   if (!source.getChild(COL.origin)) return emptyStats();
   return perChunk(source, COL.origin, (origins, delays) =>
-    accumulate(origins.values as Int16Array, delays, dictionarySize(origins)),
+    accumulate(values<Int16Array>(origins), delays, dictionarySize(origins)),
   );
 }
 
@@ -39,8 +39,8 @@ export function byRoute(source: FlightSource): KeyedStats {
     const dest = destinations[chunk];
     const airports = dictionarySize(origins);
     if (dictionarySize(dest) !== airports) throw new Error("origin and destination must share one airport dictionary");
-    const o = origins.values as Int16Array;
-    const d = dest.values as Int16Array;
+    const o = values<Int16Array>(origins);
+    const d = values<Int16Array>(dest);
     const keys = new Int32Array(o.length);
     for (let i = 0; i < o.length; i++) keys[i] = routeKey(o[i], d[i], airports);
     return accumulate(keys, delays, airports * airports);
@@ -66,11 +66,19 @@ function perChunk(
   let out: KeyedStats | undefined;
   for (let c = 0; c < keys.length; c++) {
     if (keys[c].length !== delays[c].length) throw new Error(`'${keyColumn}' and 'delay' chunks are not aligned`);
-    // Sliced Arrow data keeps `offset` for its null bitmap but its values buffer is already sliced.
-    const part = fn(keys[c], delays[c].values as Int32Array, c);
+    const part = fn(keys[c], values<Int32Array>(delays[c]), c);
     out = out ? mergeStats(out, part) : part;
   }
   return out ?? emptyStats();
+}
+
+/**
+ * The chunk's values, exactly `data.length` of them. Buffers read from IPC or shared memory
+ * are padded (to 8 bytes or more), so `data.values.length` can exceed the row count; sliced
+ * data keeps `offset` only for its null bitmap, its values buffer already starts at row 0.
+ */
+function values<T extends Uint8Array | Int16Array | Int32Array>(data: Data): T {
+  return (data.values as T).subarray(0, data.length) as T;
 }
 
 function column(source: FlightSource, name: string): Vector {
