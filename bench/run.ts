@@ -1,0 +1,101 @@
+// `npm run bench` / `npm run bench:quick`: runs every workload (each with its baselines in this
+// same process run), prints the machine and a results table, and writes bench/results/
+// (latest.json, latest.md, SVG charts). Flags: --quick (reduced sizes), --only a,b.
+
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import { markdownTable, writeReport, type RunReport } from "./lib/report.js";
+import { systemInfo } from "./lib/system.js";
+import type { BenchResult, BenchRow, RunOptions } from "./lib/types.js";
+
+/** In run order: cheap and robust first, so a quick run shows the most before anything slow. */
+const WORKLOADS = [
+  "throughput",
+  "many-actors",
+  "tree-reduce",
+  "expensive-init",
+  "stateful-prefix",
+  "numeric",
+  "monte-carlo-pi",
+  "million-tasks",
+] as const;
+
+const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));
+
+function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
+  let quick = false;
+  let only: string[] | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--quick") quick = true;
+    else if (a === "--only") only = (argv[++i] ?? "").split(",").filter(Boolean);
+    else if (a.startsWith("--only=")) only = a.slice(7).split(",").filter(Boolean);
+    else if (a === "--help" || a === "-h") {
+      console.log(`usage: node --import tsx bench/run.ts [--quick] [--only ${WORKLOADS.join(",")}]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (only) for (const o of only) if (!(WORKLOADS as readonly string[]).includes(o)) throw new Error(`unknown workload ${o}; known: ${WORKLOADS.join(", ")}`);
+  return { quick, only };
+}
+
+/** A workload written elsewhere may return a slightly different shape: keep what fits, show the rest as a note. */
+function normalize(name: string, raw: unknown, quick: boolean): BenchResult {
+  const r = (raw ?? {}) as Partial<BenchResult> & Record<string, unknown>;
+  if (Array.isArray(r.rows)) {
+    return { ...r, name: r.name ?? name, title: r.title ?? name, quick, params: r.params ?? {}, rows: r.rows as BenchRow[] } as BenchResult;
+  }
+  return { name, title: name, quick, params: {}, rows: [], notes: [`unrecognized result shape: ${JSON.stringify(raw).slice(0, 400)}`] };
+}
+
+async function runOne(name: string, opts: RunOptions): Promise<BenchResult | null> {
+  const file = new URL(`./workloads/${name}.ts`, import.meta.url);
+  if (!existsSync(file)) return null;
+  const t0 = performance.now();
+  try {
+    const mod = (await import(file.href)) as { run?: (o: RunOptions) => Promise<unknown> };
+    if (typeof mod.run !== "function") throw new Error(`${name}.ts exports no run()`);
+    const res = normalize(name, await mod.run(opts), opts.quick);
+    res.wallSeconds = (performance.now() - t0) / 1e3;
+    return res;
+  } catch (err) {
+    const e = err as Error;
+    console.error(`\n✗ ${name} failed: ${e.stack ?? e}`);
+    return { name, title: name, quick: opts.quick, params: {}, rows: [], skipped: `failed: ${e.message.split("\n")[0]}`, wallSeconds: (performance.now() - t0) / 1e3 };
+  }
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const system = systemInfo();
+  console.log(`Loom benchmarks${quick ? " (quick)" : ""}`);
+  console.log(`node ${system.node} · ${system.cores} cores (${system.cpu}) · build ${system.build} · ${system.date}`);
+  const t0 = performance.now();
+  const results: BenchResult[] = [];
+  for (const name of WORKLOADS) {
+    if (only && !only.includes(name)) continue;
+    console.error(`\n▶ ${name}`);
+    const res = await runOne(name, { quick });
+    if (!res) {
+      console.error(`  (bench/workloads/${name}.ts not present; skipped)`);
+      continue;
+    }
+    console.error(`  done in ${res.wallSeconds?.toFixed(1)} s${res.skipped ? ` — Loom skipped: ${res.skipped}` : ""}`);
+    results.push(res);
+  }
+  const report: RunReport = { system, quick, only, wallSeconds: (performance.now() - t0) / 1e3, results };
+  const files = writeReport(RESULTS_DIR, report);
+  console.log(`\n${markdownTable(results)}\n`);
+  const targets = results.flatMap((r) => r.rows.filter((row) => row.target));
+  const met = targets.filter((row) => row.met === true).length;
+  console.log(`targets met: ${met}/${targets.length} · wall ${report.wallSeconds.toFixed(0)} s`);
+  console.log(`wrote ${files.map((f) => f.replace(`${process.cwd()}/`, "")).join(", ")}`);
+  // Workers or pools left by a failed workload must not keep the process alive.
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

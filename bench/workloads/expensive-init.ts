@@ -1,0 +1,168 @@
+// Expensive initialization (seeds' B4): a ~300 ms model build, then 10 batches per worker.
+// Loom actors build once per actor; the baselines rebuild per task (Loom tasks, piscina) or
+// cache in module scope (piscina, for context). The clock starts before the first build.
+// Ideal ratio (re-init / actors) = (10·init + 10·batch) / (init + 10·batch), from serial timings.
+
+import type { Piscina } from "piscina";
+import os from "node:os";
+import { progress, sample, statsOf, timeOnce, type Stats } from "../lib/measure.js";
+import { makePool, warmPool } from "../lib/pools.js";
+import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { buildModel, evaluate, makeBatch, MODEL_SEED } from "./modules/model-kernel.js";
+import type * as ModelActorModule from "./modules/model-actor.js";
+
+const POOL_MODULE = new URL("./modules/model-pool.ts", import.meta.url);
+const ACTOR_MODULE = new URL("./modules/model-actor.ts", import.meta.url);
+
+interface Params {
+  workers: number;
+  batchesPerWorker: number;
+  warmup: number;
+  reps: number;
+}
+
+function params(quick: boolean): Params {
+  const workers = os.availableParallelism();
+  return quick ? { workers, batchesPerWorker: 10, warmup: 0, reps: 1 } : { workers, batchesPerWorker: 10, warmup: 1, reps: 3 };
+}
+
+function batchesFor(p: Params): Float64Array[] {
+  return Array.from({ length: p.workers * p.batchesPerWorker }, (_, i) => makeBatch(i));
+}
+
+/** Serial per-step costs (the ideal ratio's inputs) and the build-once serial run. */
+async function serialFigures(batches: Float64Array[], quick: boolean): Promise<{ init: Stats; batch: Stats; buildOnce: Stats }> {
+  const initSamples: number[] = [];
+  for (let i = 0; i < (quick ? 2 : 3); i++) initSamples.push(await timeOnce(() => buildModel(MODEL_SEED)));
+  const model = buildModel(MODEL_SEED);
+  const batchSamples: number[] = [];
+  for (let i = 0; i < (quick ? 5 : 10); i++) batchSamples.push(await timeOnce(() => evaluate(model, batches[i % batches.length]!)));
+  const buildOnce = await sample(
+    () => {
+      const m = buildModel(MODEL_SEED);
+      let s = 0;
+      for (const x of batches) s += evaluate(m, x);
+      return s;
+    },
+    { warmup: 0, reps: quick ? 1 : 3, label: "serial build-once" },
+  );
+  return { init: statsOf(initSamples.slice(1).length ? initSamples.slice(1) : initSamples), batch: statsOf(batchSamples), buildOnce };
+}
+
+async function piscinaReinit(pool: Piscina, batches: Float64Array[]): Promise<number> {
+  const out = await Promise.all(batches.map((x) => pool.run(x, { name: "buildAndPredict" }) as Promise<number>));
+  return out.reduce((a, b) => a + b, 0);
+}
+
+let generation = 0;
+async function piscinaCached(pool: Piscina, batches: Float64Array[]): Promise<number> {
+  generation++;
+  const out = await Promise.all(batches.map((x) => pool.run({ x, generation }, { name: "cachedPredict" }) as Promise<number>));
+  return out.reduce((a, b) => a + b, 0);
+}
+
+/** One actor per worker; batch i goes to actor i mod workers. The clock includes the actors' construction. */
+async function loomActors(rt: Runtime, m: ModuleWrappers<typeof ModelActorModule>, p: Params, batches: Float64Array[]): Promise<number> {
+  const actors = Array.from({ length: p.workers }, () => m.ModelServer.remote(MODEL_SEED));
+  const refs = batches.map((x, i) => actors[i % p.workers]!.predict.remote(x));
+  const out = await rt.get(refs);
+  for (const a of actors) rt.kill(a);
+  return out.reduce((a, b) => a + b, 0);
+}
+
+async function loomReinit(rt: Runtime, m: ModuleWrappers<typeof ModelActorModule>, batches: Float64Array[]): Promise<number> {
+  const out = await rt.get(batches.map((x) => m.buildAndPredict.remote(x)));
+  return out.reduce((a, b) => a + b, 0);
+}
+
+export async function run({ quick }: RunOptions): Promise<BenchResult> {
+  const p = params(quick);
+  const batches = batchesFor(p);
+  const notes: string[] = [];
+  const answers: Record<string, number> = {};
+  const keep = (k: string) => (v: number) => {
+    answers[k] = v;
+  };
+
+  progress(`serial: one build, ${batches.length} batches`);
+  const s = await serialFigures(batches, quick);
+  const init = s.init.median;
+  const batch = s.batch.median;
+  const b = p.batchesPerWorker;
+  const ideal = (b * init + b * batch) / (init + b * batch);
+  keep("serial")((() => {
+    const m = buildModel(MODEL_SEED);
+    return batches.reduce((acc, x) => acc + evaluate(m, x), 0);
+  })());
+
+  const pool = await makePool(POOL_MODULE);
+  await warmPool(pool, "ping", null);
+  const pReinit = await sample(async () => keep("piscina-reinit")(await piscinaReinit(pool, batches)), { warmup: 0, reps: p.reps, label: "piscina re-init per task" });
+  const pCached = await sample(async () => keep("piscina-cached")(await piscinaCached(pool, batches)), { warmup: p.warmup, reps: p.reps, label: "piscina module cache" });
+  await pool.destroy();
+
+  let actorStats: Stats | null = null;
+  let reinitStats: Stats | null = null;
+  let skipped: string | undefined;
+  const started = await startLoom({ workers: p.workers });
+  if ("skipped" in started) skipped = started.skipped;
+  else {
+    const { rt } = started;
+    try {
+      const m = await rt.module<typeof ModelActorModule>(ACTOR_MODULE);
+      await warmLoom(rt, m.warm, p.workers);
+      actorStats = await sample(async () => keep("loom-actors")(await loomActors(rt, m, p, batches)), { warmup: p.warmup, reps: p.reps, label: "loom actors" });
+      reinitStats = await sample(async () => keep("loom-reinit")(await loomReinit(rt, m, batches)), { warmup: 0, reps: p.reps, label: "loom re-init per task" });
+    } finally {
+      await rt.shutdown();
+    }
+  }
+
+  const expected = answers["serial"]!;
+  for (const [k, v] of Object.entries(answers)) {
+    if (Math.abs(v - expected) > 1e-6 * Math.abs(expected)) notes.push(`WRONG ANSWER: ${k} = ${v}, serial = ${expected}`);
+  }
+  notes.push(
+    `serial init ${(init * 1e3).toFixed(0)} ms, batch ${(batch * 1e3).toFixed(1)} ms → ideal ratio (10·init+10·batch)/(init+10·batch) = ${ideal.toFixed(2)}×`,
+  );
+  notes.push(`${p.workers} workers × ${b} batches; actors: one per worker, built inside the clock`);
+
+  const loom = actorStats?.median ?? null;
+  const target = { on: "ratio" as const, op: ">=" as const, value: 0.9 * ideal, text: `≥ 0.9 × ${ideal.toFixed(2)} = ${(0.9 * ideal).toFixed(2)}×` };
+  const extra = { idealRatio: ideal, initMs: init * 1e3, batchMs: batch * 1e3 };
+  const rows: BenchRow[] = [
+    {
+      case: "actors vs re-init per task (Loom tasks)",
+      unit: "s",
+      loom,
+      serial: s.buildOnce.median,
+      ratio: ratioOf(reinitStats?.median, loom),
+      ratioLabel: "re-init/actors",
+      target,
+      extra: { ...extra, loomReinit: reinitStats?.median ?? null },
+      headline: true,
+    },
+    {
+      case: "actors vs piscina re-init per task",
+      unit: "s",
+      loom,
+      serial: s.buildOnce.median,
+      piscina: pReinit.median,
+      ratio: ratioOf(pReinit.median, loom),
+      ratioLabel: "piscina/loom",
+      target,
+      extra,
+    },
+    {
+      case: "actors vs piscina module-level cache",
+      unit: "s",
+      loom,
+      serial: s.buildOnce.median,
+      piscina: pCached.median,
+      ratio: ratioOf(pCached.median, loom),
+      ratioLabel: "piscina/loom",
+    },
+  ];
+  return { name: "expensive-init", title: "Expensive initialization (actors)", quick, params: { ...p }, rows: rows.map(evaluateTarget), notes, ...(skipped ? { skipped } : {}) };
+}

@@ -1,0 +1,110 @@
+// Large numeric data (seeds' B2): per round a fresh 3000×3000 Float64Array image; one task per
+// core convolves it with its own 4×4 filter. Loom puts the image once and every task reads the
+// same shared copy; piscina passes a structured-clone copy to each task (and, for context, a
+// SharedArrayBuffer view); serial runs the same kernels in the main thread.
+
+import type { Piscina } from "piscina";
+import os from "node:os";
+import { progress, sample, type Stats } from "../lib/measure.js";
+import { makePool, warmPool } from "../lib/pools.js";
+import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { checksum, convolveFullStrided, makeFilter, makeImage } from "./modules/numeric-kernel.js";
+import type * as NumericModule from "./modules/numeric-task.js";
+
+const TASK_MODULE = new URL("./modules/numeric-task.ts", import.meta.url);
+const POOL_MODULE = new URL("./modules/numeric-pool.ts", import.meta.url);
+
+interface Params {
+  side: number;
+  tasksPerRound: number;
+  warmup: number;
+  rounds: number;
+}
+
+function params(quick: boolean): Params {
+  const tasksPerRound = os.availableParallelism();
+  return quick ? { side: 3000, tasksPerRound, warmup: 1, rounds: 3 } : { side: 3000, tasksPerRound, warmup: 1, rounds: 10 };
+}
+
+export async function run({ quick }: RunOptions): Promise<BenchResult> {
+  const p = params(quick);
+  const filters = Array.from({ length: p.tasksPerRound }, (_, i) => makeFilter(i));
+  const notes: string[] = [];
+  const answers: Record<string, number> = {};
+  const keep = (k: string, xs: number[]) => {
+    answers[k] = xs.reduce((a, b) => a + b, 0);
+  };
+  const opts = (label: string) => ({ warmup: p.warmup, reps: p.rounds, label });
+
+  progress(`serial: ${p.rounds} rounds of ${p.tasksPerRound} convolutions of ${p.side}²`);
+  const serial = await sample(() => keep("serial", filters.map((f) => checksum(convolveFullStrided(makeImage(p.side), f)))), opts("serial"));
+
+  const pool = await makePool(POOL_MODULE);
+  await warmPool(pool, "ping", null);
+  const clone = await sample(async () => {
+    const image = makeImage(p.side);
+    keep("piscina-clone", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+  }, opts("piscina clone"));
+  const sab = await sample(async () => {
+    const image = makeImage(p.side, true);
+    keep("piscina-sab", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+  }, opts("piscina SharedArrayBuffer"));
+  await pool.destroy();
+
+  let loom: Stats | null = null;
+  let skipped: string | undefined;
+  const started = await startLoom();
+  if ("skipped" in started) skipped = started.skipped;
+  else {
+    const { rt } = started;
+    try {
+      const m: ModuleWrappers<typeof NumericModule> = await rt.module<typeof NumericModule>(TASK_MODULE);
+      await warmLoom(rt, m.warm, p.tasksPerRound);
+      const round = async (r: Runtime) => {
+        const image = r.put(makeImage(p.side));
+        keep("loom", await r.get(filters.map((f) => m.convolve.remote(image, f))));
+      };
+      loom = await sample(() => round(rt), opts("loom put once"));
+    } finally {
+      await rt.shutdown();
+    }
+  }
+
+  const expected = answers["serial"]!;
+  for (const [k, v] of Object.entries(answers)) {
+    if (Math.abs(v - expected) > 1e-9 * Math.max(1, Math.abs(expected))) notes.push(`WRONG ANSWER: ${k} = ${v}, serial = ${expected}`);
+  }
+  notes.push(`per round: a fresh ${p.side}×${p.side} Float64Array (${((p.side * p.side * 8) / 2 ** 20).toFixed(0)} MiB), ${p.tasksPerRound} tasks, each materializes a ${p.side + 3}² output; s/round, median of ${p.rounds}`);
+
+  const lo = loom?.median ?? null;
+  const rows: BenchRow[] = [
+    {
+      case: "put once, read by every task vs serial",
+      unit: "s/round",
+      loom: lo,
+      serial: serial.median,
+      ratio: ratioOf(serial.median, lo),
+      ratioLabel: "serial/loom",
+      headline: true,
+    },
+    {
+      case: "put once vs piscina passing copies",
+      unit: "s/round",
+      loom: lo,
+      piscina: clone.median,
+      ratio: ratioOf(clone.median, lo),
+      ratioLabel: "piscina/loom",
+    },
+    {
+      case: "put once vs piscina SharedArrayBuffer",
+      unit: "s/round",
+      loom: lo,
+      piscina: sab.median,
+      ratio: ratioOf(sab.median, lo),
+      ratioLabel: "piscina/loom",
+      note: "hand-managed shared memory: the best a pool can do",
+    },
+  ];
+  return { name: "numeric", title: "Large numeric data (3000² image)", quick, params: { ...p }, rows: rows.map(evaluateTarget), notes, ...(skipped ? { skipped } : {}) };
+}

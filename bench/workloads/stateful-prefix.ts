@@ -1,0 +1,164 @@
+// The seeds' stateful workload (Ray blog, "stateful computation"): 2 actors × N documents of
+// 10,000 random 20-byte strings; each actor counts every prefix and keeps those seen more than
+// 3 times; the popular sets are merged at the end. Loom actors vs serial code vs a piscina pool
+// that must pass the state in and out of every call (and, for context, one pinned pool per actor).
+
+import type { Piscina } from "piscina";
+import os from "node:os";
+import { sample, progress, type Stats } from "../lib/measure.js";
+import { makePool, warmPool } from "../lib/pools.js";
+import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { countDocument, emptyState, makeDocument, mergePopular } from "./modules/prefix-kernel.js";
+import type { PrefixState } from "./modules/prefix-kernel.js";
+import type * as PrefixActorModule from "./modules/prefix-actor.js";
+import type { PassStateTask } from "./modules/prefix-pool.js";
+
+const ACTORS = 2;
+const POOL_MODULE = new URL("./modules/prefix-pool.ts", import.meta.url);
+const ACTOR_MODULE = new URL("./modules/prefix-actor.ts", import.meta.url);
+
+interface Params {
+  actors: number;
+  docsPerActor: number;
+  docSize: number;
+  warmup: number;
+  reps: number;
+  passStateReps: number;
+}
+
+function params(quick: boolean): Params {
+  return quick
+    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 0, reps: 2, passStateReps: 1 }
+    : { actors: ACTORS, docsPerActor: 10, docSize: 10_000, warmup: 1, reps: 3, passStateReps: 1 };
+}
+
+/** Two states in the main thread; documents generated inside the clock, as in every variant. */
+function serial(p: Params): number {
+  const states = Array.from({ length: p.actors }, emptyState);
+  for (let i = 0; i < p.actors * p.docsPerActor; i++) countDocument(states[i % p.actors]!, makeDocument(i, p.docSize));
+  return mergePopular(states.map((s) => s.popular)).size;
+}
+
+/** Multiprocessing style: each actor's state is a value that travels to the pool and back per document. */
+async function passState(pool: Piscina, p: Params): Promise<number> {
+  const chains = Array.from({ length: p.actors }, async (_, a) => {
+    let state: PrefixState = emptyState();
+    for (let k = 0; k < p.docsPerActor; k++) {
+      const task: PassStateTask = { state, doc: makeDocument(k * p.actors + a, p.docSize) };
+      state = (await pool.run(task, { name: "passState" })) as PrefixState;
+    }
+    return state.popular;
+  });
+  return mergePopular(await Promise.all(chains)).size;
+}
+
+/** State kept in module scope of a single-thread pool per actor: the only correct piscina form. */
+async function pinned(pools: Piscina[], p: Params): Promise<number> {
+  await Promise.all(pools.map((pool) => pool.run(null, { name: "resetPinned" })));
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < p.actors * p.docsPerActor; i++) {
+    pending.push(pools[i % p.actors]!.run(makeDocument(i, p.docSize), { name: "addPinned" }));
+  }
+  await Promise.all(pending);
+  const parts = (await Promise.all(pools.map((pool) => pool.run(null, { name: "popularPinned" })))) as string[][];
+  return mergePopular(parts).size;
+}
+
+/** Loom actors: the driver generates each document and sends it to its actor; nothing waits until the merge. */
+async function loomActors(rt: Runtime, m: ModuleWrappers<typeof PrefixActorModule>, p: Params): Promise<number> {
+  const actors = Array.from({ length: p.actors }, () => m.PrefixCounter.remote());
+  for (let i = 0; i < p.actors * p.docsPerActor; i++) actors[i % p.actors]!.addDocument.remote(makeDocument(i, p.docSize));
+  const parts = await rt.get(actors.map((a) => a.popular.remote()));
+  for (const a of actors) rt.kill(a);
+  return mergePopular(parts).size;
+}
+
+export async function run({ quick }: RunOptions): Promise<BenchResult> {
+  const p = params(quick);
+  const notes: string[] = [];
+  const answers: Record<string, number> = {};
+  const keep = (name: string) => (n: number) => {
+    answers[name] = n;
+  };
+
+  progress(`serial (${p.actors} × ${p.docsPerActor} docs of ${p.docSize})`);
+  const serialStats = await sample(() => keep("serial")(serial(p)), { warmup: p.warmup, reps: p.reps, label: "serial" });
+
+  const pool = await makePool(POOL_MODULE);
+  await warmPool(pool, "resetPinned", null);
+  const passStats = await sample(async () => keep("piscina-pass-state")(await passState(pool, p)), { warmup: 0, reps: p.passStateReps, label: "piscina pass-state" });
+  await pool.destroy();
+
+  const pinnedPools = await Promise.all(Array.from({ length: p.actors }, () => makePool(POOL_MODULE, { threads: 1 })));
+  await Promise.all(pinnedPools.map((pp) => warmPool(pp, "resetPinned", null)));
+  const pinnedStats = await sample(async () => keep("piscina-pinned")(await pinned(pinnedPools, p)), { warmup: p.warmup, reps: p.reps, label: "piscina pinned" });
+  await Promise.all(pinnedPools.map((pp) => pp.destroy()));
+
+  let loomStats: Stats | null = null;
+  let skipped: string | undefined;
+  const started = await startLoom();
+  if ("skipped" in started) {
+    skipped = started.skipped;
+  } else {
+    const { rt } = started;
+    try {
+      const m = await rt.module<typeof PrefixActorModule>(ACTOR_MODULE);
+      await warmLoom(rt, m.warm, os.availableParallelism());
+      loomStats = await sample(async () => keep("loom")(await loomActors(rt, m, p)), { warmup: p.warmup, reps: p.reps, label: "loom actors" });
+    } finally {
+      await rt.shutdown();
+    }
+  }
+
+  const expected = answers["serial"];
+  for (const [k, v] of Object.entries(answers)) {
+    if (v !== expected) notes.push(`WRONG ANSWER: ${k} found ${v} popular prefixes, serial found ${expected}`);
+  }
+  notes.push(`answer: ${expected} popular prefixes (union of ${p.actors} actors' sets)`);
+  notes.push("piscina pass-state: state (Map + Set) cloned into and out of every call; pinned: one maxThreads:1 pool per actor with module-level state");
+
+  const loom = loomStats?.median ?? null;
+  const spread = (s: Stats | null) => (s ? `${s.min.toFixed(2)}–${s.max.toFixed(2)}` : null);
+  const rows: BenchRow[] = [
+    {
+      case: "actors vs serial",
+      unit: "s",
+      loom,
+      serial: serialStats.median,
+      ratio: ratioOf(serialStats.median, loom),
+      ratioLabel: "serial/loom",
+      target: { on: "ratio", op: ">=", value: 1.8, text: "≥ 1.8× (2 cores)" },
+      extra: { loomRange: spread(loomStats), serialRange: spread(serialStats) },
+      headline: true,
+    },
+    {
+      case: "actors vs state-passing pool",
+      unit: "s",
+      loom,
+      piscina: passStats.median,
+      ratio: ratioOf(passStats.median, loom),
+      ratioLabel: "piscina/loom",
+      target: { on: "ratio", op: ">=", value: 10, text: "≥ 10×" },
+      extra: { piscinaRange: spread(passStats) },
+    },
+    {
+      case: "actors vs pinned pool per actor",
+      unit: "s",
+      loom,
+      piscina: pinnedStats.median,
+      ratio: ratioOf(pinnedStats.median, loom),
+      ratioLabel: "piscina/loom",
+      extra: { piscinaRange: spread(pinnedStats) },
+    },
+  ];
+  return {
+    name: "stateful-prefix",
+    title: "Stateful prefix count (actors)",
+    quick,
+    params: { ...p },
+    rows: rows.map(evaluateTarget),
+    notes,
+    ...(skipped ? { skipped } : {}),
+  };
+}

@@ -1,0 +1,281 @@
+// Overheads, Loom vs piscina in the same run: trivial task throughput (all submitted at once),
+// task and actor-call round trips (benchmark.js ops/s + p50/p99 of a sequential loop), pipelined
+// actor calls, and the object store: put/get of a small object and of an 8 MB Float64Array.
+
+import type { Piscina } from "piscina";
+import { benchJs, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
+import { makePool, warmPool, workerCount } from "../lib/pools.js";
+import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import type * as TrivialModule from "./modules/trivial-task.js";
+
+const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
+const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
+const BIG_ELEMENTS = (8 * 2 ** 20) / 8; // 8 MiB of float64
+
+interface Params {
+  tasks: number;
+  taskReps: number;
+  actorCalls: number;
+  latencyCalls: number;
+  latencyWarmup: number;
+  benchMaxTime: number;
+  bigReps: number;
+}
+
+function params(quick: boolean): Params {
+  return quick
+    ? { tasks: 20_000, taskReps: 1, actorCalls: 5_000, latencyCalls: 1_000, latencyWarmup: 200, benchMaxTime: 0.5, bigReps: 5 }
+    : { tasks: 200_000, taskReps: 3, actorCalls: 50_000, latencyCalls: 5_000, latencyWarmup: 500, benchMaxTime: 2, bigReps: 20 };
+}
+
+const SMALL = { id: 42, name: "small object", tags: ["a", "b"], at: 1.5 };
+
+function bigArray(): Float64Array {
+  const a = new Float64Array(BIG_ELEMENTS);
+  for (let i = 0; i < a.length; i++) a[i] = i % 1000;
+  return a;
+}
+
+interface Side {
+  tasksPerSec: number[];
+  rttHz: number;
+  rtt: number[];
+  actorRttHz: number;
+  actorRtt: number[];
+  actorPerSec: number[];
+  bigTaskMs: number[];
+}
+
+/** Median of a throughput series. */
+const med = (xs: number[] | undefined) => (xs && xs.length ? statsOf(xs).median : null);
+
+async function piscinaSide(p: Params, big: Float64Array): Promise<Side> {
+  const pool = await makePool(POOL_MODULE);
+  const single = await makePool(POOL_MODULE, { threads: 1 });
+  try {
+    await warmPool(pool, "ping", null);
+    await warmPool(single, "ping", null);
+    const tasksPerSec: number[] = [];
+    for (let r = 0; r < p.taskReps; r++) {
+      const s = await timeOnce(async () => {
+        const out = await Promise.all(Array.from({ length: p.tasks }, (_, i) => pool.run(i) as Promise<number>));
+        if (out[p.tasks - 1] !== p.tasks) throw new Error("piscina: wrong result");
+      });
+      tasksPerSec.push(p.tasks / s);
+      progress(`piscina: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
+    }
+    const rttHz = (await benchJs("piscina task round trip", () => pool.run(1), p.benchMaxTime)).hz;
+    const rtt = await latencies(() => pool.run(1), p.latencyCalls, p.latencyWarmup);
+    const actorRttHz = (await benchJs("piscina pinned-pool call round trip", () => single.run(1, { name: "incPinned" }), p.benchMaxTime)).hz;
+    const actorRtt = await latencies(() => single.run(1, { name: "incPinned" }), p.latencyCalls, p.latencyWarmup);
+    const actorPerSec: number[] = [];
+    for (let r = 0; r < p.taskReps; r++) {
+      const s = await timeOnce(() => Promise.all(Array.from({ length: p.actorCalls }, () => single.run(1, { name: "incPinned" }))));
+      actorPerSec.push(p.actorCalls / s);
+    }
+    const bigTaskMs: number[] = [];
+    for (let r = 0; r < p.bigReps; r++) bigTaskMs.push(1e3 * (await timeOnce(() => pool.run(big, { name: "sum" }))));
+    return { tasksPerSec, rttHz, rtt, actorRttHz, actorRtt, actorPerSec, bigTaskMs };
+  } finally {
+    await Promise.all([pool.destroy(), single.destroy()]);
+  }
+}
+
+interface LoomExtras {
+  smallPutGetHz: number;
+  smallGetHz: number;
+  bigPutMs: number[];
+  bigGetUs: number[];
+  bigTaskInlineMs: number[];
+}
+
+async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p: Params, big: Float64Array): Promise<Side & LoomExtras> {
+  await warmLoom(rt, m.warm, workerCount());
+  await rt.get(Array.from({ length: 64 }, (_, i) => m.inc.remote(i)));
+  const tasksPerSec: number[] = [];
+  for (let r = 0; r < p.taskReps; r++) {
+    const s = await timeOnce(async () => {
+      const refs = new Array(p.tasks);
+      for (let i = 0; i < p.tasks; i++) refs[i] = m.inc.remote(i);
+      const out = await rt.get(refs as ReturnType<typeof m.inc.remote>[]);
+      if (out[p.tasks - 1] !== p.tasks) throw new Error("loom: wrong result");
+    });
+    tasksPerSec.push(p.tasks / s);
+    progress(`loom: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
+  }
+  const rttHz = (await benchJs("loom task round trip", () => rt.get(m.inc.remote(1)), p.benchMaxTime)).hz;
+  const rtt = await latencies(() => rt.get(m.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
+
+  const c = m.Counter.remote(0);
+  await rt.get(c.inc.remote(1));
+  const actorRttHz = (await benchJs("loom actor call round trip", () => rt.get(c.inc.remote(1)), p.benchMaxTime)).hz;
+  const actorRtt = await latencies(() => rt.get(c.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
+  const actorPerSec: number[] = [];
+  for (let r = 0; r < p.taskReps; r++) {
+    const s = await timeOnce(async () => {
+      const refs = Array.from({ length: p.actorCalls }, () => c.inc.remote(1));
+      await rt.get(refs);
+    });
+    actorPerSec.push(p.actorCalls / s);
+  }
+  rt.kill(c);
+
+  const smallPutGetHz = (await benchJs("loom put+get small object", () => rt.get(rt.put(SMALL)), p.benchMaxTime)).hz;
+  const smallRef = rt.put(SMALL);
+  const smallGetHz = (await benchJs("loom get small object (stored)", () => rt.get(smallRef), p.benchMaxTime)).hz;
+
+  const bigPutMs: number[] = [];
+  const bigGetUs: number[] = [];
+  for (let r = 0; r < p.bigReps; r++) {
+    let ref: ReturnType<typeof rt.put<Float64Array>> | undefined;
+    bigPutMs.push(1e3 * (await timeOnce(() => (ref = rt.put(big)))));
+    bigGetUs.push(1e6 * (await timeOnce(() => rt.get(ref!))));
+  }
+  const stored = rt.put(big);
+  await rt.get(m.sum.remote(stored));
+  const bigTaskMs: number[] = [];
+  for (let r = 0; r < p.bigReps; r++) bigTaskMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(stored)))));
+  const bigTaskInlineMs: number[] = [];
+  for (let r = 0; r < p.bigReps; r++) bigTaskInlineMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(big)))));
+  return { tasksPerSec, rttHz, rtt, actorRttHz, actorRtt, actorPerSec, bigTaskMs, smallPutGetHz, smallGetHz, bigPutMs, bigGetUs, bigTaskInlineMs };
+}
+
+export async function run({ quick }: RunOptions): Promise<BenchResult> {
+  const p = params(quick);
+  const big = bigArray();
+  const notes: string[] = [];
+
+  progress("serial baselines (structuredClone, copy)");
+  const cloneSmallHz = (await benchJs("serial structuredClone small object", async () => structuredClone(SMALL), p.benchMaxTime)).hz;
+  const copyBigMs: number[] = [];
+  const cloneBigUs: number[] = [];
+  for (let r = 0; r < p.bigReps; r++) {
+    copyBigMs.push(1e3 * (await timeOnce(() => big.slice())));
+    cloneBigUs.push(1e6 * (await timeOnce(() => structuredClone(big))));
+  }
+
+  const pis = await piscinaSide(p, big);
+
+  let loom: (Side & LoomExtras) | null = null;
+  let skipped: string | undefined;
+  const started = await startLoom();
+  if ("skipped" in started) skipped = started.skipped;
+  else {
+    const { rt } = started;
+    try {
+      const m = await rt.module<typeof TrivialModule>(TASK_MODULE);
+      loom = await loomSide(rt, m, p, big);
+    } finally {
+      await rt.shutdown();
+    }
+  }
+
+  const gbps = (ms: number | null) => (ms === null ? null : BIG_ELEMENTS * 8 / 1e9 / (ms / 1e3));
+  const p50 = (xs: number[] | undefined) => (xs ? percentile(xs, 50) : null);
+  const p99 = (xs: number[] | undefined) => (xs ? percentile(xs, 99) : null);
+  const lo = loom ?? undefined;
+
+  const rows: BenchRow[] = [
+    {
+      case: `trivial tasks, ${p.tasks.toLocaleString("en-US")} submitted at once`,
+      unit: "ops/s",
+      loom: med(lo?.tasksPerSec),
+      piscina: med(pis.tasksPerSec),
+      ratio: ratioOf(med(lo?.tasksPerSec), med(pis.tasksPerSec)),
+      ratioLabel: "loom/piscina",
+      extra: { rayReference: 8721 },
+      throughputChart: true,
+      headline: true,
+    },
+    {
+      case: "task round trip (sequential), p50",
+      unit: "µs",
+      loom: p50(lo?.rtt),
+      piscina: p50(pis.rtt),
+      ratio: ratioOf(p50(pis.rtt), p50(lo?.rtt)),
+      ratioLabel: "piscina/loom",
+      extra: { loomP99: p99(lo?.rtt), piscinaP99: p99(pis.rtt), loomHz: lo?.rttHz ?? null, piscinaHz: pis.rttHz, rayReferenceUs: 1020 },
+    },
+    {
+      case: "task round trips/s (benchmark.js)",
+      unit: "ops/s",
+      loom: lo?.rttHz ?? null,
+      piscina: pis.rttHz,
+      ratio: ratioOf(lo?.rttHz, pis.rttHz),
+      ratioLabel: "loom/piscina",
+      extra: { rayReference: 981 },
+      throughputChart: true,
+    },
+    {
+      case: "actor call round trip (sync 1:1), p50",
+      unit: "µs",
+      loom: p50(lo?.actorRtt),
+      piscina: p50(pis.actorRtt),
+      ratio: ratioOf(p50(pis.actorRtt), p50(lo?.actorRtt)),
+      ratioLabel: "piscina/loom",
+      extra: { loomP99: p99(lo?.actorRtt), piscinaP99: p99(pis.actorRtt), rayReferenceUs: 460 },
+      note: "piscina: a maxThreads:1 pool with module state",
+    },
+    {
+      case: "actor calls/s, sync 1:1 (benchmark.js)",
+      unit: "ops/s",
+      loom: lo?.actorRttHz ?? null,
+      piscina: pis.actorRttHz,
+      ratio: ratioOf(lo?.actorRttHz, pis.actorRttHz),
+      ratioLabel: "loom/piscina",
+      extra: { rayReference: 2177 },
+      throughputChart: true,
+    },
+    {
+      case: `actor calls/s, ${p.actorCalls.toLocaleString("en-US")} pipelined`,
+      unit: "ops/s",
+      loom: med(lo?.actorPerSec),
+      piscina: med(pis.actorPerSec),
+      ratio: ratioOf(med(lo?.actorPerSec), med(pis.actorPerSec)),
+      ratioLabel: "loom/piscina",
+      extra: { rayReference: 8803 },
+      throughputChart: true,
+    },
+    {
+      case: "put+get small object (benchmark.js)",
+      unit: "ops/s",
+      loom: lo?.smallPutGetHz ?? null,
+      serial: cloneSmallHz,
+      ratio: ratioOf(lo?.smallPutGetHz, cloneSmallHz),
+      ratioLabel: "loom/structuredClone",
+      extra: { loomGetOnlyHz: lo?.smallGetHz ?? null, rayReferenceGet: 10620, rayReferencePut: 5173 },
+    },
+    {
+      case: "put 8 MiB Float64Array",
+      unit: "GB/s",
+      loom: gbps(med(lo?.bigPutMs)),
+      serial: gbps(med(copyBigMs)),
+      ratio: ratioOf(gbps(med(lo?.bigPutMs)), gbps(med(copyBigMs))),
+      ratioLabel: "loom/memcpy",
+      extra: { loomPutMs: med(lo?.bigPutMs), serialSliceMs: med(copyBigMs) },
+      note: "serial: Float64Array.slice (one memcpy)",
+    },
+    {
+      case: "get 8 MiB Float64Array (stored)",
+      unit: "µs",
+      loom: med(lo?.bigGetUs),
+      serial: med(cloneBigUs),
+      ratio: ratioOf(med(cloneBigUs), med(lo?.bigGetUs)),
+      ratioLabel: "structuredClone/loom",
+      note: "serial: structuredClone of the array",
+    },
+    {
+      case: "task reading an 8 MiB array (put once)",
+      unit: "ms",
+      loom: med(lo?.bigTaskMs),
+      piscina: med(pis.bigTaskMs),
+      ratio: ratioOf(med(pis.bigTaskMs), med(lo?.bigTaskMs)),
+      ratioLabel: "piscina/loom",
+      extra: { loomInlineArgMs: med(lo?.bigTaskInlineMs) },
+      note: "piscina clones the array into every call; loomInlineArgMs passes the array itself instead of a ref",
+    },
+  ];
+  notes.push("Ray reference numbers (extra.rayReference*) are from ray_perf on an m5.16xlarge, shown only for scale");
+  return { name: "throughput", title: "Throughput, round trip, put/get", quick, params: { ...p }, rows: rows.map(evaluateTarget), notes, ...(skipped ? { skipped } : {}) };
+}
