@@ -4,7 +4,7 @@
 import {
   CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK,
   OBJ_BYTES, OBJ_KEY, OBJ_ID_LO, OBJ_ID_HI, OBJ_STATE, OBJ_WAITERS, OBJ_LOCATION, OBJ_SIZE, OBJ_FLAGS,
-  KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, WAITERS_CLOSED,
+  KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED,
 } from "../shared/layout";
 import { taskRelease } from "./task-table";
 
@@ -79,11 +79,14 @@ export function objRemove(e: u32): void {
 }
 
 /**
- * Seals an object and releases its waiters; returns how many tasks became ready.
+ * Seals an object and releases its waiters; returns how many tasks became ready, or -1 when it was
+ * already sealed (nothing is written).
  * 1. Write the location, size and flags. 2. Publish the state. 3. Close the waiter list in one exchange,
  * so a task arming concurrently either got onto the list (and is released here) or sees it closed.
  */
 export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
+  // First sealer wins (a cancelled task's error, or a late result): later ones get -1 and free their copy.
+  if (atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) != OBJ_PENDING) return -1;
   store<i32>(e + OBJ_LOCATION, location);
   store<i32>(e + OBJ_SIZE, size);
   store<i32>(e + OBJ_FLAGS, flags);

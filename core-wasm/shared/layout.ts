@@ -26,6 +26,7 @@ export const CTL_READY_SEQ = 256;      // bumped on every push to a ready queue;
 export const CTL_IDLE_WORKERS = 320;   // workers parked on CTL_READY_SEQ (pushers notify only when > 0)
 export const CTL_DONE_SEQ = 384;       // bumped on every push to the done queue; the driver parks on it
 export const CTL_DRIVER_PARKED = 448;  // 1 while the driver waits on CTL_DONE_SEQ
+export const CTL_EPOCH = 512;         // the driver's start time (ms since the Unix epoch, f64), for task timings
 export const CORE_MAGIC = 0x4c4f4f4d;  // "LOOM"
 
 // Bounded MPMC ring (Vyukov): a header of two cache lines (enqueue position, dequeue position, mask), then cells.
@@ -50,6 +51,7 @@ export const TASK_TARGET = 36;      // which queue releases it: TARGET_READY or 
 export const TASK_EDGES = 40;       // arena address of its waiter edges (one per unresolved argument)
 export const TASK_OUTCOME = 44;     // OUTCOME_* written by the worker before it reports the slot done
 export const TASK_GENERATION = 48;  // bumped each time the slot is reused, so stale reports can be told apart
+export const TASK_STARTED = 52;     // when a worker started it: 10 µs units after the driver's epoch (CTL_EPOCH)
 
 export const TASK_FREE = 0;
 export const TASK_PENDING = 1;      // waiting for arguments
@@ -86,6 +88,7 @@ export const OBJ_PENDING = 1;       // registered, value not written yet
 export const OBJ_SEALED = 2;        // value written, immutable
 export const OBJ_SPILLED = 3;       // value lives in a spill file
 export const OBJ_LOST = 4;          // value dropped (evicted, or its holder died)
+export const OBJ_SEALING = 5;       // one thread won the right to seal and is writing the location
 
 export const FLAG_ERROR = 1;        // the value is an encoded error (the creating task failed)
 export const FLAG_SEGMENT = 2;      // the payload lives in a separate SharedArrayBuffer segment

@@ -158,6 +158,7 @@ export class Runtime implements Backend, RefOwner {
     const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 19, arenaBytes });
     this.core = core;
     this.i32 = core.i32;
+    new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     this.store = new ObjectStore(core, store);
     this.slotOwner = new Array(core.plan.taskSlots);
     for (let s = core.plan.taskSlots - 1; s >= 0; s--) this.freeSlots.push(s);
@@ -193,11 +194,15 @@ export class Runtime implements Backend, RefOwner {
 
   async module<M = Record<string, unknown>>(url: URL | string): Promise<ModuleWrappers<M>> {
     this.checkOpen();
-    if (typeof url === "string" && /\.(c|m)?tsx?$/.test(url) || url instanceof URL && /\.(c|m)?tsx?$/.test(url.pathname)) {
+    try {
+      return (await wrapModule(this, url)) as ModuleWrappers<M>;
+    } catch (error) {
+      // A .ts module in a driver started without tsx: register the TypeScript loader once and try again.
+      if (!/ERR_UNKNOWN_FILE_EXTENSION|Unknown file extension/.test(String((error as Error).message))) throw error;
       const { ensureTypeScriptLoader } = await import("../worker/function-cache.js");
       await ensureTypeScriptLoader(url instanceof URL ? url.href : new URL(url, "file://" + process.cwd() + "/").href);
+      return (await wrapModule(this, url)) as ModuleWrappers<M>;
     }
-    return (await wrapModule(this, url)) as ModuleWrappers<M>;
   }
 
   put<T>(value: T): ObjectRef<T> {
@@ -209,7 +214,7 @@ export class Runtime implements Backend, RefOwner {
     const where = this.store.writeEncoded(id, encoded, 0);
     const o = this.registerObject(id, true);
     this.holdContained(o, encoded.refs);
-    this.core.exports.objSeal(o.entry, where.location, where.size, where.flags);
+    this.seal(o, where);
     this.recordNode({ id: formatTaskId(taskId), name: "put", kind: "put", state: "finished" });
     const ref = new ObjectRef<T>(id, this);
     this.onSealed(id);
@@ -298,6 +303,11 @@ export class Runtime implements Backend, RefOwner {
     Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
   }
 
+  /** Inside a task, the task's cancellation signal; the driver has none. */
+  get signal(): AbortSignal {
+    throw new LoomError("current().signal is only defined inside a task or actor method, not in the driver");
+  }
+
   get isShutdown(): boolean {
     return this.closed;
   }
@@ -345,7 +355,7 @@ export class Runtime implements Backend, RefOwner {
     const where = this.store.writeEncoded(id, encoded, 0);
     const o = this.registerObject(id, true);
     this.holdContained(o, encoded.refs);
-    this.core.exports.objSeal(o.entry, where.location, where.size, where.flags);
+    this.seal(o, where);
     return new ObjectRef(id, this);
   }
 
@@ -546,6 +556,13 @@ export class Runtime implements Backend, RefOwner {
     const outcome = this.core.taskField(slot, L.TASK_OUTCOME);
     const worker = this.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
+    const started = this.core.taskField(slot, L.TASK_STARTED) / 100;
+    if (entry.node && outcome !== L.OUTCOME_SKIPPED) {
+      entry.node.start = started;
+      entry.node.worker = worker;
+      // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
+      this.emit("task:started", { taskId: entry.node.id, name: entry.name, worker, time: started });
+    }
     if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
     this.releaseSlot(slot);
     if (outcome === L.OUTCOME_SKIPPED) return;
@@ -569,9 +586,9 @@ export class Runtime implements Backend, RefOwner {
     if (entry.node) {
       entry.node.state = state;
       entry.node.end = now;
-      if (entry.node.start === undefined) entry.node.start = now;
+      if (entry.node.start === undefined || entry.node.start > now) entry.node.start = now;
       if (worker >= 0) entry.node.worker = worker;
-      entry.node.attempts = entry.attempts;
+      entry.node.attempts = entry.attempts + (state === "cancelled" ? 0 : 1);
     }
     this.inFlight--;
     this.updateKeepAlive();
@@ -595,6 +612,14 @@ export class Runtime implements Backend, RefOwner {
       o.entry = this.core.exports.objInsert(idLo(id), idHi(id));
     }
     return o;
+  }
+
+  /** Seals an object the driver wrote; if someone sealed it first, frees this copy. Returns tasks released. */
+  private seal(o: ObjectEntry, where: { location: number; size: number; flags: number }): number {
+    const released = this.core.exports.objSeal(o.entry, where.location, where.size, where.flags);
+    if (released >= 0) return released;
+    this.store.release(o.id, where.location, where.flags & ~L.FLAG_SEGMENT);
+    return 0;
   }
 
   private holdContained(o: ObjectEntry, refs: ObjectId[]): void {
@@ -836,7 +861,7 @@ export class Runtime implements Backend, RefOwner {
       const o = this.registerObject(id, false);
       if (ex.objState(o.entry) === L.OBJ_SEALED) continue;
       const where = this.store.writeError(id, error);
-      released += ex.objSeal(o.entry, where.location, where.size, where.flags);
+      released += this.seal(o, where);
     }
     this.notifyWorkers(released);
   }
@@ -846,13 +871,14 @@ export class Runtime implements Backend, RefOwner {
   private onWorkerMessage(index: number, m: WorkerToDriver): void {
     switch (m.t) {
       case "ready": break;
+      case "done": this.onTaskDone(m.slot); this.drainAdmissions(); break;
       case "submit": this.submitFromWorker(m.spec); break;
       case "put": {
         const o = this.registerObject(m.id, true);
         if (m.segment) this.store.segments.set(m.id, m.segment);
         this.holdContained(o, m.refs);
         o.refs++; // the worker's ref; workers do not report drops, so a worker put lives with its parent's lineage
-        this.core.exports.objSeal(o.entry, m.location, m.size, m.flags);
+        this.seal(o, m);
         this.recordNode({ id: formatTaskId(taskIdOfObject(m.id)), name: "put", kind: "put", state: "finished" });
         this.onSealed(m.id);
         break;
@@ -956,6 +982,8 @@ export class Runtime implements Backend, RefOwner {
       }
     }
     this.pool.spawn(index);
+    // The replacement knows no functions yet: give it every definition before it can take a task.
+    this.functionList.forEach((fn, id) => this.pool.post(index, { t: "fn", id, fn }));
     this.emit("worker:started", { worker: index });
     this.actorLoad[index] = 0;
     for (const actor of this.actors.values()) {

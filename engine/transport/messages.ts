@@ -29,6 +29,7 @@ export type DriverToWorker =
 
 export type WorkerToDriver =
   | { t: "ready" }
+  | { t: "done"; slot: number }
   | { t: "submit"; spec: WireSubmission }
   | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }

@@ -60,6 +60,13 @@ export class WorkerRuntime implements Backend, RefOwner {
   private stopped = false;
   private readonly i32: Int32Array;
   private rootChildren = 0;
+  /** Message count when each running slot started (see finish). */
+  private readonly startedPosted = new Map<number, number>();
+  private takeStarted(slot: number): number {
+    const n = this.startedPosted.get(slot) ?? -1;
+    this.startedPosted.delete(slot);
+    return n;
+  }
 
   constructor(handle: CoreHandle, readonly index: number, private readonly port: MessagePort, capacityBytes: number) {
     this.core = Core.attach(handle);
@@ -83,8 +90,32 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.pump();
   }
 
+  /** Counts messages, so a task that sent any reports its end by message too, after them (same channel). */
+  private posted = 0;
   private post(message: WorkerToDriver): void {
+    this.posted++;
     this.port.postMessage(message);
+  }
+
+  /**
+   * Reports a finished slot. Through the done queue when the task sent no message; otherwise by message, so
+   * the driver has seen its puts, segments and submissions before it learns the task ended.
+   */
+  private finish(slot: number, outcome: number, postedAtStart: number): void {
+    if (this.posted === postedAtStart) {
+      this.core.exports.taskFinish(slot, outcome);
+      this.notifyDriver();
+      return;
+    }
+    this.core.setTaskField(slot, L.TASK_OUTCOME, outcome);
+    Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_DONE);
+    this.post({ t: "done", slot });
+  }
+
+  private readonly epoch = () => new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0];
+  private markStarted(slot: number): number {
+    this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch()) * 100));
+    return this.posted;
   }
 
   // ---- the loop: take ready tasks while this thread's CPU slot is free ----
@@ -102,6 +133,7 @@ export class WorkerRuntime implements Backend, RefOwner {
           this.notifyDriver();
           continue;
         }
+        this.startedPosted.set(slot, this.markStarted(slot));
         this.runTask(slot);
       }
       if (this.cpuHeld > 0) return;             // resumes when the slot frees
@@ -240,26 +272,31 @@ export class WorkerRuntime implements Backend, RefOwner {
       return this.failTask(slot, taskId, p, error, true);
     }
     this.notifyWorkers(released);
-    this.core.exports.taskFinish(slot, L.OUTCOME_OK);
-    this.notifyDriver();
+    this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
   }
 
   /** Writes and seals one object the driver registered; tells the driver about segments and refs first. */
   sealEncoded(id: ObjectId, e: EncodedValue, flags: number): number {
+    const ex = this.core.exports;
+    const found = ex.objFind(idLo(id), idHi(id));
+    // Already sealed (the driver sealed a cancellation, or a replay re-made it): keep the first value.
+    if (found !== 0 && ex.objState(found) !== L.OBJ_PENDING) return 0;
     const where = this.store.writeEncoded(id, e, flags);
     if (where.segment) this.post({ t: "segment", id, segment: where.segment, refs: e.refs });
     else if (e.refs.length) this.post({ t: "contains", id, refs: e.refs });
     const entry = this.core.exports.objFind(idLo(id), idHi(id));
     if (entry === 0) throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
-    return this.core.exports.objSeal(entry, where.location, where.size, where.flags);
+    const released = ex.objSeal(entry, where.location, where.size, where.flags);
+    if (released >= 0) return released;
+    if (!(where.flags & L.FLAG_SEGMENT)) ex.arenaFree(where.location);
+    return 0;
   }
 
   private failTask(slot: number, taskId: TaskId, p: TaskPayload, error: unknown, notUserCode = false): void {
     const attempt = this.core.taskField(slot, L.TASK_ATTEMPT);
     const isLoom = error instanceof LoomError;
     if (!notUserCode && !isLoom && p.x && (p.m === -1 || attempt < p.m)) {
-      this.core.exports.taskFinish(slot, L.OUTCOME_RETRY);
-      this.notifyDriver();
+      this.finish(slot, L.OUTCOME_RETRY, this.takeStarted(slot));
       return;
     }
     const wire = isLoom ? toWire(error) : taskErrorFrom(error, formatTaskId(taskId), p.n);
@@ -271,8 +308,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     const e = encodeErrorValue(wire);
     for (let i = 0; i < returns; i++) released += this.sealEncoded(objectIdOf(taskId, i), e, L.FLAG_ERROR);
     this.notifyWorkers(released);
-    this.core.exports.taskFinish(slot, L.OUTCOME_FAILED);
-    this.notifyDriver();
+    this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
   }
 
   // ---- objects ----
@@ -408,6 +444,7 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   private async runActorCall(host: ActorHost, slot: number, replay: boolean): Promise<void> {
     if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
+    this.startedPosted.set(slot, this.markStarted(slot));
     const taskId = this.taskIdOf(slot);
     let p: TaskPayload;
     try {
@@ -429,8 +466,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
       host.calls++;
       if (replay) {
-        this.core.exports.taskFinish(slot, L.OUTCOME_OK);
-        this.notifyDriver();
+        this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
       } else {
         this.completeTask(slot, taskId, { ...p, x: false }, value);
       }
@@ -444,8 +480,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     } catch (error) {
       host.calls++;
       if (replay) {
-        this.core.exports.taskFinish(slot, L.OUTCOME_FAILED);
-        this.notifyDriver();
+        this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
       } else {
         this.failTask(slot, taskId, { ...p, n: `${p.n}.${p.am}`, x: p.x }, error, error instanceof LoomError);
       }

@@ -1,0 +1,255 @@
+// The runtime against the contract (SPEC.md): remote functions, futures, nested tasks, errors, get/wait/cancel,
+// faults and retries, resources, the graph and events. One runtime for the file; fault tests restore it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  init, current, LoomError, TaskError, GetTimeoutError, SerializationError, TaskCancelledError, WorkerCrashedError,
+  ObjectLostError, ObjectRef, type Runtime,
+} from "loom";
+
+type Tasks = typeof import("../test-fixtures/tasks.js");
+let rt: Runtime;
+let m: Awaited<ReturnType<Runtime["module"]>> & Record<string, any>;
+const dir = mkdtempSync(join(tmpdir(), "loom-test-"));
+
+before(async () => {
+  rt = await init({ workers: 2, resources: { gpu: 1 } });
+  m = (await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url))) as typeof m;
+});
+after(async () => {
+  await rt.shutdown();
+});
+
+test("remote functions return futures; refs passed as arguments are resolved (data edges)", async () => {
+  const a = m.add.remote(1, 2);
+  assert.ok(a instanceof ObjectRef, "expected: a instanceof ObjectRef");
+  assert.equal(typeof (a as unknown as { then?: unknown }).then, "undefined", "ObjectRef is not thenable");
+  const b = m.add.options({ maxRetries: 3 }).remote(a, 3);
+  assert.equal(await rt.get(b), 6);
+  assert.deepEqual(await rt.get([a, b]), [3, 6]);
+});
+
+test("inline functions, including tsx's __name-wrapped inner functions", async () => {
+  const square = rt.remote((x: number) => x * x);
+  assert.equal(await rt.get(square.remote(7)), 49);
+  const withInner = rt.remote((n: number) => {
+    function twice(v: number) { return v * 2; }
+    const thrice = function named(v: number) { return v * 3; };
+    return twice(n) + thrice(n);
+  });
+  assert.equal(await rt.get(withInner.remote(2)), 10);
+});
+
+test("current() in the driver is the runtime", () => {
+  assert.equal(current(), rt);
+});
+
+test("numReturns splits an array result into several futures", async () => {
+  const refs = m.pair.options({ numReturns: 2 }).remote(4) as unknown as ObjectRef<number>[];
+  assert.equal(refs.length, 2);
+  assert.deepEqual(await rt.get(refs), [4, 40]);
+});
+
+test("nested refs are passed unresolved; a task returning a ref gives the ref", async () => {
+  const refs = [rt.put(1), rt.put(2), m.add.remote(1, 2)];
+  assert.equal(await rt.get(m.sumRefs.remote({ refs })), 6);
+  const inner = await rt.get(m.returnsRef.remote(42));
+  assert.ok(inner instanceof ObjectRef, "expected: inner instanceof ObjectRef");
+  assert.equal(await rt.get(inner as ObjectRef<number>), 42);
+});
+
+test("tasks submit tasks from workers (control edges) and deep nesting does not deadlock", async () => {
+  assert.equal(await rt.get(m.fanOut.remote(10), { timeoutMs: 4000 }), 55);
+  assert.equal(await rt.get(m.depth.remote(6), { timeoutMs: 4000 }), 6);
+  await rt.get(m.add.remote(m.add.remote(1, 1), 1));
+  const g = rt.graph();
+  assert.ok(g.edges.some((e) => e.kind === "control"), "expected: g.edges.some((e) => e.kind === 'control')");
+  assert.ok(g.edges.some((e) => e.kind === "data"), "expected: g.edges.some((e) => e.kind === 'data')");
+});
+
+test("a thrown error becomes a TaskError with the remote details; dependents fail with it", async () => {
+  const bad = m.fail.remote("nope");
+  const err = await rt.get(bad).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof TaskError, "expected: err instanceof TaskError");
+  assert.ok(err instanceof LoomError, "expected: err instanceof LoomError");
+  assert.equal(err.code, "ERR_TASK");
+  assert.equal(err.remoteName, "RangeError");
+  assert.equal(err.functionName, "fail");
+  assert.match(err.message, /nope/);
+  assert.match(err.remoteStack, /RangeError: nope/);
+  assert.ok(err.taskId.length > 0, "expected: err.taskId.length > 0");
+  const dependent = m.add.remote(bad, 1);
+  const err2 = await rt.get(dependent).then(() => undefined, (e: unknown) => e);
+  assert.ok(err2 instanceof TaskError, "expected: err2 instanceof TaskError");
+  assert.equal((err2 as TaskError).remoteName, "RangeError");
+});
+
+test("misuse throws a LoomError at once, naming the bad value", async () => {
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ["numReturns 0", () => m.add.options({ numReturns: 0 }), /numReturns/],
+    ["maxRetries -2", () => m.add.options({ maxRetries: -2 }), /maxRetries/],
+    ["retryExceptions string", () => m.add.options({ retryExceptions: "yes" as never }), /retryExceptions/],
+    ["unknown option", () => m.add.options({ bogus: 1 } as never), /bogus/],
+    ["negative resource", () => m.add.options({ resources: { cpu: -1 } }), /resources\.cpu/],
+    ["unknown export", () => (m as Record<string, unknown>).nope, /nope/],
+    ["get of a non-ref", () => rt.get(5 as never), /ObjectRef/],
+    ["infeasible resources", () => m.add.options({ resources: { tpu: 1 } }).remote(1, 2), /tpu/],
+  ];
+  for (const [name, fn, pattern] of cases) {
+    assert.throws(fn, (e: unknown) => e instanceof LoomError && pattern.test((e as Error).message), name);
+  }
+});
+
+test("values that cannot cross threads raise SerializationError naming the path", () => {
+  const err = (() => { try { m.identity.remote({ ok: 1, cb: () => 1 } as never); } catch (e) { return e; } })();
+  assert.ok(err instanceof SerializationError, "expected: err instanceof SerializationError");
+  assert.equal((err as SerializationError).path, "args[0].cb");
+  assert.throws(() => m.add.remote(1, Symbol("s") as never), (e: unknown) => e instanceof SerializationError && (e as SerializationError).path === "args[1]");
+  class Secret { #x = 1; get x() { return this.#x; } }
+  assert.throws(() => rt.put({ list: [new Secret()] }), (e: unknown) => e instanceof SerializationError && /value\.list\[0\]/.test((e as Error).message));
+});
+
+test("values round-trip: Map, Set, Date, BigInt, undefined, NaN, nested", async () => {
+  const value = { m: new Map([["a", 1]]), s: new Set([1, 2]), d: new Date(5), b: 10n, u: undefined, n: NaN, deep: [[{ x: -0 }]] };
+  const back = (await rt.get(m.identity.remote(value))) as unknown as typeof value;
+  assert.deepEqual(back, value);
+  assert.equal(await rt.get(rt.put("text")), "text");
+});
+
+test("get with timeoutMs rejects with GetTimeoutError; wait returns what is ready, in input order", async () => {
+  const slow = m.sleep.remote(400);
+  await assert.rejects(rt.get(slow, { timeoutMs: 20 }), GetTimeoutError);
+  const fast = m.add.remote(1, 1);
+  const { ready, pending } = await rt.wait([slow, fast], { numReturns: 1, timeoutMs: 5000 });
+  assert.deepEqual(ready, [fast]);
+  assert.deepEqual(pending, [slow]);
+  const none = await rt.wait([slow], { numReturns: 1, timeoutMs: 0 });
+  assert.equal(none.ready.length + none.pending.length, 1);
+  const all = await rt.wait([slow, fast], { numReturns: 2 });
+  assert.deepEqual(all.ready, [slow, fast]);
+  await assert.rejects(rt.wait([fast], { numReturns: 2 }), LoomError);
+});
+
+test("cancel: a queued task never runs; a running one sees its signal; dependents reject", async () => {
+  // Fill both workers so the next task stays queued.
+  const blockers = [m.busy.remote(300), m.busy.remote(300)];
+  const file = join(dir, "cancel.txt");
+  writeFileSync(file, "");
+  const queued = m.record.remote(file, "ran");
+  rt.cancel(queued);
+  await assert.rejects(rt.get(queued), TaskCancelledError);
+  await assert.rejects(rt.get(m.add.remote(queued, 1)), TaskCancelledError);
+  await rt.get(blockers);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(readFileSync(file, "utf8"), "");
+  const running = m.waitForAbort.remote(5000);
+  await new Promise((r) => setTimeout(r, 200));
+  rt.cancel(running);
+  await assert.rejects(rt.get(running), TaskCancelledError);
+});
+
+test("retryExceptions retries a throwing task; retries are bounded by maxRetries", async () => {
+  const file = join(dir, "flaky.txt");
+  writeFileSync(file, "");
+  const flaky = rt.remote((f: string) => {
+    const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+    fs.appendFileSync(f, "x");
+    if (fs.readFileSync(f, "utf8").length < 3) throw new Error("not yet");
+    return "ok";
+  });
+  assert.equal(await rt.get(flaky.options({ retryExceptions: true, maxRetries: 5 }).remote(file)), "ok");
+  writeFileSync(file, "");
+  await assert.rejects(rt.get(flaky.options({ retryExceptions: true, maxRetries: 1 }).remote(file)), TaskError);
+  assert.equal(readFileSync(file, "utf8"), "xx");
+  writeFileSync(file, "");
+  await assert.rejects(rt.get(flaky.remote(file)), TaskError);
+  assert.equal(readFileSync(file, "utf8"), "x", "exceptions are not retried by default");
+});
+
+test("a killed worker's task is retried on a replacement worker", async () => {
+  const died: unknown[] = [];
+  rt.events.on("worker:died", (e) => died.push(e));
+  const ref = m.busy.remote(600);
+  await new Promise((r) => setTimeout(r, 150));
+  await rt.faults.killWorker();
+  assert.equal(await rt.get(ref), 600);
+  assert.equal(died.length, 1);
+  const ref2 = m.busy.options({ maxRetries: 0 }).remote(600);
+  await new Promise((r) => setTimeout(r, 150));
+  await rt.faults.killWorker();
+  await assert.rejects(rt.get(ref2), WorkerCrashedError);
+  rt.events.removeAllListeners("worker:died");
+  assert.equal(await rt.get(m.add.remote(2, 2)), 4);
+});
+
+test("custom resources: tasks needing the one gpu run one at a time", async () => {
+  const t0 = Date.now();
+  const refs = [0, 1].map(() => m.sleep.options({ resources: { gpu: 1 } }).remote(200));
+  await rt.get(refs);
+  assert.ok(Date.now() - t0 >= 390, "two gpu:1 tasks on gpu=1 must not overlap");
+});
+
+test("an evicted task result is rebuilt from lineage; an evicted put is lost", async () => {
+  const base = m.add.remote(20, 1);
+  const top = m.add.remote(base, 1);
+  assert.equal(await rt.get(top), 22);
+  const events: string[] = [];
+  rt.events.on("object:rebuilt", () => events.push("rebuilt"));
+  assert.equal(rt.faults.evict(base), true);
+  assert.equal(rt.faults.evict(top), true);
+  assert.equal(await rt.get(top), 22);
+  assert.ok(events.length >= 1, "expected: events.length >= 1");
+  const p = rt.put(5);
+  assert.equal(rt.faults.evict(p), true);
+  await assert.rejects(rt.get(p), ObjectLostError);
+  rt.events.removeAllListeners("object:rebuilt");
+});
+
+test("a re-executed parent does not re-run a finished child (deterministic task ids)", async () => {
+  const file = join(dir, "parent.txt");
+  writeFileSync(file, "");
+  const ref = m.parentWithChild.remote(file);
+  assert.equal(await rt.get(ref), "child");
+  rt.faults.evict(ref);
+  assert.equal(await rt.get(ref), "child");
+  assert.equal(readFileSync(file, "utf8"), "parent\nchild\nparent\n");
+});
+
+test("events are emitted with the ids involved", async () => {
+  const seen: string[] = [];
+  for (const ev of ["task:submitted", "task:started", "task:finished"]) rt.events.on(ev, (p: { taskId: string }) => seen.push(`${ev}:${typeof p.taskId}`));
+  const finished = new Promise((r) => rt.events.once("task:finished", r));
+  await rt.get(m.add.remote(1, 1));
+  await finished; // the driver may learn of the end just after get resolves from shared memory
+  assert.ok(seen.includes("task:started:string"), "expected a task:started event");
+  assert.ok(seen.includes("task:submitted:string"), "expected: seen.includes('task:submitted:string')");
+  assert.ok(seen.includes("task:finished:string"), "expected: seen.includes('task:finished:string')");
+  rt.events.removeAllListeners();
+});
+
+test("typed arrays come back as views on shared memory, shared with workers", async () => {
+  const big = new Float64Array(1_000_000).fill(1);
+  const ref = rt.put(big);
+  const view = (await rt.get(ref)) as Float64Array;
+  assert.equal(view.length, 1_000_000);
+  assert.ok(view.buffer instanceof SharedArrayBuffer, "expected: view.buffer instanceof SharedArrayBuffer");
+  assert.equal(await rt.get(m.sumArray.remote(ref)), 1_000_000);
+  // Test-only: a write through a worker's view is seen through the driver's view: one copy.
+  await rt.get(m.writeFirst.remote(ref, 7));
+  assert.equal(view[0], 7);
+});
+
+test("after shutdown, calls throw a LoomError", async () => {
+  const other = await (async () => {
+    await rt.shutdown();
+    assert.throws(() => m.add.remote(1, 2), LoomError);
+    assert.throws(() => rt.put(1), LoomError);
+    rt = await init({ workers: 2, resources: { gpu: 1 } });
+    m = (await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url))) as typeof m;
+    return rt;
+  })();
+  assert.equal(await other.get(m.add.remote(1, 2)), 3);
+});

@@ -1,0 +1,127 @@
+// Task and actor module used by the engine's tests: real code with its own imports.
+import { appendFileSync } from "node:fs";
+import { current } from "loom";
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+export function identity<T>(x: T): T {
+  return x;
+}
+export function pair(a: number): [number, number] {
+  return [a, a * 10];
+}
+export function fail(message: string): never {
+  throw new RangeError(message);
+}
+export async function sleep(ms: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, ms));
+  return ms;
+}
+export function busy(ms: number): number {
+  const end = Date.now() + ms;
+  let n = 0;
+  while (Date.now() < end) n++;
+  return ms;
+}
+export async function waitForAbort(ms: number): Promise<string> {
+  const signal = current().signal as AbortSignal;
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve("finished"), ms);
+    signal.addEventListener("abort", () => { clearTimeout(t); resolve("aborted"); });
+  });
+}
+/** Sums an array of refs it receives unresolved (nested refs stay refs). */
+export async function sumRefs(box: { refs: unknown[] }): Promise<number> {
+  const rt = current();
+  const values = (await rt.get(box.refs as never)) as number[];
+  return values.reduce((a, b) => a + b, 0);
+}
+/** Recursion through nested tasks: each level waits on the next (must not deadlock one worker). */
+export async function depth(n: number): Promise<number> {
+  if (n === 0) return 0;
+  const rt = current();
+  const m = await rt.module<typeof import("./tasks.js")>(new URL(import.meta.url));
+  return 1 + (await rt.get(m.depth.remote(n - 1)));
+}
+export async function fanOut(n: number): Promise<number> {
+  const rt = current();
+  const m = await rt.module<typeof import("./tasks.js")>(new URL(import.meta.url));
+  const refs = Array.from({ length: n }, (_, i) => m.add.remote(i, 1));
+  return ((await rt.get(refs)) as number[]).reduce((a, b) => a + b, 0);
+}
+/** Appends a line to a file: a side effect we can count. */
+export function record(file: string, line: string): string {
+  appendFileSync(file, line + "\n");
+  return line;
+}
+/** A parent that records, then submits a recorded child; used to show children are not re-run. */
+export async function parentWithChild(file: string): Promise<string> {
+  const rt = current();
+  const m = await rt.module<typeof import("./tasks.js")>(new URL(import.meta.url));
+  appendFileSync(file, "parent\n");
+  return rt.get(m.record.remote(file, "child"));
+}
+export function returnsRef(x: number): unknown {
+  const rt = current();
+  return rt.put(x);
+}
+export function sumArray(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+export function writeFirst(a: Float64Array, v: number): number {
+  // Objects are immutable by contract; this proves sharing in a test only.
+  a[0] = v;
+  return a[0];
+}
+
+export class Counter {
+  private n: number;
+  constructor(start: number) {
+    this.n = start;
+  }
+  inc(by = 1): number {
+    this.n += by;
+    return this.n;
+  }
+  async slowInc(by: number, ms: number): Promise<number> {
+    await new Promise((r) => setTimeout(r, ms));
+    this.n += by;
+    return this.n;
+  }
+  value(): number {
+    return this.n;
+  }
+  checkpoint(): unknown {
+    return { n: this.n };
+  }
+  restore(state: { n: number }): void {
+    this.n = state.n;
+  }
+}
+
+export class Recorder {
+  private calls = 0;
+  constructor(private readonly file: string) {}
+  call(tag: string): number {
+    this.calls++;
+    appendFileSync(this.file, `${tag}\n`);
+    return this.calls;
+  }
+}
+
+export class Broken {
+  constructor() {
+    throw new Error("constructor exploded");
+  }
+  ping(): string {
+    return "pong";
+  }
+}
+
+/** Calls a counter actor through its handle, from inside a task. */
+export async function callCounter(counter: { inc: { remote(by: number): unknown } }, by: number): Promise<number> {
+  return current().get(counter.inc.remote(by) as never) as Promise<number>;
+}
