@@ -109,7 +109,8 @@ export function objReopen(e: u32): void {
   store<i32>(e + OBJ_LOCATION, 0);
   store<i32>(e + OBJ_SIZE, 0);
   store<i32>(e + OBJ_FLAGS, 0);
-  atomic.store<i32>(e + OBJ_WAITERS, 0);
+  // Only a closed list is reset: tasks already waiting on a still-open list must stay on it.
+  atomic.cmpxchg<i32>(e + OBJ_WAITERS, WAITERS_CLOSED, 0);
   atomic.store<i32>(e + OBJ_STATE, OBJ_PENDING);
 }
 
