@@ -6,8 +6,10 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { markdownTable, writeReport, type RunReport } from "./lib/report.js";
+import { canary } from "./lib/canary.js";
+import { loadLoom } from "./lib/loom.js";
 import { systemInfo } from "./lib/system.js";
-import type { BenchResult, BenchRow, RunOptions } from "./lib/types.js";
+import { ratioOf, type BenchResult, type BenchRow, type RunOptions } from "./lib/types.js";
 
 /** In run order: cheap and robust first, so a quick run shows the most before anything slow. */
 const WORKLOADS = [
@@ -40,13 +42,84 @@ function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
   return { quick, only };
 }
 
-/** A workload written elsewhere may return a slightly different shape: keep what fits, show the rest as a note. */
+/** monte-carlo-pi.ts (written separately) returns times in ms and ratios; map them onto table rows. */
+interface TimesAndRatios {
+  samples?: number;
+  times: { serialMs?: number; loomPoolMs?: number; piscinaOnLoomMs?: number; piscinaMs?: number };
+  ratios?: Record<string, number>;
+  startup?: Record<string, number>;
+  pi?: number;
+}
+
+function fromTimesAndRatios(name: string, r: TimesAndRatios, quick: boolean): BenchResult {
+  const s = (ms: number | undefined) => (typeof ms === "number" ? ms / 1e3 : null);
+  const t = r.times;
+  const rows: BenchRow[] = [
+    {
+      case: `Pool.map, ${r.samples?.toLocaleString("en-US") ?? "?"} samples, vs serial`,
+      unit: "s",
+      loom: s(t.loomPoolMs),
+      serial: s(t.serialMs),
+      ratio: ratioOf(t.serialMs, t.loomPoolMs),
+      ratioLabel: "serial/loom",
+      headline: true,
+    },
+    { case: "Pool.map vs piscina", unit: "s", loom: s(t.loomPoolMs), piscina: s(t.piscinaMs), ratio: ratioOf(t.piscinaMs, t.loomPoolMs), ratioLabel: "piscina/loom" },
+    {
+      case: "piscina's code on loom/pool vs piscina",
+      unit: "s",
+      loom: s(t.piscinaOnLoomMs),
+      piscina: s(t.piscinaMs),
+      ratio: ratioOf(t.piscinaMs, t.piscinaOnLoomMs),
+      ratioLabel: "piscina/loom",
+      extra: { ...(r.startup ?? {}) },
+    },
+  ];
+  return { name, title: "Monte Carlo π", quick, params: { samples: r.samples }, rows, notes: [`π ≈ ${r.pi}`] };
+}
+
+/** A workload written elsewhere may return another shape: adapt what is known, show the rest as a note. */
 function normalize(name: string, raw: unknown, quick: boolean): BenchResult {
   const r = (raw ?? {}) as Partial<BenchResult> & Record<string, unknown>;
   if (Array.isArray(r.rows)) {
     return { ...r, name: r.name ?? name, title: r.title ?? name, quick, params: r.params ?? {}, rows: r.rows as BenchRow[] } as BenchResult;
   }
+  if (typeof r["times"] === "object" && r["times"] !== null) return fromTimesAndRatios(name, r as unknown as TimesAndRatios, quick);
   return { name, title: name, quick, params: {}, rows: [], notes: [`unrecognized result shape: ${JSON.stringify(raw).slice(0, 400)}`] };
+}
+
+/** Seconds a workload may take before the runner shuts Loom down under it (a hang must not stop the suite). */
+function limitSeconds(name: string, quick: boolean): number {
+  if (name === "million-tasks") return quick ? 150 : 480;
+  return quick ? 120 : 420;
+}
+
+/**
+ * Resolves with the workload's result, or rejects once it has run `limit` s: first the running
+ * Loom runtime is shut down (its pending gets reject, so the workload's own cleanup runs), and if
+ * the workload still has not settled 30 s later the runner gives up on it and moves on.
+ */
+function withLimit<T>(name: string, work: Promise<T>, limit: number): Promise<T> {
+  let soft: NodeJS.Timeout | undefined;
+  let hard: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    soft = setTimeout(() => {
+      console.error(`  ✗ ${name}: still running after ${limit} s; shutting the Loom runtime down`);
+      void loadLoom().then(async (loom) => {
+        if (typeof loom === "string") return;
+        try {
+          await loom.current().shutdown();
+        } catch {
+          /* no runtime running */
+        }
+      });
+      hard = setTimeout(() => reject(new Error(`timed out after ${limit} s`)), 30_000);
+    }, limit * 1000);
+  });
+  return Promise.race([work, giveUp]).finally(() => {
+    clearTimeout(soft);
+    clearTimeout(hard);
+  });
 }
 
 async function runOne(name: string, opts: RunOptions): Promise<BenchResult | null> {
@@ -56,7 +129,7 @@ async function runOne(name: string, opts: RunOptions): Promise<BenchResult | nul
   try {
     const mod = (await import(file.href)) as { run?: (o: RunOptions) => Promise<unknown> };
     if (typeof mod.run !== "function") throw new Error(`${name}.ts exports no run()`);
-    const res = normalize(name, await mod.run(opts), opts.quick);
+    const res = normalize(name, await withLimit(name, mod.run(opts), limitSeconds(name, opts.quick)), opts.quick);
     res.wallSeconds = (performance.now() - t0) / 1e3;
     return res;
   } catch (err) {
@@ -71,16 +144,21 @@ async function main(): Promise<void> {
   const system = systemInfo();
   console.log(`Loom benchmarks${quick ? " (quick)" : ""}`);
   console.log(`node ${system.node} · ${system.cores} cores (${system.cpu}) · build ${system.build} · ${system.date}`);
+  const firstCanary = await canary();
+  console.log(`canary (two-thread parallel efficiency, 2.00 = two free cores): ${firstCanary.toFixed(2)}`);
   const t0 = performance.now();
   const results: BenchResult[] = [];
   for (const name of WORKLOADS) {
     if (only && !only.includes(name)) continue;
-    console.error(`\n▶ ${name}`);
-    const res = await runOne(name, { quick });
-    if (!res) {
-      console.error(`  (bench/workloads/${name}.ts not present; skipped)`);
+    if (!existsSync(new URL(`./workloads/${name}.ts`, import.meta.url))) {
+      console.error(`\n▶ ${name}: bench/workloads/${name}.ts not present; skipped`);
       continue;
     }
+    const before = await canary();
+    console.error(`\n▶ ${name} (canary ${before.toFixed(2)})`);
+    const res = await runOne(name, { quick });
+    if (!res) continue;
+    res.canary = { before, after: await canary() };
     console.error(`  done in ${res.wallSeconds?.toFixed(1)} s${res.skipped ? ` — Loom skipped: ${res.skipped}` : ""}`);
     results.push(res);
   }

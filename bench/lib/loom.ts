@@ -43,3 +43,23 @@ export async function warmLoom(rt: Engine.Runtime, warm: { remote(ms: number): E
     if (performance.now() - t0 < 120) return;
   }
 }
+
+/**
+ * Runs `fn` against `rt` but gives up after `limitS` seconds: the runtime is shut down (so a hung
+ * `get` rejects and cleanup can run) and the promise rejects, naming `label`. Later calls on the
+ * same runtime then fail at once, so one hang costs one limit, not the whole suite.
+ */
+export async function guard<T>(rt: Engine.Runtime, label: string, limitS: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void rt.shutdown().catch(() => undefined);
+      reject(new Error(`${label}: no result after ${limitS} s (Loom hung; runtime shut down)`));
+    }, limitS * 1000);
+  });
+  try {
+    return await Promise.race([fn(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

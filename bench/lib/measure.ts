@@ -58,6 +58,53 @@ export async function sample(fn: () => Promise<unknown> | unknown, opts: SampleO
   return statsOf(out);
 }
 
+export interface Variant {
+  fn: () => Promise<unknown> | unknown;
+  /** Timed repetitions for this variant (default: the common `reps`), e.g. 1 for a 30 s baseline. */
+  reps?: number;
+  warmup?: number;
+}
+
+/**
+ * Times several variants round-robin (A B C, A B C, ...) rather than one after another, so a
+ * neighbour's burst of load on a shared machine hits every variant alike. Seconds per variant.
+ * A variant that throws is dropped from later rounds and reported in `errors`; the others go on.
+ */
+export async function interleave(
+  variants: Record<string, Variant>,
+  opts: { warmup: number; reps: number },
+): Promise<{ stats: Record<string, Stats | null>; errors: Record<string, string> }> {
+  const names = Object.keys(variants);
+  const errors: Record<string, string> = {};
+  const warm = (n: string) => variants[n]!.warmup ?? opts.warmup;
+  const reps = (n: string) => variants[n]!.reps ?? opts.reps;
+  const attempt = async (n: string, timed: boolean): Promise<number | null> => {
+    if (n in errors) return null;
+    try {
+      return timed ? await timeOnce(variants[n]!.fn) : (await variants[n]!.fn(), 0);
+    } catch (err) {
+      errors[n] = (err as Error).message?.split("\n")[0] ?? String(err);
+      progress(`${n}: FAILED: ${errors[n]}`);
+      return null;
+    }
+  };
+  for (let i = 0; i < Math.max(0, ...names.map(warm)); i++) {
+    for (const n of names) if (i < warm(n)) await attempt(n, false);
+  }
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < Math.max(0, ...names.map(reps)); i++) {
+    for (const n of names) {
+      if (i >= reps(n)) continue;
+      const s = await attempt(n, true);
+      if (s === null) continue;
+      out[n]!.push(s);
+      progress(`${n}: ${fmtSeconds(s)} (${i + 1}/${reps(n)})`);
+    }
+  }
+  const stats = Object.fromEntries(names.map((n) => [n, out[n]!.length ? statsOf(out[n]!) : null]));
+  return { stats, errors };
+}
+
 /** Latency of `n` sequential calls, after `warmup` untimed ones; microseconds. */
 export async function latencies(fn: () => Promise<unknown>, n: number, warmup: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();

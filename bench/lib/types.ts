@@ -58,6 +58,8 @@ export interface BenchResult {
   skipped?: string;
   /** Wall time of the whole workload, filled by the runner. */
   wallSeconds?: number;
+  /** Two-thread parallel efficiency measured right before and after the workload (2.0 = two free cores). */
+  canary?: { before: number; after: number };
 }
 
 export interface RunOptions {

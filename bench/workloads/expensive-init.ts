@@ -5,9 +5,9 @@
 
 import type { Piscina } from "piscina";
 import os from "node:os";
-import { progress, sample, statsOf, timeOnce, type Stats } from "../lib/measure.js";
+import { interleave, progress, statsOf, timeOnce, type Stats, type Variant } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
-import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import { buildModel, evaluate, makeBatch, MODEL_SEED } from "./modules/model-kernel.js";
 import type * as ModelActorModule from "./modules/model-actor.js";
@@ -31,23 +31,20 @@ function batchesFor(p: Params): Float64Array[] {
   return Array.from({ length: p.workers * p.batchesPerWorker }, (_, i) => makeBatch(i));
 }
 
-/** Serial per-step costs (the ideal ratio's inputs) and the build-once serial run. */
-async function serialFigures(batches: Float64Array[], quick: boolean): Promise<{ init: Stats; batch: Stats; buildOnce: Stats }> {
+/** Serial per-step costs: the ideal ratio's inputs (first build discarded as JIT warm-up). */
+async function serialSteps(batches: Float64Array[], quick: boolean): Promise<{ init: Stats; batch: Stats }> {
   const initSamples: number[] = [];
-  for (let i = 0; i < (quick ? 2 : 3); i++) initSamples.push(await timeOnce(() => buildModel(MODEL_SEED)));
+  for (let i = 0; i < (quick ? 2 : 4); i++) initSamples.push(await timeOnce(() => buildModel(MODEL_SEED)));
   const model = buildModel(MODEL_SEED);
   const batchSamples: number[] = [];
   for (let i = 0; i < (quick ? 5 : 10); i++) batchSamples.push(await timeOnce(() => evaluate(model, batches[i % batches.length]!)));
-  const buildOnce = await sample(
-    () => {
-      const m = buildModel(MODEL_SEED);
-      let s = 0;
-      for (const x of batches) s += evaluate(m, x);
-      return s;
-    },
-    { warmup: 0, reps: quick ? 1 : 3, label: "serial build-once" },
-  );
-  return { init: statsOf(initSamples.slice(1).length ? initSamples.slice(1) : initSamples), batch: statsOf(batchSamples), buildOnce };
+  return { init: statsOf(initSamples.slice(1)), batch: statsOf(batchSamples) };
+}
+
+/** Serial build-once: one model, every batch, in the main thread. */
+function serialBuildOnce(batches: Float64Array[]): number {
+  const m = buildModel(MODEL_SEED);
+  return batches.reduce((acc, x) => acc + evaluate(m, x), 0);
 }
 
 async function piscinaReinit(pool: Piscina, batches: Float64Array[]): Promise<number> {
@@ -85,40 +82,48 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
     answers[k] = v;
   };
 
-  progress(`serial: one build, ${batches.length} batches`);
-  const s = await serialFigures(batches, quick);
+  progress(`serial: build and batch costs; ${batches.length} batches`);
+  const s = await serialSteps(batches, quick);
   const init = s.init.median;
   const batch = s.batch.median;
   const b = p.batchesPerWorker;
   const ideal = (b * init + b * batch) / (init + b * batch);
-  keep("serial")((() => {
-    const m = buildModel(MODEL_SEED);
-    return batches.reduce((acc, x) => acc + evaluate(m, x), 0);
-  })());
 
   const pool = await makePool(POOL_MODULE);
   await warmPool(pool, "ping", null);
-  const pReinit = await sample(async () => keep("piscina-reinit")(await piscinaReinit(pool, batches)), { warmup: 0, reps: p.reps, label: "piscina re-init per task" });
-  const pCached = await sample(async () => keep("piscina-cached")(await piscinaCached(pool, batches)), { warmup: p.warmup, reps: p.reps, label: "piscina module cache" });
-  await pool.destroy();
-
-  let actorStats: Stats | null = null;
-  let reinitStats: Stats | null = null;
+  const variants: Record<string, Variant> = {
+    "serial build-once": { fn: () => keep("serial")(serialBuildOnce(batches)) },
+    "piscina re-init": { fn: async () => keep("piscina-reinit")(await piscinaReinit(pool, batches)), warmup: 0 },
+    "piscina module cache": { fn: async () => keep("piscina-cached")(await piscinaCached(pool, batches)) },
+  };
   let skipped: string | undefined;
+  let stats: Record<string, Stats | null> = {};
+  let errors: Record<string, string> = {};
   const started = await startLoom({ workers: p.workers });
   if ("skipped" in started) skipped = started.skipped;
-  else {
-    const { rt } = started;
-    try {
+  try {
+    if (!("skipped" in started)) {
+      const { rt } = started;
       const m = await rt.module<typeof ModelActorModule>(ACTOR_MODULE);
       await warmLoom(rt, m.warm, p.workers);
-      actorStats = await sample(async () => keep("loom-actors")(await loomActors(rt, m, p, batches)), { warmup: p.warmup, reps: p.reps, label: "loom actors" });
-      reinitStats = await sample(async () => keep("loom-reinit")(await loomReinit(rt, m, batches)), { warmup: 0, reps: p.reps, label: "loom re-init per task" });
-    } finally {
-      await rt.shutdown();
+      variants["loom actors"] = { fn: () => guard(rt, "loom actors", 120, async () => keep("loom-actors")(await loomActors(rt, m, p, batches))) };
+      variants["loom re-init"] = { fn: () => guard(rt, "loom re-init", 120, async () => keep("loom-reinit")(await loomReinit(rt, m, batches))), warmup: 0 };
     }
+    ({ stats, errors } = await interleave(variants, { warmup: p.warmup, reps: p.reps }));
+  } finally {
+    if (!("skipped" in started)) await started.rt.shutdown();
+    await pool.destroy();
   }
+  const buildOnce = stats["serial build-once"] ?? null;
+  const pReinit = stats["piscina re-init"] ?? null;
+  const pCached = stats["piscina module cache"] ?? null;
+  const actorStats = stats["loom actors"] ?? null;
+  const reinitStats = stats["loom re-init"] ?? null;
 
+  for (const [k, e] of Object.entries(errors)) {
+    if (k.startsWith("loom")) skipped ??= `failed: ${e}`;
+    else notes.push(`${k} failed: ${e}`);
+  }
   const expected = answers["serial"]!;
   for (const [k, v] of Object.entries(answers)) {
     if (Math.abs(v - expected) > 1e-6 * Math.abs(expected)) notes.push(`WRONG ANSWER: ${k} = ${v}, serial = ${expected}`);
@@ -136,7 +141,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs re-init per task (Loom tasks)",
       unit: "s",
       loom,
-      serial: s.buildOnce.median,
+      serial: buildOnce?.median,
       ratio: ratioOf(reinitStats?.median, loom),
       ratioLabel: "re-init/actors",
       target,
@@ -147,9 +152,9 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs piscina re-init per task",
       unit: "s",
       loom,
-      serial: s.buildOnce.median,
-      piscina: pReinit.median,
-      ratio: ratioOf(pReinit.median, loom),
+      serial: buildOnce?.median,
+      piscina: pReinit?.median,
+      ratio: ratioOf(pReinit?.median, loom),
       ratioLabel: "piscina/loom",
       target,
       extra,
@@ -158,9 +163,9 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs piscina module-level cache",
       unit: "s",
       loom,
-      serial: s.buildOnce.median,
-      piscina: pCached.median,
-      ratio: ratioOf(pCached.median, loom),
+      serial: buildOnce?.median,
+      piscina: pCached?.median,
+      ratio: ratioOf(pCached?.median, loom),
       ratioLabel: "piscina/loom",
     },
   ];

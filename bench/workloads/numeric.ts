@@ -5,9 +5,9 @@
 
 import type { Piscina } from "piscina";
 import os from "node:os";
-import { progress, sample, type Stats } from "../lib/measure.js";
+import { interleave, progress, type Stats, type Variant } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
-import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import { checksum, convolveFullStrided, makeFilter, makeImage } from "./modules/numeric-kernel.js";
 import type * as NumericModule from "./modules/numeric-task.js";
@@ -35,42 +35,54 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   const keep = (k: string, xs: number[]) => {
     answers[k] = xs.reduce((a, b) => a + b, 0);
   };
-  const opts = (label: string) => ({ warmup: p.warmup, reps: p.rounds, label });
-
-  progress(`serial: ${p.rounds} rounds of ${p.tasksPerRound} convolutions of ${p.side}²`);
-  const serial = await sample(() => keep("serial", filters.map((f) => checksum(convolveFullStrided(makeImage(p.side), f)))), opts("serial"));
-
+  progress(`${p.rounds} rounds of ${p.tasksPerRound} convolutions of ${p.side}²`);
   const pool = await makePool(POOL_MODULE);
   await warmPool(pool, "ping", null);
-  const clone = await sample(async () => {
-    const image = makeImage(p.side);
-    keep("piscina-clone", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
-  }, opts("piscina clone"));
-  const sab = await sample(async () => {
-    const image = makeImage(p.side, true);
-    keep("piscina-sab", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
-  }, opts("piscina SharedArrayBuffer"));
-  await pool.destroy();
-
-  let loom: Stats | null = null;
+  const variants: Record<string, Variant> = {
+    serial: { fn: () => keep("serial", filters.map((f) => checksum(convolveFullStrided(makeImage(p.side), f)))) },
+    "piscina clone": {
+      fn: async () => {
+        const image = makeImage(p.side);
+        keep("piscina-clone", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+      },
+    },
+    "piscina SharedArrayBuffer": {
+      fn: async () => {
+        const image = makeImage(p.side, true);
+        keep("piscina-sab", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+      },
+    },
+  };
   let skipped: string | undefined;
+  let stats: Record<string, Stats | null> = {};
+  let errors: Record<string, string> = {};
   const started = await startLoom();
   if ("skipped" in started) skipped = started.skipped;
-  else {
-    const { rt } = started;
-    try {
+  try {
+    if (!("skipped" in started)) {
+      const { rt } = started;
       const m: ModuleWrappers<typeof NumericModule> = await rt.module<typeof NumericModule>(TASK_MODULE);
       await warmLoom(rt, m.warm, p.tasksPerRound);
       const round = async (r: Runtime) => {
         const image = r.put(makeImage(p.side));
         keep("loom", await r.get(filters.map((f) => m.convolve.remote(image, f))));
       };
-      loom = await sample(() => round(rt), opts("loom put once"));
-    } finally {
-      await rt.shutdown();
+      variants["loom put once"] = { fn: () => guard(rt, "loom put once", 120, () => round(rt)) };
     }
+    ({ stats, errors } = await interleave(variants, { warmup: p.warmup, reps: p.rounds }));
+  } finally {
+    if (!("skipped" in started)) await started.rt.shutdown();
+    await pool.destroy();
   }
+  const serial = stats["serial"] ?? null;
+  const clone = stats["piscina clone"] ?? null;
+  const sab = stats["piscina SharedArrayBuffer"] ?? null;
+  const loom = stats["loom put once"] ?? null;
 
+  for (const [k, e] of Object.entries(errors)) {
+    if (k.startsWith("loom")) skipped ??= `failed: ${e}`;
+    else notes.push(`${k} failed: ${e}`);
+  }
   const expected = answers["serial"]!;
   for (const [k, v] of Object.entries(answers)) {
     if (Math.abs(v - expected) > 1e-9 * Math.max(1, Math.abs(expected))) notes.push(`WRONG ANSWER: ${k} = ${v}, serial = ${expected}`);
@@ -83,8 +95,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "put once, read by every task vs serial",
       unit: "s/round",
       loom: lo,
-      serial: serial.median,
-      ratio: ratioOf(serial.median, lo),
+      serial: serial?.median,
+      ratio: ratioOf(serial?.median, lo),
       ratioLabel: "serial/loom",
       headline: true,
     },
@@ -92,16 +104,16 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "put once vs piscina passing copies",
       unit: "s/round",
       loom: lo,
-      piscina: clone.median,
-      ratio: ratioOf(clone.median, lo),
+      piscina: clone?.median,
+      ratio: ratioOf(clone?.median, lo),
       ratioLabel: "piscina/loom",
     },
     {
       case: "put once vs piscina SharedArrayBuffer",
       unit: "s/round",
       loom: lo,
-      piscina: sab.median,
-      ratio: ratioOf(sab.median, lo),
+      piscina: sab?.median,
+      ratio: ratioOf(sab?.median, lo),
       ratioLabel: "piscina/loom",
       note: "hand-managed shared memory: the best a pool can do",
     },

@@ -5,9 +5,9 @@
 
 import type { Piscina } from "piscina";
 import os from "node:os";
-import { sample, progress, type Stats } from "../lib/measure.js";
+import { interleave, progress, type Stats, type Variant } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
-import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import { countDocument, emptyState, makeDocument, mergePopular } from "./modules/prefix-kernel.js";
 import type { PrefixState } from "./modules/prefix-kernel.js";
@@ -29,7 +29,7 @@ interface Params {
 
 function params(quick: boolean): Params {
   return quick
-    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 0, reps: 2, passStateReps: 1 }
+    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 1, reps: 2, passStateReps: 1 }
     : { actors: ACTORS, docsPerActor: 10, docSize: 10_000, warmup: 1, reps: 3, passStateReps: 1 };
 }
 
@@ -82,35 +82,42 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
     answers[name] = n;
   };
 
-  progress(`serial (${p.actors} × ${p.docsPerActor} docs of ${p.docSize})`);
-  const serialStats = await sample(() => keep("serial")(serial(p)), { warmup: p.warmup, reps: p.reps, label: "serial" });
-
+  progress(`${p.actors} actors × ${p.docsPerActor} docs of ${p.docSize} strings`);
   const pool = await makePool(POOL_MODULE);
-  await warmPool(pool, "resetPinned", null);
-  const passStats = await sample(async () => keep("piscina-pass-state")(await passState(pool, p)), { warmup: 0, reps: p.passStateReps, label: "piscina pass-state" });
-  await pool.destroy();
-
   const pinnedPools = await Promise.all(Array.from({ length: p.actors }, () => makePool(POOL_MODULE, { threads: 1 })));
-  await Promise.all(pinnedPools.map((pp) => warmPool(pp, "resetPinned", null)));
-  const pinnedStats = await sample(async () => keep("piscina-pinned")(await pinned(pinnedPools, p)), { warmup: p.warmup, reps: p.reps, label: "piscina pinned" });
-  await Promise.all(pinnedPools.map((pp) => pp.destroy()));
+  await Promise.all([pool, ...pinnedPools].map((pp) => warmPool(pp, "resetPinned", null)));
+  const variants: Record<string, Variant> = {
+    serial: { fn: () => keep("serial")(serial(p)) },
+    "piscina pass-state": { fn: async () => keep("piscina-pass-state")(await passState(pool, p)), reps: p.passStateReps, warmup: 0 },
+    "piscina pinned": { fn: async () => keep("piscina-pinned")(await pinned(pinnedPools, p)) },
+  };
 
-  let loomStats: Stats | null = null;
   let skipped: string | undefined;
   const started = await startLoom();
-  if ("skipped" in started) {
-    skipped = started.skipped;
-  } else {
-    const { rt } = started;
-    try {
+  let stats: Record<string, Stats | null> = {};
+  let errors: Record<string, string> = {};
+  if ("skipped" in started) skipped = started.skipped;
+  try {
+    if (!("skipped" in started)) {
+      const { rt } = started;
       const m = await rt.module<typeof PrefixActorModule>(ACTOR_MODULE);
       await warmLoom(rt, m.warm, os.availableParallelism());
-      loomStats = await sample(async () => keep("loom")(await loomActors(rt, m, p)), { warmup: p.warmup, reps: p.reps, label: "loom actors" });
-    } finally {
-      await rt.shutdown();
+      variants["loom actors"] = { fn: () => guard(rt, "loom actors", 120, async () => keep("loom")(await loomActors(rt, m, p))) };
     }
+    ({ stats, errors } = await interleave(variants, { warmup: p.warmup, reps: p.reps }));
+  } finally {
+    if (!("skipped" in started)) await started.rt.shutdown();
+    await Promise.all([pool, ...pinnedPools].map((pp) => pp.destroy()));
   }
+  const serialStats = stats["serial"] ?? null;
+  const passStats = stats["piscina pass-state"] ?? null;
+  const pinnedStats = stats["piscina pinned"] ?? null;
+  const loomStats = stats["loom actors"] ?? null;
 
+  for (const [k, e] of Object.entries(errors)) {
+    if (k.startsWith("loom")) skipped ??= `failed: ${e}`;
+    else notes.push(`${k} failed: ${e}`);
+  }
   const expected = answers["serial"];
   for (const [k, v] of Object.entries(answers)) {
     if (v !== expected) notes.push(`WRONG ANSWER: ${k} found ${v} popular prefixes, serial found ${expected}`);
@@ -125,8 +132,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs serial",
       unit: "s",
       loom,
-      serial: serialStats.median,
-      ratio: ratioOf(serialStats.median, loom),
+      serial: serialStats?.median,
+      ratio: ratioOf(serialStats?.median, loom),
       ratioLabel: "serial/loom",
       target: { on: "ratio", op: ">=", value: 1.8, text: "≥ 1.8× (2 cores)" },
       extra: { loomRange: spread(loomStats), serialRange: spread(serialStats) },
@@ -136,8 +143,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs state-passing pool",
       unit: "s",
       loom,
-      piscina: passStats.median,
-      ratio: ratioOf(passStats.median, loom),
+      piscina: passStats?.median,
+      ratio: ratioOf(passStats?.median, loom),
       ratioLabel: "piscina/loom",
       target: { on: "ratio", op: ">=", value: 10, text: "≥ 10×" },
       extra: { piscinaRange: spread(passStats) },
@@ -146,8 +153,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "actors vs pinned pool per actor",
       unit: "s",
       loom,
-      piscina: pinnedStats.median,
-      ratio: ratioOf(pinnedStats.median, loom),
+      piscina: pinnedStats?.median,
+      ratio: ratioOf(pinnedStats?.median, loom),
       ratioLabel: "piscina/loom",
       extra: { piscinaRange: spread(pinnedStats) },
     },

@@ -5,7 +5,7 @@
 import type { Piscina } from "piscina";
 import { benchJs, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
 import { makePool, warmPool, workerCount } from "../lib/pools.js";
-import { startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
+import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import type * as TrivialModule from "./modules/trivial-task.js";
 
@@ -90,55 +90,78 @@ interface LoomExtras {
   bigTaskInlineMs: number[];
 }
 
-async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p: Params, big: Float64Array): Promise<Side & LoomExtras> {
-  await warmLoom(rt, m.warm, workerCount());
-  await rt.get(Array.from({ length: 64 }, (_, i) => m.inc.remote(i)));
-  const tasksPerSec: number[] = [];
-  for (let r = 0; r < p.taskReps; r++) {
-    const s = await timeOnce(async () => {
-      const refs = new Array(p.tasks);
-      for (let i = 0; i < p.tasks; i++) refs[i] = m.inc.remote(i);
-      const out = await rt.get(refs as ReturnType<typeof m.inc.remote>[]);
-      if (out[p.tasks - 1] !== p.tasks) throw new Error("loom: wrong result");
-    });
-    tasksPerSec.push(p.tasks / s);
-    progress(`loom: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
-  }
-  const rttHz = (await benchJs("loom task round trip", () => rt.get(m.inc.remote(1)), p.benchMaxTime)).hz;
-  const rtt = await latencies(() => rt.get(m.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
-
-  const c = m.Counter.remote(0);
-  await rt.get(c.inc.remote(1));
-  const actorRttHz = (await benchJs("loom actor call round trip", () => rt.get(c.inc.remote(1)), p.benchMaxTime)).hz;
-  const actorRtt = await latencies(() => rt.get(c.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
-  const actorPerSec: number[] = [];
-  for (let r = 0; r < p.taskReps; r++) {
-    const s = await timeOnce(async () => {
-      const refs = Array.from({ length: p.actorCalls }, () => c.inc.remote(1));
-      await rt.get(refs);
-    });
-    actorPerSec.push(p.actorCalls / s);
-  }
-  rt.kill(c);
-
-  const smallPutGetHz = (await benchJs("loom put+get small object", () => rt.get(rt.put(SMALL)), p.benchMaxTime)).hz;
-  const smallRef = rt.put(SMALL);
-  const smallGetHz = (await benchJs("loom get small object (stored)", () => rt.get(smallRef), p.benchMaxTime)).hz;
-
-  const bigPutMs: number[] = [];
-  const bigGetUs: number[] = [];
-  for (let r = 0; r < p.bigReps; r++) {
-    let ref: ReturnType<typeof rt.put<Float64Array>> | undefined;
-    bigPutMs.push(1e3 * (await timeOnce(() => (ref = rt.put(big)))));
-    bigGetUs.push(1e6 * (await timeOnce(() => rt.get(ref!))));
-  }
-  const stored = rt.put(big);
-  await rt.get(m.sum.remote(stored));
-  const bigTaskMs: number[] = [];
-  for (let r = 0; r < p.bigReps; r++) bigTaskMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(stored)))));
-  const bigTaskInlineMs: number[] = [];
-  for (let r = 0; r < p.bigReps; r++) bigTaskInlineMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(big)))));
-  return { tasksPerSec, rttHz, rtt, actorRttHz, actorRtt, actorPerSec, bigTaskMs, smallPutGetHz, smallGetHz, bigPutMs, bigGetUs, bigTaskInlineMs };
+/**
+ * The Loom side, section by section into `out`: a section that fails or hangs (see `guard`) is
+ * recorded in `errors` and the rest is still reported.
+ */
+async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p: Params, big: Float64Array, out: Partial<Side & LoomExtras>, errors: string[]): Promise<void> {
+  const limit = p.tasks / 2000 + 30;
+  const section = async (label: string, fn: () => Promise<void>) => {
+    try {
+      await guard(rt, label, limit, fn);
+    } catch (err) {
+      errors.push(`${label}: ${(err as Error).message.split("\n")[0]}`);
+      progress(`loom ${label}: FAILED: ${errors[errors.length - 1]}`);
+    }
+  };
+  await section("warm-up", async () => {
+    await warmLoom(rt, m.warm, workerCount());
+    await rt.get(Array.from({ length: 64 }, (_, i) => m.inc.remote(i)));
+  });
+  await section("task throughput", async () => {
+    out.tasksPerSec = [];
+    for (let r = 0; r < p.taskReps; r++) {
+      const s = await timeOnce(async () => {
+        const refs = new Array<ReturnType<typeof m.inc.remote>>(p.tasks);
+        for (let i = 0; i < p.tasks; i++) refs[i] = m.inc.remote(i);
+        const vals = await rt.get(refs);
+        if (vals[p.tasks - 1] !== p.tasks) throw new Error("loom: wrong result");
+      });
+      out.tasksPerSec.push(p.tasks / s);
+      progress(`loom: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
+    }
+  });
+  await section("task round trip", async () => {
+    out.rttHz = (await benchJs("loom task round trip", () => rt.get(m.inc.remote(1)), p.benchMaxTime)).hz;
+    out.rtt = await latencies(() => rt.get(m.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
+  });
+  await section("actor calls", async () => {
+    const c = m.Counter.remote(0);
+    await rt.get(c.inc.remote(1));
+    out.actorRttHz = (await benchJs("loom actor call round trip", () => rt.get(c.inc.remote(1)), p.benchMaxTime)).hz;
+    out.actorRtt = await latencies(() => rt.get(c.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
+    out.actorPerSec = [];
+    for (let r = 0; r < p.taskReps; r++) {
+      const s = await timeOnce(async () => {
+        const refs = Array.from({ length: p.actorCalls }, () => c.inc.remote(1));
+        await rt.get(refs);
+      });
+      out.actorPerSec.push(p.actorCalls / s);
+    }
+    rt.kill(c);
+  });
+  await section("put/get small", async () => {
+    out.smallPutGetHz = (await benchJs("loom put+get small object", () => rt.get(rt.put(SMALL)), p.benchMaxTime)).hz;
+    const smallRef = rt.put(SMALL);
+    out.smallGetHz = (await benchJs("loom get small object (stored)", () => rt.get(smallRef), p.benchMaxTime)).hz;
+  });
+  await section("put/get 8 MiB", async () => {
+    out.bigPutMs = [];
+    out.bigGetUs = [];
+    for (let r = 0; r < p.bigReps; r++) {
+      let ref: ReturnType<typeof rt.put<Float64Array>> | undefined;
+      out.bigPutMs.push(1e3 * (await timeOnce(() => (ref = rt.put(big)))));
+      out.bigGetUs.push(1e6 * (await timeOnce(() => rt.get(ref!))));
+    }
+  });
+  await section("task reading 8 MiB", async () => {
+    const stored = rt.put(big);
+    await rt.get(m.sum.remote(stored));
+    out.bigTaskMs = [];
+    for (let r = 0; r < p.bigReps; r++) out.bigTaskMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(stored)))));
+    out.bigTaskInlineMs = [];
+    for (let r = 0; r < p.bigReps; r++) out.bigTaskInlineMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(big)))));
+  });
 }
 
 export async function run({ quick }: RunOptions): Promise<BenchResult> {
@@ -157,7 +180,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
 
   const pis = await piscinaSide(p, big);
 
-  let loom: (Side & LoomExtras) | null = null;
+  const lo: Partial<Side & LoomExtras> = {};
+  const errors: string[] = [];
   let skipped: string | undefined;
   const started = await startLoom();
   if ("skipped" in started) skipped = started.skipped;
@@ -165,16 +189,16 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
     const { rt } = started;
     try {
       const m = await rt.module<typeof TrivialModule>(TASK_MODULE);
-      loom = await loomSide(rt, m, p, big);
+      await loomSide(rt, m, p, big, lo, errors);
     } finally {
       await rt.shutdown();
     }
   }
+  if (errors.length) notes.push(`Loom sections that failed: ${errors.join("; ")}`);
 
   const gbps = (ms: number | null) => (ms === null ? null : BIG_ELEMENTS * 8 / 1e9 / (ms / 1e3));
   const p50 = (xs: number[] | undefined) => (xs ? percentile(xs, 50) : null);
   const p99 = (xs: number[] | undefined) => (xs ? percentile(xs, 99) : null);
-  const lo = loom ?? undefined;
 
   const rows: BenchRow[] = [
     {

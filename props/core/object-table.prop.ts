@@ -217,15 +217,18 @@ class Lose extends CoreCommand {
   override toString = () => `lose(#${this.pick}${this.via})`;
 }
 
-/** Reopens a lost object so that a rebuild can seal it again; new tasks may wait on it meanwhile. */
+/**
+ * Reopens a lost object so that a rebuild can seal it again, or a pending one (as recover() does for a task's
+ * other returns): a closed waiter list is reset, an open one keeps its tasks.
+ */
 class Reopen extends CoreCommand {
   constructor(readonly pick: number, viaTs: boolean) { super(viaTs); }
-  static lost = (o: ObjectModel) => o.state === L.OBJ_LOST;
-  override check = (m: Readonly<Model>) => objectsWhere(m, Reopen.lost).length > 0;
+  static reopenable = (o: ObjectModel) => o.state === L.OBJ_LOST || o.state === L.OBJ_PENDING;
+  override check = (m: Readonly<Model>) => objectsWhere(m, Reopen.reopenable).length > 0;
   apply(m: Model, r: Real): void {
-    const [, o] = pickFrom(objectsWhere(m, Reopen.lost), this.pick);
+    const [, o] = pickFrom(objectsWhere(m, Reopen.reopenable), this.pick);
     this.ops(r).objReopen(o.entry);
-    Object.assign(o, { state: L.OBJ_PENDING, location: 0, size: 0, flags: 0, waiters: [] });
+    Object.assign(o, { state: L.OBJ_PENDING, location: 0, size: 0, flags: 0, waiters: o.waiters ?? [] });
   }
   override toString = () => `reopen(#${this.pick}${this.via})`;
 }
@@ -362,21 +365,22 @@ for (const seed of SEEDS) {
   });
 }
 
-// Pinned hazard, reported to the core's owner: objReopen stores an empty waiter list unconditionally, so reopening
-// an object that is still pending with tasks hanging on it (runtime.ts recover() reopens PENDING returns too)
-// drops their edges and those tasks are never released. Fix: reset the list only when it is closed,
-// `atomic.cmpxchg<i32>(e + OBJ_WAITERS, WAITERS_CLOSED, 0)` (and the same in the TS baseline). Todo until then.
+// Pinned regression: objReopen used to reset the waiter list unconditionally, so reopening an object that was
+// still pending with tasks hanging on it (runtime.ts recover() reopens PENDING returns too) dropped their edges
+// and those tasks were never released. Now only a closed list is reset.
 test("reopening a pending object keeps the tasks waiting on it", () => {
-  fx.reset();
-  const ops = fx.wasm;
-  const e = ops.objInsert(...idOf(1));
-  poke(fx.core, taskAddr(0, L.TASK_TARGET), L.TARGET_READY);
-  poke(fx.core, taskAddr(0, L.TASK_EDGES), ops.arenaAlloc(L.EDGE_BYTES));
-  poke(fx.core, plan.scratch, e);
-  assert.equal(ops.taskArm(0, plan.scratch, 1), 0, "waits for its argument");
-  ops.objReopen(e);
-  assert.equal(ops.objSeal(e, 64, 8, 0), 1, "the seal releases the task");
-  assert.equal(ops.readyPop(), 0);
+  for (const useTs of [false, true]) {
+    fx.reset();
+    const ops = fx.impl(useTs);
+    const e = ops.objInsert(...idOf(1));
+    poke(fx.core, taskAddr(0, L.TASK_TARGET), L.TARGET_READY);
+    poke(fx.core, taskAddr(0, L.TASK_EDGES), ops.arenaAlloc(L.EDGE_BYTES));
+    poke(fx.core, plan.scratch, e);
+    assert.equal(ops.taskArm(0, plan.scratch, 1), 0, "waits for its argument");
+    ops.objReopen(e);
+    assert.equal(ops.objSeal(e, 64, 8, 0), 1, `${useTs ? "ts" : "wasm"}: the seal releases the task`);
+    assert.equal(ops.readyPop(), 0);
+  }
 });
 
 // Pinned hazard: once every entry has been used, no KEY_EMPTY is left, and objRemove only clears tombstones that

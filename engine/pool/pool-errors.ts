@@ -1,0 +1,30 @@
+// The errors the Pool raises itself (misuse, closed pool, aborted run), made from
+// the engine's error classes so they are `instanceof LoomError`. Task failures are
+// never made here: they are the engine's TaskError, passed through unchanged.
+
+import { LoomError, TaskCancelledError } from "../index.js";
+
+/** A bad argument or option, a call on a closed pool: thrown at once. */
+export function poolMisuse(message: string): Error {
+  return new LoomError(message);
+}
+
+/** A call on a pool after close()/terminate(). */
+export function poolClosed(method: string, state: "closed" | "terminated"): Error {
+  return poolMisuse(`pool.${method}(): the pool is ${state}; make a new Pool`);
+}
+
+/**
+ * The rejection of a `run()` whose AbortSignal fired. Its message is piscina's
+ * ("The task has been aborted") and its cause the signal's reason, so piscina
+ * code and tests keep working; it is still a Loom TaskCancelledError.
+ */
+export function abortError(reason: unknown): Error {
+  const error = new TaskCancelledError("The task has been aborted", { cause: reason });
+  return error;
+}
+
+/** What calls cut short by pool.terminate() reject with (their tasks are cancelled with force). */
+export function terminatedError(): Error {
+  return new TaskCancelledError("pool.terminate() cancelled this call's tasks");
+}

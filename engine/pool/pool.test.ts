@@ -1,0 +1,228 @@
+// Pool, multiprocessing style, on a real runtime of 2 workers that the first pool makes.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { current, LoomError, SerializationError, TaskError } from "../index.js";
+import { Pool } from "./index.js";
+
+const fixtures = new URL("./test-fixtures/worker.ts", import.meta.url);
+let pool: Pool;
+
+before(() => {
+  pool = new Pool({ workers: 2 });
+});
+
+after(async () => {
+  await pool.close();
+});
+
+const square = (x: number) => x * x;
+
+/** Counts task submissions on the driver's event bus while `body` runs. */
+async function countTasks(body: () => Promise<unknown>): Promise<number> {
+  const rt = current();
+  let n = 0;
+  const count = () => n++;
+  rt.events.on("task:submitted", count);
+  try {
+    await body();
+  } finally {
+    rt.events.off("task:submitted", count);
+  }
+  return n;
+}
+
+test("map applies an inline function, in input order, for any chunksize", async () => {
+  const items = Array.from({ length: 23 }, (_, i) => i);
+  const expected = items.map((i) => i * i);
+  assert.deepEqual(await pool.map(square, items), expected);
+  for (const chunksize of [1, 3, 23, 100]) {
+    assert.deepEqual(await pool.map(square, items, { chunksize }), expected, `chunksize ${chunksize}`);
+  }
+  assert.deepEqual(await pool.map(square, []), []);
+  // Method shorthand has no function-expression source of its own; the pool ships one.
+  const o = {
+    cube(x: number) {
+      return x * x * x;
+    },
+  };
+  assert.deepEqual(await pool.map(o.cube, [1, 2, 3], { chunksize: 1 }), [1, 8, 27]);
+  assert.deepEqual(await pool.map(o.cube, [1, 2, 3], { chunksize: 2 }), [1, 8, 27]);
+});
+
+test("a chunk is one task; the default chunksize is items / (4 × workers)", async () => {
+  const items = Array.from({ length: 10 }, (_, i) => i);
+  assert.equal(await countTasks(() => pool.map(square, items, { chunksize: 3 })), 4);
+  assert.equal(await countTasks(() => pool.map(square, items, { chunksize: 1 })), 10);
+  // 10 items, 2 workers: ceil(10 / 8) = 2 per chunk, 5 tasks
+  assert.equal(await countTasks(() => pool.map(square, items)), 5);
+});
+
+test("map takes iterables and async iterables", async () => {
+  function* gen() {
+    for (let i = 1; i <= 5; i++) yield i;
+  }
+  async function* agen() {
+    for (let i = 1; i <= 5; i++) yield i;
+  }
+  assert.deepEqual(await pool.map(square, gen(), { chunksize: 2 }), [1, 4, 9, 16, 25]);
+  assert.deepEqual(await pool.map(square, new Set([1, 2, 3])), [1, 4, 9]);
+  assert.deepEqual(await pool.map(square, agen(), { chunksize: 2 }), [1, 4, 9, 16, 25]);
+});
+
+test("imap yields in input order; imapUnordered in completion order", async () => {
+  const sleepy = async (ms: number) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return ms;
+  };
+  const delays = [400, 10, 20, 30];
+  const ordered: number[] = [];
+  for await (const v of pool.imap(sleepy, delays)) ordered.push(v);
+  assert.deepEqual(ordered, delays);
+
+  const unordered: number[] = [];
+  for await (const v of pool.imapUnordered(sleepy, delays)) unordered.push(v);
+  assert.deepEqual([...unordered].sort((a, b) => a - b), [10, 20, 30, 400]);
+  assert.equal(unordered.at(-1), 400, "the slow item comes last");
+});
+
+test("imap and imapUnordered chunk too", async () => {
+  const items = Array.from({ length: 11 }, (_, i) => i);
+  const got: number[] = [];
+  for await (const v of pool.imap(square, items, { chunksize: 4 })) got.push(v);
+  assert.deepEqual(got, items.map((i) => i * i));
+  const un: number[] = [];
+  for await (const v of pool.imapUnordered(square, items, { chunksize: 4 })) un.push(v);
+  assert.deepEqual(un.sort((a, b) => a - b), items.map((i) => i * i));
+});
+
+const failAtFive = (x: number) => {
+  if (x === 5) throw new RangeError(`bad item ${x}`);
+  return x;
+};
+
+test("a failed item makes map reject with its TaskError", async () => {
+  for (const chunksize of [1, 4]) {
+    await assert.rejects(pool.map(failAtFive, [0, 1, 2, 3, 4, 5, 6, 7, 8], { chunksize }), (e: unknown) => {
+      assert.ok(e instanceof TaskError, `chunksize ${chunksize}: ${String(e)}`);
+      assert.equal(e.remoteName, "RangeError");
+      assert.equal(e.functionName, "failAtFive");
+      assert.match(e.message, /bad item 5/);
+      assert.match(e.remoteStack, /bad item 5/);
+      return true;
+    });
+  }
+});
+
+test("imap throws at the failed item's position, after the items before it", async () => {
+  for (const chunksize of [1, 2, 4]) {
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const v of pool.imap(failAtFive, [0, 1, 2, 3, 4, 5, 6, 7, 8], { chunksize })) seen.push(v);
+    }, TaskError);
+    assert.deepEqual(seen, [0, 1, 2, 3, 4], `chunksize ${chunksize}`);
+  }
+});
+
+test("starmap spreads argument arrays; apply makes one call", async () => {
+  const add = (a: number, b: number) => a + b;
+  assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4], [5, 6]]), [3, 7, 11]);
+  assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4], [5, 6]], { chunksize: 2 }), [3, 7, 11]);
+  assert.equal(await pool.apply(add, [20, 22]), 42);
+  assert.equal(await pool.apply(() => "no args"), "no args");
+  await assert.rejects(pool.apply(failAtFive, [5]), TaskError);
+});
+
+test("module functions from rt.module work as fn", async () => {
+  const m = await current().module<typeof import("./test-fixtures/worker.ts")>(fixtures);
+  assert.deepEqual(await pool.map(m.square, [1, 2, 3, 4, 5], { chunksize: 2 }), [1, 4, 9, 16, 25]);
+  assert.equal(await pool.apply(m.add, [{ a: 1, b: 2 }]), 3);
+  const got: number[] = [];
+  for await (const v of pool.imap(m.square, [3, 4])) got.push(v);
+  assert.deepEqual(got, [9, 16]);
+  await assert.rejects(pool.map(m.fail, ["from a module"]), (e: unknown) => e instanceof TaskError && /from a module/.test(e.message));
+});
+
+test("onProgress counts finished items up to the total", async () => {
+  const calls: Array<[number, number | undefined]> = [];
+  await pool.map(square, Array.from({ length: 10 }, (_, i) => i), {
+    chunksize: 3,
+    onProgress: (done, total) => calls.push([done, total]),
+  });
+  assert.deepEqual(calls.at(-1), [10, 10]);
+  assert.deepEqual(
+    calls.map(([d]) => d).sort((a, b) => a - b),
+    calls.map(([d]) => d),
+    "done only grows",
+  );
+  // progress: true without a terminal draws nothing and changes nothing.
+  assert.deepEqual(await pool.map(square, [1, 2], { progress: true }), [1, 4]);
+});
+
+test("leaving an imap early cancels what it still had in flight", async () => {
+  const slow = async (x: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return x;
+  };
+  const got: number[] = [];
+  for await (const v of pool.imap(slow, Array.from({ length: 200 }, (_, i) => i))) {
+    got.push(v);
+    if (got.length === 3) break;
+  }
+  assert.deepEqual(got, [0, 1, 2]);
+  // The other 197 tasks (3 s of work on 2 workers) never run: the pool is free again at once.
+  const left = Date.now();
+  assert.equal(await pool.apply(square, [3]), 9);
+  assert.ok(Date.now() - left < 1_500, `took ${Date.now() - left} ms`);
+});
+
+test("a value that cannot cross threads fails at its position", async () => {
+  const id = (x: unknown) => x;
+  await assert.rejects(pool.map(id, [1, () => 2, 3], { chunksize: 1 }), SerializationError);
+});
+
+test("bad arguments throw a LoomError naming the value", () => {
+  const table: Array<[string, () => unknown, RegExp]> = [
+    ["fn not a function", () => pool.map(123 as never, [1]), /fn must be a function .*got 123/],
+    ["native fn", () => pool.map(Math.max, [1]), /function max has no source/],
+    ["items not iterable", () => pool.map(square, 5 as never), /items must be an iterable .*got 5/],
+    ["items null", () => pool.imap(square, null as never), /items must be an iterable .*got null/],
+    ["chunksize 0", () => pool.map(square, [1], { chunksize: 0 }), /chunksize must be an integer >= 1, got 0/],
+    ["chunksize 1.5", () => pool.imap(square, [1], { chunksize: 1.5 }), /chunksize must be an integer >= 1, got 1\.5/],
+    ["unknown map option", () => pool.map(square, [1], { chunkSize: 2 } as never), /unknown option "chunkSize"/],
+    ["onProgress", () => pool.map(square, [1], { onProgress: 1 } as never), /onProgress must be a function, got 1/],
+    ["apply args", () => pool.apply(square, 3 as never), /args must be an array, got 3/],
+    ["workers 0", () => new Pool({ workers: 0 }), /workers must be an integer >= 1, got 0/],
+    ["unknown pool option", () => new Pool({ wokers: 2 } as never), /unknown option "wokers"/],
+    ["workers vs maxThreads", () => new Pool({ workers: 2, maxThreads: 3 }), /workers \(2\) and maxThreads \(3\) disagree/],
+    ["minThreads > maxThreads", () => new Pool({ minThreads: 4, maxThreads: 2 }), /minThreads \(4\) is larger than maxThreads \(2\)/],
+    ["maxQueue", () => new Pool({ maxQueue: -1 }), /maxQueue must be "auto" or an integer >= 0, got -1/],
+  ];
+  for (const [what, call, message] of table) {
+    assert.throws(call, (e: unknown) => e instanceof LoomError && message.test(e.message), what);
+  }
+});
+
+test("starmap items must be argument arrays", async () => {
+  await assert.rejects(pool.starmap((a: number) => a, [[1], 2 as never]), /each item must be an array of arguments, got 2/);
+});
+
+test("close lets submitted work finish, then refuses new calls", async () => {
+  const p = new Pool({ workers: 2 });
+  const sleepy = async (x: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return x;
+  };
+  const mapped = p.map(sleepy, [1, 2, 3, 4, 5, 6], { chunksize: 1 });
+  const applied = p.apply(sleepy, [7]);
+  const it = p.imap(sleepy, [8, 9]);
+  await p.close();
+  assert.deepEqual(await mapped, [1, 2, 3, 4, 5, 6]);
+  assert.equal(await applied, 7);
+  const rest: number[] = [];
+  for await (const v of it) rest.push(v);
+  assert.deepEqual(rest, [8, 9]);
+  assert.throws(() => p.map(square, [1]), /pool is closed/);
+  await assert.rejects(p.run(1), /pool is closed/);
+  // The runtime is shared with the suite's pool, which keeps it alive.
+  assert.equal(await pool.apply(square, [4]), 16);
+});

@@ -1,0 +1,11 @@
+import { init } from "../index.js";
+let t = performance.now();
+const rt = await init({ workers: 2 });
+console.log("init", Math.round(performance.now() - t)); t = performance.now();
+const f = rt.remote((x: number) => x + 1);
+await rt.get([f.remote(1), f.remote(2)]);
+console.log("first tasks", Math.round(performance.now() - t)); t = performance.now();
+await rt.get([f.remote(1), f.remote(2)]);
+console.log("second tasks", Math.round(performance.now() - t)); t = performance.now();
+await rt.shutdown();
+console.log("shutdown", Math.round(performance.now() - t));

@@ -1,0 +1,13 @@
+import { Pool } from "./index.js";
+const pool = new Pool({ workers: 2 });
+const p = new Pool({ workers: 2 });
+const spin = (ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
+const t0 = Date.now();
+const mapped = p.map(spin, [5000, 5000, 5000, 5000], { chunksize: 1 });
+mapped.catch(() => undefined);
+await new Promise((r) => setTimeout(r, 300));
+await p.terminate();
+console.log("terminated", Date.now() - t0);
+console.log(await pool.map((x: number) => x * x, [1, 2, 3]), Date.now() - t0);
+await pool.close();
+console.log("closed", Date.now() - t0);

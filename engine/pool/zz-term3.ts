@@ -1,0 +1,22 @@
+import { Pool } from "./index.js";
+const pool = new Pool({ workers: 2 });
+const t0 = Date.now();
+const log = (...a: unknown[]) => console.log(Date.now() - t0, ...a);
+const slow = async (x: number) => { await new Promise((r) => setTimeout(r, 30)); return x; };
+const got: number[] = [];
+for await (const v of pool.imap(slow, Array.from({ length: 200 }, (_, i) => i))) { got.push(v); if (got.length === 3) break; }
+log("broke", got);
+log(await pool.apply((x: number) => x * x, [3]));
+const p = new Pool({ workers: 2 });
+const spin = (ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
+const mapped = p.map(spin, [5000, 5000, 5000, 5000], { chunksize: 1 });
+const applied = p.apply(spin, [5000]);
+mapped.catch((e) => log("mapped rej", e.message));
+applied.catch((e) => log("applied rej", e.message));
+await new Promise((r) => setTimeout(r, 300));
+log("terminate");
+await p.terminate();
+log("terminated");
+log(await pool.map((x: number) => x * x, [1, 2, 3]));
+await pool.close();
+log("closed");

@@ -1,0 +1,16 @@
+import { Pool } from "./index.js";
+import { Piscina } from "piscina";
+const pool = new Pool({ workers: 2 });
+await pool.map((x: number) => x + 1, [1, 2]);
+const N = 20000;
+const items = Array.from({ length: N }, (_, i) => i);
+let t = performance.now();
+let r = await pool.map((x: number) => x + 1, items, { chunksize: 1 });
+console.log("loom map chunksize 1:", Math.round(N / ((performance.now() - t) / 1000)), "tasks/s");
+t = performance.now();
+r = await pool.map((x: number) => x + 1, Array.from({ length: 1_000_000 }, (_, i) => i));
+console.log("loom map 1M default chunks:", Math.round(performance.now() - t), "ms");
+t = performance.now();
+let n = 0; for await (const v of pool.imapUnordered((x: number) => x + 1, items)) n++;
+console.log("loom imapUnordered chunksize 1:", Math.round(N / ((performance.now() - t) / 1000)), "tasks/s");
+await pool.close();
