@@ -106,7 +106,7 @@ export function objReopen(mem: Int32Array, e: number): void {
   mem[at(e, OBJ_SIZE)] = 0;
   mem[at(e, OBJ_FLAGS)] = 0;
   // Only a closed list is reset: tasks already waiting on a still-open list must stay on it.
-  Atomics.store(mem, at(e, OBJ_WAITERS), 0);
+  Atomics.compareExchange(mem, at(e, OBJ_WAITERS), WAITERS_CLOSED, 0);
   Atomics.store(mem, at(e, OBJ_STATE), OBJ_PENDING);
 }
 
