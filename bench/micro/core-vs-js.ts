@@ -263,7 +263,7 @@ async function crossThreadRound(core: Core, workers: Worker[], consumers: number
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function crossThread(core: Core, handle: CoreHandle, quick: boolean, n: number, runs: number): Promise<MicroRow[]> {
+async function crossThread(core: Core, handle: CoreHandle, n: number, runs: number): Promise<MicroRow[]> {
   const control = core.plan.scratch + 64 * 1024; // clear of the single-thread benchmark's dependency slots
   const workers = await Promise.all([spawnConsumer(handle, control), spawnConsumer(handle, control)]);
   const rows: MicroRow[] = [];
@@ -300,6 +300,7 @@ function fmt(v: number): string {
   return v.toFixed(1);
 }
 
+let quiet = false;
 let printHeader = true;
 function printRow(r: MicroRow): void {
   if (!quiet) {
@@ -309,8 +310,6 @@ function printRow(r: MicroRow): void {
     console.log(`${r.case.padEnd(66)} ${fmt(r.loom).padStart(10)} ${fmt(r.extra.ts).padStart(10)} ${r.ratio.toFixed(2).padStart(7)}x  ${r.unit}${rme}`);
   }
 }
-let quiet = false;
-
 /** Runs every case; prints a table unless `print` is false. */
 export async function run({ quick, print = true }: { quick: boolean; print?: boolean }): Promise<MicroResult> {
   quiet = !print;
@@ -320,7 +319,7 @@ export async function run({ quick, print = true }: { quick: boolean; print?: boo
   const { core, handle } = Core.create({ taskSlots: QUEUE_CAPACITY, objectCapacity: OBJECT_CAPACITY, arenaBytes: 16 << 20 });
   const n = quick ? 300_000 : 2_000_000;
   const runs = quick ? 1 : 3;
-  const rows = [...singleThread(core, quick), ...await crossThread(core, handle, quick, n, runs)];
+  const rows = [...singleThread(core, quick), ...await crossThread(core, handle, n, runs)];
   return {
     name: "core-vs-js",
     title: "WebAssembly core vs the same algorithms in TypeScript, over one SharedArrayBuffer",
