@@ -5,7 +5,7 @@
 
 import os from "node:os";
 import { progress, sample, timeOnce, type Stats } from "../lib/measure.js";
-import { startLoom, warmLoom } from "../lib/loom.js";
+import { guard, startLoom, warmLoom } from "../lib/loom.js";
 import { evaluateTarget, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import { Counter } from "./modules/trivial-task.js";
 import type * as TrivialModule from "./modules/trivial-task.js";
@@ -28,18 +28,24 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   else {
     const { rt } = started;
     try {
-      const m = await rt.module<typeof TrivialModule>(TASK_MODULE);
-      await warmLoom(rt, m.warm, os.availableParallelism());
-      const once = async () => {
-        const actors = Array.from({ length: p.actors }, (_, i) => m.Counter.remote(i));
-        const out = await rt.get(actors.map((a) => a.inc.remote(1)));
-        if (out[p.actors - 1] !== p.actors) throw new Error(`many-actors: last actor answered ${out[p.actors - 1]}`);
-        for (const a of actors) rt.kill(a);
-      };
-      // The first batch on a fresh runtime includes loading the module into each worker: reported apart.
-      firstRun = await timeOnce(once);
-      progress(`loom: first 1,000 actors ${(firstRun * 1e3).toFixed(0)} ms`);
-      stats = await sample(once, { warmup: p.warmup, reps: p.reps, label: "loom 1,000 actors" });
+      const r = await guard(rt, "1,000 actors", 120, async () => {
+        const m = await rt.module<typeof TrivialModule>(TASK_MODULE);
+        await warmLoom(rt, m.warm, os.availableParallelism());
+        const once = async () => {
+          const actors = Array.from({ length: p.actors }, (_, i) => m.Counter.remote(i));
+          const out = await rt.get(actors.map((a) => a.inc.remote(1)));
+          if (out[p.actors - 1] !== p.actors) throw new Error(`many-actors: last actor answered ${out[p.actors - 1]}`);
+          for (const a of actors) rt.kill(a);
+        };
+        // The first batch on a fresh runtime includes loading the module into each worker: reported apart.
+        const first = await timeOnce(once);
+        progress(`loom: first 1,000 actors ${(first * 1e3).toFixed(0)} ms`);
+        return { first, stats: await sample(once, { warmup: p.warmup, reps: p.reps, label: "loom 1,000 actors" }) };
+      });
+      firstRun = r.first;
+      stats = r.stats;
+    } catch (err) {
+      skipped = `failed: ${(err as Error).message.split("\n")[0]}`;
     } finally {
       await rt.shutdown();
     }

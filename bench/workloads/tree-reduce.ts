@@ -7,7 +7,7 @@ import type { Piscina } from "piscina";
 import os from "node:os";
 import { progress, sample, type Stats } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
-import { startLoom, warmLoom, type InitOptions, type ModuleWrappers, type ObjectRef, type Runtime } from "../lib/loom.js";
+import { guard, startLoom, warmLoom, type InitOptions, type ModuleWrappers, type ObjectRef, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type BenchSeries, type RunOptions } from "../lib/types.js";
 import { ADD_MS } from "./modules/reduce-task.js";
 import type * as ReduceModule from "./modules/reduce-task.js";
@@ -102,9 +102,13 @@ async function loomCurve(label: string, p: Params, init: InitOptions): Promise<C
   if ("skipped" in started) return started.skipped;
   const { rt } = started;
   try {
-    const m = await rt.module<typeof ReduceModule>(TASK_MODULE);
-    await warmLoom(rt, m.warm, init.workers ?? p.cores);
-    return await measureCurve(label, p, (n) => loomTree(rt, m, n), (n) => loomLinear(rt, m, n));
+    return await guard(rt, label, 240, async () => {
+      const m = await rt.module<typeof ReduceModule>(TASK_MODULE);
+      await warmLoom(rt, m.warm, init.workers ?? p.cores);
+      return await measureCurve(label, p, (n) => loomTree(rt, m, n), (n) => loomLinear(rt, m, n));
+    });
+  } catch (err) {
+    return `failed: ${(err as Error).message.split("\n")[0]}`;
   } finally {
     await rt.shutdown();
   }
