@@ -138,13 +138,18 @@ export function benchJs(name: string, op: () => Promise<unknown>, maxTime: numbe
       maxTime,
       minSamples: 5,
       fn(deferred: Benchmark.Deferred) {
-        op().then(
-          () => deferred.resolve(),
-          (err: unknown) => {
-            bench.abort();
-            reject(err);
-          },
-        );
+        const fail = (err: unknown) => {
+          bench.abort();
+          reject(err);
+        };
+        let p: Promise<unknown>;
+        try {
+          p = op();
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        p.then(() => deferred.resolve(), fail);
       },
     });
     bench.on("complete", () => {
