@@ -200,6 +200,7 @@ export class ChunkStream {
     const entry: ChunkEntry = { seq: this.nextSeq++, size, chunk, outcome: undefined };
     this.pending.set(entry.seq, entry);
     this.itemCount += size;
+    this.options.progress.submitted(this.itemCount);
     this.unsettled++;
     void chunk.outcome.then((outcome) => this.settle(entry, outcome));
     this.wake();

@@ -28,3 +28,8 @@ export function abortError(reason: unknown): Error {
 export function terminatedError(): Error {
   return new TaskCancelledError("pool.terminate() cancelled this call's tasks");
 }
+
+/** What calls cut short by pool.close({ force: true }) reject with. */
+export function closedByForceError(): Error {
+  return new TaskCancelledError("pool.close({ force: true }) cancelled this call's unfinished tasks");
+}

@@ -1,7 +1,7 @@
 // Pool, multiprocessing style, on a real runtime of 2 workers that the first pool makes.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { current, LoomError, SerializationError, TaskError } from "../index.js";
+import { current, LoomError, SerializationError, TaskCancelledError, TaskError } from "../index.js";
 import { Pool } from "./index.js";
 
 const fixtures = new URL("./test-fixtures/worker.ts", import.meta.url);
@@ -225,4 +225,29 @@ test("close lets submitted work finish, then refuses new calls", async () => {
   await assert.rejects(p.run(1), /pool is closed/);
   // The runtime is shared with the suite's pool, which keeps it alive.
   assert.equal(await pool.apply(square, [4]), 16);
+});
+
+test("close({ force: true }) cancels what has not finished", async () => {
+  const p = new Pool({ workers: 2 });
+  const sleepy = async (x: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return x;
+  };
+  const mapped = p.map(sleepy, Array.from({ length: 40 }, (_, i) => i), { chunksize: 1 });
+  mapped.catch(() => undefined);
+  const started = Date.now();
+  await p.close({ force: true });
+  await assert.rejects(mapped, TaskCancelledError);
+  assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
+});
+
+test("run() honours maxQueue: calls beyond the workers and the queue reject", async () => {
+  const p = new Pool({ filename: fixtures, maxQueue: 1 });
+  try {
+    const accepted = [1, 2, 3].map((a) => p.run({ a, b: 0, ms: 50 }, { name: "addLater" }));
+    await assert.rejects(p.run({ a: 4, b: 0, ms: 50 }, { name: "addLater" }), /Task queue is at limit \(maxQueue 1\)/);
+    assert.deepEqual(await Promise.all(accepted), [1, 2, 3]);
+  } finally {
+    await p.close();
+  }
 });

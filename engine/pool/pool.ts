@@ -6,7 +6,7 @@
 import os from "node:os";
 import { chunkFailureOf, chunkFunction, compileExpression, functionExpressionSource, rethrowFunction, type ChunkCall } from "./chunk-task.js";
 import { ChunkStream, type ChunkOutcome, type StreamPlan, type SubmittedChunk } from "./chunk-stream.js";
-import { abortError, poolClosed, poolMisuse, terminatedError } from "./pool-errors.js";
+import { abortError, closedByForceError, poolClosed, poolMisuse, terminatedError } from "./pool-errors.js";
 import {
   describe,
   mapOptionsOf,
@@ -175,7 +175,7 @@ export class Pool {
       }
       return this.single<R>(async (rt) => {
         const exported = (await this.module(rt, filename))[name];
-        if (!isRemote(exported)) {
+        if (!isRemote(exported) || isActorClass(exported)) {
           throw poolMisuse(`pool.run: ${filename.href} has no exported function named "${name}"`);
         }
         return exported.remote(task);
@@ -191,7 +191,7 @@ export class Pool {
     this.state = "closing";
     const force = options?.force === true;
     this.ending = (async () => {
-      for (const op of this.operations) force ? op.stop(false, poolClosed("close", "closed")) : op.flush();
+      for (const op of this.operations) force ? op.stop(false, closedByForceError()) : op.flush();
       while (this.operations.size > 0) await Promise.all([...this.operations].map((op) => op.settled));
       if (this.state === "closing") this.state = "closed";
       await (await this.lease.catch(() => undefined))?.release();
@@ -344,6 +344,7 @@ export class Pool {
     let submitted = false;
     let rejectNow!: (error: unknown) => void;
     let stopped = false;
+    let stoppedWithForce = false;
     const result = new Promise<R>((resolve, reject) => {
       rejectNow = reject;
       void (async () => {
@@ -352,7 +353,7 @@ export class Pool {
           if (stopped) return;
           ref = await submit(rt);
           submitted = true;
-          if (stopped) return cancelQuietly(rt, ref, true);
+          if (stopped) return cancelQuietly(rt, ref, stoppedWithForce);
           resolve((await rt.get(ref as never)) as R);
           this.completedItems++;
         } catch (error) {
@@ -363,6 +364,7 @@ export class Pool {
     const stop = (force: boolean, reason: unknown): void => {
       if (stopped) return;
       stopped = true;
+      stoppedWithForce = force;
       if (submitted && rt !== undefined) cancelQuietly(rt, ref, force);
       if (reason !== undefined) rejectNow(reason);
     };
@@ -421,8 +423,16 @@ function isRemote(fn: unknown): fn is AnyRemote {
   return (typeof fn === "function" || (typeof fn === "object" && fn !== null)) && typeof (fn as { remote?: unknown }).remote === "function";
 }
 
+/** An actor class from rt.module also has `.remote` (it makes an actor): not something to map. */
+function isActorClass(fn: unknown): boolean {
+  return isRemote(fn) && Array.isArray((fn as { methods?: unknown }).methods);
+}
+
 /** fn must be an inline function with shippable source, or a remote function. */
 function checkFunction(fn: unknown, method: string): void {
+  if (isActorClass(fn)) {
+    throw poolMisuse(`pool.${method}(fn, ...): fn is an actor class (${(fn as { descriptor?: { name?: string } }).descriptor?.name ?? "?"}); pass a function`);
+  }
   if (isRemote(fn)) return;
   if (typeof fn !== "function") {
     throw poolMisuse(`pool.${method}(fn, ...): fn must be a function or a remote function from rt.module(), got ${describe(fn)}`);

@@ -49,11 +49,13 @@ test("progress: true drives the bar; stop is idempotent", () => {
   const bar = new FakeBar();
   const p = new ProgressReporter({ progress: true }, undefined, () => bar);
   assert.equal(p.silent, false);
+  p.submitted(6);
   p.advance(4);
   p.setTotal(10);
+  p.submitted(12); // the total is known now: ignored
   p.stop();
   p.stop();
-  assert.deepEqual(bar.log, ["start 0 0", "update 4", "total 10", "stop"]);
+  assert.deepEqual(bar.log, ["start 0 0", "total 6", "update 4", "total 10", "stop"]);
 });
 
 test("no bar without progress: true, nor when stdout is not a terminal", () => {

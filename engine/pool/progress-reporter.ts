@@ -74,6 +74,12 @@ export class ProgressReporter {
     this.options.onProgress?.(this.done, this.total);
   }
 
+  /** While the total is unknown, the bar's end is the number of items submitted so far. */
+  submitted(count: number): void {
+    if (this.stopped || this.total !== undefined) return;
+    this.bar?.setTotal(count);
+  }
+
   /** Sets the total when a lazy input runs out. */
   setTotal(total: number): void {
     if (this.stopped || this.total === total) return;
