@@ -58,25 +58,37 @@ function systemInfo(): Record<string, string | number> {
   };
 }
 
-// ---- single-thread: benchmark.js, wasm and TS on the same memory, one after the other ----
+// ---- single-thread: benchmark.js, wasm and TS on the same memory, alternating ----
 
 interface Measured { hz: number; rme: number }
 
 function measure(name: string, fn: () => void, quick: boolean): Measured {
-  const bench = new Benchmark(name, fn, { maxTime: quick ? 0.25 : 2, minSamples: quick ? 5 : 20, initCount: 1 });
+  const bench = new Benchmark(name, fn, { maxTime: quick ? 0.25 : 0.7, minSamples: quick ? 5 : 10, initCount: 1 });
   bench.run();
   if (bench.error) throw bench.error;
   return { hz: bench.hz, rme: bench.stats.rme };
 }
 
+/**
+ * Measures wasm then TS, `rounds` times over: on a shared machine the load drifts, so the ratio is taken per
+ * round (both sides under about the same load) and the row reports the medians.
+ */
 function pair(label: string, unit: string, perOp: number, wasm: () => void, ts: () => void, quick: boolean, check: () => void): MicroRow {
-  const w = measure(`${label} wasm`, wasm, quick);
-  check();
-  const t = measure(`${label} ts`, ts, quick);
-  check();
+  const rounds = quick ? 1 : 3;
+  const w: Measured[] = [];
+  const t: Measured[] = [];
+  for (let r = 0; r < rounds; r++) {
+    w.push(measure(`${label} wasm`, wasm, quick));
+    check();
+    t.push(measure(`${label} ts`, ts, quick));
+    check();
+  }
   const row: MicroRow = {
-    case: label, unit, loom: w.hz * perOp, ratio: w.hz / t.hz, ratioLabel: "wasm/ts",
-    extra: { ts: t.hz * perOp, wasmRme: round(w.rme, 1), tsRme: round(t.rme, 1) },
+    case: label, unit,
+    loom: median(w.map((m) => m.hz)) * perOp,
+    ratio: median(w.map((m, i) => m.hz / t[i]!.hz)),
+    ratioLabel: "wasm/ts",
+    extra: { ts: median(t.map((m) => m.hz)) * perOp, wasmRme: round(median(w.map((m) => m.rme)), 1), tsRme: round(median(t.map((m) => m.rme)), 1) },
   };
   printRow(row);
   return row;
@@ -327,7 +339,7 @@ export async function run({ quick, print = true }: { quick: boolean; print?: boo
     params: { queueCapacity: QUEUE_CAPACITY, objectCapacity: OBJECT_CAPACITY, objectKeys: OBJECT_KEYS, crossThreadValues: n, crossThreadRuns: runs },
     rows,
     notes: [
-      "Single-thread rows: benchmark.js mean over its samples, ± relative margin of error; wasm and TS run on the same memory, one after the other.",
+      "Single-thread rows: benchmark.js means; wasm and TS alternate on the same memory (3 rounds in full mode); the ratio is the median of the per-round ratios; ± is the median relative margin of error.",
       "Cross-thread rows: median of the runs; consumers spin 2000 empty pops, then park on Atomics.wait (1 ms cap); the producer wakes them once per 256 pushes.",
       "The TS arena needs a BigInt64Array CAS for its 64-bit tagged free-list heads.",
     ],

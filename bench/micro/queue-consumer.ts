@@ -11,17 +11,27 @@ const core = Core.attach(handle);
 const mem = core.i32;
 const { DONE, SEQ, IDLE, STARTED, FINISHED } = controlWords(control);
 
-function consume(pop: (q: number) => number, q: number): ConsumerReport {
+const wasmPop = core.exports.queuePop;
+
+/** Pops until drained; `useTs` picks the implementation at each call site (a predictable branch, both monomorphic). */
+function consume(useTs: boolean, q: number): ConsumerReport {
   let count = 0;
   let sum = 0;
   let empty = 0;
   for (;;) {
-    // Read `done` before popping: a -1 after the producer was already done means the ring is drained for good.
-    const done = Atomics.load(mem, DONE);
-    const v = pop(q);
+    const v = useTs ? queuePop(mem, q) : wasmPop(q);
     if (v >= 0) {
       count++;
       sum += v;
+      empty = 0;
+      continue;
+    }
+    // Read `done`, then pop once more: a -1 after the producer was already done means the ring is drained for good.
+    const done = Atomics.load(mem, DONE);
+    const again = useTs ? queuePop(mem, q) : wasmPop(q);
+    if (again >= 0) {
+      count++;
+      sum += again;
       empty = 0;
       continue;
     }
@@ -30,7 +40,7 @@ function consume(pop: (q: number) => number, q: number): ConsumerReport {
     // Park: announce, re-check once (a push may have raced the announcement), then wait for the producer's bump.
     const seen = Atomics.load(mem, SEQ);
     Atomics.add(mem, IDLE, 1);
-    const late = pop(q);
+    const late = useTs ? queuePop(mem, q) : wasmPop(q);
     if (late >= 0) {
       count++;
       sum += late;
@@ -43,14 +53,11 @@ function consume(pop: (q: number) => number, q: number): ConsumerReport {
   return { count, sum };
 }
 
-const wasmPop = core.exports.queuePop;
-const tsPop = (q: number) => queuePop(mem, q);
-
 parentPort!.on("message", (job: ConsumerJob) => {
   if (job.kind === "exit") return process.exit(0);
   Atomics.add(mem, STARTED, 1);
   Atomics.notify(mem, STARTED);
-  const report = consume(job.variant === "wasm" ? wasmPop : tsPop, job.queue);
+  const report = consume(job.variant === "ts", job.queue);
   Atomics.add(mem, FINISHED, 1);
   Atomics.notify(mem, FINISHED);
   parentPort!.postMessage(report);
