@@ -139,16 +139,27 @@ test("cancel: a queued task never runs; a running one sees its signal; dependent
   const file = join(dir, "cancel.txt");
   writeFileSync(file, "");
   const queued = m.record.remote(file, "ran");
+  const early = rt.get(queued); // a get made before the cancel must settle too
   rt.cancel(queued);
+  await assert.rejects(early, TaskCancelledError);
   await assert.rejects(rt.get(queued), TaskCancelledError);
   await assert.rejects(rt.get(m.add.remote(queued, 1)), TaskCancelledError);
   await rt.get(blockers);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(readFileSync(file, "utf8"), "");
   const running = m.waitForAbort.remote(5000);
+  const pendingGet = rt.get(running);
   await new Promise((r) => setTimeout(r, 200));
   rt.cancel(running);
+  await assert.rejects(pendingGet, TaskCancelledError);
   await assert.rejects(rt.get(running), TaskCancelledError);
+  // Forced: the worker is killed; the task is not retried.
+  const spinning = m.busy.remote(3000);
+  const spinGet = rt.get(spinning);
+  await new Promise((r) => setTimeout(r, 200));
+  rt.cancel(spinning, { force: true });
+  await assert.rejects(spinGet, TaskCancelledError);
+  assert.equal(await rt.get(m.add.remote(1, 1)), 2, "the pool recovers after a forced cancel");
 });
 
 test("retryExceptions retries a throwing task; retries are bounded by maxRetries", async () => {
@@ -240,6 +251,12 @@ test("typed arrays come back as views on shared memory, shared with workers", as
   // Test-only: a write through a worker's view is seen through the driver's view: one copy.
   await rt.get(m.writeFirst.remote(ref, 7));
   assert.equal(view[0], 7);
+});
+
+test("method shorthand and async inline functions are shipped as functions", async () => {
+  const o = { sq(x: number) { return x * x; }, async tw(x: number) { return 2 * x; } };
+  assert.equal(await rt.get(rt.remote(o.sq).remote(5)), 25);
+  assert.equal(await rt.get(rt.remote(o.tw).remote(5)), 10);
 });
 
 test("after shutdown, calls throw a LoomError", async () => {

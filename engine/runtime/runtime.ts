@@ -106,6 +106,7 @@ interface ActorEntry {
 }
 
 const NO_SLOT = -1;
+const PARK_TIMEOUT_MS = 20;
 /** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
 export const PAYLOAD_PREFIX = 8;
 
@@ -533,7 +534,8 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     this.parked = true;
-    const r = Atomics.waitAsync(this.i32, seqIdx, seq);
+    // The timeout bounds the cost of a missed wake-up (a notify racing the park) to a few milliseconds.
+    const r = Atomics.waitAsync(this.i32, seqIdx, seq, PARK_TIMEOUT_MS);
     const resume = () => {
       this.parked = false;
       Atomics.store(this.i32, parkedIdx, 0);
@@ -578,7 +580,7 @@ export class Runtime implements Backend, RefOwner {
 
   private finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number): void {
     if (entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") {
-      if (state !== "cancelled") for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
+      for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
       return;
     }
     entry.state = state;
@@ -832,12 +834,10 @@ export class Runtime implements Backend, RefOwner {
         this.pool.post(worker, { t: "abort", taskId });
         if (!force) {
           // Not forced: the task may finish anyway; its ref still rejects, as Ray's does.
-          entry.state = "cancelled";
           this.sealError(entry, error);
           this.finishTask(entry, "cancelled", worker);
           return;
         }
-        entry.state = "cancelled";
         this.sealError(entry, error);
         this.finishTask(entry, "cancelled", worker);
         this.faults.killWorker(worker);
@@ -847,7 +847,6 @@ export class Runtime implements Backend, RefOwner {
       const i = this.backlog.indexOf(entry);
       if (i >= 0) this.backlog.splice(i, 1);
     }
-    entry.state = "cancelled";
     this.sealError(entry, error);
     this.finishTask(entry, "cancelled", -1);
   }

@@ -17,9 +17,17 @@ const nameHelper = <T>(target: T, value: string): T => {
   return target;
 };
 
+/** Method shorthand (`sq(x) { … }`, `async *gen() { … }`) is not an expression; make it a function one. */
+function asExpression(source: string): string {
+  const m = /^(async\s+)?(\*\s*)?([A-Za-z_$][\w$]*)\s*\(/.exec(source);
+  if (!m || m[3] === "function" || m[3] === "async" && !m[1]) return source;
+  if (/^(async\s+)?[A-Za-z_$][\w$]*\s*=>/.test(source)) return source;
+  return `${m[1] ?? ""}function${m[2] ? "*" : ""} ${source.slice(m[0].length - 1 - m[3].length)}`;
+}
+
 export function compileInline(source: string): (...args: unknown[]) => unknown {
   // A self-contained function's source; the only free name it may use is tsx's __name helper.
-  const made = new Function("__name", `"use strict"; return (${source});`)(nameHelper);
+  const made = new Function("__name", `"use strict"; return (${asExpression(source)});`)(nameHelper);
   if (typeof made !== "function") throw new LoomError("inline remote function source did not evaluate to a function");
   return made;
 }

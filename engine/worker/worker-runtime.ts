@@ -154,7 +154,8 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.parked = true;
     // Counted before waiting so that a pusher that sees zero knows no one needs a notify.
     Atomics.add(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
-    const result = Atomics.waitAsync(this.i32, seqIndex, seq);
+    // Bounded, so that a wake-up lost to a race costs a short delay rather than a stalled worker.
+    const result = Atomics.waitAsync(this.i32, seqIndex, seq, 50);
     const resume = () => {
       Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
       this.parked = false;
