@@ -6,6 +6,7 @@ import {
   CTL_ARENA_BUMP, CTL_ARENA_USED,
 } from "../shared/layout";
 import { queueInit, queuePop } from "./ready-queue";
+import { taskStart } from "./task-table";
 
 export { queueInit, queuePush, queuePop, queueLength } from "./ready-queue";
 export { arenaAlloc, arenaFree, arenaUsed, arenaFresh, arenaSizeOf, arenaClassOf } from "./arena";
@@ -44,6 +45,17 @@ export function coreInit(
 
 /** Pops from the ready queue (the worker's hot call). */
 export function readyPop(): i32 { return queuePop(load<u32>(CORE_BASE + CTL_READY_QUEUE)); }
+/**
+ * A worker takes the next ready task and claims it in one call, so that a thread killed between the two can
+ * not lose a task: once this returns, the slot is RUNNING with this worker's index (and retried if it dies).
+ * Returns the slot, -1 when the queue is empty, -2 when the popped task had been cancelled (it is reported).
+ */
+export function readyTake(worker: i32): i32 {
+  const slot = queuePop(load<u32>(CORE_BASE + CTL_READY_QUEUE));
+  if (slot < 0) return -1;
+  return taskStart(slot, worker) ? slot : -2;
+}
+
 /** Pops from the admission queue (driver). */
 export function admitPop(): i32 { return queuePop(load<u32>(CORE_BASE + CTL_ADMIT_QUEUE)); }
 /** Pops from the done queue (driver). */

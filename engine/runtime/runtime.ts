@@ -53,6 +53,15 @@ export interface GraphEdge { from: string; to: string; kind: EdgeKind }
 
 interface TaskEntry {
   id: TaskId;
+  /**
+   * Lineage liveness: live return objects plus retained tasks that consume its returns. The entry (its spec,
+   * which a rebuild re-executes) is kept while this is above zero.
+   */
+  lineageRefs: number;
+  /** Producers of its arguments, whose lineage it keeps alive. */
+  lineageParents: TaskId[];
+  /** put() arguments, which cannot be rebuilt: pinned while this entry's lineage is kept. */
+  heldPuts: ObjectId[];
   parentId: TaskId;
   kind: TaskKind;
   fnId: number;
@@ -83,6 +92,8 @@ interface ObjectEntry {
   sealedHere: boolean;
   freeWhenSealed: boolean;
   contains: ObjectId[];
+  /** Counted in its creating task's lineageRefs. */
+  lineageCounted: boolean;
 }
 
 interface ActorEntry {
@@ -394,9 +405,19 @@ export class Runtime implements Backend, RefOwner {
   ): TaskEntry {
     const entry: TaskEntry = {
       id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending",
-      attempts: 0, admitted: false,
+      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: [], heldPuts: [],
     };
     this.tasks.set(id, entry);
+    for (const d of deps) {
+      const producer = this.tasks.get(taskIdOfObject(d));
+      if (producer && producer !== entry) {
+        producer.lineageRefs++;
+        entry.lineageParents.push(producer.id);
+      } else if (this.objects.get(d)?.isPut) {
+        this.incRef(d);
+        entry.heldPuts.push(d);
+      }
+    }
     for (let i = 0; i < options.numReturns; i++) this.registerObject(objectIdOf(id, i), false);
     // The task holds its arguments until it finishes.
     for (const d of deps) this.incRef(d);
@@ -608,10 +629,14 @@ export class Runtime implements Backend, RefOwner {
     if (!o) {
       const entry = this.core.exports.objInsert(idLo(id), idHi(id));
       if (entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
-      o = { id, entry, refs: 0, isPut, sealedHere: false, freeWhenSealed: false, contains: [] };
+      o = { id, entry, refs: 0, isPut, sealedHere: false, freeWhenSealed: false, contains: [], lineageCounted: false };
       this.objects.set(id, o);
     } else if (o.entry === 0) {
       o.entry = this.core.exports.objInsert(idLo(id), idHi(id));
+    }
+    if (!isPut && !o.lineageCounted) {
+      const task = this.tasks.get(taskIdOfObject(id));
+      if (task) { task.lineageRefs++; o.lineageCounted = true; }
     }
     return o;
   }
@@ -631,7 +656,7 @@ export class Runtime implements Backend, RefOwner {
   trackRef(ref: ObjectRef): void {
     const o = this.objects.get(ref.id);
     if (o) o.refs++;
-    else this.objects.set(ref.id, { id: ref.id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: [] });
+    else this.objects.set(ref.id, { id: ref.id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: [], lineageCounted: false });
     this.finalizer.register(ref, ref.id);
   }
 
@@ -662,12 +687,17 @@ export class Runtime implements Backend, RefOwner {
     }
     this.objects.delete(o.id);
     for (const r of o.contains) this.decRef(r);
-    const task = this.tasks.get(taskIdOfObject(o.id));
-    if (task && (task.state === "finished" || task.state === "failed" || task.state === "cancelled")) {
-      let alive = false;
-      for (let i = 0; i < task.options.numReturns; i++) if (this.objects.has(objectIdOf(task.id, i))) alive = true;
-      if (!alive && task.kind !== "actor-create" && task.kind !== "actor-method") this.tasks.delete(task.id);
-    }
+    if (o.lineageCounted) this.releaseLineage(this.tasks.get(taskIdOfObject(o.id)));
+  }
+
+  /** Drops one lineage reference; a task nothing can need any more is forgotten, and so, in turn, its producers. */
+  private releaseLineage(task: TaskEntry | undefined): void {
+    if (!task || --task.lineageRefs > 0) return;
+    if (task.state === "pending" || task.state === "running") return;
+    if (task.kind === "actor-create" || task.kind === "actor-method") return; // the actor's log owns these
+    this.tasks.delete(task.id);
+    for (const p of task.lineageParents) this.releaseLineage(this.tasks.get(p));
+    for (const d of task.heldPuts) this.decRef(d);
   }
 
   private flushDroppedSegments(): void {
@@ -698,7 +728,15 @@ export class Runtime implements Backend, RefOwner {
   }
 
   private onSealed(id: ObjectId): void {
-    if (!this.isReadable(id)) return;
+    if (!this.isReadable(id)) {
+      // Lost while its task's end was still on its way to us: the waiters need a rebuild now.
+      const o = this.objects.get(id);
+      const waited = this.sealWaiters.has(id) || this.workerWants.has(id);
+      if (waited && o && o.entry !== 0 && this.core.exports.objState(o.entry) === L.OBJ_LOST) {
+        try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }
+      }
+      return;
+    }
     const o = this.objects.get(id)!;
     const list = this.sealWaiters.get(id);
     if (list) {
@@ -786,9 +824,10 @@ export class Runtime implements Backend, RefOwner {
       this.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
     };
     task.node && (task.node.state = "rebuilding");
-    for (const d of task.deps) this.incRef(d);
     this.whenSealedNoRecover(id).then(rebuilt, () => {});
     this.dispatch(task);
+    // After dispatch, which re-registers (and rebuilds) arguments that were freed: hold them until it ends.
+    for (const d of task.deps) this.incRef(d);
     return obj.entry;
   }
 
@@ -831,16 +870,11 @@ export class Runtime implements Backend, RefOwner {
       const prev2 = prev === L.TASK_PENDING ? prev : ex.taskCasState(slot, L.TASK_READY, L.TASK_CANCELLED);
       if (prev2 === L.TASK_RUNNING) {
         const worker = this.core.taskField(slot, L.TASK_WORKER);
-        this.pool.post(worker, { t: "abort", taskId });
-        if (!force) {
-          // Not forced: the task may finish anyway; its ref still rejects, as Ray's does.
-          this.sealError(entry, error);
-          this.finishTask(entry, "cancelled", worker);
-          return;
-        }
+        // Seal the cancellation first: the aborted task may finish within microseconds of the signal.
         this.sealError(entry, error);
         this.finishTask(entry, "cancelled", worker);
-        this.faults.killWorker(worker);
+        if (force) this.faults.killWorker(worker);
+        else this.pool.post(worker, { t: "abort", taskId }); // it may still finish; its ref rejects anyway, as in Ray
         return;
       }
     } else {

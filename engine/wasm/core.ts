@@ -37,6 +37,7 @@ export interface CoreExports {
     freeLists: number, arenaStart: number, arenaEnd: number,
   ): void;
   readyPop(): number;
+  readyTake(worker: number): number;
   admitPop(): number;
   donePop(): number;
 }

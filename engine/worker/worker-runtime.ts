@@ -126,11 +126,11 @@ export class WorkerRuntime implements Backend, RefOwner {
     try {
       let n = 0;
       while (this.cpuHeld === 0 && n < BATCH) {
-        const slot = this.core.exports.readyPop();
-        if (slot < 0) break;
+        const slot = this.core.exports.readyTake(this.index);
+        if (slot === -1) break;
         n++;
-        if (!this.core.exports.taskStart(slot, this.index)) {
-          this.notifyDriver();
+        if (slot === -2) {
+          this.notifyDriver(); // a cancelled task was reported skipped
           continue;
         }
         this.startedPosted.set(slot, this.markStarted(slot));
@@ -217,7 +217,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   /** Resolves arguments and calls the function; returns a promise only when something had to be awaited. */
   private execute(slot: number, taskId: TaskId, p: TaskPayload, ctx: TaskContext): void | Promise<void> {
     const fnPromise = this.functions.get(p.f);
-    const argsReady = this.resolveTopLevel(p.a);
+    const argsReady = this.resolveTopLevel(p.a, true);
     const run = (fn: unknown, args: unknown[]): void | Promise<void> => {
       let result: unknown;
       try {
@@ -240,14 +240,32 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   /** Top-level refs become their values; a failed argument fails the task with the same error. */
-  private resolveTopLevel(args: unknown[]): Promise<unknown[]> {
+  private resolveTopLevel(args: unknown[], holdsCpu = false): Promise<unknown[]> {
     const pending: Promise<void>[] = [];
     const out = args.slice();
+    let mustWait = false;
     for (let i = 0; i < out.length; i++) {
       const a = out[i];
-      if (isObjectRef(a)) pending.push(this.getOne(a.id, false).then((v) => { out[i] = v; }));
+      if (!isObjectRef(a)) continue;
+      const now = this.tryRead(a.id);
+      if (now && !now.error) { out[i] = now.value; continue; }
+      if (!now) mustWait = true;
+      pending.push(this.getOne(a.id, false).then((v) => { out[i] = v; }));
     }
-    return pending.length ? Promise.all(pending).then(() => out) : Promise.resolve(out);
+    if (!pending.length) return Promise.resolve(out);
+    const all = Promise.all(pending).then(() => out);
+    // An argument lost after the task was armed is being rebuilt: wait without holding this thread's slot.
+    return holdsCpu && mustWait ? this.withoutCpu(all) : all;
+  }
+
+  private async withoutCpu<T>(wait: Promise<T>): Promise<T> {
+    this.cpuHeld--;
+    if (this.cpuHeld === 0) setImmediate(this.pump);
+    try {
+      return await wait;
+    } finally {
+      this.cpuHeld++;
+    }
   }
 
   private completeTask(slot: number, taskId: TaskId, p: TaskPayload, value: unknown): void {
