@@ -90,7 +90,7 @@ function normalize(name: string, raw: unknown, quick: boolean): BenchResult {
 
 /** Seconds a workload may take before the runner shuts Loom down under it (a hang must not stop the suite). */
 function limitSeconds(name: string, quick: boolean): number {
-  if (name === "million-tasks") return quick ? 150 : 480;
+  if (name === "million-tasks") return quick ? 150 : 450;
   return quick ? 120 : 420;
 }
 
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
   const system = systemInfo();
   console.log(`Loom benchmarks${quick ? " (quick)" : ""}`);
   console.log(`node ${system.node} · ${system.cores} cores (${system.cpu}) · build ${system.build} · ${system.date}`);
+  console.log(`engine: ${system.engine}`);
   const firstCanary = await canary();
   console.log(`canary (two-thread parallel efficiency, 2.00 = two free cores): ${firstCanary.toFixed(2)}`);
   const t0 = performance.now();
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
     console.error(`\n▶ ${name} (canary ${before.toFixed(2)})`);
     const res = await runOne(name, { quick });
     if (!res) continue;
-    res.canary = { before, after: await canary() };
+    // Quick runs skip the second canary (time); the next workload's "before" reads about the same.
+    res.canary = { before, after: quick ? NaN : await canary() };
     console.error(`  done in ${res.wallSeconds?.toFixed(1)} s${res.skipped ? ` — Loom skipped: ${res.skipped}` : ""}`);
     results.push(res);
   }

@@ -24,11 +24,38 @@ export function loadLoom(): Promise<typeof Engine | string> {
   return cached;
 }
 
+/** Whether `startLoom` pins the refs of every `get` until it settles (see `pinRefsDuringGet`). */
+export const PIN_REFS = process.env["LOOM_BENCH_PIN_REFS"] !== "0";
+
+let lastHeld: unknown;
+
+/**
+ * Workaround for an engine bug found by this bench: `rt.get(ref)` keeps only the ref's id, so when
+ * the ObjectRef itself becomes unreachable while the get is pending (`await rt.get(f.remote(x))`),
+ * a GC lets the FinalizationRegistry free the object and the get fails with "Cannot read
+ * properties of undefined (reading 'entry')". This wraps `get` on this one runtime instance so
+ * its argument stays reachable until it settles (one extra promise per get). Off with
+ * LOOM_BENCH_PIN_REFS=0, to check an engine fix.
+ */
+function pinRefsDuringGet(rt: Engine.Runtime): void {
+  const original = rt.get.bind(rt) as (refs: unknown, opts?: { timeoutMs?: number }) => Promise<unknown>;
+  const pinned = async (refs: unknown, opts?: { timeoutMs?: number }) => {
+    try {
+      return await original(refs, opts);
+    } finally {
+      lastHeld = refs;
+      lastHeld = undefined;
+    }
+  };
+  Object.defineProperty(rt, "get", { value: pinned, configurable: true, writable: true });
+}
+
 /** Starts a runtime with one worker per core unless told otherwise, or says why it cannot. */
 export async function startLoom(opts: Engine.InitOptions = {}): Promise<{ rt: Engine.Runtime } | { skipped: string }> {
   const loom = await loadLoom();
   if (typeof loom === "string") return { skipped: loom };
   const rt = await loom.init({ workers: os.availableParallelism(), ...opts });
+  if (PIN_REFS) pinRefsDuringGet(rt);
   return { rt };
 }
 

@@ -4,6 +4,8 @@
 
 import Benchmark from "benchmark";
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 export interface Stats {
   median: number;
@@ -51,6 +53,7 @@ export async function sample(fn: () => Promise<unknown> | unknown, opts: SampleO
   }
   const out: number[] = [];
   for (let i = 0; i < opts.reps; i++) {
+    await collect();
     await opts.before?.();
     out.push(await timeOnce(fn));
     if (opts.label) progress(`${opts.label}: ${fmtSeconds(out[out.length - 1]!)} (${i + 1}/${opts.reps})`);
@@ -80,6 +83,7 @@ export async function interleave(
   const reps = (n: string) => variants[n]!.reps ?? opts.reps;
   const attempt = async (n: string, timed: boolean): Promise<number | null> => {
     if (n in errors) return null;
+    await collect();
     try {
       return timed ? await timeOnce(variants[n]!.fn) : (await variants[n]!.fn(), 0);
     } catch (err) {
@@ -167,10 +171,26 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/** Collects garbage when node runs with --expose-gc; otherwise does nothing. */
-export function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) g();
+let gcFn: (() => void) | undefined;
+
+/**
+ * A full garbage collection, then two event-loop turns so FinalizationRegistry callbacks run (the
+ * engine frees objects whose ObjectRefs died in them). Called between repetitions, outside the
+ * clock, for every variant alike: each repetition starts from a clean heap and object table.
+ * Works without --expose-gc (the flag is set at run time and `gc` read from a fresh context).
+ */
+export async function collect(): Promise<void> {
+  if (!gcFn) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (g) gcFn = g;
+    else {
+      setFlagsFromString("--expose-gc");
+      gcFn = runInNewContext("gc") as () => void;
+    }
+  }
+  gcFn();
+  await tick();
+  await tick();
 }
 
 export function fmtSeconds(s: number): string {

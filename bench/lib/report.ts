@@ -76,7 +76,7 @@ export function markdownReport(rep: RunReport): string {
     `- date: ${s.date}`,
     `- node: ${s.node} (V8 ${s.v8}), ${s.platform}`,
     `- cores: ${s.cores} (${s.cpu}), memory ${s.totalMemGiB} GiB`,
-    `- build: ${s.build}; loom ${s.loomVersion}`,
+    `- build: ${s.build}; loom ${s.loomVersion}; ${s.engine}`,
     `- command: \`npm run bench${rep.quick ? ":quick" : ""}\`${rep.only ? ` --only ${rep.only.join(",")}` : ""}; wall ${rep.wallSeconds.toFixed(0)} s`,
     "",
     "Every row's baselines ran in the same `node` process run as its Loom figure (million-tasks: each side in its own child process of this run, for a clean peak RSS); where a workload repeats, its variants are timed round-robin. Times are medians. The canary beside each workload is the parallel efficiency of two threads measured just before and after it (2.00 = two free cores; well below that, a neighbour was using the machine and every figure of that workload is suspect).",
@@ -88,7 +88,7 @@ export function markdownReport(rep: RunReport): string {
   ];
   for (const r of rep.results) {
     const notes = [...(r.skipped ? [`Loom variant skipped: ${r.skipped}`] : []), ...(r.notes ?? [])];
-    const canary = r.canary ? `, canary ${r.canary.before.toFixed(2)} → ${r.canary.after.toFixed(2)}` : "";
+    const canary = r.canary ? `, canary ${r.canary.before.toFixed(2)}${Number.isFinite(r.canary.after) ? ` → ${r.canary.after.toFixed(2)}` : ""}` : "";
     out.push(`- **${r.name}** (${r.wallSeconds?.toFixed(0) ?? "?"} s${canary}): ${notes.join("; ")}`);
   }
   out.push("", "## Charts", "", "![tree vs linear](tree-vs-linear.svg)", "", "![throughput vs piscina](throughput.svg)", "", "![speedup per workload](speedup.svg)", "");

@@ -1,6 +1,7 @@
 // What a benchmark report must say about the machine it ran on (STYLE.md: Node version,
 // core count, build), read once at start.
 
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,8 @@ export interface SystemInfo {
   totalMemGiB: number;
   build: string;
   loomVersion: string;
+  /** Which engine the Loom variants load: the repository's (with its commit) or LOOM_BENCH_ENGINE. */
+  engine: string;
 }
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -32,6 +35,19 @@ function buildKind(): string {
     return "unbuilt (run npm run build)";
   } catch {
     return "unknown (no asconfig.json)";
+  }
+}
+
+function engineInfo(): string {
+  const override = process.env["LOOM_BENCH_ENGINE"];
+  const pin = process.env["LOOM_BENCH_PIN_REFS"] === "0" ? "" : "; bench pins refs during get (engine GC workaround)";
+  if (override) return `LOOM_BENCH_ENGINE=${override} (not this repository's engine)${pin}`;
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = git("status", "--porcelain", "--", "engine", "core-wasm") !== "";
+    return `engine/ at ${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes" : ""}${pin}`;
+  } catch {
+    return "engine/ (no git)";
   }
 }
 
@@ -53,5 +69,6 @@ export function systemInfo(): SystemInfo {
     totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     build: buildKind(),
     loomVersion,
+    engine: engineInfo(),
   };
 }

@@ -13,7 +13,7 @@ import type * as TrivialModule from "./modules/trivial-task.js";
 
 const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
 const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
-const CHILD_TIMEOUT_MS = 180_000;
+
 
 interface ChildReport {
   kind: "loom" | "piscina";
@@ -74,21 +74,21 @@ async function childPiscina(n: number): Promise<ChildReport> {
 }
 
 /** Runs this file as a child (`--child <kind> <n>`) and reads its JSON report from the last stdout line. */
-function runChild(kind: "loom" | "piscina", n: number): Promise<ChildReport> {
+function runChild(kind: "loom" | "piscina", n: number, timeoutMs: number): Promise<ChildReport> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", kind, String(n)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const last = out.trim().split("\n").pop() ?? "";
       try {
         resolve(JSON.parse(last) as ChildReport);
       } catch {
-        resolve({ kind, n, error: `child exited (code ${code}, signal ${signal}) without a report${signal === "SIGKILL" ? ` (killed after ${CHILD_TIMEOUT_MS / 1e3} s)` : ""}` });
+        resolve({ kind, n, error: `child exited (code ${code}, signal ${signal}) without a report${signal === "SIGKILL" ? ` (killed after ${timeoutMs / 1e3} s)` : ""}` });
       }
     });
   });
@@ -96,11 +96,13 @@ function runChild(kind: "loom" | "piscina", n: number): Promise<ChildReport> {
 
 export async function run({ quick }: RunOptions): Promise<BenchResult> {
   const n = quick ? 100_000 : 1_000_000;
+  // Each child's budget; the runner's limit for this workload covers both plus start-up.
+  const childTimeoutMs = quick ? 60_000 : 200_000;
   progress(`loom: ${n.toLocaleString("en-US")} tasks (child process)`);
-  const lo = await runChild("loom", n);
+  const lo = await runChild("loom", n, childTimeoutMs);
   progress(`loom: ${JSON.stringify(lo)}`);
   progress(`piscina: ${n.toLocaleString("en-US")} tasks (child process)`);
-  const pi = await runChild("piscina", n);
+  const pi = await runChild("piscina", n, childTimeoutMs);
   progress(`piscina: ${JSON.stringify(pi)}`);
 
   const gib = (b: number | undefined) => (b === undefined ? null : b / 2 ** 30);

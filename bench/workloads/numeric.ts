@@ -24,7 +24,7 @@ interface Params {
 
 function params(quick: boolean): Params {
   const tasksPerRound = os.availableParallelism();
-  return quick ? { side: 3000, tasksPerRound, warmup: 1, rounds: 3 } : { side: 3000, tasksPerRound, warmup: 1, rounds: 10 };
+  return quick ? { side: 2000, tasksPerRound, warmup: 1, rounds: 2 } : { side: 3000, tasksPerRound, warmup: 1, rounds: 10 };
 }
 
 export async function run({ quick }: RunOptions): Promise<BenchResult> {

@@ -29,7 +29,7 @@ interface Params {
 
 function params(quick: boolean): Params {
   return quick
-    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 1, reps: 2, passStateReps: 1 }
+    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 1, reps: 1, passStateReps: 1 }
     : { actors: ACTORS, docsPerActor: 10, docSize: 10_000, warmup: 1, reps: 3, passStateReps: 1 };
 }
 

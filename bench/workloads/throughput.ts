@@ -3,7 +3,7 @@
 // actor calls, and the object store: put/get of a small object and of an 8 MB Float64Array.
 
 import type { Piscina } from "piscina";
-import { benchJs, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
+import { benchJs, collect, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
 import { makePool, warmPool, workerCount } from "../lib/pools.js";
 import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
@@ -58,6 +58,7 @@ async function piscinaSide(p: Params, big: Float64Array): Promise<Side> {
     await warmPool(single, "ping", null);
     const tasksPerSec: number[] = [];
     for (let r = 0; r < p.taskReps; r++) {
+      await collect();
       const s = await timeOnce(async () => {
         const out = await Promise.all(Array.from({ length: p.tasks }, (_, i) => pool.run(i) as Promise<number>));
         if (out[p.tasks - 1] !== p.tasks) throw new Error("piscina: wrong result");
@@ -90,27 +91,48 @@ interface LoomExtras {
   bigTaskInlineMs: number[];
 }
 
+interface LoomSession {
+  rt: Runtime;
+  m: ModuleWrappers<typeof TrivialModule>;
+}
+
+async function openSession(): Promise<LoomSession | string> {
+  const started = await startLoom();
+  if ("skipped" in started) return started.skipped;
+  const m = await started.rt.module<typeof TrivialModule>(TASK_MODULE);
+  await warmLoom(started.rt, m.warm, workerCount());
+  return { rt: started.rt, m };
+}
+
 /**
- * The Loom side, section by section into `out`: a section that fails or hangs (see `guard`) is
- * recorded in `errors` and the rest is still reported.
+ * The Loom side, section by section into `out`. A section that fails or hangs (see `guard`) is
+ * recorded in `errors`; the runtime is then replaced by a fresh one so the later sections still
+ * measure something. Returns the session to shut down.
  */
-async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p: Params, big: Float64Array, out: Partial<Side & LoomExtras>, errors: string[]): Promise<void> {
-  const limit = p.tasks / 2000 + 30;
-  const section = async (label: string, fn: () => Promise<void>) => {
+async function loomSide(first: LoomSession, p: Params, big: Float64Array, out: Partial<Side & LoomExtras>, errors: string[]): Promise<LoomSession | null> {
+  let session: LoomSession | null = first;
+  const short = 10 + p.latencyCalls / 250; // 14 s quick, 30 s full: a round trip section takes ~1–3 s
+  const section = async (label: string, limit: number, fn: (rt: Runtime, m: ModuleWrappers<typeof TrivialModule>) => Promise<void>) => {
+    if (!session) return;
+    const { rt, m } = session;
     try {
-      await guard(rt, label, limit, fn);
+      await guard(rt, label, limit, () => fn(rt, m));
     } catch (err) {
       errors.push(`${label}: ${(err as Error).message.split("\n")[0]}`);
       progress(`loom ${label}: FAILED: ${errors[errors.length - 1]}`);
+      await rt.shutdown().catch(() => undefined);
+      const next = await openSession().catch((e: unknown) => String(e));
+      session = typeof next === "string" ? null : next;
     }
   };
-  await section("warm-up", async () => {
+  await section("warm-up", 60, async (rt, m) => {
     await warmLoom(rt, m.warm, workerCount());
     await rt.get(Array.from({ length: 64 }, (_, i) => m.inc.remote(i)));
   });
-  await section("task throughput", async () => {
+  await section("task throughput", p.tasks / 2000 + 30, async (rt, m) => {
     out.tasksPerSec = [];
     for (let r = 0; r < p.taskReps; r++) {
+      await collect();
       const s = await timeOnce(async () => {
         const refs = new Array<ReturnType<typeof m.inc.remote>>(p.tasks);
         for (let i = 0; i < p.tasks; i++) refs[i] = m.inc.remote(i);
@@ -121,17 +143,19 @@ async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p:
       progress(`loom: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
     }
   });
-  await section("task round trip", async () => {
+  await section("task round trip", short, async (rt, m) => {
+    await collect();
     out.rttHz = (await benchJs("loom task round trip", () => rt.get(m.inc.remote(1)), p.benchMaxTime)).hz;
     out.rtt = await latencies(() => rt.get(m.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
   });
-  await section("actor calls", async () => {
+  await section("actor calls", p.actorCalls / 2000 + 30, async (rt, m) => {
     const c = m.Counter.remote(0);
     await rt.get(c.inc.remote(1));
     out.actorRttHz = (await benchJs("loom actor call round trip", () => rt.get(c.inc.remote(1)), p.benchMaxTime)).hz;
     out.actorRtt = await latencies(() => rt.get(c.inc.remote(1)), p.latencyCalls, p.latencyWarmup);
     out.actorPerSec = [];
     for (let r = 0; r < p.taskReps; r++) {
+      await collect();
       const s = await timeOnce(async () => {
         const refs = Array.from({ length: p.actorCalls }, () => c.inc.remote(1));
         await rt.get(refs);
@@ -140,12 +164,14 @@ async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p:
     }
     rt.kill(c);
   });
-  await section("put/get small", async () => {
+  await section("put/get small", short, async (rt) => {
+    await collect();
     out.smallPutGetHz = (await benchJs("loom put+get small object", () => rt.get(rt.put(SMALL)), p.benchMaxTime)).hz;
     const smallRef = rt.put(SMALL);
     out.smallGetHz = (await benchJs("loom get small object (stored)", () => rt.get(smallRef), p.benchMaxTime)).hz;
   });
-  await section("put/get 8 MiB", async () => {
+  await section("put/get 8 MiB", short, async (rt) => {
+    await collect();
     out.bigPutMs = [];
     out.bigGetUs = [];
     for (let r = 0; r < p.bigReps; r++) {
@@ -154,7 +180,7 @@ async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p:
       out.bigGetUs.push(1e6 * (await timeOnce(() => rt.get(ref!))));
     }
   });
-  await section("task reading 8 MiB", async () => {
+  await section("task reading 8 MiB", short, async (rt, m) => {
     const stored = rt.put(big);
     await rt.get(m.sum.remote(stored));
     out.bigTaskMs = [];
@@ -162,6 +188,7 @@ async function loomSide(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, p:
     out.bigTaskInlineMs = [];
     for (let r = 0; r < p.bigReps; r++) out.bigTaskInlineMs.push(1e3 * (await timeOnce(() => rt.get(m.sum.remote(big)))));
   });
+  return session;
 }
 
 export async function run({ quick }: RunOptions): Promise<BenchResult> {
@@ -183,15 +210,14 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   const lo: Partial<Side & LoomExtras> = {};
   const errors: string[] = [];
   let skipped: string | undefined;
-  const started = await startLoom();
-  if ("skipped" in started) skipped = started.skipped;
+  const first = await openSession();
+  if (typeof first === "string") skipped = first;
   else {
-    const { rt } = started;
+    let last: LoomSession | null = first;
     try {
-      const m = await rt.module<typeof TrivialModule>(TASK_MODULE);
-      await loomSide(rt, m, p, big, lo, errors);
+      last = await loomSide(first, p, big, lo, errors);
     } finally {
-      await rt.shutdown();
+      await last?.rt.shutdown();
     }
   }
   if (errors.length) notes.push(`Loom sections that failed: ${errors.join("; ")}`);
