@@ -118,6 +118,7 @@ interface ActorEntry {
 
 const NO_SLOT = -1;
 const PARK_TIMEOUT_MS = 20;
+const SAFETY_POLL_MS = 25;
 /** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
 export const PAYLOAD_PREFIX = 8;
 
@@ -153,6 +154,7 @@ export class Runtime implements Backend, RefOwner {
   private driverChildren = 0;
   private actorLoad: number[];
   private parked = false;
+  private parkToken = 0;
   private closed = false;
   private keepAlive: NodeJS.Timeout | undefined;
   private inFlight = 0;
@@ -564,7 +566,13 @@ export class Runtime implements Backend, RefOwner {
       this.drainDone();
       this.park();
     };
-    if (r.async) r.value.then(resume); else resume();
+    if (r.async) {
+      // A safety net: under load on Node 20 a waitAsync was seen to stay unresolved; poll while parked.
+      const token = ++this.parkToken;
+      r.value.then(() => { if (token === this.parkToken) { this.parkToken++; resume(); } });
+      const poll = setTimeout(() => { if (token === this.parkToken) { this.parkToken++; resume(); } }, SAFETY_POLL_MS);
+      poll.unref();
+    } else resume();
   }
 
   private drainDone(): void {

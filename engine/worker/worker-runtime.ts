@@ -44,6 +44,8 @@ interface ActorHost {
 }
 
 const BATCH = 64;
+/** Longest blocking wait between event-loop turns of an idle worker. */
+const IDLE_WAIT_MS = 4;
 
 export class WorkerRuntime implements Backend, RefOwner {
   readonly core: Core;
@@ -144,7 +146,11 @@ export class WorkerRuntime implements Backend, RefOwner {
     }
   };
 
-  /** Waits (without blocking the event loop) until something is pushed to a ready queue. */
+  /**
+   * Waits until something is pushed to the ready queue: a short blocking Atomics.wait, then a turn of the event
+   * loop (messages: object replies, aborts, actor calls) before the next. Blocking waits are what Node 20 does
+   * reliably here; Atomics.waitAsync in workers was seen to never resolve under load.
+   */
   private park(): void {
     if (this.parked || this.stopped) return;
     const seqIndex = Core.ctl(L.CTL_READY_SEQ);
@@ -154,14 +160,10 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.parked = true;
     // Counted before waiting so that a pusher that sees zero knows no one needs a notify.
     Atomics.add(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
-    // Bounded, so that a wake-up lost to a race costs a short delay rather than a stalled worker.
-    const result = Atomics.waitAsync(this.i32, seqIndex, seq, 50);
-    const resume = () => {
-      Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
-      this.parked = false;
-      this.pump();
-    };
-    if (result.async) result.value.then(resume); else resume();
+    Atomics.wait(this.i32, seqIndex, seq, this.objectWaiters.size > 0 || this.actors.size > 0 ? 1 : IDLE_WAIT_MS);
+    Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+    this.parked = false;
+    setImmediate(this.pump);
   }
 
   notifyWorkers(released: number): void {

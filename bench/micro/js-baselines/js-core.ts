@@ -35,6 +35,11 @@ export class JsCore implements CoreOps {
   queuePop = (q: number): number => Q.queuePop(this.i32, q);
   queueLength = (q: number): number => Q.queueLength(this.i32, q);
   readyPop = (): number => Q.queuePop(this.i32, this.ctl(CTL_READY_QUEUE));
+  readyTake = (worker: number): number => {
+    const slot = Q.queuePop(this.i32, this.ctl(CTL_READY_QUEUE));
+    if (slot < 0) return -1;
+    return T.taskStart(this.i32, slot, worker) ? slot : -2;
+  };
   admitPop = (): number => Q.queuePop(this.i32, this.ctl(CTL_ADMIT_QUEUE));
   donePop = (): number => Q.queuePop(this.i32, this.ctl(CTL_DONE_QUEUE));
 
