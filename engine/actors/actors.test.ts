@@ -17,20 +17,6 @@ let a: Record<string, any>;
 let tasks: Record<string, any>;
 const dir = mkdtempSync(join(tmpdir(), "loom-actors-"));
 
-/**
- * Engine bugs the tests marked `todo` show (each fails while its bug is there; drop the mark once it is fixed).
- * The first three are deterministic; the slot races fail in almost every run; the tsx race in most.
- */
-const ENGINE_BUG = {
-  replayLeftRunning: "a replayed call is left in state 'running' (dispatchActorTask), so the next restart treats it as in flight and drops it",
-  checkpointSeqRestarts: "a restored instance counts calls from 0 (host.calls), so its checkpoint seq is too small and the log is not trimmed",
-  diedCallReplayed: "a call failed with ActorDiedError stays in the actor log as 'failed' and is replayed by the next restart",
-  lateDoneRecord: "abandonSlots frees slots whose 'done' record the driver has not taken yet; the late done lands on the reused slot",
-  droppedInstanceFinishes: "a dropped instance's running call reports done on a slot the driver already reused",
-  droppedInstanceReadsSlots: "the old worker still runs the create/calls it was sent, reading slots the driver already reused",
-  tsxRegisterRace: "function-cache marks tsx registered before register() runs; a concurrent .ts import fails, and the failure is cached",
-};
-
 before(async () => {
   rt = await init({ workers: 2 });
   a = await rt.module<Fixtures>(new URL("../test-fixtures/actors.ts", import.meta.url));
@@ -273,7 +259,7 @@ test("restarts exhausted: the actor dies, calls reject with ActorDiedError, acto
   }
 });
 
-test("a second crash replays the whole log again (calls replayed by the first restart are not lost)", { todo: ENGINE_BUG.replayLeftRunning }, async () => {
+test("a second crash replays the whole log again (calls replayed by the first restart are not lost)", async () => {
   const c = a.Counter.options({ maxRestarts: 2 }).remote(0);
   assert.deepEqual(await get([1, 2, 3].map((by) => c.inc.remote(by))), [1, 3, 6], "before the crashes");
   await settle();
@@ -298,7 +284,7 @@ test("checkpointEvery: a restart restores the last checkpoint and replays only t
   assert.equal(await get(r.count.remote()), 8, "the state is as if it never died");
 });
 
-test("checkpointEvery: after a restart, checkpoints still count calls from the start, so a second crash replays only what follows", { todo: ENGINE_BUG.checkpointSeqRestarts }, async () => {
+test("checkpointEvery: after a restart, checkpoints still count calls from the start, so a second crash replays only what follows", async () => {
   const file = join(dir, "checkpoint-twice.txt");
   writeFileSync(file, "");
   const r = a.Recorder.options({ maxRestarts: 3, checkpointEvery: 3 }).remote(file);
@@ -427,7 +413,7 @@ test("faults.killActor without maxTaskRetries: the call in flight fails with Act
   }
 });
 
-test("a call that died with the actor is not replayed by a later restart", { todo: ENGINE_BUG.diedCallReplayed }, async () => {
+test("a call that died with the actor is not replayed by a later restart", async () => {
   const c = a.Counter.options({ maxRestarts: 2 }).remote(0);
   const hold = await holdOn(c, "died-call");
   try {
@@ -447,7 +433,7 @@ test("a call that died with the actor is not replayed by a later restart", { tod
 
 // ---- last: the dropped instance's thread racing the driver over reused slots, then a fresh runtime ----
 
-test("faults.killActor right after get: the restart neither loses nor corrupts calls", { todo: ENGINE_BUG.lateDoneRecord }, async () => {
+test("faults.killActor right after get: the restart neither loses nor corrupts calls", async () => {
   const out: unknown[] = [];
   for (let i = 0; i < 30; i++) {
     const c = a.Counter.options({ maxRestarts: 1 }).remote(0);
@@ -458,7 +444,7 @@ test("faults.killActor right after get: the restart neither loses nor corrupts c
   assert.deepEqual(out.filter((v) => v !== 3), [], "every round's third call returns 3");
 });
 
-test("a killed actor's running call, finishing later on its thread, does not disturb the tasks now in its slot", { todo: ENGINE_BUG.droppedInstanceFinishes }, async () => {
+test("a killed actor's running call, finishing later on its thread, does not disturb the tasks now in its slot", async () => {
   const c = a.Counter.remote(0);
   const hold = await holdOn(c, "late-finish");
   let released = false;
@@ -479,7 +465,7 @@ test("a killed actor's running call, finishing later on its thread, does not dis
   }
 });
 
-test("faults.killActor before the hosting worker has seen the actor: the restarted actor alone serves its calls", { todo: ENGINE_BUG.droppedInstanceReadsSlots }, async () => {
+test("faults.killActor before the hosting worker has seen the actor: the restarted actor alone serves its calls", async () => {
   const results: unknown[] = [];
   for (let i = 0; i < 3; i++) {
     // A slow constructor argument keeps the new instance's create busy while the old worker reads its messages.
@@ -492,7 +478,7 @@ test("faults.killActor before the hosting worker has seen the actor: the restart
   assert.deepEqual(results, [101, 111, 101, 111, 101, 111], "each call ran once, on the restarted instance, in order");
 });
 
-test("a fresh worker importing an actor module and a task module at once loads both", { todo: ENGINE_BUG.tsxRegisterRace }, async () => {
+test("a fresh worker importing an actor module and a task module at once loads both", async () => {
   await rt.shutdown();
   rt = await init({ workers: 2 });
   a = await rt.module<Fixtures>(new URL("../test-fixtures/actors.ts", import.meta.url));

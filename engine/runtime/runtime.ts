@@ -139,7 +139,8 @@ export class Runtime implements Backend, RefOwner {
   private readonly functionList: FunctionDescriptor[] = [];
   private readonly slotOwner: (TaskEntry | undefined)[];
   private readonly freeSlots: number[] = [];
-  private readonly backlog: TaskEntry[] = [];
+  /** Tasks waiting for a free slot, oldest first (a queue: shift() on a big array is linear). */
+  private readonly backlog = new Backlog<TaskEntry>();
   private readonly admitWaiting: TaskEntry[] = [];
   private readonly sealWaiters = new Map<ObjectId, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
   private readonly workerWants = new Map<ObjectId, Set<number>>();
@@ -466,15 +467,14 @@ export class Runtime implements Backend, RefOwner {
   /** Claims a slot and writes the fixed part and the payload; NO_SLOT when the core is full for now. */
   private takeSlot(entry: TaskEntry): number {
     if (this.freeSlots.length === 0) return NO_SLOT;
-    const header = Buffer.from(JSON.stringify({
-      f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
-    }));
+    const header = this.headerFor(entry);
     const argsAt = PAYLOAD_PREFIX + Math.ceil(header.length / 8) * 8;
     const at = this.core.exports.arenaAlloc(argsAt + entry.payload.length);
     if (at === 0) return NO_SLOT;
     const slot = this.freeSlots.pop()!;
-    new DataView(this.core.u8.buffer, at, 8).setUint32(0, header.length, true);
-    this.core.u8.set(header, at + PAYLOAD_PREFIX);
+    const u8 = this.core.u8;
+    u8[at] = header.length & 0xff; u8[at + 1] = header.length >>> 8 & 0xff; u8[at + 2] = header.length >>> 16 & 0xff; u8[at + 3] = 0;
+    u8.set(header, at + PAYLOAD_PREFIX);
     this.core.u8.set(entry.payload, at + argsAt);
     const c = this.core;
     c.setTaskField(slot, L.TASK_ID_LO, idLo(entry.id));
@@ -491,6 +491,20 @@ export class Runtime implements Backend, RefOwner {
     return slot;
   }
 
+  /** The JSON header of a slot payload; the same for every call of one function with one set of options. */
+  private headerFor(entry: TaskEntry): Buffer {
+    const key = `${entry.fnId}\u0000${entry.name}\u0000${entry.options.retryExceptions}\u0000${entry.options.maxRetries}\u0000${entry.method ?? ""}`;
+    let header = this.headers.get(key);
+    if (!header) {
+      header = Buffer.from(JSON.stringify({
+        f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
+      }));
+      if (this.headers.size < 10_000) this.headers.set(key, header);
+    }
+    return header;
+  }
+  private readonly headers = new Map<string, Buffer>();
+
   private releaseSlot(slot: number): void {
     const ex = this.core.exports;
     const payload = this.core.taskField(slot, L.TASK_PAYLOAD);
@@ -505,6 +519,7 @@ export class Runtime implements Backend, RefOwner {
     this.slotOwner[slot] = undefined;
     this.freeSlots.push(slot);
     while (this.backlog.length && this.freeSlots.length) this.dispatch(this.backlog.shift()!);
+
   }
 
   /** Tasks with resources beyond one CPU start only when those resources are free. */
@@ -537,9 +552,21 @@ export class Runtime implements Backend, RefOwner {
     for (const [k, v] of Object.entries(r)) this.usedResources[k] = (this.usedResources[k] ?? 0) - v;
   }
 
+  /** Wakes idle workers once per burst of submissions (a notify costs microseconds; a loop submits thousands). */
   private notifyWorkers(n: number): void {
-    if (Atomics.load(this.i32, Core.ctl(L.CTL_IDLE_WORKERS)) > 0) Atomics.notify(this.i32, Core.ctl(L.CTL_READY_SEQ), n);
+    this.wakeCount += n;
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    queueMicrotask(this.wake);
   }
+  private wakeCount = 0;
+  private wakeScheduled = false;
+  private readonly wake = (): void => {
+    this.wakeScheduled = false;
+    const n = this.wakeCount;
+    this.wakeCount = 0;
+    if (Atomics.load(this.i32, Core.ctl(L.CTL_IDLE_WORKERS)) > 0) Atomics.notify(this.i32, Core.ctl(L.CTL_READY_SEQ), n);
+  };
 
   // ---- completion: the done queue ----
 
@@ -587,6 +614,7 @@ export class Runtime implements Backend, RefOwner {
     const outcome = this.core.taskField(slot, L.TASK_OUTCOME);
     const worker = this.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
+    if ((entry as { tombstone?: number }).tombstone !== undefined) { this.releaseSlot(slot); return; }
     const started = this.core.taskField(slot, L.TASK_STARTED) / 100;
     if (entry.node && outcome !== L.OUTCOME_SKIPPED) {
       entry.node.start = started;
@@ -886,8 +914,7 @@ export class Runtime implements Backend, RefOwner {
         return;
       }
     } else {
-      const i = this.backlog.indexOf(entry);
-      if (i >= 0) this.backlog.splice(i, 1);
+      this.backlog.remove(entry);
     }
     this.sealError(entry, error);
     this.finishTask(entry, "cancelled", -1);
@@ -1027,8 +1054,11 @@ export class Runtime implements Backend, RefOwner {
     this.functionList.forEach((fn, id) => this.pool.post(index, { t: "fn", id, fn }));
     this.emit("worker:started", { worker: index });
     this.actorLoad[index] = 0;
+    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+      if ((this.slotOwner[slot] as { tombstone?: number } | undefined)?.tombstone === index) this.releaseSlot(slot);
+    }
     for (const actor of this.actors.values()) {
-      if (actor.state === "alive" && actor.worker === index) this.restartActor(actor, `its worker ${index} died`);
+      if (actor.state === "alive" && actor.worker === index) this.restartActor(actor, `its worker ${index} died`, false);
     }
   }
 
@@ -1115,9 +1145,9 @@ export class Runtime implements Backend, RefOwner {
     if (slot === NO_SLOT) { this.backlog.push(entry); return; }
     // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
     Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_READY);
-    entry.state = "running";
+    if (!entry.replay) entry.state = "running"; // a replayed call keeps its settled state
     if (entry.kind === "actor-create") {
-      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointEvery: actor.options.checkpointEvery ?? 0 });
+      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0 });
     } else {
       this.pool.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq! });
     }
@@ -1147,19 +1177,20 @@ export class Runtime implements Backend, RefOwner {
    * 3. Calls since that checkpoint are replayed in order: finished ones only to rebuild state (their results
    *    are kept), unfinished ones for real if their retries allow, else they fail with ActorDiedError.
    */
-  private restartActor(actor: ActorEntry, why: string): void {
+  private restartActor(actor: ActorEntry, why: string, threadAlive = true): void {
     const limit = actor.options.maxRestarts ?? 0;
     if (limit !== -1 && actor.restarts >= limit) {
-      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`));
+      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`), threadAlive);
       return;
     }
     actor.restarts++;
     const old = actor.worker;
     actor.worker = this.placeActor(old);
     this.emit("actor:restarted", { actorId: actor.id, className: actor.className, worker: actor.worker, restarts: actor.restarts });
-    this.abandonSlots(actor);
+    this.abandonSlots(actor, threadAlive, old);
     actor.create.state = "pending";
     this.redispatch(actor.create);
+    const died = new Set<TaskEntry>();
     for (const call of actor.log) {
       const finished = call.state === "finished" || call.state === "failed";
       if (finished) {
@@ -1175,8 +1206,11 @@ export class Runtime implements Backend, RefOwner {
       } else {
         this.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
         this.finishTask(call, "failed", old);
+        died.add(call);
       }
     }
+    // A call that died with the old instance never touched the state the new one rebuilds: never replay it.
+    if (died.size) actor.log = actor.log.filter((call) => !died.has(call));
   }
 
   private redispatch(entry: TaskEntry): void {
@@ -1185,20 +1219,27 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** Slots of this actor's tasks that were sent to the dead thread will never be reported: free them. */
-  private abandonSlots(actor: ActorEntry): void {
+  private abandonSlots(actor: ActorEntry, threadAlive: boolean, worker: number): void {
+    // Calls that finished but whose "done" record the driver has not taken yet: settle them before freeing slots.
+    this.drainDone();
     for (let slot = 0; slot < this.slotOwner.length; slot++) {
       const e = this.slotOwner[slot];
-      if (e && e.actorId === actor.id && (e.kind === "actor-method" || e.kind === "actor-create")) this.releaseSlot(slot);
+      if (!e || e.actorId !== actor.id || (e.kind !== "actor-method" && e.kind !== "actor-create")) continue;
+      if (!threadAlive) { this.releaseSlot(slot); continue; }
+      // The old thread still holds this slot (queued, running, or its message not read yet): it reports it skipped
+      // or done; until then nobody else may use it.
+      e.slot = NO_SLOT;
+      this.slotOwner[slot] = { tombstone: worker, actorId: undefined, kind: "put", slot } as unknown as TaskEntry;
     }
   }
 
-  private actorDied(actor: ActorEntry, error: ActorDiedError): void {
+  private actorDied(actor: ActorEntry, error: ActorDiedError, threadAlive = true): void {
     actor.state = "dead";
     actor.deathError = toWire(error);
     this.releaseResources(actor.resources);
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) this.namedActors.delete(actor.name);
     this.emit("actor:died", { actorId: actor.id, className: actor.className });
-    this.abandonSlots(actor);
+    this.abandonSlots(actor, threadAlive, actor.worker);
     for (const call of actor.log) {
       if (call.state === "pending" || call.state === "running") {
         this.sealError(call, error);
@@ -1280,3 +1321,32 @@ function describe(value: unknown): string {
 }
 
 export type { EncodedValue };
+
+/** A FIFO with O(1) shift and a lazy remove (removed items are skipped). */
+class Backlog<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  private removed = 0;
+  get length(): number {
+    return this.items.length - this.head - this.removed;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    while (this.head < this.items.length) {
+      const item = this.items[this.head];
+      this.items[this.head++] = undefined;
+      if (item !== undefined) {
+        if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+        return item;
+      }
+      this.removed--;
+    }
+    return undefined;
+  }
+  remove(item: T): void {
+    const i = this.items.indexOf(item, this.head);
+    if (i >= 0) { this.items[i] = undefined; this.removed++; }
+  }
+}

@@ -22,7 +22,7 @@ export type DriverToWorker =
   | { t: "fn"; id: number; fn: FunctionDescriptor }
   | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
   | { t: "abort"; taskId: TaskId }
-  | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointEvery: number }
+  | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointSeq: number; checkpointEvery: number }
   | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number }
   | { t: "actor-drop"; actorId: ActorId }
   | { t: "drop-segments"; ids: ObjectId[] };

@@ -3,12 +3,12 @@
 import { LoomError } from "../errors.js";
 import type { FunctionDescriptor } from "../remote.js";
 
-let tsxRegistered = false;
-async function ensureTypeScriptLoader(url: string): Promise<void> {
-  if (tsxRegistered || !/\.(c|m)?tsx?$/.test(new URL(url).pathname)) return;
-  tsxRegistered = true;
-  const { register } = await import("tsx/esm/api");
-  register();
+/** Set once: every later TypeScript import waits for the same registration. */
+let tsxRegistered: Promise<void> | undefined;
+function ensureTypeScriptLoader(url: string): Promise<void> {
+  if (!/\.(c|m)?tsx?$/.test(new URL(url).pathname)) return Promise.resolve();
+  tsxRegistered ??= import("tsx/esm/api").then(({ register }) => { register(); });
+  return tsxRegistered;
 }
 
 /** tsx wraps named inner functions in __name(fn, "name"); inline sources may carry those calls. */

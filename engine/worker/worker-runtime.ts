@@ -392,7 +392,7 @@ export class WorkerRuntime implements Backend, RefOwner {
         break;
       }
       case "abort": this.running.get(m.taskId)?.controller.abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`)); break;
-      case "actor-create": this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint); break;
+      case "actor-create": this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq); break;
       case "actor-call": this.enqueueActorCall(m.actorId, m.slot, m.replay); break;
       case "actor-drop": {
         const a = this.actors.get(m.actorId);
@@ -405,10 +405,11 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   // ---- actors hosted here ----
 
-  private hostActor(actorId: ActorId, slot: number, fnId: number, checkpointEvery: number, checkpoint?: Uint8Array): void {
-    const host: ActorHost = { actorId, mailbox: [], running: false, calls: 0, checkpointEvery, dropped: false };
+  private hostActor(actorId: ActorId, slot: number, fnId: number, checkpointEvery: number, checkpoint?: Uint8Array, checkpointSeq = 0): void {
+    const host: ActorHost = { actorId, mailbox: [], running: false, calls: checkpoint ? checkpointSeq : 0, checkpointEvery, dropped: false };
     this.actors.set(actorId, host);
     this.actorEnqueue(host, async () => {
+      if (host.dropped) return this.skipSlot(slot);
       const taskId = this.taskIdOf(slot);
       if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
       const p = this.readPayload(slot);
@@ -424,6 +425,7 @@ export class WorkerRuntime implements Backend, RefOwner {
           }
           return instance;
         });
+        if (host.dropped) { this.core.exports.taskFinish(slot, L.OUTCOME_SKIPPED); this.notifyDriver(); return; }
         this.sealEncoded(objectIdOf(taskId, 0), encodeValue(null), 0);
         this.core.exports.taskFinish(slot, L.OUTCOME_OK);
       } catch (error) {
@@ -456,14 +458,22 @@ export class WorkerRuntime implements Backend, RefOwner {
   /** One call at a time, in arrival order (the driver sends each caller's calls in submission order). */
   private async actorDrain(host: ActorHost): Promise<void> {
     host.running = true;
-    while (host.mailbox.length && !host.dropped) {
+    // A dropped host still drains: each job then only reports its slot skipped, so the driver can reuse it.
+    while (host.mailbox.length) {
       const job = host.mailbox.shift()!;
       await job();
     }
     host.running = false;
   }
 
+  /** A job of a dropped host: the slot is only reported back, untouched (the driver holds it until then). */
+  private skipSlot(slot: number): void {
+    if (this.core.exports.taskStart(slot, this.index)) this.core.exports.taskFinish(slot, L.OUTCOME_SKIPPED);
+    this.notifyDriver();
+  }
+
   private async runActorCall(host: ActorHost, slot: number, replay: boolean): Promise<void> {
+    if (host.dropped) return this.skipSlot(slot);
     if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
     this.startedPosted.set(slot, this.markStarted(slot));
     const taskId = this.taskIdOf(slot);
@@ -486,6 +496,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (typeof method !== "function") throw new LoomError(`actor ${p.n} has no method ${JSON.stringify(p.am)}`);
       const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
       host.calls++;
+      if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; } // the restarted instance answers
       if (replay) {
         this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
       } else {
@@ -500,6 +511,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       }
     } catch (error) {
       host.calls++;
+      if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; }
       if (replay) {
         this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
       } else {
