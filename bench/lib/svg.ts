@@ -5,7 +5,7 @@
 
 const W = 760;
 const FONT = `font-family="system-ui, -apple-system, Segoe UI, sans-serif"`;
-const PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a", "#0a7e8c"];
+const PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#e16f24", "#8250df", "#0a7e8c", "#57606a", "#bf3989"];
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -27,7 +27,12 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.floor(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  let v = Math.floor(lo / step) * step;
+  out.push(+v.toPrecision(12));
+  while (v < hi - step * 1e-9) {
+    v += step;
+    out.push(+v.toPrecision(12));
+  }
   return out;
 }
 

@@ -107,7 +107,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
 
   const gib = (b: number | undefined) => (b === undefined ? null : b / 2 ** 30);
   const notes: string[] = [];
-  for (const r of [lo, pi]) if (r.error) notes.push(`${r.kind}: ${r.error}`);
+  for (const r of [lo, pi]) if (r.error) notes.push(`${r.kind}: ${r.error.split("\n")[0]}`);
   if (quick) notes.push("quick mode: 100k tasks; the targets are for 1M");
   const rows: BenchRow[] = [
     {
