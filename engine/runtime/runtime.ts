@@ -1200,7 +1200,7 @@ export class Runtime implements Backend, RefOwner {
       }
       if (call.state === "cancelled") continue;
       const retries = call.options.maxRetries;
-      if (call.attempts > 0 || retries === -1 || call.attempts < retries) {
+      if (retries === -1 || call.attempts < retries) {
         call.attempts++;
         this.redispatch(call);
       } else {

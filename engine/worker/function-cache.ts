@@ -55,10 +55,17 @@ export class FunctionCache {
     let p = this.loaded.get(id);
     if (!p) {
       p = this.load(id);
+      p.then((fn) => this.ready.set(id, fn), () => {});
       this.loaded.set(id, p);
     }
     return p;
   }
+
+  /** The function if it is loaded already (the synchronous fast path for small tasks), else undefined. */
+  peek(id: number): unknown {
+    return this.ready.get(id);
+  }
+  private readonly ready = new Map<number, unknown>();
 
   private async load(id: number): Promise<unknown> {
     let d = this.descriptors.get(id);
