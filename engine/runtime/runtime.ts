@@ -347,6 +347,14 @@ export class Runtime implements Backend, RefOwner {
 
   private encodeArgs(args: unknown[], parent: TaskId): { payload: Uint8Array; deps: ObjectId[]; nested: ObjectId[] } {
     const deps: ObjectId[] = [];
+    // Fast path: small arguments without big buffers are encoded once, as one list.
+    const whole = encodeValue(args, "args");
+    if (whole.buffers.length === 0 && whole.size <= 64 * 1024) {
+      for (const a of args) if (isObjectRef(a)) deps.push(a.id);
+      const payload = new Uint8Array(whole.size);
+      writeEncoded(whole, payload, 0);
+      return { payload, deps, nested: whole.refs.filter((r) => !deps.includes(r)) };
+    }
     const list = args.map((a, i) => {
       if (isObjectRef(a)) { deps.push(a.id); return a; }
       const e = encodeValue(a, `args[${i}]`);

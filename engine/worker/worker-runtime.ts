@@ -543,6 +543,14 @@ export class WorkerRuntime implements Backend, RefOwner {
   /** Encodes an argument list; big or buffer-carrying arguments are put as objects and passed by ref. */
   private encodeArgs(args: unknown[]): { payload: Uint8Array; deps: ObjectId[] } {
     const deps: ObjectId[] = [];
+    // Fast path: small arguments without big buffers are encoded once, as one list.
+    const whole = encodeValue(args, "args");
+    if (whole.buffers.length === 0 && whole.size <= 64 * 1024) {
+      for (const a of args) if (isObjectRef(a)) deps.push(a.id);
+      const payload = new Uint8Array(whole.size);
+      writeEncoded(whole, payload, 0);
+      return { payload, deps };
+    }
     const list = args.map((a, i) => {
       if (isObjectRef(a)) { deps.push(a.id); return a; }
       const e = encodeValue(a, `args[${i}]`);
