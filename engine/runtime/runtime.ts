@@ -805,12 +805,19 @@ export class Runtime implements Backend, RefOwner {
     for (const w of wants ?? []) this.pool.post(w, { t: "object", id, error: toWire(error) });
   }
 
+  /** Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it. */
   private async getOne(id: ObjectId): Promise<unknown> {
-    await this.whenSealed(id);
-    const o = this.objects.get(id)!;
-    const r = this.store.read(id, o.entry, this.hooks);
-    if (r.error) throw r.error;
-    return r.value;
+    this.incRef(id);
+    try {
+      await this.whenSealed(id);
+      const o = this.objects.get(id);
+      if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
+      const r = this.store.read(id, o.entry, this.hooks);
+      if (r.error) throw r.error;
+      return r.value;
+    } finally {
+      this.decRef(id);
+    }
   }
 
   private tracked<T>(p: Promise<T>): Promise<T> {
