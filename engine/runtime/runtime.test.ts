@@ -231,6 +231,16 @@ test("lineage outlives dropped refs: a put and an intermediate stay rebuildable 
   assert.equal(await rt.get(top), 100_001, "rebuilt from lineage after its inputs' refs were dropped");
 });
 
+test("a get whose ref is collected while it waits still returns the value; memory is freed afterwards", { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" }, async () => {
+  const before = rt.storeUsage().objects;
+  const pending = Array.from({ length: 300 }, (_, i) => rt.get(m.busy.remote(1)).then((v) => v === 1 && i >= 0));
+  for (let k = 0; k < 5; k++) { globalThis.gc!(); await new Promise((r) => setTimeout(r, 30)); }
+  const results = await Promise.all(pending);
+  assert.equal(results.filter(Boolean).length, 300, "every get returned its value");
+  for (let k = 0; k < 3; k++) { globalThis.gc!(); await new Promise((r) => setTimeout(r, 20)); }
+  assert.ok(rt.storeUsage().objects <= before + 5, `objects are freed once nothing refers to them (before ${before}, after ${rt.storeUsage().objects})`);
+});
+
 test("a re-executed parent does not re-run a finished child (deterministic task ids)", async () => {
   const file = join(dir, "parent.txt");
   writeFileSync(file, "");
