@@ -253,6 +253,7 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     if (!Array.isArray(refs)) throw new LoomError(`wait(): expected an array of ObjectRefs, got ${describe(refs)}`);
     refs.forEach((r, i) => { if (!isObjectRef(r)) throw new LoomError(`wait(): refs[${i}] is not an ObjectRef (${describe(r)})`); });
+    if (refs.length === 0) return { ready: [], pending: [] };
     const want = options.numReturns ?? 1;
     if (!Number.isInteger(want) || want < 1) throw new LoomError(`wait(): invalid numReturns ${String(options.numReturns)}`);
     if (want > refs.length) throw new LoomError(`wait(): numReturns ${want} is more than the ${refs.length} refs given`);
