@@ -233,7 +233,7 @@ test("lineage outlives dropped refs: a put and an intermediate stay rebuildable 
 
 test("a get whose ref is collected while it waits still returns the value; memory is freed afterwards", { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" }, async () => {
   const before = rt.storeUsage().objects;
-  const pending = Array.from({ length: 300 }, (_, i) => rt.get(m.busy.remote(1)).then((v) => v === 1 && i >= 0));
+  const pending = Array.from({ length: 300 }, (_, i) => rt.get(m.busy.remote(1)).then((v) => (v as unknown) === 1 && i >= 0));
   for (let k = 0; k < 5; k++) { globalThis.gc!(); await new Promise((r) => setTimeout(r, 30)); }
   const results = await Promise.all(pending);
   assert.equal(results.filter(Boolean).length, 300, "every get returned its value");
