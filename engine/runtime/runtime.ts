@@ -26,6 +26,7 @@ import {
 } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
+import { SpillManager } from "../object-store/spill-manager.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { withTimeout } from "../worker/worker-runtime.js";
 
@@ -129,6 +130,7 @@ export class Runtime implements Backend, RefOwner {
   readonly objectStoreBytes: number;
   private readonly core: Core;
   private readonly store: ObjectStore;
+  private readonly spill: SpillManager;
   private readonly pool: WorkerPool;
   private readonly hooks: DecodeHooks;
   private readonly tasks = new Map<TaskId, TaskEntry>();
@@ -175,6 +177,10 @@ export class Runtime implements Backend, RefOwner {
     this.i32 = core.i32;
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     this.store = new ObjectStore(core, store);
+    if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
+      throw new LoomError(`init: invalid spillDir ${String(options.spillDir)} (expected a directory path)`);
+    }
+    this.spill = new SpillManager(store, options.spillDir);
     this.slotOwner = new Array(core.plan.taskSlots);
     for (let s = core.plan.taskSlots - 1; s >= 0; s--) this.freeSlots.push(s);
     this.hooks = {
@@ -230,6 +236,7 @@ export class Runtime implements Backend, RefOwner {
     const o = this.registerObject(id, true);
     this.holdContained(o, encoded.refs);
     this.seal(o, where);
+    if (where.segment) this.segmentStored(id);
     this.recordNode({ id: formatTaskId(taskId), name: "put", kind: "put", state: "finished" });
     const ref = new ObjectRef<T>(id, this);
     this.onSealed(id);
@@ -316,6 +323,7 @@ export class Runtime implements Backend, RefOwner {
     this.sealWaiters.clear();
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.pool.terminateAll();
+    this.spill.close();
     Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
   }
 
@@ -380,6 +388,7 @@ export class Runtime implements Backend, RefOwner {
     const o = this.registerObject(id, true);
     this.holdContained(o, encoded.refs);
     this.seal(o, where);
+    if (where.segment) this.segmentStored(id);
     return new ObjectRef(id, this);
   }
 
@@ -727,6 +736,7 @@ export class Runtime implements Backend, RefOwner {
       const flags = ex.objFlags(o.entry);
       const location = ex.objLocation(o.entry);
       if (ex.objState(o.entry) === L.OBJ_SEALED) this.store.release(o.id, location, flags);
+      if (flags & L.FLAG_SEGMENT) this.spill.discard(o.id);
       if (flags & L.FLAG_SEGMENT) this.droppedSegments.push(o.id);
       ex.objRemove(o.entry);
     }
@@ -750,8 +760,45 @@ export class Runtime implements Backend, RefOwner {
     this.pool.broadcast({ t: "drop-segments", ids: this.droppedSegments.splice(0) });
   }
 
+  /** A segment object entered memory: spill the least recently used others if the store is over capacity. */
+  private segmentStored(id: ObjectId): void {
+    const segment = this.store.segments.get(id);
+    if (!segment) return;
+    this.spill.stored(id, segment.byteLength);
+    for (const victim of this.spill.victims(id)) this.spillObject(victim);
+  }
+
+  /**
+   * Moves one sealed segment object to its spill file. Views already handed out keep their memory (a view
+   * pins it until collected); every thread drops its handle, and the next read restores the object.
+   */
+  private spillObject(id: ObjectId): void {
+    const o = this.objects.get(id);
+    const ex = this.core.exports;
+    const segment = this.store.segments.get(id);
+    if (!o || o.entry === 0 || !segment || ex.objState(o.entry) !== L.OBJ_SEALED || !(ex.objFlags(o.entry) & L.FLAG_SEGMENT)) {
+      this.spill.forget(id);
+      return;
+    }
+    this.spill.spill(id, segment);
+    this.store.segments.delete(id);
+    this.droppedSegments.push(id);
+    ex.objSetState(o.entry, L.OBJ_SPILLED);
+    this.emit("object:spilled", { objectId: id, bytes: segment.byteLength });
+  }
+
+  /** Reads a spilled object back into memory (and spills others if that goes over capacity). */
+  private restoreIfSpilled(id: ObjectId): void {
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0 || this.core.exports.objState(o.entry) !== L.OBJ_SPILLED || !this.spill.isSpilled(id)) return;
+    this.store.segments.set(id, this.spill.restore(id));
+    this.core.exports.objSetState(o.entry, L.OBJ_SEALED);
+    for (const victim of this.spill.victims(id)) this.spillObject(victim);
+  }
+
   /** Resolves when the object is sealed and readable in this thread (its segment known). */
   whenSealed(id: ObjectId): Promise<void> {
+    this.restoreIfSpilled(id);
     if (this.isReadable(id)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const list = this.sealWaiters.get(id);
@@ -809,8 +856,10 @@ export class Runtime implements Backend, RefOwner {
   /** Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it. */
   private async getOne(id: ObjectId): Promise<unknown> {
     this.incRef(id);
+    this.spill.touch(id);
     try {
       await this.whenSealed(id);
+      this.restoreIfSpilled(id); // other reads may have spilled it again since it became readable
       const o = this.objects.get(id);
       if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
       const r = this.store.read(id, o.entry, this.hooks);
@@ -902,6 +951,7 @@ export class Runtime implements Backend, RefOwner {
     if (ex.objState(o.entry) !== L.OBJ_SEALED) return false;
     const flags = ex.objFlags(o.entry);
     this.store.release(o.id, ex.objLocation(o.entry), flags);
+    if (flags & L.FLAG_SEGMENT) this.spill.forget(o.id);
     if (flags & L.FLAG_SEGMENT) { this.droppedSegments.push(o.id); this.flushDroppedSegments(); }
     ex.objSetState(o.entry, L.OBJ_LOST);
     if (o.isPut) this.putIds.add(o.id);
@@ -959,7 +1009,7 @@ export class Runtime implements Backend, RefOwner {
       case "submit": this.submitFromWorker(m.spec); break;
       case "put": {
         const o = this.registerObject(m.id, true);
-        if (m.segment) this.store.segments.set(m.id, m.segment);
+        if (m.segment) { this.store.segments.set(m.id, m.segment); this.segmentStored(m.id); }
         this.holdContained(o, m.refs);
         o.refs++; // the worker's ref; workers do not report drops, so a worker put lives with its parent's lineage
         this.seal(o, m);
@@ -969,6 +1019,7 @@ export class Runtime implements Backend, RefOwner {
       }
       case "segment": {
         this.store.segments.set(m.id, m.segment);
+        this.segmentStored(m.id);
         const o = this.objects.get(m.id);
         if (o) this.holdContained(o, m.refs);
         this.onSealed(m.id);
@@ -980,6 +1031,8 @@ export class Runtime implements Backend, RefOwner {
         break;
       }
       case "want": {
+        this.restoreIfSpilled(m.id);
+        this.spill.touch(m.id);
         if (this.isReadable(m.id)) {
           this.pool.post(index, { t: "object", id: m.id, segment: this.store.segments.get(m.id) });
           break;

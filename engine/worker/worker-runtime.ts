@@ -355,8 +355,12 @@ export class WorkerRuntime implements Backend, RefOwner {
   private tryRead(id: ObjectId): { value?: unknown; error?: Error } | undefined {
     const ex = this.core.exports;
     const entry = ex.objFind(idLo(id), idHi(id));
-    if (entry === 0 || ex.objState(entry) !== L.OBJ_SEALED) return undefined;
-    if ((ex.objFlags(entry) & L.FLAG_SEGMENT) && !this.store.segments.has(id)) return undefined;
+    if (entry === 0) return undefined;
+    const state = ex.objState(entry);
+    const segmentHere = (ex.objFlags(entry) & L.FLAG_SEGMENT) !== 0 && this.store.segments.has(id);
+    // A spilled object is still readable here while this thread holds its segment (the driver sent it).
+    if (state !== L.OBJ_SEALED && !(state === L.OBJ_SPILLED && segmentHere)) return undefined;
+    if ((ex.objFlags(entry) & L.FLAG_SEGMENT) && !segmentHere) return undefined;
     return this.store.read(id, entry, this.hooks);
   }
 
