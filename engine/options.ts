@@ -96,12 +96,23 @@ export function checkActorOptions(options: unknown): ActorOptions & TaskOptions 
   return base;
 }
 
+/** The default resources of a task: one CPU. Shared, so the hot path can recognise it by identity. */
+export const DEFAULT_RESOURCES: Readonly<Resources> = Object.freeze({ cpu: 1 });
+
+const resolvedCache = new WeakMap<TaskOptions, ResolvedTaskOptions>();
+
+/** Fills in defaults. Memoized per options object: a remote function's options are one object for all its calls. */
 export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
-  return {
-    numReturns: o.numReturns ?? 1,
-    maxRetries: o.maxRetries ?? 3,
-    retryExceptions: o.retryExceptions ?? false,
-    resources: o.resources ?? { cpu: 1 },
-    name: o.name,
-  };
+  let r = resolvedCache.get(o);
+  if (!r) {
+    r = {
+      numReturns: o.numReturns ?? 1,
+      maxRetries: o.maxRetries ?? 3,
+      retryExceptions: o.retryExceptions ?? false,
+      resources: o.resources ?? DEFAULT_RESOURCES,
+      name: o.name,
+    };
+    resolvedCache.set(o, r);
+  }
+  return r;
 }

@@ -22,7 +22,7 @@ import {
   type ModuleWrappers,
 } from "../remote.js";
 import {
-  checkResources, resolveTaskOptions, type TaskOptions, type ActorOptions, type ResolvedTaskOptions, type Resources,
+  checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions, type ResolvedTaskOptions, type Resources,
 } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -118,6 +118,8 @@ interface ActorEntry {
 }
 
 const NO_SLOT = -1;
+/** A shared empty list for fields that are usually empty (saves an allocation per task). */
+const NONE: never[] = [];
 const PARK_TIMEOUT_MS = 20;
 const SAFETY_POLL_MS = 25;
 /** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
@@ -395,7 +397,7 @@ export class Runtime implements Backend, RefOwner {
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     this.checkOpen();
     const resolved = resolveTaskOptions(options);
-    this.checkFeasible(resolved.resources, fn.name);
+    if (resolved.resources !== DEFAULT_RESOURCES) this.checkFeasible(resolved.resources, fn.name);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
     const { payload, deps, nested } = this.encodeArgs(args, DRIVER_TASK_ID);
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
@@ -426,16 +428,18 @@ export class Runtime implements Backend, RefOwner {
   ): TaskEntry {
     const entry: TaskEntry = {
       id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending",
-      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: [], heldPuts: [],
+      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE,
     };
     this.tasks.set(id, entry);
     for (const d of deps) {
       const producer = this.tasks.get(taskIdOfObject(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
+        if (entry.lineageParents === NONE) entry.lineageParents = [];
         entry.lineageParents.push(producer.id);
       } else if (this.objects.get(d)?.isPut) {
         this.incRef(d);
+        if (entry.heldPuts === NONE) entry.heldPuts = [];
         entry.heldPuts.push(d);
       }
     }
@@ -451,7 +455,7 @@ export class Runtime implements Backend, RefOwner {
     }
     this.inFlight++;
     this.updateKeepAlive();
-    this.emit("task:submitted", { taskId: entry.node.id, name });
+    if (this.listening("task:submitted")) this.emit("task:submitted", { taskId: entry.node.id, name });
     return entry;
   }
 
@@ -511,17 +515,15 @@ export class Runtime implements Backend, RefOwner {
 
   /** The JSON header of a slot payload; the same for every call of one function with one set of options. */
   private headerFor(entry: TaskEntry): Buffer {
-    const key = `${entry.fnId}\u0000${entry.name}\u0000${entry.options.retryExceptions}\u0000${entry.options.maxRetries}\u0000${entry.method ?? ""}`;
-    let header = this.headers.get(key);
-    if (!header) {
-      header = Buffer.from(JSON.stringify({
-        f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
-      }));
-      if (this.headers.size < 10_000) this.headers.set(key, header);
-    }
-    return header;
+    const cached = this.headers.get(entry.fnId);
+    if (cached && cached.options === entry.options && cached.name === entry.name && cached.method === entry.method) return cached.bytes;
+    const bytes = Buffer.from(JSON.stringify({
+      f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
+    }));
+    this.headers.set(entry.fnId, { options: entry.options, name: entry.name, method: entry.method, bytes });
+    return bytes;
   }
-  private readonly headers = new Map<string, Buffer>();
+  private readonly headers = new Map<number, { options: ResolvedTaskOptions; name: string; method?: string; bytes: Buffer }>();
 
   private releaseSlot(slot: number): void {
     const ex = this.core.exports;
@@ -638,7 +640,7 @@ export class Runtime implements Backend, RefOwner {
       entry.node.start = started;
       entry.node.worker = worker;
       // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
-      this.emit("task:started", { taskId: entry.node.id, name: entry.name, worker, time: started });
+      if (this.listening("task:started")) this.emit("task:started", { taskId: entry.node.id, name: entry.name, worker, time: started });
     }
     if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
     this.releaseSlot(slot);
@@ -672,7 +674,9 @@ export class Runtime implements Backend, RefOwner {
     for (const d of entry.deps) this.decRef(d);
     for (const d of entry.nestedRefs) if (entry.kind !== "actor-create") this.decRef(d);
     if (state === "failed") this.emit("task:failed", { taskId: formatTaskId(entry.id), name: entry.name, worker });
-    else if (state === "finished") this.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
+    else if (state === "finished" && this.listening("task:finished")) {
+      this.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
+    }
     for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
   }
 
@@ -1349,6 +1353,11 @@ export class Runtime implements Backend, RefOwner {
     this.pool.post(actor.worker, { t: "actor-drop", actorId: actor.id });
     this.actorLoad[actor.worker]--;
     this.restartActor(actor, "killed by faults.killActor");
+  }
+
+  /** Whether anyone listens: the hot path builds event payloads only then. */
+  private listening(event: string): boolean {
+    return this.events.listenerCount(event) > 0;
   }
 
   emit(event: string, payload: Record<string, unknown>): void {
