@@ -118,6 +118,7 @@ interface ActorEntry {
 }
 
 const NO_SLOT = -1;
+const GRAPH_LIMIT = 100_000;
 /** A shared empty list for fields that are usually empty (saves an allocation per task). */
 const NONE: never[] = [];
 const PARK_TIMEOUT_MS = 20;
@@ -174,7 +175,7 @@ export class Runtime implements Backend, RefOwner {
     this.objectStoreBytes = store;
     this.totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(store / 4))));
-    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 19, arenaBytes });
+    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes });
     this.core = core;
     this.i32 = core.i32;
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
@@ -459,10 +460,24 @@ export class Runtime implements Backend, RefOwner {
     return entry;
   }
 
+  /**
+   * Records a graph node. The graph keeps the most recent GRAPH_LIMIT nodes (and their edges): a million-task
+   * job should not keep a million graph nodes alive for an export nobody reads.
+   */
   private recordNode(node: GraphNode): GraphNode {
     this.graphNodes.push(node);
+    if (this.graphNodes.length > GRAPH_LIMIT) {
+      const dropped = this.graphNodes.splice(0, GRAPH_LIMIT / 2);
+      const gone = new Set(dropped.map((n) => n.id));
+      const kept = this.graphEdges.filter((e) => !gone.has(e.from) && !gone.has(e.to));
+      this.graphEdges.length = 0;
+      this.graphEdges.push(...kept);
+      this.graphTruncated = true;
+    }
     return node;
   }
+  /** True once old nodes were dropped from the graph. */
+  graphTruncated = false;
 
   /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
   private dispatch(entry: TaskEntry): void {
