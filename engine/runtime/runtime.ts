@@ -1024,7 +1024,13 @@ export class Runtime implements Backend, RefOwner {
   private onWorkerMessage(index: number, m: WorkerToDriver): void {
     switch (m.t) {
       case "ready": break;
-      case "done": this.onTaskDone(m.slot); this.drainAdmissions(); break;
+      case "done": {
+        // Seals deferred by the worker until the driver had read the task's own messages.
+        for (const r of m.seals ?? []) this.notifyWorkers(this.seal(this.registerObject(r.id, false), r));
+        this.onTaskDone(m.slot);
+        this.drainAdmissions();
+        break;
+      }
       case "submit": this.submitFromWorker(m.spec); break;
       case "put": {
         const o = this.registerObject(m.id, true);

@@ -18,6 +18,14 @@ export interface WireSubmission {
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
 }
 
+/** A result written by a worker, for the driver to seal (see WorkerRuntime.beginSeals). */
+export interface SealRecord {
+  id: ObjectId;
+  location: number;
+  size: number;
+  flags: number;
+}
+
 export type DriverToWorker =
   | { t: "fn"; id: number; fn: FunctionDescriptor }
   | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
@@ -29,7 +37,7 @@ export type DriverToWorker =
 
 export type WorkerToDriver =
   | { t: "ready" }
-  | { t: "done"; slot: number }
+  | { t: "done"; slot: number; seals?: SealRecord[] }
   | { t: "submit"; spec: WireSubmission }
   | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }

@@ -16,7 +16,7 @@ import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
 } from "../remote.js";
 import { checkTaskOptions, type TaskOptions, type ActorOptions } from "../options.js";
-import type { DriverToWorker, WorkerToDriver, WireSubmission } from "../transport/messages.js";
+import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from "../transport/messages.js";
 import { FunctionCache } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import { setCurrent } from "../current.js";
@@ -103,15 +103,15 @@ export class WorkerRuntime implements Backend, RefOwner {
    * Reports a finished slot. Through the done queue when the task sent no message; otherwise by message, so
    * the driver has seen its puts, segments and submissions before it learns the task ended.
    */
-  private finish(slot: number, outcome: number, postedAtStart: number): void {
-    if (this.posted === postedAtStart) {
+  private finish(slot: number, outcome: number, postedAtStart: number, seals?: SealRecord[]): void {
+    if (this.posted === postedAtStart && !seals?.length) {
       this.core.exports.taskFinish(slot, outcome);
       this.notifyDriver();
       return;
     }
     this.core.setTaskField(slot, L.TASK_OUTCOME, outcome);
     Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_DONE);
-    this.post({ t: "done", slot });
+    this.post({ t: "done", slot, seals });
   }
 
   private readonly epoch = () => new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0];
@@ -292,14 +292,29 @@ export class WorkerRuntime implements Backend, RefOwner {
       return this.failTask(slot, taskId, p, error, true);
     }
     let released = 0;
+    const seals = this.beginSeals(slot);
     try {
       encoded.forEach((e, i) => { released += this.sealEncoded(objectIdOf(taskId, i), e, 0); });
     } catch (error) {
+      this.deferSeals = undefined;
       return this.failTask(slot, taskId, p, error, true);
     }
+    this.deferSeals = undefined;
     this.notifyWorkers(released);
-    this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
+    this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot), seals);
   }
+
+  /**
+   * A task that sent messages (puts, submissions) must not have its results seen before the driver has read
+   * them: a reader could meet a ref the driver does not know yet. Its seals then travel with its "done"
+   * message, and the driver seals, after the messages before it. Returns the list to fill, or undefined.
+   */
+  private beginSeals(slot: number): SealRecord[] | undefined {
+    const startedAt = this.startedPosted.get(slot);
+    this.deferSeals = startedAt !== undefined && startedAt !== this.posted ? [] : undefined;
+    return this.deferSeals;
+  }
+  private deferSeals: SealRecord[] | undefined;
 
   /** Writes and seals one object the driver registered; tells the driver about segments and refs first. */
   sealEncoded(id: ObjectId, e: EncodedValue, flags: number): number {
@@ -312,6 +327,10 @@ export class WorkerRuntime implements Backend, RefOwner {
     else if (e.refs.length) this.post({ t: "contains", id, refs: e.refs });
     const entry = this.core.exports.objFind(idLo(id), idHi(id));
     if (entry === 0) throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
+    if (this.deferSeals) {
+      this.deferSeals.push({ id, location: where.location, size: where.size, flags: where.flags });
+      return 0;
+    }
     const released = ex.objSeal(entry, where.location, where.size, where.flags);
     if (released >= 0) return released;
     if (!(where.flags & L.FLAG_SEGMENT)) ex.arenaFree(where.location);
@@ -332,9 +351,14 @@ export class WorkerRuntime implements Backend, RefOwner {
   private finishWithError(slot: number, taskId: TaskId, returns: number, wire: WireError): void {
     let released = 0;
     const e = encodeErrorValue(wire);
-    for (let i = 0; i < returns; i++) released += this.sealEncoded(objectIdOf(taskId, i), e, L.FLAG_ERROR);
+    const seals = this.beginSeals(slot);
+    try {
+      for (let i = 0; i < returns; i++) released += this.sealEncoded(objectIdOf(taskId, i), e, L.FLAG_ERROR);
+    } finally {
+      this.deferSeals = undefined;
+    }
     this.notifyWorkers(released);
-    this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
+    this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot), seals);
   }
 
   // ---- objects ----
