@@ -165,7 +165,8 @@ async function main(): Promise<void> {
     results.push(res);
   }
   const report: RunReport = { system, quick, only, wallSeconds: (performance.now() - t0) / 1e3, results };
-  const files = writeReport(RESULTS_DIR, report);
+  // A quick run writes beside, not over, the last full run's files.
+  const files = writeReport(quick ? `${RESULTS_DIR}/quick` : RESULTS_DIR, report);
   console.log(`\n${markdownTable(results)}\n`);
   const targets = results.flatMap((r) => r.rows.filter((row) => row.target));
   const met = targets.filter((row) => row.met === true).length;
