@@ -25,7 +25,7 @@ export function loadLoom(): Promise<typeof Engine | string> {
 }
 
 /** Whether `startLoom` pins the refs of every `get` until it settles (see `pinRefsDuringGet`). */
-export const PIN_REFS = process.env["LOOM_BENCH_PIN_REFS"] !== "0";
+export const PIN_REFS = process.env["LOOM_BENCH_PIN_REFS"] === "1";
 
 let lastHeld: unknown;
 
@@ -34,8 +34,9 @@ let lastHeld: unknown;
  * the ObjectRef itself becomes unreachable while the get is pending (`await rt.get(f.remote(x))`),
  * a GC lets the FinalizationRegistry free the object and the get fails with "Cannot read
  * properties of undefined (reading 'entry')". This wraps `get` on this one runtime instance so
- * its argument stays reachable until it settles (one extra promise per get). Off with
- * LOOM_BENCH_PIN_REFS=0, to check an engine fix.
+ * its argument stays reachable until it settles (one extra promise per get). Fixed in the engine
+ * since (getOne holds a reference while it waits), so off by default; LOOM_BENCH_PIN_REFS=1 turns it
+ * on to benchmark an engine from before the fix.
  */
 function pinRefsDuringGet(rt: Engine.Runtime): void {
   const original = rt.get.bind(rt) as (refs: unknown, opts?: { timeoutMs?: number }) => Promise<unknown>;

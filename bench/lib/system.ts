@@ -40,7 +40,7 @@ function buildKind(): string {
 
 function engineInfo(): string {
   const override = process.env["LOOM_BENCH_ENGINE"];
-  const pin = process.env["LOOM_BENCH_PIN_REFS"] === "0" ? "" : "; bench pins refs during get (engine GC workaround)";
+  const pin = process.env["LOOM_BENCH_PIN_REFS"] === "1" ? "; bench pins refs during get (LOOM_BENCH_PIN_REFS=1)" : "";
   if (override) return `LOOM_BENCH_ENGINE=${override} (not this repository's engine)${pin}`;
   try {
     const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
