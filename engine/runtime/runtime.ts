@@ -525,6 +525,7 @@ export class Runtime implements Backend, RefOwner {
     c.setTaskField(slot, L.TASK_GENERATION, c.taskField(slot, L.TASK_GENERATION) + 1);
     this.slotOwner[slot] = entry;
     entry.slot = slot;
+    if (!this.parked) this.park(); // a slot in use will report: make sure someone listens
     return slot;
   }
 
@@ -608,6 +609,9 @@ export class Runtime implements Backend, RefOwner {
   /** Waits for the done queue without blocking the event loop (the main thread must never block). */
   private park(): void {
     if (this.parked || this.closed) return;
+    // Idle: nothing can report. Stop waiting, so that a script that never calls shutdown() can exit.
+    if (this.inFlight <= 0 && this.freeSlots.length === this.core.plan.taskSlots && this.backlog.length === 0 &&
+        this.core.exports.queueLength(this.core.plan.doneQueue) === 0) return;
     const parkedIdx = Core.ctl(L.CTL_DRIVER_PARKED);
     const seqIdx = Core.ctl(L.CTL_DONE_SEQ);
     Atomics.store(this.i32, parkedIdx, 1);
@@ -899,7 +903,10 @@ export class Runtime implements Backend, RefOwner {
 
   /** Keeps the process alive while work is outstanding; workers are unref'd so an idle driver can exit. */
   private updateKeepAlive(): void {
-    if (this.inFlight > 0 && !this.keepAlive && !this.closed) this.keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.inFlight > 0 && !this.keepAlive && !this.closed) {
+      this.keepAlive = setInterval(() => {}, 1 << 30);
+      this.park();
+    }
     else if (this.inFlight <= 0 && this.keepAlive) { clearInterval(this.keepAlive); this.keepAlive = undefined; }
   }
 

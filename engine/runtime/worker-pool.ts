@@ -47,13 +47,14 @@ export class WorkerPool {
       thread = new Worker(fileURLToPath(url), { workerData });
     }
     const slot: WorkerSlot = { index, thread, alive: true, generation: ++this.generation };
-    thread.unref();
     thread.on("message", (m: WorkerToDriver) => this.on.message(index, m));
     thread.on("error", (e) => this.on.error(index, e));
     thread.on("exit", (code) => {
       slot.alive = false;
       this.on.exit(index, slot.generation, code);
     });
+    // After the listeners (adding a message listener refs the port): an idle driver lets the process exit.
+    thread.unref();
     this.workers[index] = slot;
     return slot;
   }

@@ -44,8 +44,8 @@ interface ActorHost {
 }
 
 const BATCH = 64;
-/** Longest blocking wait between event-loop turns of an idle worker. */
-const IDLE_WAIT_MS = 4;
+/** Longest park of an idle worker before it looks at the queue again (a safety net, not the wake-up path). */
+const PARK_TIMEOUT_MS = 50;
 
 export class WorkerRuntime implements Backend, RefOwner {
   readonly core: Core;
@@ -146,11 +146,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     }
   };
 
-  /**
-   * Waits until something is pushed to the ready queue: a short blocking Atomics.wait, then a turn of the event
-   * loop (messages: object replies, aborts, actor calls) before the next. Blocking waits are what Node 20 does
-   * reliably here; Atomics.waitAsync in workers was seen to never resolve under load.
-   */
+  /** Waits (without blocking the event loop, so actor calls and replies get in) until a task is pushed. */
   private park(): void {
     if (this.parked || this.stopped) return;
     const seqIndex = Core.ctl(L.CTL_READY_SEQ);
@@ -160,10 +156,16 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.parked = true;
     // Counted before waiting so that a pusher that sees zero knows no one needs a notify.
     Atomics.add(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
-    Atomics.wait(this.i32, seqIndex, seq, this.objectWaiters.size > 0 || this.actors.size > 0 ? 1 : IDLE_WAIT_MS);
-    Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
-    this.parked = false;
-    setImmediate(this.pump);
+    // Bounded, so that a wake-up lost to a race costs a short delay rather than a stalled worker.
+    const result = Atomics.waitAsync(this.i32, seqIndex, seq, PARK_TIMEOUT_MS);
+    const resume = () => {
+      Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+      this.parked = false;
+      this.pump();
+    };
+    // park() runs inside pump(): resuming synchronously would find pump() still running and do nothing,
+    // leaving the worker neither parked nor pumping. Resume after it returns.
+    if (result.async) result.value.then(resume); else queueMicrotask(resume);
   }
 
   notifyWorkers(released: number): void {
