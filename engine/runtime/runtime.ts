@@ -63,6 +63,8 @@ interface TaskEntry {
   lineageParents: TaskId[];
   /** put() arguments, which cannot be rebuilt: pinned while this entry's lineage is kept. */
   heldPuts: ObjectId[];
+  /** Objects this task put from its worker: held until it ends. */
+  ownedPuts: ObjectId[];
   parentId: TaskId;
   kind: TaskKind;
   fnId: number;
@@ -255,6 +257,9 @@ export class Runtime implements Backend, RefOwner {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describe(r)}`);
       return this.getOne(r.id);
     };
+    // Fast path: everything is readable now; read it at once (no waiter, no keep-alive bookkeeping).
+    const now = this.readAllNow(refs);
+    if (now) return now;
     const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
     return this.tracked(withTimeout(all, options.timeoutMs));
   }
@@ -429,7 +434,7 @@ export class Runtime implements Backend, RefOwner {
   ): TaskEntry {
     const entry: TaskEntry = {
       id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending",
-      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE,
+      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
     };
     this.tasks.set(id, entry);
     for (const d of deps) {
@@ -692,6 +697,8 @@ export class Runtime implements Backend, RefOwner {
     this.updateKeepAlive();
     for (const d of entry.deps) this.decRef(d);
     for (const d of entry.nestedRefs) if (entry.kind !== "actor-create") this.decRef(d);
+    for (const d of entry.ownedPuts) this.decRef(d);
+    entry.ownedPuts = NONE;
     if (state === "failed") this.emit("task:failed", { taskId: formatTaskId(entry.id), name: entry.name, worker });
     else if (state === "finished" && this.listening("task:finished")) {
       this.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
@@ -876,6 +883,22 @@ export class Runtime implements Backend, RefOwner {
     for (const w of wants ?? []) this.pool.post(w, { t: "object", id, error: toWire(error) });
   }
 
+  /** The values of refs that are all readable right now (settled promise), or undefined if any must wait. */
+  private readAllNow(refs: ObjectRef | readonly ObjectRef[]): Promise<unknown> | undefined {
+    const list = Array.isArray(refs) ? refs : [refs];
+    if (list.length > 256) return undefined;
+    for (const r of list) if (!isObjectRef(r) || !this.isReadable(r.id)) return undefined;
+    const values: unknown[] = [];
+    for (const r of list) {
+      this.spill.touch(r.id);
+      const o = this.objects.get(r.id)!;
+      const got = this.store.read(r.id, o.entry, this.hooks);
+      if (got.error) return Promise.reject(got.error);
+      values.push(got.value);
+    }
+    return Promise.resolve(Array.isArray(refs) ? values : values[0]);
+  }
+
   /** Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it. */
   private async getOne(id: ObjectId): Promise<unknown> {
     this.incRef(id);
@@ -922,6 +945,8 @@ export class Runtime implements Backend, RefOwner {
     const taskId = taskIdOfObject(id);
     const o = this.objects.get(id);
     const task = this.tasks.get(taskId);
+    // Evicted objects were announced by evict(); objects found missing (freed, then needed) are announced here.
+    const announced = o !== undefined && o.entry !== 0 && this.core.exports.objState(o.entry) === L.OBJ_LOST;
     if (o?.isPut || task?.kind === "put" || (!task && o && !o.isPut && taskId < 2 ** 45 && taskId > 0 && this.isPutId(id))) {
       throw new ObjectLostError(`object ${id} was made by put() and is lost; put objects cannot be rebuilt`);
     }
@@ -945,7 +970,7 @@ export class Runtime implements Backend, RefOwner {
     task.state = "pending";
     task.attempts = 0;
     this.inFlight++;
-    this.emit("object:lost", { objectId: id, taskId: formatTaskId(taskId) });
+    if (!announced) this.emit("object:lost", { objectId: id, taskId: formatTaskId(taskId) });
     const rebuilt = () => {
       for (let i = 0; i < task.options.numReturns; i++) this.decRef(objectIdOf(taskId, i));
       this.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
@@ -1043,7 +1068,14 @@ export class Runtime implements Backend, RefOwner {
         const o = this.registerObject(m.id, true);
         if (m.segment) { this.store.segments.set(m.id, m.segment); this.segmentStored(m.id); }
         this.holdContained(o, m.refs);
-        o.refs++; // the worker's ref; workers do not report drops, so a worker put lives with its parent's lineage
+        // Workers do not report dropped refs. A plain task's put is held until that task ends (if the ref
+        // escapes in its result, the result holds it); an actor's put, which its state may keep, for good.
+        o.refs++;
+        const parent = this.tasks.get(m.parentId);
+        if (parent && parent.kind === "task" && (parent.state === "pending" || parent.state === "running")) {
+          if (parent.ownedPuts === NONE) parent.ownedPuts = [];
+          parent.ownedPuts.push(m.id);
+        }
         this.seal(o, m);
         this.recordNode({ id: formatTaskId(taskIdOfObject(m.id)), name: "put", kind: "put", state: "finished" });
         this.onSealed(m.id);
