@@ -496,7 +496,18 @@ export class Runtime implements Backend, RefOwner {
     let n = 0;
     for (const d of entry.deps) {
       let e = ex.objFind(idLo(d), idHi(d));
-      if (e === 0 || ex.objState(e) === L.OBJ_LOST) e = this.recover(d);
+      if (e === 0 || ex.objState(e) === L.OBJ_LOST) {
+        try {
+          e = this.recover(d);
+        } catch (error) {
+          // An argument that cannot come back (a lost put, released lineage): the task fails with its error,
+          // as its dependents will; .remote() itself never throws for it.
+          this.releaseSlot(slot);
+          this.sealError(entry, error as Error);
+          this.finishTask(entry, "failed", -1);
+          return;
+        }
+      }
       this.i32[(scratch >> 2) + n++] = e;
     }
     const edges = n ? ex.arenaAlloc(n * L.EDGE_BYTES) : 0;
@@ -958,6 +969,7 @@ export class Runtime implements Backend, RefOwner {
     const obj = this.registerObject(id, false);
     if (task.state === "pending" || task.state === "running") return obj.entry;
     // Reopen every return of the task so that the re-execution can seal them again.
+    const reopened: ObjectId[] = [];
     for (let i = 0; i < task.options.numReturns; i++) {
       const rid = objectIdOf(taskId, i);
       const ro = this.registerObject(rid, false);
@@ -965,6 +977,7 @@ export class Runtime implements Backend, RefOwner {
       if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
       else if (state === L.OBJ_SEALED) continue;
       ro.refs++; // held by the rebuild until it seals
+      reopened.push(rid);
       ro.freeWhenSealed = false;
     }
     task.state = "pending";
@@ -972,7 +985,7 @@ export class Runtime implements Backend, RefOwner {
     this.inFlight++;
     if (!announced) this.emit("object:lost", { objectId: id, taskId: formatTaskId(taskId) });
     const rebuilt = () => {
-      for (let i = 0; i < task.options.numReturns; i++) this.decRef(objectIdOf(taskId, i));
+      for (const rid of reopened) this.decRef(rid);
       this.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
     };
     task.node && (task.node.state = "rebuilding");

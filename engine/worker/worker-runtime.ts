@@ -369,13 +369,21 @@ export class WorkerRuntime implements Backend, RefOwner {
   getOne(id: ObjectId, releaseCpu: boolean): Promise<unknown> {
     const now = this.tryRead(id);
     if (now) return now.error ? Promise.reject(now.error) : Promise.resolve(now.value);
-    const wait = this.want(id).then(() => {
+    const wait = this.wantReadable(id, 0);
+    return releaseCpu ? this.blocked(wait) : wait;
+  }
+
+  /** Wants an object until it is readable here: it may be lost again between the driver's answer and the read. */
+  private wantReadable(id: ObjectId, tries: number): Promise<unknown> {
+    return this.want(id).then(() => {
       const r = this.tryRead(id);
-      if (!r) throw new LoomError(`object ${id} was reported ready but is not readable`);
+      if (!r) {
+        if (tries < 20) return this.wantReadable(id, tries + 1);
+        throw new LoomError(`object ${id} was reported ready ${tries + 1} times but was lost again each time`);
+      }
       if (r.error) throw r.error;
       return r.value;
     });
-    return releaseCpu ? this.blocked(wait) : wait;
   }
 
   private tryRead(id: ObjectId): { value?: unknown; error?: Error } | undefined {
@@ -637,10 +645,11 @@ export class WorkerRuntime implements Backend, RefOwner {
     get: (refs: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> => {
       const one = (r: unknown) => {
         if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describe(r)}`);
-        return this.getOne(r.id, true);
+        return this.getOne(r.id, false);
       };
+      // One CPU release for the whole get, however many refs it waits on.
       const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
-      return withTimeout(all, options.timeoutMs);
+      return withTimeout(this.blocked(all), options.timeoutMs);
     },
     wait: async (refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}) => {
       const want = options.numReturns ?? 1;

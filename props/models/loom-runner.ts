@@ -1,0 +1,131 @@
+// Runs resolved program steps on a Loom runtime with the ops fixture (props/fixtures/ops.ts), injecting the
+// faults in place, and records what every get returned. Nothing is checked here: the property compares the
+// observations with the serial interpreter (props/models/check.ts).
+import { GetTimeoutError, type Runtime, type ObjectRef, type ActorHandle } from "loom";
+import type { Resolved, RArg, Step, Value } from "../arbitraries/program.js";
+
+/** The ops module as the runner uses it (rt.module wrappers, typed loosely: the runner builds calls from data). */
+export type OpsModule = Record<string, any>;
+
+/** The fixture as TypeScript source (workers load it through tsx). */
+export const OPS_TS_URL = new URL("../fixtures/ops.ts", import.meta.url);
+
+export async function loadOps(rt: Runtime, url: URL = OPS_TS_URL): Promise<OpsModule> {
+  return (await rt.module(url)) as OpsModule;
+}
+
+/** What a get gave: a value, or an error's class (`name`) and, for TaskError, the remote error's class. */
+export type Observed =
+  | { ok: true; value: unknown }
+  | { ok: false; name: string; remoteName?: string; message: string; loomError: boolean; hung: boolean };
+
+export interface Observation {
+  /** Index of the step that made the get (steps.length for the final gets). */
+  step: number;
+  slot: number;
+  observed: Observed;
+  /** Slots evicted for good (puts and actor-made objects whose evict() returned true) before this get. */
+  lost: number[];
+}
+
+export interface RunReport {
+  observations: Observation[];
+  /** What happened, step by step, for failure reports. */
+  log: string[];
+}
+
+export interface RunOptions {
+  /** Per get: longer than this is a hang (default 10 s). */
+  getTimeoutMs?: number;
+}
+
+/** Actors survive any number of kills, and a call in flight when they die is retried after the replay. */
+export const ACTOR_OPTIONS = { maxRestarts: -1, maxTaskRetries: -1 } as const;
+
+export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, options: RunOptions = {}): Promise<RunReport> {
+  const timeoutMs = options.getTimeoutMs ?? 10_000;
+  const refs: ObjectRef<Value>[] = new Array(program.slots.length);
+  const actors: ActorHandle[] = [];
+  const lost = new Set<number>();
+  const observations: Observation[] = [];
+  const log: string[] = [];
+  const v = (a: RArg): unknown => ("lit" in a ? a.lit : refs[a.slot]);
+
+  const observe = async (step: number, slot: number): Promise<void> => {
+    const lostNow = [...lost];
+    let observed: Observed;
+    try {
+      observed = { ok: true, value: await rt.get(refs[slot], { timeoutMs }) };
+    } catch (e) {
+      const error = e as Error & { remoteName?: string };
+      observed = {
+        ok: false, name: error?.name ?? String(e), remoteName: error?.remoteName, message: error?.message ?? String(e),
+        loomError: error instanceof Error && typeof (error as { code?: unknown }).code === "string",
+        hung: e instanceof GetTimeoutError,
+      };
+    }
+    observations.push({ step, slot, observed, lost: lostNow });
+  };
+
+  for (let i = 0; i < program.steps.length; i++) {
+    const st: Step = program.steps[i];
+    try {
+      await runStep(i, st);
+    } catch (e) {
+      // SPEC: .remote() never blocks and returns refs; failures surface on the refs. A throw here is a finding.
+      throw new StepThrew(i, st, e);
+    }
+  }
+  await Promise.all(refs.map((_, slot) => observe(program.steps.length, slot)));
+  // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
+  for (const a of actors) rt.kill(a);
+  return { observations, log };
+
+  async function runStep(i: number, st: Step): Promise<void> {
+    switch (st.s) {
+      case "put": refs[st.out] = rt.put(st.value); break;
+      case "call": refs[st.out] = m[st.fn].remote(v(st.args[0]), v(st.args[1])); break;
+      case "throwIf": refs[st.out] = m.throwIf.remote(v(st.arg), st.mod); break;
+      case "spin": refs[st.out] = m.spin.remote(v(st.arg), st.ms); break;
+      case "split": {
+        const rs = m.split.options({ numReturns: st.n }).remote(v(st.arg), st.n) as ObjectRef<Value>[];
+        st.outs.forEach((o, k) => { refs[o] = rs[k]; });
+        break;
+      }
+      case "nestedSum": refs[st.out] = m.nestedSum.remote({ refs: st.refs.map((s) => refs[s]) }); break;
+      case "fanOut": refs[st.out] = m.fanOut.remote(v(st.arg), st.n); break;
+      case "chain": refs[st.out] = m.chain.remote(v(st.arg), st.depth); break;
+      case "actorInTask": refs[st.out] = m.actorInTask.remote(v(st.arg), st.xs); break;
+      case "actor": actors[st.actor] = m.Accumulator.options(ACTOR_OPTIONS).remote(v(st.init)); break;
+      case "method": {
+        const a = actors[st.actor] as Record<string, { remote(...args: unknown[]): ObjectRef<Value> }>;
+        refs[st.out] = st.method === "get" ? a.get.remote()
+          : st.method === "add" ? a.add.remote(v(st.arg))
+          : a.addOrThrow.remote(v(st.arg), st.mod);
+        break;
+      }
+      case "get": await observe(i, st.slot); break;
+      case "evict": {
+        const done = rt.faults.evict(refs[st.slot]);
+        if (done && program.slots[st.slot].made !== "task") lost.add(st.slot);
+        log.push(`step ${i}: evict($${st.slot}) -> ${done}`);
+        break;
+      }
+      case "killWorker": {
+        const index = await rt.faults.killWorker(st.worker === "busy" ? undefined : st.worker % rt.workerCount);
+        log.push(`step ${i}: killWorker(${st.worker}) -> worker ${index}`);
+        break;
+      }
+      case "killActor": rt.faults.killActor(actors[st.actor]); log.push(`step ${i}: killActor(A${st.actor})`); break;
+      case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
+    }
+  }
+}
+
+/** A step threw in the driver (a submission, a fault call) instead of answering through its refs. */
+export class StepThrew extends Error {
+  override name = "StepThrew";
+  constructor(readonly step: number, readonly what: Step, readonly error: unknown) {
+    super(`step ${step} (${what.s}) threw ${(error as Error)?.name ?? ""}: ${(error as Error)?.message ?? String(error)}`);
+  }
+}

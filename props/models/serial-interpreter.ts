@@ -1,0 +1,157 @@
+// The reference: runs resolved steps in plain TypeScript, without Loom, and says what every result slot must
+// be. It ignores faults (they must not change a correct engine's values); what a fault may legitimately change
+// (a lost put, an actor-made object) is `allowedUnderLoss`, applied per get with what was lost before it.
+import type { Resolved, RArg, Value, SlotInfo } from "../arbitraries/program.js";
+
+/** The Loom error classes the model speaks about (by `name`, which equals the class name). */
+export type ErrorName = "TaskError" | "ObjectLostError" | "ReconstructionError" | "ActorDiedError" | "WorkerCrashedError";
+
+/** What a slot must hold: a value, or an error of one of these classes (several when two failing inputs race). */
+export type Outcome = { ok: true; value: Value } | { ok: false; errors: ErrorName[] };
+
+// The same arithmetic as props/fixtures/ops.ts, written again on purpose: the model must not share code with
+// what it checks.
+const MOD = 1_000_003;
+const MAX_STRING = 40;
+const norm = (n: number): number => ((n % MOD) + MOD) % MOD;
+const num = (v: Value): number => (typeof v === "number" ? v : v.length);
+function digest(v: Value): number {
+  if (typeof v === "number") return v;
+  let h = 0;
+  for (const ch of v) h = (h * 31 + ch.charCodeAt(0)) % MOD;
+  return h;
+}
+const throwsFor = (v: Value, mod: number): boolean => digest(v) % mod === 0;
+
+type ActorState = { total: number } | { createErrors: ErrorName[] };
+
+/** Every result slot's outcome when the program runs undisturbed. */
+export function interpret(r: Resolved): Outcome[] {
+  const out: Outcome[] = new Array(r.slots.length);
+  const actors: ActorState[] = [];
+  /** The arguments' values, or the union of their error classes (any failing argument may be seen first). */
+  const args = (...as: RArg[]): Value[] | ErrorName[] & { failed: true } => {
+    const errors = new Set<ErrorName>();
+    const values: Value[] = [];
+    for (const a of as) {
+      if ("lit" in a) { values.push(a.lit); continue; }
+      const o = out[a.slot];
+      if (o.ok) values.push(o.value); else o.errors.forEach((e) => errors.add(e));
+    }
+    return errors.size ? Object.assign([...errors], { failed: true as const }) : values;
+  };
+  const failed = (x: unknown): x is ErrorName[] & { failed: true } => (x as { failed?: boolean }).failed === true;
+  const ok = (value: Value): Outcome => ({ ok: true, value });
+  const err = (errors: ErrorName[]): Outcome => ({ ok: false, errors });
+  const refArgs = (slots: number[]): RArg[] => slots.map((slot) => ({ slot }));
+
+  for (const st of r.steps) {
+    switch (st.s) {
+      case "put": out[st.out] = ok(st.value); break;
+      case "call": {
+        const a = args(...st.args);
+        if (failed(a)) { out[st.out] = err(a); break; }
+        const [x, y] = a as Value[];
+        out[st.out] = ok(st.fn === "add" ? norm(num(x) + num(y)) : st.fn === "mul" ? norm(num(x) * num(y)) : `${x}.${y}`.slice(-MAX_STRING));
+        break;
+      }
+      case "throwIf": {
+        const a = args(st.arg);
+        out[st.out] = failed(a) ? err(a) : throwsFor(a[0], st.mod) ? err(["TaskError"]) : ok(a[0]);
+        break;
+      }
+      case "spin": { const a = args(st.arg); out[st.out] = failed(a) ? err(a) : ok(a[0]); break; }
+      case "split": {
+        const a = args(st.arg);
+        st.outs.forEach((o, i) => { out[o] = failed(a) ? err(a) : ok(norm(num(a[0]) + i + 1)); });
+        break;
+      }
+      case "nestedSum": {
+        const a = args(...refArgs(st.refs));
+        out[st.out] = failed(a) ? err(a) : ok(norm((a as Value[]).reduce<number>((s, v) => s + num(v), 0)));
+        break;
+      }
+      case "fanOut": {
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); break; }
+        let s = 0;
+        for (let j = 0; j < st.n; j++) s += norm(num(a[0]) + j);
+        out[st.out] = ok(norm(s));
+        break;
+      }
+      case "chain": {
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); break; }
+        let c = norm(num(a[0]));
+        for (let d = 0; d < st.depth; d++) c = norm(c * 2 + 1);
+        out[st.out] = ok(c);
+        break;
+      }
+      case "actorInTask": {
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); break; }
+        let total = norm(num(a[0]));
+        for (const x of st.xs) total = norm(total + x);
+        out[st.out] = ok(total);
+        break;
+      }
+      case "actor": {
+        const a = args(st.init);
+        actors[st.actor] = failed(a) ? { createErrors: a } : { total: norm(num(a[0])) };
+        break;
+      }
+      case "method": {
+        const actor = actors[st.actor];
+        // A failed constructor fails every call with its error, before the call's own arguments are looked at.
+        if ("createErrors" in actor) { out[st.out] = err(actor.createErrors); break; }
+        if (st.method === "get") { out[st.out] = ok(actor.total); break; }
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); break; } // the method never ran: the total is unchanged
+        if (st.method === "addOrThrow" && throwsFor(a[0], st.mod)) { out[st.out] = err(["TaskError"]); break; }
+        actor.total = norm(actor.total + num(a[0]));
+        out[st.out] = ok(actor.total);
+        break;
+      }
+      case "get": case "evict": case "killWorker": case "killActor": case "pause": break;
+    }
+  }
+  return out;
+}
+
+/** Every slot a slot was computed from, transitively. */
+export function ancestors(slots: SlotInfo[]): Set<number>[] {
+  const memo: Set<number>[] = new Array(slots.length);
+  const walk = (s: number): Set<number> => {
+    if (memo[s]) return memo[s];
+    const set = new Set<number>();
+    memo[s] = set;
+    for (const d of slots[s].deps) { set.add(d); for (const x of walk(d)) set.add(x); }
+    return set;
+  };
+  for (let s = 0; s < slots.length; s++) walk(s);
+  return memo;
+}
+
+/**
+ * What a get of `slot` may give once the objects in `lost` (evicted puts and actor-made objects) are gone:
+ * - a lost put itself: exactly ObjectLostError (SPEC: put objects cannot be rebuilt);
+ * - a lost actor-made object itself: its value (rebuilt by actor replay, as SPEC says) or, allowed for an
+ *   engine that cannot rebuild it, ReconstructionError;
+ * - anything computed from a lost put: its value, or ObjectLostError / ReconstructionError if its rebuild
+ *   or its first run needed the lost put;
+ * - anything computed from a lost actor-made object: its value or ReconstructionError.
+ * Task-made objects are always rebuilt: losing them allows nothing new.
+ */
+export function allowedUnderLoss(
+  slot: number, reference: Outcome, slots: SlotInfo[], anc: Set<number>[], lost: ReadonlySet<number>,
+): { outcome: Outcome; alsoErrors: ErrorName[] } {
+  if (lost.has(slot) && slots[slot].made === "put") return { outcome: { ok: false, errors: ["ObjectLostError"] }, alsoErrors: [] };
+  const also = new Set<ErrorName>();
+  if (lost.has(slot) && slots[slot].made === "actor") also.add("ReconstructionError");
+  for (const a of anc[slot]) {
+    if (!lost.has(a)) continue;
+    if (slots[a].made === "put") { also.add("ObjectLostError"); also.add("ReconstructionError"); }
+    if (slots[a].made === "actor") also.add("ReconstructionError");
+  }
+  return { outcome: reference, alsoErrors: [...also] };
+}
