@@ -103,9 +103,11 @@ test("engine property: summary", (t) => {
   for (const [id, n] of tolerated) t.diagnostic(`open engine bug ${id}: ${n} run(s) showed exactly its symptom (props/regressions.ts)`);
 });
 
+// Each pin on a fresh runtime, as it was shrunk.
 for (const r of REGRESSIONS) {
   const open = r.bug !== undefined && KNOWN_ENGINE_BUGS.some((b) => b.id === r.bug);
   test(`regression ${r.name} (seed ${r.seed}, path ${r.path})`, { todo: open ? `open engine bug ${r.bug}` : undefined }, async () => {
+    session.isolate = true;
     await session.check(r.input);
   });
 }

@@ -38,7 +38,7 @@ export interface PinnedRegression {
   path: string;
   /** The shrunk counterexample. */
   input: ProgramUnderFaults;
-  /** The open engine bug it shows (a KNOWN_ENGINE_BUGS id); unset once fixed. */
+  /** The engine bug it showed; it replays as a `todo` only while that id is in KNOWN_ENGINE_BUGS. */
   bug?: string;
 }
 

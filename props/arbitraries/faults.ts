@@ -76,11 +76,12 @@ export function faultSchedule(options: FaultArbitraryOptions = {}): fc.Arbitrary
   });
   const kill = fc.record({ at, fault: killWorkerFault() });
   const maxKills = options.maxWorkerKills ?? MAX_WORKER_KILLS;
-  // A worker kill costs a thread start (hundreds of ms): half the schedules have none, most others one.
+  // A worker kill costs a thread start (0.5-1 s when the cold replacement grabs a task): most schedules have
+  // none or one, a tenth up to maxKills.
   const none: fc.Arbitrary<ScheduledFault[]> = fc.constant([]);
   const kills = maxKills <= 0 ? none : fc.oneof(
-    { arbitrary: none, weight: 2 },
-    { arbitrary: fc.array(kill, { minLength: 1, maxLength: Math.min(1, maxKills) }), weight: 1 },
+    { arbitrary: none, weight: 6 },
+    { arbitrary: fc.array(kill, { minLength: 1, maxLength: Math.min(1, maxKills) }), weight: 3 },
     { arbitrary: fc.array(kill, { minLength: 1, maxLength: maxKills }), weight: 1 },
   );
   return fc
