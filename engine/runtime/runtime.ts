@@ -2,6 +2,7 @@
 // table's JS side (reference counts, waiters), the actors and the graph. Submissions are written into the
 // core's task table and armed there; workers take them from the ready queue and seal results in shared
 // memory; the driver learns of finished tasks through the done queue.
+import { encodeArgs, type EncodedArgs } from "../serialization/arg-codec.js";
 import os from "node:os";
 import { EventEmitter } from "eventemitter3";
 import * as L from "../../core-wasm/shared/layout.js";
@@ -362,32 +363,10 @@ export class Runtime implements Backend, RefOwner {
     return id;
   }
 
-  private encodeArgs(args: unknown[], parent: TaskId): { payload: Uint8Array; deps: ObjectId[]; nested: ObjectId[] } {
-    const deps: ObjectId[] = [];
-    // Fast path: small arguments without big buffers are encoded once, as one list.
-    const whole = encodeValue(args, "args");
-    if (whole.buffers.length === 0 && whole.size <= 64 * 1024) {
-      for (const a of args) if (isObjectRef(a)) deps.push(a.id);
-      const payload = new Uint8Array(whole.size);
-      writeEncoded(whole, payload, 0);
-      return { payload, deps, nested: whole.refs.filter((r) => !deps.includes(r)) };
-    }
-    const list = args.map((a, i) => {
-      if (isObjectRef(a)) { deps.push(a.id); return a; }
-      const e = encodeValue(a, `args[${i}]`);
-      if (e.buffers.length || e.size > 64 * 1024) {
-        // Big arguments go into the store once and travel by ref, as Ray does.
-        const ref = this.putEncodedFor(parent, e);
-        deps.push(ref.id);
-        return ref;
-      }
-      return a;
-    });
-    const e = encodeValue(list, "args");
-    const payload = new Uint8Array(e.size);
-    writeEncoded(e, payload, 0);
-    return { payload, deps, nested: e.refs.filter((r) => !deps.includes(r)) };
+  private encodeArgs(args: unknown[], parent: TaskId): EncodedArgs {
+    return encodeArgs(args, (e) => this.putEncodedFor(parent, e));
   }
+
 
   private putEncodedFor(parent: TaskId, encoded: EncodedValue): ObjectRef {
     const taskId = parent === DRIVER_TASK_ID ? childTaskId(DRIVER_TASK_ID, this.driverChildren++) : childTaskId(parent, 1e9 + this.driverChildren++);

@@ -2,6 +2,7 @@
 // store, runs them, seals their results (which releases dependents right here, without the driver), and
 // reports to the driver through the done queue. Also the API that current() returns inside tasks, and the
 // host of the actors placed on this thread.
+import { encodeArgs, type EncodedArgs } from "../serialization/arg-codec.js";
 import type { MessagePort } from "node:worker_threads";
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core, type CoreHandle } from "../wasm/core.js";
@@ -579,31 +580,10 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   /** Encodes an argument list; big or buffer-carrying arguments are put as objects and passed by ref. */
-  private encodeArgs(args: unknown[]): { payload: Uint8Array; deps: ObjectId[] } {
-    const deps: ObjectId[] = [];
-    // Fast path: small arguments without big buffers are encoded once, as one list.
-    const whole = encodeValue(args, "args");
-    if (whole.buffers.length === 0 && whole.size <= 64 * 1024) {
-      for (const a of args) if (isObjectRef(a)) deps.push(a.id);
-      const payload = new Uint8Array(whole.size);
-      writeEncoded(whole, payload, 0);
-      return { payload, deps };
-    }
-    const list = args.map((a, i) => {
-      if (isObjectRef(a)) { deps.push(a.id); return a; }
-      const e = encodeValue(a, `args[${i}]`);
-      if (e.buffers.length || e.size > 64 * 1024) {
-        const ref = this.putEncoded(e);
-        deps.push(ref.id);
-        return ref;
-      }
-      return a;
-    });
-    const e = encodeValue(list, "args");
-    const payload = new Uint8Array(e.size);
-    writeEncoded(e, payload, 0);
-    return { payload, deps };
+  private encodeArgs(args: unknown[]): EncodedArgs {
+    return encodeArgs(args, (e) => this.putEncoded(e));
   }
+
 
   private putEncoded(e: EncodedValue): ObjectRef {
     const id = objectIdOf(this.nextChildId(), 0);
