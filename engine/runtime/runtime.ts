@@ -1313,8 +1313,14 @@ export class Runtime implements Backend, RefOwner {
     actor.worker = this.placeActor(old);
     this.emit("actor:restarted", { actorId: actor.id, className: actor.className, worker: actor.worker, restarts: actor.restarts });
     this.abandonSlots(actor, threadAlive, old);
-    actor.create.state = "pending";
-    this.redispatch(actor.create);
+    const create = actor.create;
+    if (create.state === "finished" || create.state === "failed" || create.state === "cancelled") {
+      // It will finish again: hold its arguments again (finishing releases them) and count it in flight.
+      for (const d of create.deps) this.incRef(d);
+      this.inFlight++;
+    }
+    create.state = "pending";
+    this.redispatch(create);
     const died = new Set<TaskEntry>();
     for (const call of actor.log) {
       const finished = call.state === "finished" || call.state === "failed";
