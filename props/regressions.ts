@@ -24,20 +24,6 @@ const message = (x: Problem): string => (x.observed.ok ? "" : x.observed.message
  */
 export const KNOWN_ENGINE_BUGS: KnownEngineBug[] = [
   {
-    id: "rebuild-drops-nested-refs",
-    diagnosis:
-      "Runtime.recover takes a reference again only on the task's top-level arguments (`for (const d of task.deps) " +
-      "this.incRef(d)`), but finishTask drops one on its nested refs too (`entry.nestedRefs`) at every end. So each " +
-      "rebuild of a task whose argument holds refs nested in it (nestedSum({ refs: [x] })) drops one reference too " +
-      "many on x: x is freed while the driver still holds it, its lineage released, and get(x) rejects with " +
-      "ReconstructionError 'object … is lost and its lineage was released (nothing referenced it)'. Deterministic: " +
-      "x = add(2, 3); s = nestedSum({ refs: [x] }); get(s); evict(s); get(s); get(x). Fix: in recover, take a " +
-      "reference on nestedRefs as well (as finishTask releases them). In this property the driver holds every " +
-      "result for the whole run, so 'lineage was released' is never a right answer.",
-    matches: (f) => everyProblem(f, (x) =>
-      !x.observed.ok && x.observed.name === "ReconstructionError" && /lineage was released/.test(x.observed.message)),
-  },
-  {
     id: "ready-lost-loop",
     diagnosis:
       "Seen once in ~2,000 soak runs after d7ecd24 (rarely, and only on a runtime that earlier runs had used; the " +

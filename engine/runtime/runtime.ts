@@ -970,8 +970,10 @@ export class Runtime implements Backend, RefOwner {
     task.node && (task.node.state = "rebuilding");
     this.whenSealedNoRecover(id).then(rebuilt, () => {});
     this.dispatch(task);
-    // After dispatch, which re-registers (and rebuilds) arguments that were freed: hold them until it ends.
+    // After dispatch, which re-registers (and rebuilds) arguments that were freed: hold them until it ends,
+    // exactly the references finishTask drops again (top-level and nested).
     for (const d of task.deps) this.incRef(d);
+    for (const d of task.nestedRefs) this.incRef(d);
     return obj.entry;
   }
 
