@@ -20,6 +20,7 @@ const WORKLOADS = [
   "stateful-prefix",
   "numeric",
   "monte-carlo-pi",
+  "reconstruction",
   "million-tasks",
 ] as const;
 
