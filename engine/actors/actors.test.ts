@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, LoomError, TaskError, ActorDiedError, ObjectRef, type Runtime } from "loom";
+import { init, LoomError, TaskError, ActorDiedError, ReconstructionError, ObjectRef, type Runtime } from "loom";
 
 type Fixtures = typeof import("../test-fixtures/actors.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");
@@ -313,6 +313,54 @@ test("side effects through Loom made during an actor's first run are not repeate
   assert.deepEqual(await get(s.work.remote("c")), { served: 3, recorded: "c", counted: 3 }, "after replay, as if it never died");
   assert.deepEqual(lines(file), ["a", "b", "c"], "the child tasks of replayed calls were not run again");
   assert.equal(await get(counter.value.remote()), 3, "the other actor was not called again by the replay");
+});
+
+test("a lost actor result is rebuilt by replaying the actor's chain on a replica; the live actor is untouched", async () => {
+  const c = a.Counter.remote(100);
+  const refs = [1, 2, 3, 4, 5].map((by) => c.inc.remote(by));
+  assert.deepEqual(await get(refs), [101, 103, 106, 110, 115], "first run");
+  await settle();
+  const rebuilt: string[] = [];
+  const onRebuilt = (e: { objectId: string }) => rebuilt.push(String(e.objectId));
+  rt.events.on("object:rebuilt", onRebuilt);
+  try {
+    assert.equal(rt.faults.evict(refs[2]), true, "the third result was stored, so it can be evicted");
+    assert.equal(rt.faults.evict(refs[4]), true, "the last result was stored, so it can be evicted");
+    assert.deepEqual(await get([refs[2], refs[4]]), [106, 115], "both come back with the values of the first run");
+  } finally {
+    rt.events.off("object:rebuilt", onRebuilt);
+  }
+  assert.equal(rebuilt.length, 2, `one object:rebuilt per lost result, got ${JSON.stringify(rebuilt)}`);
+  assert.equal(await get(c.inc.remote(1)), 116, "the live actor's state did not see the replays");
+  assert.deepEqual(await get(c.calls.remote()), [1, 2, 3, 4, 5, 1], "the live actor served each call once");
+  const sum = tasks.add.remote(refs[2], refs[4]);
+  rt.faults.evict(refs[4]);
+  assert.equal(await get(sum), 221, "a task reading a lost actor result gets the rebuilt value");
+});
+
+test("a lost actor result from before the last checkpoint, or of a dead actor, is a ReconstructionError", async () => {
+  const file = join(dir, "rebuild-checkpoint.txt");
+  writeFileSync(file, "");
+  const r = a.Recorder.options({ checkpointEvery: 2 }).remote(file);
+  const calls = ["r1", "r2", "r3"].map((tag) => r.call.remote(tag));
+  assert.deepEqual(await get(calls), [1, 2, 3], "first run");
+  await sleep(100); // the checkpoint after r2 reaches the driver by message
+  rt.faults.evict(calls[2]);
+  assert.equal(await get(calls[2]), 3, "r3 (after the checkpoint) is replayed from the checkpoint");
+  assert.deepEqual(lines(file), ["r1", "r2", "r3", "r3"], "the replica restored the checkpoint and replayed only r3");
+  rt.faults.evict(calls[0]);
+  const early = await errorOf(get(calls[0]), "a result from before the checkpoint");
+  assert.ok(early instanceof ReconstructionError, `expected ReconstructionError, got ${early.name}: ${early.message}`);
+  assert.match(early.message, /checkpoint/, "the error says why");
+  const c = a.Counter.remote(0);
+  const one = c.inc.remote(1);
+  assert.equal(await get(one), 1, "first run");
+  await settle();
+  rt.kill(c);
+  rt.faults.evict(one);
+  const dead = await errorOf(get(one), "a result of a dead actor");
+  assert.ok(dead instanceof ReconstructionError, `expected ReconstructionError, got ${dead.name}: ${dead.message}`);
+  assert.match(dead.message, /dead/, "the error says why");
 });
 
 test("a long call on one actor does not hold up an actor placed on the other worker", async () => {

@@ -941,9 +941,10 @@ export class Runtime implements Backend, RefOwner {
       throw new ObjectLostError(`object ${id} was made by put() and is lost; put objects cannot be rebuilt`);
     }
     if (!task) throw new ReconstructionError(`object ${id} is lost and its lineage was released (nothing referenced it)`);
-    if (task.kind === "actor-create" || task.kind === "actor-method") {
-      throw new ReconstructionError(`object ${id} was made by an actor call and is lost; rebuilding actor results needs the actor's replay`);
+    if (task.kind === "actor-create") {
+      throw new ReconstructionError(`object ${id} is the creation marker of actor ${task.name} and is lost; it is not rebuilt`);
     }
+    if (task.kind === "actor-method") return this.rebuildActorResult(task, id, announced);
     const ex = this.core.exports;
     const obj = this.registerObject(id, false);
     if (task.state === "pending" || task.state === "running") return obj.entry;
@@ -979,6 +980,87 @@ export class Runtime implements Backend, RefOwner {
 
   private putIds = new Set<ObjectId>();
   private isPutId(id: ObjectId): boolean { return this.putIds.has(id); }
+
+  /** Actor calls whose results a replay is rebuilding now, by task id: a second loss waits for the same replay. */
+  private readonly actorRebuilds = new Set<TaskId>();
+
+  /**
+   * Rebuilds a lost result of an actor call by replaying the actor's stateful chain on a replica, so the live
+   * actor (its state, its queue, its restarts) is untouched:
+   * 1. The call must still be in the actor's log (made after its last checkpoint) and the actor alive: else
+   *    ReconstructionError naming why.
+   * 2. A fresh instance is built like the actor's (its constructor arguments, restored from its checkpoint),
+   *    hosted under a new actor id on some thread, and replays the logged calls before the lost one without
+   *    keeping their results; the lost call itself runs for real and seals into the reopened returns.
+   * 3. When they are sealed the replica is dropped. A replica whose thread dies is restarted like any actor.
+   */
+  private rebuildActorResult(task: TaskEntry, id: ObjectId, announced: boolean): number {
+    const actor = this.actors.get(task.actorId!);
+    const obj = this.registerObject(id, false);
+    if (this.actorRebuilds.has(task.id)) return obj.entry;
+    if (task.state === "pending" || task.state === "running") return obj.entry; // its first run will seal it
+    if (!actor || actor.state === "dead") {
+      throw new ReconstructionError(`object ${id} was made by ${task.name} and is lost; its actor is dead, so its chain cannot be replayed`);
+    }
+    const upTo = actor.log.indexOf(task);
+    if (upTo < 0) {
+      throw new ReconstructionError(`object ${id} was made by ${task.name} (call ${task.seq}) and is lost; only calls after the actor's last checkpoint (call ${actor.checkpoint?.seq ?? 0}) can be replayed`);
+    }
+    const ex = this.core.exports;
+    const reopened: ObjectId[] = [];
+    for (let i = 0; i < task.options.numReturns; i++) {
+      const rid = objectIdOf(task.id, i);
+      const ro = this.registerObject(rid, false);
+      const state = ex.objState(ro.entry);
+      if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
+      else if (state === L.OBJ_SEALED) continue;
+      ro.refs++; // held by the rebuild until it seals
+      reopened.push(rid);
+      ro.freeWhenSealed = false;
+    }
+    this.actorRebuilds.add(task.id);
+    if (!announced) this.emit("object:lost", { objectId: id, taskId: formatTaskId(task.id) });
+
+    const replicaTaskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    const replicaId = replicaTaskId as unknown as ActorId;
+    const create = this.newTask(replicaTaskId, DRIVER_TASK_ID, "actor-create", actor.fnId, `${actor.className} (replay)`,
+      actor.create.payload, actor.create.deps, [], resolveTaskOptions({}));
+    create.actorId = replicaId;
+    const marker = this.objects.get(objectIdOf(replicaTaskId, 0));
+    if (marker) marker.freeWhenSealed = true; // nobody holds a replica's creation marker
+    // Copies of the logged calls under the replica: same task ids (so the lost call seals the same objects),
+    // no graph nodes of their own; only the lost call keeps its result and holds its arguments while it runs.
+    const log: TaskEntry[] = actor.log.slice(0, upTo + 1).map((call) => ({
+      ...call, actorId: replicaId, slot: NO_SLOT, node: undefined, ownedPuts: NONE, replay: call !== task,
+      state: call === task ? "pending" as const : call.state, attempts: 0,
+      options: call === task ? { ...call.options, maxRetries: -1 } : call.options,
+    }));
+    const target = log[log.length - 1]!;
+    for (const d of target.deps) this.incRef(d);
+    for (const d of target.nestedRefs) this.incRef(d);
+    this.inFlight++;
+    const replica: ActorEntry = {
+      id: replicaId, fnId: actor.fnId, className: actor.className, methods: actor.methods, create,
+      options: { maxRestarts: 3 }, worker: this.placeActor(), state: "alive", restarts: 0, log,
+      checkpoint: actor.checkpoint, seq: actor.checkpoint?.seq ?? 0, resources: {},
+    };
+    this.actors.set(replicaId, replica);
+    const done = () => {
+      this.actorRebuilds.delete(task.id);
+      for (const rid of reopened) this.decRef(rid);
+      if (this.actors.get(replicaId) === replica) {
+        this.actors.delete(replicaId);
+        if (replica.state === "alive") { this.pool.post(replica.worker, { t: "actor-drop", actorId: replicaId }); this.actorLoad[replica.worker]--; }
+      }
+    };
+    this.whenSealedNoRecover(id).then(() => {
+      done();
+      this.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(task.id) });
+    }, done);
+    this.dispatch(create);
+    for (const call of log) this.dispatchActorTask(call);
+    return obj.entry;
+  }
 
   private whenSealedNoRecover(id: ObjectId): Promise<void> {
     if (this.isReadable(id)) return Promise.resolve();

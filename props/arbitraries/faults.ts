@@ -13,9 +13,8 @@ import fc from "fast-check";
 //   it may reject with ObjectLostError or ReconstructionError instead of its value (the model allows both
 //   for dependents; SPEC says dependents reject "with the same error class as the failure" and that an
 //   impossible rebuild is a ReconstructionError, and the rebuild of a dependent is both).
-//   Actor-made objects: SPEC says they are rebuilt by replaying the actor's chain; an engine that cannot yet
-//   may answer ReconstructionError, which the model ALLOWS (not requires) for an evicted actor-made object
-//   and for what depends on it. The value, when one comes back, must still be the reference value.
+//   Actor-made objects are rebuilt by replaying the actor's chain (SPEC), so they too must come back with
+//   the reference value.
 //   Objects that cannot be rebuilt (puts, actor-made) are never evicted when they feed an actor, directly
 //   or through other objects: an actor replay that re-reads a lost argument would silently diverge from
 //   the reference, which no model of "same results" could describe (see program.ts, `evictable`).

@@ -24,7 +24,7 @@ export interface Observation {
   step: number;
   slot: number;
   observed: Observed;
-  /** Slots evicted for good (puts and actor-made objects whose evict() returned true) before this get. */
+  /** Slots evicted for good (puts and actor-made objects whose evict() returned true) before this get; only lost puts allow errors. */
   lost: number[];
 }
 

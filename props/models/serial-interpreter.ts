@@ -1,6 +1,6 @@
 // The reference: runs resolved steps in plain TypeScript, without Loom, and says what every result slot must
 // be. It ignores faults (they must not change a correct engine's values); what a fault may legitimately change
-// (a lost put, an actor-made object) is `allowedUnderLoss`, applied per get with what was lost before it.
+// (a lost put) is `allowedUnderLoss`, applied per get with what was lost before it.
 import type { Resolved, RArg, Value, SlotInfo } from "../arbitraries/program.js";
 
 /** The Loom error classes the model speaks about (by `name`, which equals the class name). */
@@ -133,25 +133,21 @@ export function ancestors(slots: SlotInfo[]): Set<number>[] {
 }
 
 /**
- * What a get of `slot` may give once the objects in `lost` (evicted puts and actor-made objects) are gone:
+ * What a get of `slot` may give once the objects in `lost` (evicted puts, task- and actor-made objects) are gone:
  * - a lost put itself: exactly ObjectLostError (SPEC: put objects cannot be rebuilt);
- * - a lost actor-made object itself: its value (rebuilt by actor replay, as SPEC says) or, allowed for an
- *   engine that cannot rebuild it, ReconstructionError;
  * - anything computed from a lost put: its value, or ObjectLostError / ReconstructionError if its rebuild
- *   or its first run needed the lost put;
- * - anything computed from a lost actor-made object: its value or ReconstructionError.
- * Task-made objects are always rebuilt: losing them allows nothing new.
+ *   or its first run needed the lost put.
+ * Task-made objects are rebuilt from lineage and actor-made ones by replaying the actor's chain (SPEC; the
+ * property's actors never checkpoint and never die, so every call stays replayable): losing them allows
+ * nothing new.
  */
 export function allowedUnderLoss(
   slot: number, reference: Outcome, slots: SlotInfo[], anc: Set<number>[], lost: ReadonlySet<number>,
 ): { outcome: Outcome; alsoErrors: ErrorName[] } {
   if (lost.has(slot) && slots[slot].made === "put") return { outcome: { ok: false, errors: ["ObjectLostError"] }, alsoErrors: [] };
   const also = new Set<ErrorName>();
-  if (lost.has(slot) && slots[slot].made === "actor") also.add("ReconstructionError");
   for (const a of anc[slot]) {
-    if (!lost.has(a)) continue;
-    if (slots[a].made === "put") { also.add("ObjectLostError"); also.add("ReconstructionError"); }
-    if (slots[a].made === "actor") also.add("ReconstructionError");
+    if (lost.has(a) && slots[a].made === "put") { also.add("ObjectLostError"); also.add("ReconstructionError"); }
   }
   return { outcome: reference, alsoErrors: [...also] };
 }
