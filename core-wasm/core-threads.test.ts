@@ -1,5 +1,6 @@
 // Concurrency stress of the WebAssembly core: the main thread and two worker threads drive one Core at the same
-// time (queue push/pop, arena alloc/free, arm racing seal) and the totals are checked exactly afterwards.
+// time (queue push/pop, arena alloc/free, arm racing seal, find racing insert/remove) and the totals are checked
+// exactly afterwards.
 // Also the Node 20 Liftoff regression guard: a wait inside a wasm loop must not lose the loop's locals.
 // This file is both the test (main thread) and the workers' entry (loaded again inside each worker).
 import { test, before, after } from "node:test";
@@ -15,8 +16,12 @@ import * as jsQueue from "../bench/micro/js-baselines/js-ready-queue.js";
 type Job =
   | { kind: "queue"; thread: number; perThread: number; useTs: boolean }
   | { kind: "arena"; thread: number; rounds: number }
-  | { kind: "seal"; thread: number; objects: number };
-interface Report { ok: boolean; error?: string; popped?: number; orderViolations?: number; allocs?: number; frees?: number; failures?: number; clobbered?: number; released?: number }
+  | { kind: "seal"; thread: number; objects: number }
+  | { kind: "find"; thread: number; objects: number };
+interface Report {
+  ok: boolean; error?: string; popped?: number; orderViolations?: number; allocs?: number; frees?: number;
+  failures?: number; clobbered?: number; released?: number; lookups?: number; missed?: number; phantoms?: number;
+}
 
 const THREADS = 3; // main + 2 workers
 const QUEUE_CAPACITY = 64;
@@ -99,6 +104,23 @@ function sealJob(core: Core, book: Int32Array, job: Extract<Job, { kind: "seal" 
   return { ok: true, released };
 }
 
+/** Ids of the find test: `objects` long-lived ones (lo = i << 4 | 3), churned ones (| 5), never inserted (| 7). */
+const LIVE_HI = 11;
+
+/** Until the driver says stop, looks up every long-lived id (must be at its entry) and an absent one (must miss). */
+function findJob(core: Core, book: Int32Array, job: Extract<Job, { kind: "find" }>): Report {
+  const find = core.exports.objFind;
+  let lookups = 0, missed = 0, phantoms = 0;
+  while (Atomics.load(book, POPPED) === 0) {
+    for (let i = job.thread - 1; i < job.objects; i += 2) {
+      if (find((i << 4) | 3, LIVE_HI) !== book[BOOK_HEADER + i]) missed++;
+      if (find((i << 4) | 7, LIVE_HI) !== 0) phantoms++;
+      lookups += 2;
+    }
+  }
+  return { ok: true, lookups, missed, phantoms };
+}
+
 function workerMain(): void {
   const { handle, book: buffer } = workerData as Shared;
   const core = Core.attach(handle);
@@ -109,6 +131,7 @@ function workerMain(): void {
       startBarrier(book);
       report = job.kind === "queue" ? queueJob(core, book, job)
         : job.kind === "arena" ? arenaJob(core, job)
+        : job.kind === "find" ? findJob(core, book, job)
         : sealJob(core, book, job);
     } catch (error) {
       report = { ok: false, error: String((error as Error).stack ?? error) };
@@ -136,17 +159,17 @@ function mainTests(): void {
     book.fill(0);
   }
 
-  function spawn(): Promise<Worker> {
+  function spawn(on: CoreHandle = handle): Promise<Worker> {
     const tsx = import.meta.resolve("tsx/esm/api");
     // tsx does not reach worker threads on Node 20: register it inside the thread, then load this file.
     const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const w = new Worker(code, { eval: true, workerData: { handle, book: bookBuffer } satisfies Shared });
+    const w = new Worker(code, { eval: true, workerData: { handle: on, book: bookBuffer } satisfies Shared });
     return new Promise((resolve, reject) => { w.once("message", () => resolve(w)); w.once("error", reject); });
   }
 
   /** Sends each worker its job, releases all three threads at once, runs `mine` here, and collects the reports. */
-  async function together<T>(jobs: [Job, Job], mine: () => T): Promise<{ mine: T; theirs: Report[] }> {
-    const theirs = workers.map((w, i) => new Promise<Report>((resolve, reject) => {
+  async function together<T>(jobs: [Job, Job], mine: () => T, pool = workers): Promise<{ mine: T; theirs: Report[] }> {
+    const theirs = pool.map((w, i) => new Promise<Report>((resolve, reject) => {
       w.once("message", resolve);
       w.once("error", reject);
       w.postMessage(jobs[i]);
@@ -273,6 +296,70 @@ function mainTests(): void {
     assert.equal(x.queueLength(plan.readyQueue), 0);
     assert.equal(x.arenaUsed(), 0, "every task's edges were freed");
     for (let i = 0; i < objects; i += 101) assert.equal(x.objState(book[BOOK_HEADER + i]!), L.OBJ_SEALED);
+  });
+
+  test("objects: two workers find live ids while the driver fills the table to its limit and empties it again", { timeout: 60_000 }, async () => {
+    // A core of its own with a small table: filling a linear-probing table to its last entry costs about
+    // capacity² probes, so the big table above would take minutes per round.
+    const small = Core.create({ taskSlots: QUEUE_CAPACITY, objectCapacity: 1 << 10, arenaBytes: 1 << 20 });
+    const ox = small.core.exports;
+    const capacity = small.core.plan.objectCapacity;
+    const live = 200;
+    book.fill(0);
+    for (let i = 0; i < live; i++) {
+      const e = ox.objInsert((i << 4) | 3, LIVE_HI);
+      assert.notEqual(e, 0, `long-lived id ${i} inserted`);
+      book[BOOK_HEADER + i] = e;
+    }
+    const rounds = 300;
+    const churned = new Int32Array(capacity);
+    let refused = 0, maxOccupied = 0;
+    const occupied = () => small.core.i32[(L.CORE_BASE + L.CTL_OBJECT_OCCUPIED) >> 2]!;
+    const pool = await Promise.all([spawn(small.handle), spawn(small.handle)]);
+    try {
+      const { theirs } = await together(
+        [{ kind: "find", thread: 1, objects: live }, { kind: "find", thread: 2, objects: live }],
+        () => {
+          // Each round inserts until the table refuses (removing every fourth id at once, so that tombstones sit
+          // inside clusters and inserts reuse them), then removes the rest in a scrambled order, clearing runs of
+          // tombstones, while the readers probe across all of it.
+          for (let round = 0; round < rounds; round++) {
+            let n = 0;
+            for (let j = 0; ; j++) {
+              const e = ox.objInsert((j << 4) | 5, round);
+              if (e === 0) { refused++; break; }
+              churned[n++] = e;
+              if ((j & 3) === 3) ox.objRemove(churned[--n]!);
+            }
+            maxOccupied = Math.max(maxOccupied, occupied());
+            for (let k = 0, at = round; k < n; k++) {
+              at = (at + 7919) % n;
+              if (churned[at] !== 0) { ox.objRemove(churned[at]!); churned[at] = 0; }
+            }
+            for (let k = 0; k < n; k++) if (churned[k] !== 0) { ox.objRemove(churned[k]!); churned[k] = 0; }
+          }
+          Atomics.store(book, POPPED, 1);
+        },
+        pool,
+      );
+      assert.equal(theirs.reduce((a, r) => a + r.missed!, 0), 0, "a reader did not find a live id at its entry");
+      assert.equal(theirs.reduce((a, r) => a + r.phantoms!, 0), 0, "a reader found an id that was never inserted");
+      assert.ok(theirs.every((r) => r.lookups! > 0), "both readers ran");
+    } finally {
+      await Promise.all(pool.map((w) => w.terminate()));
+    }
+    assert.equal(refused, rounds, "every round filled the table until it refused");
+    assert.equal(maxOccupied, capacity - 1, "a full table keeps exactly one empty entry");
+    let used = 0, tombstones = 0;
+    for (let i = 0; i < capacity; i++) {
+      const key = small.core.i32[(small.core.plan.objectTable + i * L.OBJ_BYTES + L.OBJ_KEY) >> 2]!;
+      if (key === L.KEY_USED) used++;
+      if (key === L.KEY_TOMBSTONE) tombstones++;
+    }
+    assert.equal(used, live, "only the long-lived ids are left");
+    assert.equal(occupied(), used + tombstones, "CTL_OBJECT_OCCUPIED counts live entries and tombstones");
+    for (let i = 0; i < live; i++) ox.objRemove(book[BOOK_HEADER + i]!);
+    assert.equal(occupied(), 0, "a table emptied by removals has no tombstone left");
   });
 
   // ---- Node 20's Liftoff bug: a loop around memory.atomic.wait32 loses its loop-carried locals ----

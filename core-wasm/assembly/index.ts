@@ -3,7 +3,7 @@
 import {
   CORE_BASE, CTL_MAGIC, CORE_MAGIC, CTL_READY_QUEUE, CTL_DONE_QUEUE, CTL_ADMIT_QUEUE, CTL_TASK_TABLE,
   CTL_TASK_SLOTS, CTL_OBJECT_TABLE, CTL_OBJECT_MASK, CTL_ARENA_START, CTL_ARENA_END, CTL_FREE_LISTS,
-  CTL_ARENA_BUMP, CTL_ARENA_USED,
+  CTL_ARENA_BUMP, CTL_ARENA_USED, CTL_OBJECT_OCCUPIED,
 } from "../shared/layout";
 import { queueInit, queuePop } from "./ready-queue";
 import { taskStart } from "./task-table";
@@ -32,6 +32,7 @@ export function coreInit(
   store<i32>(CORE_BASE + CTL_TASK_SLOTS, taskSlots);
   store<u32>(CORE_BASE + CTL_OBJECT_TABLE, objectTable);
   store<i32>(CORE_BASE + CTL_OBJECT_MASK, objectCapacity - 1);
+  store<i32>(CORE_BASE + CTL_OBJECT_OCCUPIED, 0);
   store<u32>(CORE_BASE + CTL_FREE_LISTS, freeLists);
   store<u32>(CORE_BASE + CTL_ARENA_START, arenaStart);
   store<u32>(CORE_BASE + CTL_ARENA_END, arenaEnd);

@@ -1,8 +1,9 @@
 // The object table: object id -> entry (state, location, size, flags, waiter list), open addressing with
 // linear probing. Only the driver inserts and removes (single writer); any thread looks up and seals.
 // Sealing releases every task waiting on the object, from whichever thread sealed it.
+// At least one entry is always KEY_EMPTY, so every probe ends at one: objInsert never takes the last.
 import {
-  CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK,
+  CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK, CTL_OBJECT_OCCUPIED,
   OBJ_BYTES, OBJ_KEY, OBJ_ID_LO, OBJ_ID_HI, OBJ_STATE, OBJ_WAITERS, OBJ_LOCATION, OBJ_SIZE, OBJ_FLAGS,
   KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED,
 } from "../shared/layout";
@@ -35,47 +36,76 @@ export function objFind(lo: i32, hi: i32): u32 {
   return 0;
 }
 
-/** Driver only: the entry of (lo, hi), inserted as pending if absent. Returns 0 when the table is full. */
+// Entries that are not KEY_EMPTY (live and tombstones). Only the driver reads and writes it, so plain accesses.
+@inline function occupied(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_OCCUPIED); }
+@inline function setOccupied(n: u32): void { store<u32>(CORE_BASE + CTL_OBJECT_OCCUPIED, n); }
+
+/**
+ * Driver only: the entry of (lo, hi), inserted as pending if absent. Returns 0 when the table is full.
+ * 1. Probe from the home slot to the first KEY_EMPTY: the id is there, or absent. Remember the first tombstone.
+ * 2. Absent: reuse that tombstone, or else take the empty slot, unless it is the last one. Keeping one slot
+ *    empty bounds every probe, and lets objRemove's clean-up reach every tombstone again. So the table holds at
+ *    most objectCapacity - 1 objects, and fewer when the id's probe meets the last empty before any tombstone.
+ */
 export function objInsert(lo: i32, hi: i32): u32 {
-  const found = objFind(lo, hi);
-  if (found != 0) return found;
   const base = tableBase();
   const mask = tableMask();
   let i = hashId(lo, hi) & mask;
+  let tombstone: u32 = 0;
   for (let n: u32 = 0; n <= mask; n++) {
     const e = base + i * OBJ_BYTES;
+    // The driver is the only writer of keys, so a plain load sees the latest one.
     const key = load<i32>(e + OBJ_KEY);
-    if (key != KEY_USED) {
-      store<i32>(e + OBJ_ID_LO, lo);
-      store<i32>(e + OBJ_ID_HI, hi);
-      store<i32>(e + OBJ_STATE, OBJ_PENDING);
-      store<i32>(e + OBJ_WAITERS, 0);
-      store<i32>(e + OBJ_LOCATION, 0);
-      store<i32>(e + OBJ_SIZE, 0);
-      store<i32>(e + OBJ_FLAGS, 0);
-      // release: readers that see KEY_USED see the fields above
-      atomic.store<i32>(e + OBJ_KEY, KEY_USED);
-      return e;
+    if (key == KEY_EMPTY) {
+      if (tombstone != 0) return fillEntry(tombstone, lo, hi);
+      const taken = occupied();
+      if (taken >= mask) return 0;
+      setOccupied(taken + 1);
+      return fillEntry(e, lo, hi);
+    }
+    if (key == KEY_USED) {
+      if (load<i32>(e + OBJ_ID_LO) == lo && load<i32>(e + OBJ_ID_HI) == hi) return e;
+    } else if (tombstone == 0) {
+      tombstone = e;
     }
     i = (i + 1) & mask;
   }
-  return 0;
+  // Unreachable while one slot stays empty; were there none, the whole table was searched and the id is absent.
+  return tombstone != 0 ? fillEntry(tombstone, lo, hi) : 0;
 }
 
-/** Driver only: removes an entry. Trailing tombstones before an empty slot become empty, so probes stay short. */
+@inline function fillEntry(e: u32, lo: i32, hi: i32): u32 {
+  store<i32>(e + OBJ_ID_LO, lo);
+  store<i32>(e + OBJ_ID_HI, hi);
+  store<i32>(e + OBJ_STATE, OBJ_PENDING);
+  store<i32>(e + OBJ_WAITERS, 0);
+  store<i32>(e + OBJ_LOCATION, 0);
+  store<i32>(e + OBJ_SIZE, 0);
+  store<i32>(e + OBJ_FLAGS, 0);
+  // release: readers that see KEY_USED see the fields above
+  atomic.store<i32>(e + OBJ_KEY, KEY_USED);
+  return e;
+}
+
+/**
+ * Driver only: removes an entry. Trailing tombstones before an empty slot become empty, so probes stay short:
+ * no probe continues past an empty slot, so they carry no information. There is always an empty slot.
+ */
 export function objRemove(e: u32): void {
   const base = tableBase();
   const mask = tableMask();
   atomic.store<i32>(e + OBJ_KEY, KEY_TOMBSTONE);
   let i = (e - base) / OBJ_BYTES;
   if (atomic.load<i32>(base + ((i + 1) & mask) * OBJ_BYTES + OBJ_KEY) != KEY_EMPTY) return;
-  // No probe can continue past an empty slot, so tombstones directly before one carry no information.
+  let cleared: u32 = 0;
   for (let n: u32 = 0; n <= mask; n++) {
     const t = base + i * OBJ_BYTES;
     if (atomic.load<i32>(t + OBJ_KEY) != KEY_TOMBSTONE) break;
     atomic.store<i32>(t + OBJ_KEY, KEY_EMPTY);
+    cleared++;
     i = (i - 1) & mask;
   }
+  setOccupied(occupied() - cleared);
 }
 
 /**

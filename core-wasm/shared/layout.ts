@@ -27,6 +27,7 @@ export const CTL_IDLE_WORKERS = 320;   // workers parked on CTL_READY_SEQ (pushe
 export const CTL_DONE_SEQ = 384;       // bumped on every push to the done queue; the driver parks on it
 export const CTL_DRIVER_PARKED = 448;  // 1 while the driver waits on CTL_DONE_SEQ
 export const CTL_EPOCH = 512;         // the driver's start time (ms since the Unix epoch, f64), for task timings
+export const CTL_OBJECT_OCCUPIED = 576; // object entries not KEY_EMPTY (live + tombstones); driver only, own cache line
 export const CORE_MAGIC = 0x4c4f4f4d;  // "LOOM"
 
 // Bounded MPMC ring (Vyukov): a header of two cache lines (enqueue position, dequeue position, mask), then cells.

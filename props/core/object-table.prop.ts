@@ -2,11 +2,13 @@
 // waiter list) and a map of task slots is the model. A table of 8 entries for 12 ids, so probing, wrap-around,
 // tombstones and the full table all happen; 8 task slots. Each command runs on the wasm or the TS implementation.
 // Invariants after every step: a task is released exactly once, when its last pending argument seals and never
-// before; every dependency counter equals the model's (so it is never negative); queues hold exactly the model's.
+// before; every dependency counter equals the model's (so it is never negative); queues hold exactly the model's;
+// one table entry always stays empty, and CTL_OBJECT_OCCUPIED counts the others.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as L from "../../core-wasm/shared/layout.js";
+import { jsObjects } from "../../bench/micro/js-baselines/index.js";
 import { createCoreFixture, peek, poke, ringContents, SEEDS, RUNS_PER_SEED, type CoreFixture } from "./core-fixture.js";
 
 const OBJECTS = 8;
@@ -50,6 +52,9 @@ interface Model {
 interface Real { fx: CoreFixture }
 
 const taskAddr = (slot: number, field: number) => plan.taskTable + slot * L.TASK_BYTES + field;
+/** The KEY_* of every table entry, in slot order. */
+const tableKeys = (fx: CoreFixture) => Array.from({ length: OBJECTS }, (_, i) => peek(fx.core, plan.objectTable + i * L.OBJ_BYTES + L.OBJ_KEY));
+const occupiedCounter = (fx: CoreFixture) => peek(fx.core, L.CORE_BASE + L.CTL_OBJECT_OCCUPIED);
 
 // ---- model transitions shared by several commands ----
 
@@ -120,14 +125,15 @@ function checkInvariants(m: Model, r: Real): void {
     }
     assert.deepEqual(walkWaiters(r.fx, o.entry), o.waiters, `object ${k}: waiter list`);
   }
-  let used = 0;
-  for (let i = 0; i < OBJECTS; i++) {
-    const key = peek(core, plan.objectTable + i * L.OBJ_BYTES + L.OBJ_KEY);
-    const next = peek(core, plan.objectTable + ((i + 1) % OBJECTS) * L.OBJ_BYTES + L.OBJ_KEY);
-    if (key === L.KEY_USED) used++;
-    assert.ok(!(key === L.KEY_TOMBSTONE && next === L.KEY_EMPTY), `slot ${i}: a tombstone right before an empty slot`);
-  }
-  assert.equal(used, m.objects.size, "used entries match the model's objects");
+  const keys = tableKeys(r.fx);
+  keys.forEach((key, i) => {
+    assert.ok(!(key === L.KEY_TOMBSTONE && keys[(i + 1) % OBJECTS] === L.KEY_EMPTY), `slot ${i}: a tombstone right before an empty slot`);
+  });
+  assert.equal(keys.filter((k) => k === L.KEY_USED).length, m.objects.size, "used entries match the model's objects");
+  const occupied = keys.filter((k) => k !== L.KEY_EMPTY).length;
+  assert.ok(occupied < OBJECTS, `one entry stays empty so that every probe ends (keys ${keys.join("")})`);
+  assert.equal(occupiedCounter(r.fx), occupied, "CTL_OBJECT_OCCUPIED counts the entries that are not empty");
+  if (m.objects.size === 0) assert.equal(occupied, 0, `a table with no objects is all empty (keys ${keys.join("")})`);
 }
 
 // ---- commands: one class per operation; targets are picked by index modulo the eligible set ----
@@ -154,12 +160,25 @@ class Insert extends CoreCommand {
     const e = this.ops(r).objInsert(...idOf(this.k));
     const known = m.objects.get(this.k);
     if (known) return assert.equal(e, known.entry, "insert of a present id returns its entry");
-    if (m.objects.size === OBJECTS) return assert.equal(e, 0, "insert into a full table fails");
+    if (e === 0) return Insert.checkRefusal(r, this.k);
+    assert.ok(m.objects.size < OBJECTS - 1, `insert succeeded with ${m.objects.size} objects in ${OBJECTS} entries: one must stay empty`);
     assert.ok(e >= plan.objectTable && e < plan.objectTable + OBJECTS * L.OBJ_BYTES && (e - plan.objectTable) % L.OBJ_BYTES === 0, `entry ${e}`);
     for (const o of m.objects.values()) assert.notEqual(o.entry, e, "two objects share an entry");
     m.objects.set(this.k, { entry: e, state: L.OBJ_PENDING, location: 0, size: 0, flags: 0, waiters: [] });
   }
   override toString = () => `insert(${this.k}${this.via})`;
+
+  /**
+   * The table may refuse an absent id only for the last empty entry: there is exactly one, and the id's probe
+   * meets it before any tombstone it could reuse (entries never move, so it cannot make room elsewhere).
+   */
+  static checkRefusal(r: Real, k: number): void {
+    const keys = tableKeys(r.fx);
+    assert.equal(keys.filter((key) => key === L.KEY_EMPTY).length, 1, `insert refused with more than one empty entry (keys ${keys.join("")})`);
+    let i = jsObjects.hashId(...idOf(k)) & (OBJECTS - 1);
+    while (keys[i] === L.KEY_USED) i = (i + 1) % OBJECTS;
+    assert.equal(keys[i], L.KEY_EMPTY, `insert refused although its probe meets a tombstone at ${i} (keys ${keys.join("")})`);
+  }
 }
 
 class Find extends CoreCommand {
@@ -383,15 +402,24 @@ test("reopening a pending object keeps the tasks waiting on it", () => {
   }
 });
 
-// Pinned hazard: once every entry has been used, no KEY_EMPTY is left, and objRemove only clears tombstones that
-// sit right before an empty slot; so the table stays all tombstones and every miss (and every insert, which
-// looks the id up first) probes all `objectCapacity` entries from then on. Fix: keep one slot empty, e.g. count
-// non-empty slots in the control block and let objInsert refuse the last KEY_EMPTY. Todo until the core has it.
-test("a table that was full once still has an empty slot to end probes", { todo: "a full table never gets an empty slot back" }, () => {
-  fx.reset();
-  const entries = Array.from({ length: OBJECTS }, (_, k) => fx.wasm.objInsert(...idOf(k)));
-  assert.ok(entries.every((e) => e !== 0));
-  for (const e of entries) fx.wasm.objRemove(e);
-  const keys = Array.from({ length: OBJECTS }, (_, i) => peek(fx.core, plan.objectTable + i * L.OBJ_BYTES + L.OBJ_KEY));
-  assert.ok(keys.includes(L.KEY_EMPTY), `keys after removing everything: ${keys.join("")}`);
+// Pinned regression: objInsert used to take the last empty entry. objRemove clears only tombstones right before an
+// empty entry, so once every entry had been used none was ever cleared again: a table emptied by removals stayed
+// all tombstones and every miss probed all `objectCapacity` entries. Now one entry always stays empty.
+test("a table that was full once gets all its empty entries back", () => {
+  for (const useTs of [false, true]) {
+    const which = useTs ? "ts" : "wasm";
+    fx.reset();
+    const ops = fx.impl(useTs);
+    for (let round = 0; round < 2; round++) {
+      const entries = Array.from({ length: OBJECTS }, (_, k) => ops.objInsert(...idOf(k + round * OBJECTS)));
+      assert.ok(entries.slice(0, -1).every((e) => e !== 0), `${which}: the first ${OBJECTS - 1} ids fit (${entries.join(",")})`);
+      assert.equal(entries[OBJECTS - 1], 0, `${which}: the last empty entry is never taken`);
+      assert.equal(occupiedCounter(fx), OBJECTS - 1, `${which}: occupied counter of a full table`);
+      assert.equal(ops.objFind(...idOf(1000)), 0, `${which}: a miss in a full table ends at the empty entry`);
+      for (const e of entries) if (e !== 0) ops.objRemove(e);
+      const keys = tableKeys(fx);
+      assert.ok(keys.every((k) => k === L.KEY_EMPTY), `${which}, round ${round}: keys after removing everything: ${keys.join("")}`);
+      assert.equal(occupiedCounter(fx), 0, `${which}: occupied counter of an emptied table`);
+    }
+  }
 });

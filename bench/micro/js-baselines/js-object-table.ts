@@ -1,8 +1,9 @@
 // The object table's algorithm (open addressing, linear probing, tombstones, a lock-free waiter list closed by
 // the seal) in TypeScript over the same entries as core-wasm/assembly/object-table.ts.
-// Same threading rules: only the driver inserts and removes; any thread finds and seals.
+// Same threading rules: only the driver inserts and removes; any thread finds and seals. Same bound: one entry
+// always stays KEY_EMPTY, counted by CTL_OBJECT_OCCUPIED.
 import {
-  CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK,
+  CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK, CTL_OBJECT_OCCUPIED,
   OBJ_BYTES, OBJ_KEY, OBJ_ID_LO, OBJ_ID_HI, OBJ_STATE, OBJ_WAITERS, OBJ_LOCATION, OBJ_SIZE, OBJ_FLAGS,
   KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED,
 } from "../../../core-wasm/shared/layout.js";
@@ -10,6 +11,8 @@ import { taskRelease } from "./js-task-table.js";
 
 const TABLE = CORE_BASE + CTL_OBJECT_TABLE >> 2;
 const MASK = CORE_BASE + CTL_OBJECT_MASK >> 2;
+/** Entries that are not KEY_EMPTY (live and tombstones); only the driver reads and writes it. */
+const OCCUPIED = CORE_BASE + CTL_OBJECT_OCCUPIED >> 2;
 
 /** i32 index of a field of the entry at byte address `e`. */
 const at = (e: number, field: number) => e + field >> 2;
@@ -38,30 +41,47 @@ export function objFind(mem: Int32Array, lo: number, hi: number): number {
   return 0;
 }
 
-/** Driver only: the entry of (lo, hi), inserted as pending if absent; 0 when the table is full. */
+/**
+ * Driver only: the entry of (lo, hi), inserted as pending if absent; 0 when the table is full. One probe to the
+ * first empty slot; an absent id reuses the first tombstone on the way, or takes the empty slot unless it is the last.
+ */
 export function objInsert(mem: Int32Array, lo: number, hi: number): number {
-  const found = objFind(mem, lo, hi);
-  if (found !== 0) return found;
   const base = mem[TABLE]! >>> 0;
   const mask = mem[MASK]! >>> 0;
   let i = (hashId(lo, hi) & mask) >>> 0;
+  let tombstone = 0;
   for (let n = 0; n <= mask; n++) {
     const e = base + i * OBJ_BYTES;
-    if (mem[at(e, OBJ_KEY)] !== KEY_USED) {
-      mem[at(e, OBJ_ID_LO)] = lo;
-      mem[at(e, OBJ_ID_HI)] = hi;
-      mem[at(e, OBJ_STATE)] = OBJ_PENDING;
-      mem[at(e, OBJ_WAITERS)] = 0;
-      mem[at(e, OBJ_LOCATION)] = 0;
-      mem[at(e, OBJ_SIZE)] = 0;
-      mem[at(e, OBJ_FLAGS)] = 0;
-      // release: readers that see KEY_USED see the fields above
-      Atomics.store(mem, at(e, OBJ_KEY), KEY_USED);
-      return e;
+    // the driver is the only writer of keys, so a plain read sees the latest one
+    const key = mem[at(e, OBJ_KEY)]!;
+    if (key === KEY_EMPTY) {
+      if (tombstone !== 0) return fillEntry(mem, tombstone, lo, hi);
+      const taken = mem[OCCUPIED]! >>> 0;
+      if (taken >= mask) return 0; // the last empty slot ends every probe
+      mem[OCCUPIED] = taken + 1;
+      return fillEntry(mem, e, lo, hi);
+    }
+    if (key === KEY_USED) {
+      if (mem[at(e, OBJ_ID_LO)] === lo && mem[at(e, OBJ_ID_HI)] === hi) return e;
+    } else if (tombstone === 0) {
+      tombstone = e;
     }
     i = (i + 1) & mask;
   }
-  return 0;
+  return tombstone !== 0 ? fillEntry(mem, tombstone, lo, hi) : 0;
+}
+
+function fillEntry(mem: Int32Array, e: number, lo: number, hi: number): number {
+  mem[at(e, OBJ_ID_LO)] = lo;
+  mem[at(e, OBJ_ID_HI)] = hi;
+  mem[at(e, OBJ_STATE)] = OBJ_PENDING;
+  mem[at(e, OBJ_WAITERS)] = 0;
+  mem[at(e, OBJ_LOCATION)] = 0;
+  mem[at(e, OBJ_SIZE)] = 0;
+  mem[at(e, OBJ_FLAGS)] = 0;
+  // release: readers that see KEY_USED see the fields above
+  Atomics.store(mem, at(e, OBJ_KEY), KEY_USED);
+  return e;
 }
 
 /** Driver only: removes an entry; trailing tombstones before an empty slot become empty. */
@@ -71,12 +91,15 @@ export function objRemove(mem: Int32Array, e: number): void {
   Atomics.store(mem, at(e, OBJ_KEY), KEY_TOMBSTONE);
   let i = (e - base) / OBJ_BYTES;
   if (Atomics.load(mem, at(base + ((i + 1) & mask) * OBJ_BYTES, OBJ_KEY)) !== KEY_EMPTY) return;
+  let cleared = 0;
   for (let n = 0; n <= mask; n++) {
     const t = base + i * OBJ_BYTES;
     if (Atomics.load(mem, at(t, OBJ_KEY)) !== KEY_TOMBSTONE) break;
     Atomics.store(mem, at(t, OBJ_KEY), KEY_EMPTY);
+    cleared++;
     i = (i - 1) & mask;
   }
+  mem[OCCUPIED] = (mem[OCCUPIED]! >>> 0) - cleared;
 }
 
 /** Seals a pending object and releases its waiters; returns how many tasks went to the ready queue, -1 when not pending. */
