@@ -72,9 +72,10 @@ export function arenaUsed(): i32 {
 
 /** Bytes of the arena never handed out yet (the bump pointer's headroom). */
 export function arenaFresh(): i32 {
-  const end = <i32>load<u32>(CORE_BASE + CTL_ARENA_END);
-  const bump = atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP);
-  return bump >= end ? 0 : end - bump;
+  // Unsigned: racing allocations may push the bump pointer past `end`, and past 2^31 when the arena ends near it.
+  const end = load<u32>(CORE_BASE + CTL_ARENA_END);
+  const bump = <u32>atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP);
+  return bump >= end ? 0 : <i32>(end - bump);
 }
 
 /** The payload size recorded for a block. */

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import * as L from "../../core-wasm/shared/layout.js";
+import { LoomError } from "../errors.js";
 
 export interface CoreExports {
   queuePush(q: number, value: number): number;
@@ -45,7 +46,7 @@ export interface CoreExports {
 /** Capacities the driver chooses; every address follows from them. */
 export interface CoreSizes {
   taskSlots: number;       // power of two
-  objectCapacity: number;  // power of two
+  objectCapacity: number;  // power of two, at least 2 (one entry always stays empty: it holds capacity - 1 objects)
   arenaBytes: number;
 }
 
@@ -72,10 +73,33 @@ export interface CoreHandle {
 
 const PAGE = 65536;
 const SCRATCH_BYTES = 256 * 1024;
+/**
+ * Every address in the core must stay below 2^31: the core and JavaScript pass addresses as i32, and the seal's
+ * edge walk (`edge > 0`) and every `Int32Array` read of an address treat them as signed.
+ */
+export const CORE_ADDRESS_LIMIT = 2 ** 31;
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+const isPowerOfTwo = (n: number) => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
-/** Lays the regions out after the control block, each on a cache line. */
+function checkSizes(sizes: CoreSizes): void {
+  const { taskSlots, objectCapacity, arenaBytes } = sizes;
+  if (!isPowerOfTwo(taskSlots) || taskSlots > 2 ** 30) {
+    throw new LoomError(`core layout: taskSlots ${String(taskSlots)} must be a power of two between 1 and 2^30`);
+  }
+  if (!isPowerOfTwo(objectCapacity) || objectCapacity < 2 || objectCapacity > 2 ** 30) {
+    throw new LoomError(`core layout: objectCapacity ${String(objectCapacity)} must be a power of two between 2 and 2^30 (one entry always stays empty)`);
+  }
+  if (!Number.isSafeInteger(arenaBytes) || arenaBytes <= 0) {
+    throw new LoomError(`core layout: arenaBytes ${String(arenaBytes)} must be a positive integer`);
+  }
+}
+
+/**
+ * Lays the regions out after the control block, each on a cache line. Throws a LoomError when a size is not a
+ * valid capacity, or when the plan would put any address at or above 2^31 (CORE_ADDRESS_LIMIT).
+ */
 export function planLayout(sizes: CoreSizes): CorePlan {
+  checkSizes(sizes);
   let at = L.CORE_BASE + L.CONTROL_BYTES;
   const take = (bytes: number, alignment = L.CACHE_LINE) => {
     at = align(at, alignment);
@@ -94,7 +118,14 @@ export function planLayout(sizes: CoreSizes): CorePlan {
   const arenaStart = take(sizes.arenaBytes, 1 << L.ARENA_MAX_SHIFT);
   const arenaEnd = arenaStart + sizes.arenaBytes;
   const pages = Math.ceil(arenaEnd / PAGE);
-  if (pages > 65536) throw new RangeError(`core memory plan needs ${pages} pages; WebAssembly memory32 allows 65536`);
+  // arenaEnd itself is stored in the control block and compared as an i32, so it must stay below the limit too.
+  if (arenaEnd >= CORE_ADDRESS_LIMIT) {
+    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+    throw new LoomError(
+      `core layout: the shared memory would end at ${mib(arenaEnd)} (tables up to ${mib(arenaStart)}, arena ${mib(sizes.arenaBytes)}); ` +
+      `every core address must stay below 2 GiB because addresses are signed i32: lower arenaBytes, objectCapacity or taskSlots`,
+    );
+  }
   return {
     ...sizes, readyQueue, admitQueue, doneQueue, taskTable, objectTable, freeLists, scratch,
     scratchBytes: SCRATCH_BYTES, arenaStart, arenaEnd, pages,
