@@ -53,6 +53,29 @@ export interface GraphNode {
 }
 export interface GraphEdge { from: string; to: string; kind: EdgeKind }
 
+/**
+ * A task's place in the graph, kept per task on the hot path: numbers and shared strings only. The public
+ * GraphNode (with its formatted id) is made when graph() is read.
+ */
+class GraphRecord {
+  worker: number | undefined = undefined;
+  start: number | undefined = undefined;
+  end: number | undefined = undefined;
+  attempts: number | undefined;
+  constructor(readonly taskId: TaskId, readonly name: string, readonly kind: TaskKind, public state: string, attempts?: number) {
+    this.attempts = attempts;
+  }
+  toNode(): GraphNode {
+    const node: GraphNode = { id: formatTaskId(this.taskId), name: this.name, kind: this.kind, state: this.state };
+    if (this.worker !== undefined) node.worker = this.worker;
+    if (this.start !== undefined) node.start = this.start;
+    if (this.end !== undefined) node.end = this.end;
+    if (this.attempts !== undefined) node.attempts = this.attempts;
+    return node;
+  }
+}
+const EDGE_KINDS: EdgeKind[] = ["data", "control", "stateful"];
+
 interface TaskEntry {
   id: TaskId;
   /**
@@ -82,7 +105,7 @@ interface TaskEntry {
   method?: string;
   /** Resources held while it runs through admission. */
   admitted: boolean;
-  node?: GraphNode;
+  node?: GraphRecord;
   replay?: boolean;
   seq?: number;
 }
@@ -144,6 +167,7 @@ export class Runtime implements Backend, RefOwner {
   private readonly actors = new Map<ActorId, ActorEntry>();
   private readonly namedActors = new Map<string, ActorId>();
   private readonly functionIds = new Map<string, number>();
+  private readonly functionIdOf = new WeakMap<FunctionDescriptor, number>();
   private readonly functionList: FunctionDescriptor[] = [];
   private readonly slotOwner: (TaskEntry | undefined)[];
   private readonly freeSlots: number[] = [];
@@ -156,8 +180,11 @@ export class Runtime implements Backend, RefOwner {
   private readonly totalResources: Resources;
   private readonly usedResources: Resources = {};
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
-  private readonly graphNodes: GraphNode[] = [];
-  private readonly graphEdges: GraphEdge[] = [];
+  private graphNodes: GraphRecord[] = [];
+  /** Edges as parallel arrays of task ids and kinds (an index into EDGE_KINDS): three numbers per edge. */
+  private graphEdgeFrom: number[] = [];
+  private graphEdgeTo: number[] = [];
+  private graphEdgeKind: number[] = [];
   private readonly i32: Int32Array;
   private readonly droppedSegments: ObjectId[] = [];
   private driverChildren = 0;
@@ -243,7 +270,7 @@ export class Runtime implements Backend, RefOwner {
     this.holdContained(o, encoded.refs);
     this.seal(o, where);
     if (where.segment) this.segmentStored(id);
-    this.recordNode({ id: formatTaskId(taskId), name: "put", kind: "put", state: "finished" });
+    this.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
     const ref = new ObjectRef<T>(id, this);
     this.onSealed(id);
     return ref;
@@ -254,14 +281,14 @@ export class Runtime implements Backend, RefOwner {
   get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
     this.checkOpen();
     if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
-    const one = (r: unknown, i?: number) => {
+    const check = (r: unknown, i?: number): ObjectRef => {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describe(r)}`);
-      return this.getOne(r.id);
+      return r;
     };
     // Fast path: everything is readable now; read it at once (no waiter, no keep-alive bookkeeping).
     const now = this.readAllNow(refs);
     if (now) return now;
-    const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
+    const all = Array.isArray(refs) ? this.getMany(refs.map((r, i) => check(r, i).id)) : this.getOne(check(refs).id);
     return this.tracked(withTimeout(all, options.timeoutMs));
   }
 
@@ -313,7 +340,11 @@ export class Runtime implements Backend, RefOwner {
   }
 
   graph(): { nodes: GraphNode[]; edges: GraphEdge[] } {
-    return { nodes: this.graphNodes.map((n) => ({ ...n })), edges: this.graphEdges.map((e) => ({ ...e })) };
+    const edges: GraphEdge[] = [];
+    for (let i = 0; i < this.graphEdgeFrom.length; i++) {
+      edges.push({ from: formatTaskId(this.graphEdgeFrom[i] as TaskId), to: formatTaskId(this.graphEdgeTo[i] as TaskId), kind: EDGE_KINDS[this.graphEdgeKind[i]!]! });
+    }
+    return { nodes: this.graphNodes.map((n) => n.toNode()), edges };
   }
 
   /** Bytes the store holds now (arena blocks plus segments known to the driver). */
@@ -352,6 +383,9 @@ export class Runtime implements Backend, RefOwner {
   }
 
   private functionId(fn: FunctionDescriptor): number {
+    // By descriptor first: a remote function keeps one descriptor, and building the key costs a string per call.
+    const known = this.functionIdOf.get(fn);
+    if (known !== undefined) return known;
     const key = functionKey(fn);
     let id = this.functionIds.get(key);
     if (id === undefined) {
@@ -360,6 +394,7 @@ export class Runtime implements Backend, RefOwner {
       this.functionIds.set(key, id);
       this.pool.broadcast({ t: "fn", id, fn });
     }
+    this.functionIdOf.set(fn, id);
     return id;
   }
 
@@ -432,15 +467,15 @@ export class Runtime implements Backend, RefOwner {
     // The task holds its arguments until it finishes.
     for (const d of deps) this.incRef(d);
     for (const d of nested) this.incRef(d);
-    entry.node = this.recordNode({ id: formatTaskId(id), name, kind, state: "pending", attempts: 0 });
-    if (parentId !== DRIVER_TASK_ID) this.graphEdges.push({ from: formatTaskId(parentId), to: entry.node.id, kind: "control" });
+    entry.node = this.recordNode(new GraphRecord(id, name, kind, "pending", 0));
+    if (parentId !== DRIVER_TASK_ID) this.recordEdge(parentId, id, 1);
     for (const d of deps) {
       const producer = taskIdOfObject(d);
-      if (this.tasks.get(producer)?.kind !== "put") this.graphEdges.push({ from: formatTaskId(producer), to: entry.node.id, kind: "data" });
+      if (this.tasks.get(producer)?.kind !== "put") this.recordEdge(producer, id, 0);
     }
     this.inFlight++;
     this.updateKeepAlive();
-    if (this.listening("task:submitted")) this.emit("task:submitted", { taskId: entry.node.id, name });
+    if (this.listening("task:submitted")) this.emit("task:submitted", { taskId: formatTaskId(id), name });
     return entry;
   }
 
@@ -448,17 +483,27 @@ export class Runtime implements Backend, RefOwner {
    * Records a graph node. The graph keeps the most recent GRAPH_LIMIT nodes (and their edges): a million-task
    * job should not keep a million graph nodes alive for an export nobody reads.
    */
-  private recordNode(node: GraphNode): GraphNode {
+  private recordNode(node: GraphRecord): GraphRecord {
     this.graphNodes.push(node);
     if (this.graphNodes.length > GRAPH_LIMIT) {
-      const dropped = this.graphNodes.splice(0, GRAPH_LIMIT / 2);
-      const gone = new Set(dropped.map((n) => n.id));
-      const kept = this.graphEdges.filter((e) => !gone.has(e.from) && !gone.has(e.to));
-      this.graphEdges.length = 0;
-      this.graphEdges.push(...kept);
+      const gone = new Set(this.graphNodes.slice(0, GRAPH_LIMIT / 2).map((n) => n.taskId as number));
+      this.graphNodes = this.graphNodes.slice(GRAPH_LIMIT / 2);
+      const from: number[] = [], to: number[] = [], kind: number[] = [];
+      for (let i = 0; i < this.graphEdgeFrom.length; i++) {
+        if (gone.has(this.graphEdgeFrom[i]!) || gone.has(this.graphEdgeTo[i]!)) continue;
+        from.push(this.graphEdgeFrom[i]!); to.push(this.graphEdgeTo[i]!); kind.push(this.graphEdgeKind[i]!);
+      }
+      this.graphEdgeFrom = from; this.graphEdgeTo = to; this.graphEdgeKind = kind;
       this.graphTruncated = true;
     }
     return node;
+  }
+
+  /** Records an edge; kind is an index into EDGE_KINDS (0 data, 1 control, 2 stateful). */
+  private recordEdge(from: TaskId, to: TaskId, kind: number): void {
+    this.graphEdgeFrom.push(from);
+    this.graphEdgeTo.push(to);
+    this.graphEdgeKind.push(kind);
   }
   /** True once old nodes were dropped from the graph. */
   graphTruncated = false;
@@ -654,7 +699,7 @@ export class Runtime implements Backend, RefOwner {
       entry.node.start = started;
       entry.node.worker = worker;
       // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
-      if (this.listening("task:started")) this.emit("task:started", { taskId: entry.node.id, name: entry.name, worker, time: started });
+      if (this.listening("task:started")) this.emit("task:started", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: started });
     }
     if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
     this.releaseSlot(slot);
@@ -820,15 +865,17 @@ export class Runtime implements Backend, RefOwner {
   whenSealed(id: ObjectId): Promise<void> {
     this.restoreIfSpilled(id);
     if (this.isReadable(id)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const list = this.sealWaiters.get(id);
-      if (list) list.push({ resolve, reject }); else this.sealWaiters.set(id, [{ resolve, reject }]);
-      const o = this.objects.get(id);
-      const ex = this.core.exports;
-      if (!o || o.entry === 0 || ex.objState(o.entry) === L.OBJ_LOST) {
-        try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }
-      }
-    });
+    return new Promise((resolve, reject) => this.addSealWaiter(id, { resolve, reject }));
+  }
+
+  /** Adds a waiter for an object not readable now, and starts its rebuild if it is lost or was freed. */
+  private addSealWaiter(id: ObjectId, waiter: { resolve: () => void; reject: (e: Error) => void }): void {
+    const list = this.sealWaiters.get(id);
+    if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0 || this.core.exports.objState(o.entry) === L.OBJ_LOST) {
+      try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }
+    }
   }
 
   private isReadable(id: ObjectId): boolean {
@@ -887,6 +934,69 @@ export class Runtime implements Backend, RefOwner {
       values.push(got.value);
     }
     return Promise.resolve(Array.isArray(refs) ? values : values[0]);
+  }
+
+  /**
+   * Reads many objects behind one promise (a get of 100k refs should not cost 100k promises): each object is
+   * held until the get settles; it rejects as soon as one of them is an error, else resolves once all are sealed.
+   */
+  private getMany(ids: ObjectId[]): Promise<unknown[]> {
+    for (const id of ids) { this.incRef(id); this.spill.touch(id); }
+    return new Promise<unknown[]>((resolve, reject) => {
+      let pending = 1; // the registration loop below holds one, so a synchronous settle cannot finish early
+      let settled = false;
+      const release = () => { for (const id of ids) this.decRef(id); };
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        release();
+        reject(error);
+      };
+      const oneDone = () => {
+        if (settled || --pending > 0) return;
+        settled = true;
+        try {
+          resolve(ids.map((id) => this.readNow(id)));
+        } catch (error) {
+          reject(error);
+        } finally {
+          release();
+        }
+      };
+      for (const id of ids) {
+        if (settled) break;
+        this.restoreIfSpilled(id);
+        if (this.isReadable(id)) {
+          if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); } }
+          continue;
+        }
+        pending++;
+        this.addSealWaiter(id, {
+          resolve: () => {
+            if (settled) return;
+            if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); return; } }
+            oneDone();
+          },
+          reject: fail,
+        });
+      }
+      oneDone();
+    });
+  }
+
+  private isErrorValue(id: ObjectId): boolean {
+    const o = this.objects.get(id);
+    return o !== undefined && o.entry !== 0 && (this.core.exports.objFlags(o.entry) & L.FLAG_ERROR) !== 0;
+  }
+
+  /** The value of a readable object (restored from disk if it was spilled since); throws its error. */
+  private readNow(id: ObjectId): unknown {
+    this.restoreIfSpilled(id); // other reads may have spilled it again since it became readable
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
+    const r = this.store.read(id, o.entry, this.hooks);
+    if (r.error) throw r.error;
+    return r.value;
   }
 
   /** Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it. */
@@ -1153,7 +1263,7 @@ export class Runtime implements Backend, RefOwner {
           parent.ownedPuts.push(m.id);
         }
         this.seal(o, m);
-        this.recordNode({ id: formatTaskId(taskIdOfObject(m.id)), name: "put", kind: "put", state: "finished" });
+        this.recordNode(new GraphRecord(taskIdOfObject(m.id), "put", "put", "finished"));
         this.onSealed(m.id);
         break;
       }
@@ -1345,7 +1455,7 @@ export class Runtime implements Backend, RefOwner {
       if (entry.seq === undefined) {
         entry.seq = ++actor.seq;
         actor.log.push(entry);
-        if (actor.lastCall !== undefined) this.graphEdges.push({ from: formatTaskId(actor.lastCall), to: formatTaskId(entry.id), kind: "stateful" });
+        if (actor.lastCall !== undefined) this.recordEdge(actor.lastCall, entry.id, 2);
         actor.lastCall = entry.id;
       }
     }
