@@ -162,6 +162,21 @@ test("cancel: a queued task never runs; a running one sees its signal; dependent
   assert.equal(await rt.get(m.add.remote(1, 1)), 2, "the pool recovers after a forced cancel");
 });
 
+test("cancel: a running task that reads its signal only after the cancel finds it aborted", async () => {
+  const file = join(dir, "signal-later.txt");
+  writeFileSync(file, "");
+  const running = m.signalLater.remote(1000, file);
+  const pendingGet = rt.get(running);
+  const read = () => readFileSync(file, "utf8");
+  // Cancel once it runs (a cold worker may still be loading the module), before it reads its signal.
+  for (let i = 0; i < 500 && read() === ""; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(read(), "started,", "the task started within 5 s");
+  rt.cancel(running);
+  await assert.rejects(pendingGet, TaskCancelledError);
+  for (let i = 0; i < 200 && read() === "started,"; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(read(), "started,true", "the task kept running and saw the cancel on its first read of the signal");
+});
+
 test("retryExceptions retries a throwing task; retries are bounded by maxRetries", async () => {
   const file = join(dir, "flaky.txt");
   writeFileSync(file, "");

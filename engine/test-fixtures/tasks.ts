@@ -31,6 +31,14 @@ export async function waitForAbort(ms: number): Promise<string> {
     signal.addEventListener("abort", () => { clearTimeout(t); resolve("aborted"); });
   });
 }
+/** Reads its signal only after `ms`, so a cancel in between reaches a task that has not looked at it yet. */
+export async function signalLater(ms: number, file: string): Promise<boolean> {
+  appendFileSync(file, "started,");
+  await new Promise((r) => setTimeout(r, ms));
+  const aborted = (current().signal as AbortSignal).aborted;
+  appendFileSync(file, String(aborted));
+  return aborted;
+}
 /** Sums an array of refs it receives unresolved (nested refs stay refs). */
 export async function sumRefs(box: { refs: unknown[] }): Promise<number> {
   const rt = current();

@@ -7,7 +7,8 @@ export interface TaskContext {
   taskId: TaskId;
   /** Index of the next child (task, put or actor) this task submits. */
   nextChild: number;
-  controller: AbortController;
+  /** Made on the first read of current().signal or by a cancel: most tasks never look, so none is made per task. */
+  controller?: AbortController;
   functionName: string;
 }
 

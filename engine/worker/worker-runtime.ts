@@ -33,6 +33,9 @@ export interface TaskPayload {
   am?: string;        // actor method name (actor calls)
 }
 
+/** The JSON header of a payload: the same for every call of one function with one set of options. */
+type PayloadHeader = Pick<TaskPayload, "f" | "n" | "x" | "m" | "am">;
+
 interface ActorHost {
   actorId: ActorId;
   instance?: Record<string, (...args: unknown[]) => unknown>;
@@ -63,17 +66,19 @@ export class WorkerRuntime implements Backend, RefOwner {
   private stopped = false;
   private readonly i32: Int32Array;
   private rootChildren = 0;
-  /** Message count when each running slot started (see finish). */
-  private readonly startedPosted = new Map<number, number>();
+  /** Message count when each running slot started (see finish), by slot; -1 when the slot is not running here. */
+  private readonly startedPosted: Float64Array;
   private takeStarted(slot: number): number {
-    const n = this.startedPosted.get(slot) ?? -1;
-    this.startedPosted.delete(slot);
+    const n = this.startedPosted[slot]!;
+    this.startedPosted[slot] = -1;
     return n;
   }
 
   constructor(handle: CoreHandle, readonly index: number, private readonly port: MessagePort, capacityBytes: number) {
     this.core = Core.attach(handle);
     this.i32 = this.core.i32;
+    this.epoch = new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1);
+    this.startedPosted = new Float64Array(this.core.plan.taskSlots).fill(-1);
     this.store = new ObjectStore(this.core, capacityBytes);
     this.hooks = {
       ref: (id) => new ObjectRef(id, this),
@@ -115,9 +120,10 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.post({ t: "done", slot, seals });
   }
 
-  private readonly epoch = () => new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0];
+  /** CTL_EPOCH, on a memory that never grows, so the view stays valid. */
+  private readonly epoch: Float64Array;
   private markStarted(slot: number): number {
-    this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch()) * 100));
+    this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch[0]!) * 100));
     return this.posted;
   }
 
@@ -136,7 +142,7 @@ export class WorkerRuntime implements Backend, RefOwner {
           this.notifyDriver(); // a cancelled task was reported skipped
           continue;
         }
-        this.startedPosted.set(slot, this.markStarted(slot));
+        this.startedPosted[slot] = this.markStarted(slot);
         this.runTask(slot);
       }
       if (this.cpuHeld > 0) return;             // resumes when the slot frees
@@ -186,10 +192,33 @@ export class WorkerRuntime implements Backend, RefOwner {
     const at = this.core.taskField(slot, L.TASK_PAYLOAD);
     const u8 = this.core.u8;
     const headerLength = u8[at] | u8[at + 1] << 8 | u8[at + 2] << 16 | u8[at + 3] << 24;
-    const header = JSON.parse(Buffer.from(u8.buffer, at + 8, headerLength).toString("utf8")) as Omit<TaskPayload, "a" | "r">;
+    const h = this.headerAt(at + 8, headerLength);
     const args = decodeValue(u8, at + 8 + Math.ceil(headerLength / 8) * 8, this.hooks, false) as unknown[];
-    return { ...header, a: args, r: this.core.taskField(slot, L.TASK_RETURNS) };
+    return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am };
   }
+
+  /**
+   * The JSON header at `at`, parsed only when its bytes differ from the last header seen for its function:
+   * the driver writes the same bytes for every call of one function with one set of options.
+   */
+  private headerAt(at: number, length: number): PayloadHeader {
+    const u8 = this.core.u8;
+    // The key is the digits after `{"f":`; a hit is still compared byte for byte, so a wrong key only misses.
+    let key = 0;
+    for (let i = at + 5, end = at + Math.min(length, 20); i < end; i++) {
+      const c = u8[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      key = key * 10 + c - 0x30;
+    }
+    const cached = this.headers.get(key);
+    if (cached !== undefined && cached.bytes.length === length && sameBytes(u8, at, cached.bytes)) return cached.header;
+    const bytes = u8.slice(at, at + length);
+    const header = JSON.parse(Buffer.from(bytes.buffer, 0, length).toString("utf8")) as PayloadHeader;
+    this.headers.set(key, { bytes, header });
+    return header;
+  }
+  /** The last header decoded per function id (at most one entry per function), never mutated after decoding. */
+  private readonly headers = new Map<number, { bytes: Uint8Array; header: PayloadHeader }>();
 
   private taskIdOf(slot: number): TaskId {
     return (this.core.taskField(slot, L.TASK_ID_HI) * 2 ** 32 + (this.core.taskField(slot, L.TASK_ID_LO) >>> 0)) as TaskId;
@@ -204,19 +233,20 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, 1, toWire(error));
       return;
     }
-    const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: payload.n };
+    const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: payload.n };
     this.running.set(taskId, ctx);
     this.cpuHeld++;
-    let settled = false;
-    const done = () => {
-      if (settled) return;
-      settled = true;
-      this.running.delete(taskId);
-      this.cpuHeld--;
-      if (this.cpuHeld === 0) this.pump();
-    };
     const outcome = this.execute(slot, taskId, payload, ctx);
-    if (outcome instanceof Promise) outcome.then(done, done); else done();
+    // No closure on the synchronous path: it is most tasks, and each closure here cost a keepNames wrapper.
+    if (outcome instanceof Promise) outcome.then(() => this.taskEnded(taskId), () => this.taskEnded(taskId));
+    else this.taskEnded(taskId);
+  }
+
+  /** Called once per runTask, when its outcome is reported. */
+  private taskEnded(taskId: TaskId): void {
+    this.running.delete(taskId);
+    this.cpuHeld--;
+    if (this.cpuHeld === 0) this.pump();
   }
 
   /** Resolves arguments and calls the function; returns a promise only when something had to be awaited. */
@@ -279,25 +309,21 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   private completeTask(slot: number, taskId: TaskId, p: TaskPayload, value: unknown): void {
-    let values: unknown[];
-    if (p.r === 1) values = [value];
-    else {
-      if (!Array.isArray(value) || value.length !== p.r) {
-        return this.failTask(slot, taskId, p, new LoomError(
-          `task ${p.n} has numReturns=${p.r} but returned ${Array.isArray(value) ? `an array of ${value.length}` : typeof value}`), true);
-      }
-      values = value;
+    if (p.r !== 1 && (!Array.isArray(value) || value.length !== p.r)) {
+      return this.failTask(slot, taskId, p, new LoomError(
+        `task ${p.n} has numReturns=${p.r} but returned ${Array.isArray(value) ? `an array of ${value.length}` : typeof value}`), true);
     }
     const encoded: EncodedValue[] = [];
     try {
-      values.forEach((v, i) => encoded.push(encodeValue(v, p.r === 1 ? "return value" : `return value[${i}]`)));
+      if (p.r === 1) encoded.push(encodeValue(value, "return value"));
+      else (value as unknown[]).forEach((v, i) => encoded.push(encodeValue(v, `return value[${i}]`)));
     } catch (error) {
       return this.failTask(slot, taskId, p, error, true);
     }
     let released = 0;
     const seals = this.beginSeals(slot);
     try {
-      encoded.forEach((e, i) => { released += this.sealEncoded(objectIdOf(taskId, i), e, 0); });
+      for (let i = 0; i < encoded.length; i++) released += this.sealEncoded(objectIdOf(taskId, i), encoded[i]!, 0);
     } catch (error) {
       this.deferSeals = undefined;
       return this.failTask(slot, taskId, p, error, true);
@@ -313,8 +339,8 @@ export class WorkerRuntime implements Backend, RefOwner {
    * message, and the driver seals, after the messages before it. Returns the list to fill, or undefined.
    */
   private beginSeals(slot: number): SealRecord[] | undefined {
-    const startedAt = this.startedPosted.get(slot);
-    this.deferSeals = startedAt !== undefined && startedAt !== this.posted ? [] : undefined;
+    const startedAt = this.startedPosted[slot]!;
+    this.deferSeals = startedAt !== -1 && startedAt !== this.posted ? [] : undefined;
     return this.deferSeals;
   }
   private deferSeals: SealRecord[] | undefined;
@@ -435,7 +461,12 @@ export class WorkerRuntime implements Backend, RefOwner {
         for (const w of list ?? []) m.error ? w.reject(fromWire(m.error)) : w.resolve();
         break;
       }
-      case "abort": this.running.get(m.taskId)?.controller.abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`)); break;
+      case "abort": {
+        const ctx = this.running.get(m.taskId);
+        // Made here if the task has not read its signal yet, so that a later read finds it aborted.
+        if (ctx) (ctx.controller ??= new AbortController()).abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`));
+        break;
+      }
       case "actor-create": this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq); break;
       case "actor-call": this.enqueueActorCall(m.actorId, m.slot, m.replay); break;
       case "actor-drop": {
@@ -457,7 +488,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       const taskId = this.taskIdOf(slot);
       if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
       const p = this.readPayload(slot);
-      const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: p.n };
+      const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: p.n };
       try {
         const Cls = (await this.functions.get(fnId)) as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
         const args = await this.resolveTopLevel(p.a);
@@ -519,7 +550,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private async runActorCall(host: ActorHost, slot: number, replay: boolean): Promise<void> {
     if (host.dropped) return this.skipSlot(slot);
     if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
-    this.startedPosted.set(slot, this.markStarted(slot));
+    this.startedPosted[slot] = this.markStarted(slot);
     const taskId = this.taskIdOf(slot);
     let p: TaskPayload;
     try {
@@ -532,7 +563,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, p.r, host.createError ?? toWire(new ActorDiedError(`actor ${host.actorId} has no instance`)));
       return;
     }
-    const ctx: TaskContext = { taskId, nextChild: 0, controller: new AbortController(), functionName: `${p.n}.${p.am}` };
+    const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: `${p.n}.${p.am}` };
     this.running.set(taskId, ctx);
     try {
       const args = await this.resolveTopLevel(p.a);
@@ -655,7 +686,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     get signal(): AbortSignal {
       const ctx = taskContext.getStore();
       if (!ctx) throw new LoomError("current().signal is only defined inside a task");
-      return ctx.controller.signal;
+      return (ctx.controller ??= new AbortController()).signal;
     },
     get workerIndex(): number {
       return workerIndexOf();
@@ -685,6 +716,11 @@ function encodeErrorValue(wire: WireError): EncodedValue {
 function returnRefs(taskId: TaskId, n: number, owner: RefOwner): ObjectRef | ObjectRef[] {
   if (n === 1) return new ObjectRef(objectIdOf(taskId, 0), owner);
   return Array.from({ length: n }, (_, i) => new ObjectRef(objectIdOf(taskId, i), owner));
+}
+
+function sameBytes(u8: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (u8[at + i] !== bytes[i]) return false;
+  return true;
 }
 
 function describe(value: unknown): string {
