@@ -148,6 +148,10 @@ const GRAPH_LIMIT = 100_000;
 /** A shared empty list for fields that are usually empty (saves an allocation per task). */
 const NONE: never[] = [];
 const PARK_TIMEOUT_MS = 20;
+/** How long a latency-mode get polls shared memory before it waits (see pollSealed). */
+const POLL_US = 150;
+const POLL_MAX_MISSES = 4;
+const POLL_PROBE_EVERY = 16;
 const SAFETY_POLL_MS = 25;
 /** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
 export const PAYLOAD_PREFIX = 8;
@@ -288,6 +292,10 @@ export class Runtime implements Backend, RefOwner {
     // Fast path: everything is readable now; read it at once (no waiter, no keep-alive bookkeeping).
     const now = this.readAllNow(refs);
     if (now) return now;
+    if (!Array.isArray(refs) && isObjectRef(refs) && this.pollSealed(refs.id)) {
+      const polled = this.readAllNow(refs);
+      if (polled) return polled;
+    }
     const all = Array.isArray(refs) ? this.getMany(refs.map((r, i) => check(r, i).id)) : this.getOne(check(refs).id);
     return this.tracked(withTimeout(all, options.timeoutMs));
   }
@@ -752,6 +760,7 @@ export class Runtime implements Backend, RefOwner {
       this.objects.set(id, o);
     } else if (o.entry === 0) {
       o.entry = this.core.exports.objInsert(idLo(id), idHi(id));
+      if (o.entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
     }
     if (!isPut && !o.lineageCounted) {
       const task = this.tasks.get(taskIdOfObject(id));
@@ -935,6 +944,29 @@ export class Runtime implements Backend, RefOwner {
     }
     return Promise.resolve(Array.isArray(refs) ? values : values[0]);
   }
+
+  /**
+   * Latency mode: with no more tasks in flight than workers, a get polls the object's state in shared memory
+   * for up to POLL_US before it waits. A worker seals straight into shared memory, so a short task's result
+   * is read here without two thread wake-ups through event loops (the done record is taken later, as usual).
+   * Polls that keep missing (long tasks) back off to one probe in POLL_PROBE_EVERY gets.
+   */
+  private pollSealed(id: ObjectId): boolean {
+    if (this.inFlight > this.workerCount) return false;
+    if (this.pollMisses >= POLL_MAX_MISSES && ++this.pollSkipped % POLL_PROBE_EVERY !== 0) return false;
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0) return false;
+    if (this.wakeScheduled) this.wake(); // the workers must hear of the task now, not after this poll
+    const ex = this.core.exports;
+    const deadline = performance.now() + POLL_US / 1000;
+    do {
+      if (ex.objState(o.entry) === L.OBJ_SEALED) { this.pollMisses = 0; return true; }
+    } while (performance.now() < deadline);
+    this.pollMisses++;
+    return false;
+  }
+  private pollMisses = 0;
+  private pollSkipped = 0;
 
   /**
    * Reads many objects behind one promise (a get of 100k refs should not cost 100k promises): each object is
