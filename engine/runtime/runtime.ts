@@ -2,7 +2,7 @@
 // table's JS side (reference counts, waiters), the actors and the graph. Submissions are written into the
 // core's task table and armed there; workers take them from the ready queue and seal results in shared
 // memory; the driver learns of finished tasks through the done queue.
-import { encodeArgs, type EncodedArgs } from "../serialization/arg-codec.js";
+import { encodeArgs, PayloadSlab, type EncodedArgs } from "../serialization/arg-codec.js";
 import os from "node:os";
 import { EventEmitter } from "eventemitter3";
 import * as L from "../../core-wasm/shared/layout.js";
@@ -145,8 +145,8 @@ interface ActorEntry {
 
 const NO_SLOT = -1;
 const GRAPH_LIMIT = 100_000;
-/** A shared empty list for fields that are usually empty (saves an allocation per task). */
-const NONE: never[] = [];
+/** A shared empty list for fields that are usually empty (saves an allocation per task); frozen, so a push throws. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 const PARK_TIMEOUT_MS = 20;
 /** How long a latency-mode get polls shared memory before it waits (see pollSealed). */
 const POLL_US = 150;
@@ -172,6 +172,8 @@ export class Runtime implements Backend, RefOwner {
   private readonly namedActors = new Map<string, ActorId>();
   private readonly functionIds = new Map<string, number>();
   private readonly functionIdOf = new WeakMap<FunctionDescriptor, number>();
+  /** Task payloads stay in the driver (lineage), never posted: small ones share chunks. */
+  private readonly payloads = new PayloadSlab();
   private readonly functionList: FunctionDescriptor[] = [];
   private readonly slotOwner: (TaskEntry | undefined)[];
   private readonly freeSlots: number[] = [];
@@ -407,7 +409,7 @@ export class Runtime implements Backend, RefOwner {
   }
 
   private encodeArgs(args: unknown[], parent: TaskId): EncodedArgs {
-    return encodeArgs(args, (e) => this.putEncodedFor(parent, e));
+    return encodeArgs(args, (e) => this.putEncodedFor(parent, e), this.payloads.alloc);
   }
 
 
@@ -455,7 +457,7 @@ export class Runtime implements Backend, RefOwner {
     deps: ObjectId[], nested: ObjectId[], options: ResolvedTaskOptions,
   ): TaskEntry {
     const entry: TaskEntry = {
-      id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending",
+      id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending", node: undefined,
       attempts: 0, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
     };
     this.tasks.set(id, entry);
@@ -667,7 +669,11 @@ export class Runtime implements Backend, RefOwner {
     // A report pushed before the sequence read is in the queue now; one pushed after changes the sequence.
     if (this.core.exports.queueLength(this.core.plan.doneQueue) > 0) {
       Atomics.store(this.i32, parkedIdx, 0);
-      setImmediate(() => { this.drainDone(); this.park(); });
+      // One drain per turn, however many dispatches call park() meanwhile (each used to queue its own).
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(this.drainLater);
+      }
       return;
     }
     this.parked = true;
@@ -688,6 +694,13 @@ export class Runtime implements Backend, RefOwner {
       poll.unref();
     } else resume();
   }
+
+  private drainScheduled = false;
+  private readonly drainLater = (): void => {
+    this.drainScheduled = false;
+    this.drainDone();
+    this.park();
+  };
 
   private drainDone(): void {
     const ex = this.core.exports;
@@ -756,7 +769,7 @@ export class Runtime implements Backend, RefOwner {
     if (!o) {
       const entry = this.core.exports.objInsert(idLo(id), idHi(id));
       if (entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
-      o = { id, entry, refs: 0, isPut, sealedHere: false, freeWhenSealed: false, contains: [], lineageCounted: false };
+      o = { id, entry, refs: 0, isPut, sealedHere: false, freeWhenSealed: false, contains: NONE, lineageCounted: false };
       this.objects.set(id, o);
     } else if (o.entry === 0) {
       o.entry = this.core.exports.objInsert(idLo(id), idHi(id));
@@ -778,13 +791,15 @@ export class Runtime implements Backend, RefOwner {
   }
 
   private holdContained(o: ObjectEntry, refs: ObjectId[]): void {
+    if (refs.length === 0) return;
+    if (o.contains === NONE) o.contains = [];
     for (const r of refs) { this.incRef(r); o.contains.push(r); }
   }
 
   trackRef(ref: ObjectRef): void {
     const o = this.objects.get(ref.id);
     if (o) o.refs++;
-    else this.objects.set(ref.id, { id: ref.id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: [], lineageCounted: false });
+    else this.objects.set(ref.id, { id: ref.id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: NONE, lineageCounted: false });
     this.finalizer.register(ref, ref.id);
   }
 

@@ -15,25 +15,51 @@ export interface EncodedArgs {
   nested: ObjectId[];
 }
 
-export function encodeArgs(args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef): EncodedArgs {
-  const deps: ObjectId[] = [];
+/** The usual dependency and nested-ref lists are empty: one frozen list for all of them (a task keeps them). */
+const EMPTY: ObjectId[] = Object.freeze([]) as unknown as ObjectId[];
+
+/**
+ * Carves small payloads out of shared chunks: a task keeps its payload as lineage, and a typed array with an
+ * ArrayBuffer of its own per task costs about twice the bytes of the view alone. A chunk lives while any view
+ * into it does. Never for payloads that are posted to another thread: cloning a view copies its whole chunk.
+ */
+export class PayloadSlab {
+  private chunk = new Uint8Array(0);
+  private used = 0;
+  constructor(private readonly chunkBytes = 64 * 1024, private readonly maxBytes = 1024) {}
+  readonly alloc = (size: number): Uint8Array => {
+    if (size > this.maxBytes) return new Uint8Array(size);
+    if (this.used + size > this.chunk.length) { this.chunk = new Uint8Array(this.chunkBytes); this.used = 0; }
+    const view = this.chunk.subarray(this.used, this.used + size);
+    this.used += (size + 7) & ~7;
+    return view;
+  };
+}
+
+const ownBuffer = (size: number): Uint8Array => new Uint8Array(size);
+
+export function encodeArgs(
+  args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef, alloc: (size: number) => Uint8Array = ownBuffer,
+): EncodedArgs {
+  let deps: ObjectId[] = EMPTY;
   let list: unknown[] = args;
   let encoded = encodeValue(args, "args");
   if (encoded.buffers.length === 0 && encoded.size <= INLINE_ARG_LIMIT) {
-    for (const a of args) if (isObjectRef(a)) deps.push(a.id);
+    for (const a of args) if (isObjectRef(a)) (deps === EMPTY ? (deps = []) : deps).push(a.id);
   } else {
     list = args.map((a, i) => {
-      if (isObjectRef(a)) { deps.push(a.id); return a; }
+      if (isObjectRef(a)) { (deps === EMPTY ? (deps = []) : deps).push(a.id); return a; }
       const e = encodeValue(a, `args[${i}]`);
       if (e.buffers.length === 0 && e.size <= INLINE_ARG_LIMIT) return a;
       // Big arguments go into the store once and travel by ref, as Ray does.
       const ref = putBig(e);
-      deps.push(ref.id);
+      (deps === EMPTY ? (deps = []) : deps).push(ref.id);
       return ref;
     });
     encoded = encodeValue(list, "args");
   }
-  const payload = new Uint8Array(encoded.size);
+  const payload = alloc(encoded.size);
   writeEncoded(encoded, payload, 0);
-  return { payload, deps, nested: encoded.refs.filter((r) => !deps.includes(r)) };
+  const nested = encoded.refs.length === 0 ? EMPTY : encoded.refs.filter((r) => !deps.includes(r));
+  return { payload, deps, nested: nested.length === 0 ? EMPTY : nested };
 }
