@@ -61,6 +61,13 @@ export class FunctionCache {
     return p;
   }
 
+  /** Imports every module function defined so far; settles, never rejects. Undefined when there are none. */
+  warmModules(): Promise<void> | undefined {
+    const loads: Promise<unknown>[] = [];
+    for (const [id, d] of this.descriptors) if (d.kind === "module") loads.push(this.get(id).catch(() => undefined));
+    return loads.length ? Promise.all(loads).then(() => undefined) : undefined;
+  }
+
   /** The function if it is loaded already (the synchronous fast path for small tasks), else undefined. */
   peek(id: number): unknown {
     return this.ready.get(id);

@@ -4,6 +4,7 @@
 // host of the actors placed on this thread.
 import { encodeArgs, type EncodedArgs } from "../serialization/arg-codec.js";
 import type { MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort } from "node:worker_threads";
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core, type CoreHandle } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
@@ -50,6 +51,8 @@ interface ActorHost {
 const BATCH = 64;
 /** Longest park of an idle worker before it looks at the queue again (a safety net, not the wake-up path). */
 const PARK_TIMEOUT_MS = 50;
+/** Longest a fresh thread waits for its module imports before taking tasks: a hung import must not idle it. */
+const WARM_LIMIT_MS = 5_000;
 
 export class WorkerRuntime implements Backend, RefOwner {
   readonly core: Core;
@@ -93,9 +96,20 @@ export class WorkerRuntime implements Backend, RefOwner {
     // Refs held inside workers are counted by the driver through task arguments and stored values.
   }
 
+  /**
+   * Starts taking tasks once warm. A replacement thread has been sent every known function before it runs
+   * (the definitions wait in its port): it reads them now and imports their modules first, so that a retried
+   * task does not sit out an import (through tsx: 0.1 to over 1 s) holding this thread's slot, when a warm
+   * thread could run it. A failed import is left in the cache, to fail the tasks that use it.
+   */
   start(): void {
     this.post({ t: "ready" });
-    this.pump();
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
+    const warm = this.functions.warmModules();
+    if (!warm) { this.pump(); return; }
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, WARM_LIMIT_MS); });
+    void Promise.race([warm, limit]).then(() => { clearTimeout(timer); this.pump(); });
   }
 
   /** Counts messages, so a task that sent any reports its end by message too, after them (same channel). */

@@ -1,0 +1,62 @@
+// A fresh worker thread imports the task modules it was told about before it takes a task: a retried task
+// must not sit out an import on a cold thread. One runtime with one worker, so every replacement is worker 0.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { init, TaskError, type ObjectRef, type Runtime } from "loom";
+
+type Stamps = typeof import("../test-fixtures/stamps.js");
+type DriverOnly = typeof import("../test-fixtures/driver-only.js");
+let rt: Runtime;
+let stamps: Awaited<ReturnType<Runtime["module"]>> & Record<string, any>;
+interface Stamp { loadedAt: number; ranAt: number }
+const getStamp = (ref: unknown): Promise<Stamp> => rt.get(ref as ObjectRef<Stamp>);
+/** The last task:started time (ms after the runtime's epoch); a workers: 1 runtime runs one task at a time. */
+let started = -1;
+
+before(async () => {
+  rt = await init({ workers: 1 });
+  rt.events.on("task:started", (e: { time: number }) => { started = e.time; });
+  stamps = (await rt.module<Stamps>(new URL("../test-fixtures/stamps.ts", import.meta.url))) as typeof stamps;
+});
+after(async () => {
+  await rt.shutdown();
+});
+
+/** Runs a stamp task; returns its stamps and its start (the take from the ready queue) in the same clock. */
+async function stampWithStart(ms = 0, epoch = 0) {
+  const s = await getStamp(stamps.stamp.remote(ms));
+  return { ...s, takenAt: epoch + started };
+}
+
+test("a replacement worker imports the modules it was told about before it takes a task", async () => {
+  // Task starts are kept relative to an epoch the driver does not publish: on a warm thread a task runs
+  // right after its take, so ranAt - start bounds the epoch from above (the least of a few is tight).
+  let epoch = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const s = await stampWithStart();
+    epoch = Math.min(epoch, s.ranAt - s.takenAt);
+  }
+  const retried = stamps.stamp.remote(300);
+  await new Promise((r) => setTimeout(r, 100)); // running (waiting in its timer) when the worker dies
+  await rt.faults.killWorker(0);
+  const s = await getStamp(retried);
+  const takenAt = epoch + started;
+  // A cold thread takes the task first and imports afterwards (loadedAt > takenAt by the whole import).
+  assert.ok(s.loadedAt <= takenAt, `the replacement loaded stamps.ts at ${s.loadedAt}, ${s.loadedAt - takenAt} ms after it took the retried task (${takenAt})`);
+  const next = await stampWithStart(0, epoch);
+  assert.equal(next.loadedAt, s.loadedAt, "the replacement keeps the module it imported");
+});
+
+test("an import that fails on a replacement still fails only the tasks that use it", async () => {
+  const driverOnly = (await rt.module<DriverOnly>(new URL("../test-fixtures/driver-only.ts", import.meta.url))) as Record<string, any>;
+  await assert.rejects(rt.get(driverOnly.never.remote()), TaskError, "the import error is the task's error");
+  await rt.faults.killWorker(0);
+  // The replacement warms both modules; one import fails, and it must neither stall the thread nor be lost.
+  const s = await getStamp(stamps.stamp.remote());
+  assert.ok(s.ranAt > 0, "a task of the module that loads runs on the replacement");
+  await assert.rejects(rt.get(driverOnly.never.remote()), (e: unknown) => {
+    assert.ok(e instanceof TaskError, `expected a TaskError, got ${String(e)}`);
+    assert.match(String((e as TaskError).message) + String((e as TaskError).cause), /refuses to load in a worker/, "the import error reaches the caller");
+    return true;
+  });
+});
