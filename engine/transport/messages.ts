@@ -43,7 +43,8 @@ export type WorkerToDriver =
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
-  | { t: "refs"; add: ObjectId[]; drop: ObjectId[] }
+  /** Objects this thread put and holds no ObjectRef to any more (see WorkerRuntime.trackRef). */
+  | { t: "refs"; drop: ObjectId[] }
   | { t: "checkpoint"; actorId: ActorId; seq: number; state: Uint8Array }
   | { t: "cancel"; id: ObjectId; force: boolean }
   | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };

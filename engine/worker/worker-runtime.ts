@@ -53,6 +53,8 @@ const BATCH = 64;
 const PARK_TIMEOUT_MS = 50;
 /** Longest a fresh thread waits for its module imports before taking tasks: a hung import must not idle it. */
 const WARM_LIMIT_MS = 5_000;
+/** Finalized refs are gathered this long before one report goes to the driver. */
+const DROP_REPORT_MS = 20;
 
 export class WorkerRuntime implements Backend, RefOwner {
   readonly core: Core;
@@ -92,9 +94,38 @@ export class WorkerRuntime implements Backend, RefOwner {
     thisWorkerIndex = index;
   }
 
-  trackRef(_ref: ObjectRef): void {
-    // Refs held inside workers are counted by the driver through task arguments and stored values.
+  /**
+   * Counts this thread's ObjectRefs to the objects it put: the driver holds each such object for this thread
+   * until told that none is left here. Other refs are held by the driver through task arguments and stored
+   * values, so they are not counted (a map miss per decoded ref).
+   */
+  trackRef(ref: ObjectRef): void {
+    const n = this.putRefs.get(ref.id);
+    if (n === undefined) return;
+    this.putRefs.set(ref.id, n + 1);
+    this.putRefFinalizer.register(ref, ref.id);
   }
+  /** Live ObjectRefs in this thread per object it put; an id stays at 0 until the next drop report. */
+  private readonly putRefs = new Map<ObjectId, number>();
+  private readonly putRefFinalizer = new FinalizationRegistry<ObjectId>((id) => {
+    const n = this.putRefs.get(id)! - 1;
+    this.putRefs.set(id, n);
+    if (n > 0) return;
+    this.droppedPuts.push(id);
+    if (this.droppedPuts.length === 1) setTimeout(this.reportDroppedPuts, DROP_REPORT_MS);
+  });
+  private droppedPuts: ObjectId[] = [];
+  /**
+   * One message per batch. An id that gained a ref again since (a value read back here decoded one) is kept.
+   * Sent straight on the port: it is not a task's message (see finish), and it follows every message that
+   * made another hold on the object (a put containing the ref, a submission passing it), the port being FIFO.
+   */
+  private readonly reportDroppedPuts = (): void => {
+    const drop = this.droppedPuts.filter((id) => this.putRefs.get(id) === 0);
+    this.droppedPuts = [];
+    for (const id of drop) this.putRefs.delete(id);
+    if (drop.length) this.port.postMessage({ t: "refs", drop } satisfies WorkerToDriver);
+  };
 
   /**
    * Starts taking tasks once warm. A replacement thread has been sent every known function before it runs
@@ -634,6 +665,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     const id = objectIdOf(this.nextChildId(), 0);
     const where = this.store.writeEncoded(id, e, 0);
     this.post({ t: "put", id, parentId: this.context()?.taskId ?? (0 as TaskId), location: where.location, size: where.size, flags: where.flags, segment: where.segment, refs: e.refs });
+    if (!this.putRefs.has(id)) this.putRefs.set(id, 0);
     return new ObjectRef(id, this);
   }
 
