@@ -9,7 +9,7 @@ export type WorkerId = number & { readonly __brand: "WorkerId" };
 
 /** Returns per task, so return index 0..62; index 63 is reserved. */
 export const MAX_RETURNS = 63;
-const RETURN_SLOTS = 64;
+export const RETURN_SLOTS = 64;
 /** Ids of nested tasks live above this bit; the driver's own children count up from 1 below it. */
 const NESTED_BASE = 2 ** 45;
 const NESTED_SPAN = 2 ** 45;

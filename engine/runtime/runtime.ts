@@ -14,7 +14,7 @@ import {
   toWire, fromWire, type WireError,
 } from "../errors.js";
 import {
-  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID,
+  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, RETURN_SLOTS,
   type ObjectId, type TaskId, type ActorId,
 } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
@@ -27,6 +27,7 @@ import {
 } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
+import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { withTimeout } from "../worker/worker-runtime.js";
@@ -166,8 +167,9 @@ export class Runtime implements Backend, RefOwner {
   private readonly spill: SpillManager;
   private readonly pool: WorkerPool;
   private readonly hooks: DecodeHooks;
-  private readonly tasks = new Map<TaskId, TaskEntry>();
-  private readonly objects = new Map<ObjectId, ObjectEntry>();
+  private readonly tasks = new IdTable<TaskEntry>();
+  /** A task's first return (taskId * RETURN_SLOTS) is dense; other returns go to the table's Map. */
+  private readonly objects = new IdTable<ObjectEntry>(RETURN_SLOTS);
   private readonly actors = new Map<ActorId, ActorEntry>();
   private readonly namedActors = new Map<string, ActorId>();
   private readonly functionIds = new Map<string, number>();
