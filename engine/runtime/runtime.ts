@@ -195,6 +195,11 @@ export class Runtime implements Backend, RefOwner {
   private graphEdgeKind: number[] = [];
   private readonly i32: Int32Array;
   private readonly droppedSegments: ObjectId[] = [];
+  /** Per worker index: the objects that thread put and may still hold refs to; one ref each (see "put"). */
+  private readonly workerPuts: Array<Set<ObjectId>> = [];
+  private releaseWorkerPut(index: number, id: ObjectId): void {
+    if (this.workerPuts[index]?.delete(id)) this.decRef(id);
+  }
   private driverChildren = 0;
   private actorLoad: number[];
   private parked = false;
@@ -755,7 +760,7 @@ export class Runtime implements Backend, RefOwner {
     this.updateKeepAlive();
     for (const d of entry.deps) this.decRef(d);
     for (const d of entry.nestedRefs) if (entry.kind !== "actor-create") this.decRef(d);
-    for (const d of entry.ownedPuts) this.decRef(d);
+    for (const d of entry.ownedPuts) for (let w = 0; w < this.workerPuts.length; w++) this.releaseWorkerPut(w, d);
     entry.ownedPuts = NONE;
     if (state === "failed") this.emit("task:failed", { taskId: formatTaskId(entry.id), name: entry.name, worker });
     else if (state === "finished" && this.listening("task:finished")) {
@@ -1303,9 +1308,10 @@ export class Runtime implements Backend, RefOwner {
         const o = this.registerObject(m.id, true);
         if (m.segment) { this.store.segments.set(m.id, m.segment); this.segmentStored(m.id); }
         this.holdContained(o, m.refs);
-        // Workers do not report dropped refs. A plain task's put is held until that task ends (if the ref
-        // escapes in its result, the result holds it); an actor's put, which its state may keep, for good.
-        o.refs++;
+        // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
+        // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
+        const held = this.workerPuts[index] ??= new Set();
+        if (!held.has(m.id)) { held.add(m.id); o.refs++; }
         const parent = this.tasks.get(m.parentId);
         if (parent && parent.kind === "task" && (parent.state === "pending" || parent.state === "running")) {
           if (parent.ownedPuts === NONE) parent.ownedPuts = [];
@@ -1345,7 +1351,7 @@ export class Runtime implements Backend, RefOwner {
         }
         break;
       }
-      case "refs": break;
+      case "refs": for (const id of m.drop) this.releaseWorkerPut(index, id); break;
       case "checkpoint": this.onCheckpoint(m.actorId, m.seq, m.state); break;
       case "cancel": this.cancelTask(taskIdOfObject(m.id), m.force); break;
       case "kill-actor": this.killActor(m.actorId, m.noRestart); break;
@@ -1417,6 +1423,9 @@ export class Runtime implements Backend, RefOwner {
         }
       }
     }
+    // Its refs died with it: whatever else needs those objects holds them itself (arguments, containers).
+    const held = this.workerPuts[index];
+    if (held) { this.workerPuts[index] = new Set(); for (const id of held) this.decRef(id); }
     this.pool.spawn(index);
     // The replacement knows no functions yet: give it every definition before it can take a task.
     this.functionList.forEach((fn, id) => this.pool.post(index, { t: "fn", id, fn }));

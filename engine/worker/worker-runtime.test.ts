@@ -1,11 +1,13 @@
-// A fresh worker thread imports the task modules it was told about before it takes a task: a retried task
-// must not sit out an import on a cold thread. One runtime with one worker, so every replacement is worker 0.
+// A fresh worker thread imports the task modules it was told about before it takes a task (a retried task
+// must not sit out an import on a cold thread), and a thread reports the refs to its puts it dropped, so an
+// actor's puts are freed. One runtime with one worker, so every replacement is worker 0.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { init, TaskError, type ObjectRef, type Runtime } from "loom";
 
 type Stamps = typeof import("../test-fixtures/stamps.js");
 type DriverOnly = typeof import("../test-fixtures/driver-only.js");
+type Holders = typeof import("../test-fixtures/holders.js");
 let rt: Runtime;
 let stamps: Awaited<ReturnType<Runtime["module"]>> & Record<string, any>;
 interface Stamp { loadedAt: number; ranAt: number }
@@ -59,4 +61,44 @@ test("an import that fails on a replacement still fails only the tasks that use 
     assert.match(String((e as TaskError).message) + String((e as TaskError).cause), /refuses to load in a worker/, "the import error reaches the caller");
     return true;
   });
+});
+
+const gcTest = { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Collects garbage in the actor's thread and here, and lets the drop reports and finalizers run. */
+async function collect(h: Record<string, any>): Promise<void> {
+  for (let k = 0; k < 2; k++) {
+    assert.equal(await rt.get(h.collect.remote()), true, "the worker thread has gc() (--expose-gc reaches workers)");
+    globalThis.gc!();
+    await sleep(40);
+  }
+}
+
+test("an actor's puts are freed once no ref to them is left in its thread", gcTest, async () => {
+  const holders = (await rt.module<Holders>(new URL("../test-fixtures/holders.ts", import.meta.url))) as Record<string, any>;
+  const h = holders.Holder.remote();
+  await collect(h);
+  const before = rt.storeUsage().objects;
+  assert.equal(await rt.get(h.keep.remote(50, 1024)), 50);
+  await collect(h);
+  assert.ok(rt.storeUsage().objects >= before + 50, `puts kept in the actor's state stay (before ${before}, now ${rt.storeUsage().objects})`);
+  await rt.get(h.forget.remote());
+  let after = rt.storeUsage().objects;
+  for (let k = 0; k < 10 && after > before + 5; k++) { await collect(h); after = rt.storeUsage().objects; }
+  assert.ok(after <= before + 5, `the actor dropped its refs, so its puts are freed (before ${before}, after ${after})`);
+});
+
+test("an actor's put outlives the actor's refs while a result or another object names it", gcTest, async () => {
+  const holders = (await rt.module<Holders>(new URL("../test-fixtures/holders.ts", import.meta.url))) as Record<string, any>;
+  const h = holders.Holder.remote();
+  const given = h.giveOne.remote(1024);
+  const wrapped = h.wrapOne.remote(1024);
+  await rt.get([given, wrapped]);
+  await collect(h); // the actor holds neither put now; only the results (and the outer put) name them
+  const ref = await rt.get(given as ObjectRef<ObjectRef<Uint8Array>>);
+  assert.equal((await rt.get(ref))[0], 7, "a put named by an actor call's result is still stored");
+  const outer = await rt.get(wrapped as ObjectRef<ObjectRef<{ inner: ObjectRef<Uint8Array> }>>);
+  const { inner } = await rt.get(outer);
+  assert.equal((await rt.get(inner))[0], 9, "a put stored inside another put is still stored");
 });
