@@ -28,6 +28,7 @@ test("IdTable answers like a Map for dense, strided and sparse ids, through dele
     }
     assert.equal(table.size, model.size, `size at step ${step}`);
   }
+  assert.deepEqual(new Set(table.values()), new Set(model.values()), "values() lists every entry once");
   for (const id of ids) table.delete(id);
   assert.equal(table.size, 0, "every entry deleted");
   assert.equal(table.get(64), undefined, "a deleted dense id is gone");

@@ -80,6 +80,19 @@ export class IdTable<V extends object> {
     return true;
   }
 
+  *values(): IterableIterator<V> {
+    for (const chunk of this.chunks.values()) for (const v of chunk.items) if (v !== undefined) yield v;
+    yield* this.sparse.values();
+  }
+
+  clear(): void {
+    this.chunks.clear();
+    this.sparse.clear();
+    this.lastNumber = -1;
+    this.lastChunk = undefined;
+    this.count = 0;
+  }
+
   /** The dense key of an id, or -1 when it belongs in the Map. */
   private denseKey(id: number): number {
     const key = id / this.stride;

@@ -182,7 +182,8 @@ export class Runtime implements Backend, RefOwner {
   /** Tasks waiting for a free slot, oldest first (a queue: shift() on a big array is linear). */
   private readonly backlog = new Backlog<TaskEntry>();
   private readonly admitWaiting: TaskEntry[] = [];
-  private readonly sealWaiters = new Map<ObjectId, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  /** Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). */
+  private readonly sealWaiters = new IdTable<Array<{ resolve: () => void; reject: (e: Error) => void }>>(RETURN_SLOTS);
   private readonly workerWants = new Map<ObjectId, Set<number>>();
   private readonly pendingSegments = new Map<ObjectId, Array<() => void>>();
   private readonly totalResources: Resources;
@@ -376,7 +377,7 @@ export class Runtime implements Backend, RefOwner {
     this.closed = true;
     clearCurrent(this);
     const error = new LoomError("the Loom runtime was shut down");
-    for (const [, list] of this.sealWaiters) for (const w of list) w.reject(error);
+    for (const list of this.sealWaiters.values()) for (const w of list) w.reject(error);
     this.sealWaiters.clear();
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.pool.terminateAll();
