@@ -111,6 +111,12 @@ interface TaskEntry {
   seq?: number;
 }
 
+/** Told when an object is sealed (with its id: one waiter can wait for many objects) or cannot come back. */
+interface SealWaiter {
+  resolve(id: ObjectId): void;
+  reject(error: Error): void;
+}
+
 interface ObjectEntry {
   id: ObjectId;
   /** Address of the core's entry; 0 once freed. */
@@ -183,7 +189,7 @@ export class Runtime implements Backend, RefOwner {
   private readonly backlog = new Backlog<TaskEntry>();
   private readonly admitWaiting: TaskEntry[] = [];
   /** Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). */
-  private readonly sealWaiters = new IdTable<Array<{ resolve: () => void; reject: (e: Error) => void }>>(RETURN_SLOTS);
+  private readonly sealWaiters = new IdTable<SealWaiter[]>(RETURN_SLOTS);
   private readonly workerWants = new Map<ObjectId, Set<number>>();
   private readonly pendingSegments = new Map<ObjectId, Array<() => void>>();
   private readonly totalResources: Resources;
@@ -416,9 +422,11 @@ export class Runtime implements Backend, RefOwner {
     return id;
   }
 
-  private encodeArgs(args: unknown[], parent: TaskId): EncodedArgs {
-    return encodeArgs(args, (e) => this.putEncodedFor(parent, e), this.payloads.alloc);
+  /** Encodes the arguments of a call the driver makes; big ones are put first (see arg-codec). */
+  private encodeArgs(args: unknown[]): EncodedArgs {
+    return encodeArgs(args, this.putBigArgument, this.payloads.alloc);
   }
+  private readonly putBigArgument = (encoded: EncodedValue): ObjectRef => this.putEncodedFor(DRIVER_TASK_ID, encoded);
 
 
   private putEncodedFor(parent: TaskId, encoded: EncodedValue): ObjectRef {
@@ -437,7 +445,7 @@ export class Runtime implements Backend, RefOwner {
     const resolved = resolveTaskOptions(options);
     if (resolved.resources !== DEFAULT_RESOURCES) this.checkFeasible(resolved.resources, fn.name);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps, nested } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const { payload, deps, nested } = this.encodeArgs(args);
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
     const refs = this.returnRefs(entry);
     this.dispatch(entry);
@@ -897,11 +905,11 @@ export class Runtime implements Backend, RefOwner {
   whenSealed(id: ObjectId): Promise<void> {
     this.restoreIfSpilled(id);
     if (this.isReadable(id)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.addSealWaiter(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.addSealWaiter(id, { resolve: () => resolve(), reject }));
   }
 
   /** Adds a waiter for an object not readable now, and starts its rebuild if it is lost or was freed. */
-  private addSealWaiter(id: ObjectId, waiter: { resolve: () => void; reject: (e: Error) => void }): void {
+  private addSealWaiter(id: ObjectId, waiter: SealWaiter): void {
     const list = this.sealWaiters.get(id);
     if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
     const o = this.objects.get(id);
@@ -932,7 +940,7 @@ export class Runtime implements Backend, RefOwner {
     const list = this.sealWaiters.get(id);
     if (list) {
       this.sealWaiters.delete(id);
-      for (const w of list) w.resolve();
+      for (const w of list) w.resolve(id);
     }
     const wants = this.workerWants.get(id);
     if (wants) {
@@ -1018,6 +1026,15 @@ export class Runtime implements Backend, RefOwner {
           release();
         }
       };
+      // One waiter for all of them: it is told which object was sealed.
+      const waiter: SealWaiter = {
+        resolve: (id) => {
+          if (settled) return;
+          if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); return; } }
+          oneDone();
+        },
+        reject: fail,
+      };
       for (const id of ids) {
         if (settled) break;
         this.restoreIfSpilled(id);
@@ -1026,14 +1043,7 @@ export class Runtime implements Backend, RefOwner {
           continue;
         }
         pending++;
-        this.addSealWaiter(id, {
-          resolve: () => {
-            if (settled) return;
-            if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); return; } }
-            oneDone();
-          },
-          reject: fail,
-        });
+        this.addSealWaiter(id, waiter);
       }
       oneDone();
     });
@@ -1231,7 +1241,8 @@ export class Runtime implements Backend, RefOwner {
     if (this.isReadable(id)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const list = this.sealWaiters.get(id);
-      if (list) list.push({ resolve, reject }); else this.sealWaiters.set(id, [{ resolve, reject }]);
+      const waiter: SealWaiter = { resolve: () => resolve(), reject };
+      if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
     });
   }
 
@@ -1445,7 +1456,7 @@ export class Runtime implements Backend, RefOwner {
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     this.checkOpen();
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const { payload, deps } = this.encodeArgs(args);
     const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, options);
     return makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
   }
@@ -1492,7 +1503,7 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     const actor = this.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps, nested } = this.encodeArgs(args, DRIVER_TASK_ID);
+    const { payload, deps, nested } = this.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
     entry.actorId = desc.actorId;
