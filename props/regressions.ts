@@ -22,20 +22,7 @@ const message = (x: Problem): string => (x.observed.ok ? "" : x.observed.message
  * counts it, and prints the count: this skips the runs the bug breaks, not a kind of program, and the property
  * itself is unchanged. When the engine fixes a bug, delete its entry; its pinned regressions then run as tests.
  */
-export const KNOWN_ENGINE_BUGS: KnownEngineBug[] = [
-  {
-    id: "ready-lost-loop",
-    diagnosis:
-      "Seen once in ~2,000 soak runs after d7ecd24 (rarely, and only on a runtime that earlier runs had used; the " +
-      "counterexample passes alone): a worker's get gives up with LoomError 'object … was reported ready 21 times " +
-      "but was lost again each time' (WorkerRuntime.wantReadable) for an evicted task result that nothing evicted " +
-      "again: the driver keeps answering `want` from its own entry (Runtime.isReadable reads objects.get(id).entry) " +
-      "while the worker's tryRead finds the id through objFind and never sees it sealed. Suspected: the driver's " +
-      "entry and the core's entry for the id differ after a free and a re-registration (a stale LOST entry still " +
-      "found by objFind), or a segment the worker dropped. Dependents fail with that LoomError instead of a value.",
-    matches: (f) => everyProblem(f, (x) => /was reported ready \d+ times but was lost again each time/.test(message(x))),
-  },
-];
+export const KNOWN_ENGINE_BUGS: KnownEngineBug[] = [];
 
 /** The open bug a failure is exactly the symptom of, if any. */
 export function knownBugFor(failure: PropertyFailure): KnownEngineBug | undefined {
@@ -165,6 +152,12 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found by a soak (unshrunk: alone it passes; the seed's earlier runs on the same runtime are part of it).
+    // The loop: a worker wants an object that nothing in the driver holds any more; each rebuild for that want
+    // is answered, then freed when the rebuild drops its own hold, before the worker reads it. Fixed for the
+    // ways the property's programs unheld a driver-held object: Runtime.recover took its task's argument holds
+    // only after dispatch, and a rebuild failing at once in dispatch (a lost put) released them anyway, freeing
+    // an argument the driver's ref still named; and incRef dropped a hold on a freed object, so the next rebuild
+    // of it was freed under its holder. Deterministic repros: engine/runtime/rebuild-refs.test.ts.
     name: "a worker told 21 times that an evicted result is ready (ready-lost-loop)",
     seed: 67519617, path: "17",
     input: {

@@ -819,9 +819,16 @@ export class Runtime implements Backend, RefOwner {
     this.finalizer.register(ref, ref.id);
   }
 
+  /**
+   * Takes a hold that a later decRef gives back. A hold on an object that is not known now (freed, or not yet
+   * registered) is kept on a placeholder entry, as trackRef does: registerObject fills it in when the object is
+   * registered (or rebuilt) again, so the hold is not lost, and the matching decRef cannot free a later
+   * registration that others hold.
+   */
   private incRef(id: ObjectId): void {
     const o = this.objects.get(id);
     if (o) o.refs++;
+    else this.objects.set(id, { id, entry: 0, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: NONE, lineageCounted: false });
   }
 
   private decRef(id: ObjectId): void {
@@ -1145,11 +1152,13 @@ export class Runtime implements Backend, RefOwner {
     };
     task.node && (task.node.state = "rebuilding");
     this.whenSealedNoRecover(id).then(rebuilt, () => {});
-    this.dispatch(task);
-    // After dispatch, which re-registers (and rebuilds) arguments that were freed: hold them until it ends,
-    // exactly the references finishTask drops again (top-level and nested).
+    // Hold its arguments until it ends, exactly the references finishTask drops again (top-level and nested),
+    // before dispatch: dispatch can end it at once (an argument that cannot come back fails it), and finishTask
+    // must not drop holds it never took. An argument that was freed keeps its hold on a placeholder (incRef);
+    // dispatch registers and rebuilds it.
     for (const d of task.deps) this.incRef(d);
     for (const d of task.nestedRefs) this.incRef(d);
+    this.dispatch(task);
     return obj.entry;
   }
 

@@ -133,3 +133,28 @@ export class Broken {
 export async function callCounter(counter: { inc: { remote(by: number): unknown } }, by: number): Promise<number> {
   return current().get(counter.inc.remote(by) as never) as Promise<number>;
 }
+/**
+ * Submits a child and a task depending on it, reads the dependent, then (once the driver has seen it end) the
+ * child: the child's result is held by nothing but this task's ref.
+ */
+export async function readChildAfterDependent(a: number): Promise<number> {
+  const rt = current();
+  const m = await rt.module<typeof import("./tasks.js")>(new URL(import.meta.url));
+  const child = m.add.remote(a, 1);
+  const dependent = m.add.remote(child, 1);
+  const d = await rt.get(dependent);
+  await new Promise((r) => setTimeout(r, 50));
+  return d + (await rt.get(child));
+}
+/**
+ * Like readChildAfterDependent, but the child's result, freed by then, is passed to a new task as an argument,
+ * which holds it; that task starts only after `ms` (its other argument), long after the child was rebuilt.
+ */
+export async function addToChildLater(a: number, ms: number): Promise<number> {
+  const rt = current();
+  const m = await rt.module<typeof import("./tasks.js")>(new URL(import.meta.url));
+  const child = m.add.remote(a, 1);
+  await rt.get(m.add.remote(child, 1));
+  await new Promise((r) => setTimeout(r, 50));
+  return rt.get(m.add.remote(child, m.sleep.remote(ms))) as Promise<number>;
+}
