@@ -49,10 +49,9 @@ test("a rebuild that fails on a lost put keeps the other arguments, which the dr
 });
 
 test("a task given a ref to an object that was freed holds it through its rebuild until it has read it", async () => {
-  // The child's result is freed once the task depending on it ends (a worker's ref to its child counts
-  // nothing: see the todo below). The new task's argument is then a hold on a freed object: it must keep the
-  // rebuild of the child alive until that task, which starts 100 ms later, has read it; else its want is
-  // answered after each rebuild and the child freed again each time (ready-lost-loop).
+  // The new task's argument holds the child's result (the parent's lineage holds it too): even if it had been
+  // freed, its rebuild must stay alive until that task, which starts 100 ms later, has read it; else its want
+  // is answered after each rebuild and the child freed again each time (ready-lost-loop).
   let value: unknown;
   const lost = await lostDuring(async () => {
     value = await rt.get(m.addToChildLater.remote(1, 100), { timeoutMs: 10_000 });
@@ -61,11 +60,7 @@ test("a task given a ref to an object that was freed holds it through its rebuil
   assert.ok(lost.length <= 1, `the child is rebuilt once, not once per want (lost: ${lost.join(", ")})`);
 });
 
-test("a task reads its child's result after a task depending on it ended", {
-  todo: "open: a worker's ref to the result of a task it submitted is not held by the driver (WorkerRuntime.trackRef " +
-    "counts puts only; nested refs of a worker's submission are not held either): the dependent's end frees it, " +
-    "and each rebuild for the task's want is freed again",
-}, async () => {
+test("a task reads its child's result after a task depending on it ended (the parent's lineage holds its children's results)", async () => {
   const lost = await lostDuring(async () => {
     assert.equal(await rt.get(m.readChildAfterDependent.remote(1), { timeoutMs: 10_000 }), 5, "(1+1+1) + (1+1)");
   });

@@ -86,7 +86,8 @@ interface TaskEntry {
   lineageRefs: number;
   /** Producers of its arguments, whose lineage it keeps alive. */
   lineageParents: TaskId[];
-  /** put() arguments, which cannot be rebuilt: pinned while this entry's lineage is kept. */
+  /** Held while this entry's lineage is kept: put() arguments (they cannot be rebuilt) and the results of the
+   *  children it submitted from its worker (a re-execution reuses them). */
   heldPuts: ObjectId[];
   /** Objects this task put from its worker: held until it ends. */
   ownedPuts: ObjectId[];
@@ -204,6 +205,41 @@ export class Runtime implements Backend, RefOwner {
   private readonly droppedSegments: ObjectId[] = [];
   /** Per worker index: the objects that thread put and may still hold refs to; one ref each (see "put"). */
   private readonly workerPuts: Array<Set<ObjectId>> = [];
+  /**
+   * Holds the results of a task a worker submitted; its thread has refs to them (it may read them after their
+   * dependents ended, or keep them in an actor's state):
+   * 1. Submitted by a plain task: the parent's lineage holds them until the parent is forgotten, so a
+   *    re-execution of the parent reuses its finished children instead of running them again (SPEC).
+   * 2. Otherwise (an actor call): held for the thread like its puts, until it reports them dropped or dies.
+   */
+  private holdResultsForThread(index: number, child: TaskEntry, parentId: TaskId): void {
+    const parent = this.tasks.get(parentId);
+    if (parent && parent.kind === "task") {
+      if (this.heldByParent.has(child)) return; // a re-executed parent submitting it again
+      this.heldByParent.add(child);
+      if (parent.heldPuts === NONE) parent.heldPuts = [];
+      for (let i = 0; i < child.options.numReturns; i++) {
+        const id = objectIdOf(child.id, i);
+        this.incRef(id);
+        parent.heldPuts.push(id);
+      }
+      return;
+    }
+    for (let i = 0; i < child.options.numReturns; i++) this.holdForThread(index, objectIdOf(child.id, i), parentId);
+  }
+  /** Children whose results their parent's lineage holds (see holdResultsForThread). */
+  private readonly heldByParent = new WeakSet<TaskEntry>();
+  private holdForThread(index: number, id: ObjectId, parentId: TaskId): void {
+    const held = this.workerPuts[index] ??= new Set();
+    if (held.has(id)) return;
+    held.add(id);
+    this.incRef(id);
+    const parent = this.tasks.get(parentId);
+    if (parent && parent.kind === "task" && (parent.state === "pending" || parent.state === "running")) {
+      if (parent.ownedPuts === NONE) parent.ownedPuts = [];
+      parent.ownedPuts.push(id);
+    }
+  }
   private releaseWorkerPut(index: number, id: ObjectId): void {
     if (this.workerPuts[index]?.delete(id)) this.decRef(id);
   }
@@ -1324,20 +1360,14 @@ export class Runtime implements Backend, RefOwner {
         this.drainAdmissions();
         break;
       }
-      case "submit": this.submitFromWorker(m.spec); break;
+      case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
         const o = this.registerObject(m.id, true);
         if (m.segment) { this.store.segments.set(m.id, m.segment); this.segmentStored(m.id); }
         this.holdContained(o, m.refs);
         // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
         // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
-        const held = this.workerPuts[index] ??= new Set();
-        if (!held.has(m.id)) { held.add(m.id); o.refs++; }
-        const parent = this.tasks.get(m.parentId);
-        if (parent && parent.kind === "task" && (parent.state === "pending" || parent.state === "running")) {
-          if (parent.ownedPuts === NONE) parent.ownedPuts = [];
-          parent.ownedPuts.push(m.id);
-        }
+        this.holdForThread(index, m.id, m.parentId);
         this.seal(o, m);
         this.recordNode(new GraphRecord(taskIdOfObject(m.id), "put", "put", "finished"));
         this.onSealed(m.id);
@@ -1379,11 +1409,13 @@ export class Runtime implements Backend, RefOwner {
     }
   }
 
-  private submitFromWorker(spec: WireSubmission): void {
+  private submitFromWorker(index: number, spec: WireSubmission): void {
     if (this.closed) return;
     const existing = this.tasks.get(spec.taskId);
     if (existing) {
-      // A re-executed parent submits the same child again: reuse it; it is not run twice.
+      // A re-executed parent submits the same child again: reuse it; it is not run twice. Its new refs there
+      // hold its results again.
+      if (!spec.actorCreate) this.holdResultsForThread(index, existing, spec.parentId);
       return;
     }
     if (spec.actorCreate) {
@@ -1396,11 +1428,13 @@ export class Runtime implements Backend, RefOwner {
       const entry = this.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, [], resolved);
       entry.actorId = spec.actorCall.actorId;
       entry.method = spec.actorCall.method;
+      this.holdResultsForThread(index, entry, spec.parentId);
       this.dispatch(entry);
       return;
     }
     const resolved = resolveTaskOptions(spec.options);
     const entry = this.newTask(spec.taskId, spec.parentId, "task", this.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, [], resolved);
+    this.holdResultsForThread(index, entry, spec.parentId);
     try {
       this.checkFeasible(resolved.resources, spec.fn.name);
     } catch (error) {

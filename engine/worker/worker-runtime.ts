@@ -95,8 +95,9 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   /**
-   * Counts this thread's ObjectRefs to the objects it put: the driver holds each such object for this thread
-   * until told that none is left here. Other refs are held by the driver through task arguments and stored
+   * Counts this thread's ObjectRefs to the objects it put and to the results of tasks it submitted: the driver
+   * holds each such object for this thread until told that none is left here (or, for a plain task's
+   * children, for the parent's lineage). Other refs are held by the driver through task arguments and stored
    * values, so they are not counted (a map miss per decoded ref).
    */
   trackRef(ref: ObjectRef): void {
@@ -669,11 +670,23 @@ export class WorkerRuntime implements Backend, RefOwner {
     return new ObjectRef(id, this);
   }
 
+  /**
+   * Refs to the results of a task this thread submitted: counted like refs to its puts, since the driver holds
+   * those results for this thread (see "submit" there) until told that no ref to them is left here.
+   */
+  private childRefs(taskId: TaskId, n: number): ObjectRef | ObjectRef[] {
+    for (let i = 0; i < n; i++) {
+      const id = objectIdOf(taskId, i);
+      if (!this.putRefs.has(id)) this.putRefs.set(id, 0);
+    }
+    return returnRefs(taskId, n, this);
+  }
+
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     const taskId = this.nextChildId();
     const { payload, deps } = this.encodeArgs(args);
     this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, options } });
-    return returnRefs(taskId, options.numReturns ?? 1, this);
+    return this.childRefs(taskId, options.numReturns ?? 1);
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
@@ -689,7 +702,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     const taskId = this.nextChildId();
     const { payload, deps } = this.encodeArgs(args);
     this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, options, actorCall: { actorId: actor.actorId, method } } });
-    return returnRefs(taskId, options.numReturns ?? 1, this);
+    return this.childRefs(taskId, options.numReturns ?? 1);
   }
 
   readonly api = {
