@@ -18,6 +18,8 @@ export interface Backend {
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[];
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle;
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[];
+  /** Imports a module for rt.module; a worker first waits for its TypeScript loader (see function-cache.ts). */
+  importModule?(href: string): Promise<Record<string, unknown>>;
 }
 
 type RefsOf<R> = ObjectRef<Awaited<R>>;
@@ -131,7 +133,7 @@ export async function wrapModule(backend: Backend, url: URL | string): Promise<R
   const href = normalizeModuleUrl(url);
   let mod: Record<string, unknown>;
   try {
-    mod = await import(href);
+    mod = await (backend.importModule ? backend.importModule(href) : import(href));
   } catch (error) {
     throw new LoomError(`rt.module: cannot load ${href}: ${(error as Error).message}`, { cause: error });
   }

@@ -19,7 +19,7 @@ import {
 } from "../remote.js";
 import { checkTaskOptions, type TaskOptions, type ActorOptions } from "../options.js";
 import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from "../transport/messages.js";
-import { FunctionCache } from "./function-cache.js";
+import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import { setCurrent } from "../current.js";
 
@@ -680,6 +680,16 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (!this.putRefs.has(id)) this.putRefs.set(id, 0);
     }
     return returnRefs(taskId, n, this);
+  }
+
+  /**
+   * rt.module inside a task: a .ts module waits for this thread's tsx registration, like the function cache's
+   * imports. Imported during the registration (say, while a replacement thread warms up), a task's rt.module
+   * was seen to fail in CI with "Cannot read properties of undefined (reading 'status')".
+   */
+  async importModule(href: string): Promise<Record<string, unknown>> {
+    await ensureTypeScriptLoader(href);
+    return (await import(href)) as Record<string, unknown>;
   }
 
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
