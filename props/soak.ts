@@ -9,13 +9,13 @@ import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
 import { knownBugFor } from "./regressions.js";
 
-// Usage: npm run props:soak -- --minutes 30 [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 5000] [--strict]
+// Usage: npm run props:soak -- --minutes 30 [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 10000] [--strict]
 const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "5" },
     "runs-per-seed": { type: "string", default: "50" },
     workers: { type: "string", default: "2" },
-    "get-timeout-ms": { type: "string", default: "5000" },
+    "get-timeout-ms": { type: "string", default: "10000" },
     strict: { type: "boolean", default: false },
   },
 });
@@ -23,7 +23,7 @@ const minutes = Number(values.minutes);
 const runsPerSeed = Number(values["runs-per-seed"]);
 const workers = Number(values.workers);
 if (!(minutes > 0) || !(runsPerSeed > 0) || !(workers >= 1)) {
-  console.error("usage: npm run props:soak -- --minutes N [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 5000] [--strict]");
+  console.error("usage: npm run props:soak -- --minutes N [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 10000] [--strict]");
   process.exit(2);
 }
 
