@@ -14,9 +14,18 @@ import { objAddWaiter } from "./object-table";
 }
 
 /** Pushes a slot onto the done queue and bumps the sequence the driver parks on. */
+/**
+ * Pushes a task slot onto a queue that has a cell per task slot: it is never really full, but a push can meet
+ * the one cell whose consumer has claimed it and not yet handed it back (a few instructions, longer if that
+ * thread is descheduled there). Such a push must wait, not fail: a dropped push lost the task for good (seen
+ * with 1M trivial tasks keeping the ready queue full).
+ */
+function pushSlot(q: u32, slot: i32): void {
+  while (!queuePush(q, slot)) { /* the consumer of that cell is finishing its pop */ }
+}
+
 function reportDone(slot: i32): void {
-  // The done queue has a cell per task slot, so it cannot be full.
-  queuePush(load<u32>(CORE_BASE + CTL_DONE_QUEUE), slot);
+  pushSlot(load<u32>(CORE_BASE + CTL_DONE_QUEUE), slot);
   atomic.add<i32>(CORE_BASE + CTL_DONE_SEQ, 1);
 }
 
@@ -31,8 +40,7 @@ function makeReady(slot: i32): i32 {
   }
   const target = load<i32>(t + TASK_TARGET);
   const q = load<u32>(CORE_BASE + (target == TARGET_ADMIT ? CTL_ADMIT_QUEUE : CTL_READY_QUEUE));
-  // Queues have a cell per task slot, so a push cannot fail.
-  queuePush(q, slot);
+  pushSlot(q, slot);
   atomic.add<i32>(CORE_BASE + CTL_READY_SEQ, 1);
   return target == TARGET_ADMIT ? 0 : 1;
 }

@@ -15,9 +15,13 @@ function taskField(mem: Int32Array, slot: number, field: number): number {
   return (mem[ctl(CTL_TASK_TABLE)]! >>> 0) + slot * TASK_BYTES + field >> 2;
 }
 
+/** As in the core: a queue with a cell per slot is never really full; a push waits out a pop in progress. */
+function pushSlot(mem: Int32Array, q: number, slot: number): void {
+  while (!queuePush(mem, q, slot)) { /* the consumer of that cell is finishing its pop */ }
+}
+
 function reportDone(mem: Int32Array, slot: number): void {
-  // The done queue has a cell per task slot, so it cannot be full.
-  queuePush(mem, mem[ctl(CTL_DONE_QUEUE)]! >>> 0, slot);
+  pushSlot(mem, mem[ctl(CTL_DONE_QUEUE)]! >>> 0, slot);
   Atomics.add(mem, ctl(CTL_DONE_SEQ), 1);
 }
 
@@ -28,7 +32,7 @@ function makeReady(mem: Int32Array, slot: number): number {
     return 0;
   }
   const admit = mem[taskField(mem, slot, TASK_TARGET)] === TARGET_ADMIT;
-  queuePush(mem, mem[ctl(admit ? CTL_ADMIT_QUEUE : CTL_READY_QUEUE)]! >>> 0, slot);
+  pushSlot(mem, mem[ctl(admit ? CTL_ADMIT_QUEUE : CTL_READY_QUEUE)]! >>> 0, slot);
   Atomics.add(mem, ctl(CTL_READY_SEQ), 1);
   return admit ? 0 : 1;
 }
