@@ -953,8 +953,7 @@ export class Runtime implements Backend, RefOwner {
 
   /** Adds a waiter for an object not readable now, and starts its rebuild if it is lost or was freed. */
   private addSealWaiter(id: ObjectId, waiter: SealWaiter): void {
-    const list = this.sealWaiters.get(id);
-    if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
+    this.fileSealWaiter(id, waiter);
     const o = this.objects.get(id);
     if (!o || o.entry === 0 || this.core.exports.objState(o.entry) === L.OBJ_LOST) {
       try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }
@@ -1070,10 +1069,15 @@ export class Runtime implements Backend, RefOwner {
         }
       };
       // One waiter for all of them: it is told which object was sealed.
+      /** Rejects the get at once if the readable object `id` holds an error; true when it did. */
+      const failedOn = (id: ObjectId): boolean => {
+        if (!this.isErrorValue(id)) return false;
+        try { this.readNow(id); } catch (error) { fail(error as Error); }
+        return true;
+      };
       const waiter: SealWaiter = {
         resolve: (id) => {
-          if (settled) return;
-          if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); return; } }
+          if (settled || failedOn(id)) return;
           oneDone();
         },
         reject: fail,
@@ -1082,7 +1086,7 @@ export class Runtime implements Backend, RefOwner {
         if (settled) break;
         this.restoreIfSpilled(id);
         if (this.isReadable(id)) {
-          if (this.isErrorValue(id)) { try { this.readNow(id); } catch (error) { fail(error as Error); } }
+          failedOn(id);
           continue;
         }
         pending++;
@@ -1113,12 +1117,7 @@ export class Runtime implements Backend, RefOwner {
     this.spill.touch(id);
     try {
       await this.whenSealed(id);
-      this.restoreIfSpilled(id); // other reads may have spilled it again since it became readable
-      const o = this.objects.get(id);
-      if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
-      const r = this.store.read(id, o.entry, this.hooks);
-      if (r.error) throw r.error;
-      return r.value;
+      return this.readNow(id);
     } finally {
       this.decRef(id);
     }
@@ -1163,21 +1162,9 @@ export class Runtime implements Backend, RefOwner {
       throw new ReconstructionError(`object ${id} is the creation marker of actor ${task.name} and is lost; it is not rebuilt`);
     }
     if (task.kind === "actor-method") return this.rebuildActorResult(task, id, announced);
-    const ex = this.core.exports;
     const obj = this.registerObject(id, false);
     if (task.state === "pending" || task.state === "running") return obj.entry;
-    // Reopen every return of the task so that the re-execution can seal them again.
-    const reopened: ObjectId[] = [];
-    for (let i = 0; i < task.options.numReturns; i++) {
-      const rid = objectIdOf(taskId, i);
-      const ro = this.registerObject(rid, false);
-      const state = ex.objState(ro.entry);
-      if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
-      else if (state === L.OBJ_SEALED) continue;
-      ro.refs++; // held by the rebuild until it seals
-      reopened.push(rid);
-      ro.freeWhenSealed = false;
-    }
+    const reopened = this.reopenReturns(task);
     task.state = "pending";
     task.attempts = 0;
     this.inFlight++;
@@ -1196,6 +1183,26 @@ export class Runtime implements Backend, RefOwner {
     for (const d of task.nestedRefs) this.incRef(d);
     this.dispatch(task);
     return obj.entry;
+  }
+
+  /**
+   * Reopens every return of a task about to run again, so that the re-execution can seal them; returns those
+   * reopened, each held by the rebuild until it seals (the caller drops the holds then).
+   */
+  private reopenReturns(task: TaskEntry): ObjectId[] {
+    const ex = this.core.exports;
+    const reopened: ObjectId[] = [];
+    for (let i = 0; i < task.options.numReturns; i++) {
+      const rid = objectIdOf(task.id, i);
+      const ro = this.registerObject(rid, false);
+      const state = ex.objState(ro.entry);
+      if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
+      else if (state === L.OBJ_SEALED) continue;
+      ro.refs++;
+      reopened.push(rid);
+      ro.freeWhenSealed = false;
+    }
+    return reopened;
   }
 
   private putIds = new Set<ObjectId>();
@@ -1226,18 +1233,7 @@ export class Runtime implements Backend, RefOwner {
     if (upTo < 0) {
       throw new ReconstructionError(`object ${id} was made by ${task.name} (call ${task.seq}) and is lost; only calls after the actor's last checkpoint (call ${actor.checkpoint?.seq ?? 0}) can be replayed`);
     }
-    const ex = this.core.exports;
-    const reopened: ObjectId[] = [];
-    for (let i = 0; i < task.options.numReturns; i++) {
-      const rid = objectIdOf(task.id, i);
-      const ro = this.registerObject(rid, false);
-      const state = ex.objState(ro.entry);
-      if (state === L.OBJ_LOST || state === L.OBJ_PENDING) ex.objReopen(ro.entry);
-      else if (state === L.OBJ_SEALED) continue;
-      ro.refs++; // held by the rebuild until it seals
-      reopened.push(rid);
-      ro.freeWhenSealed = false;
-    }
+    const reopened = this.reopenReturns(task);
     this.actorRebuilds.add(task.id);
     if (!announced) this.emit("object:lost", { objectId: id, taskId: formatTaskId(task.id) });
 
@@ -1284,11 +1280,12 @@ export class Runtime implements Backend, RefOwner {
 
   private whenSealedNoRecover(id: ObjectId): Promise<void> {
     if (this.isReadable(id)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const list = this.sealWaiters.get(id);
-      const waiter: SealWaiter = { resolve: () => resolve(), reject };
-      if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
-    });
+    return new Promise((resolve, reject) => this.fileSealWaiter(id, { resolve: () => resolve(), reject }));
+  }
+
+  private fileSealWaiter(id: ObjectId, waiter: SealWaiter): void {
+    const list = this.sealWaiters.get(id);
+    if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
   }
 
   /** Drops a stored object as a lost node would (fault injection). */
