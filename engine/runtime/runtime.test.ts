@@ -290,6 +290,17 @@ test("typed arrays come back as views on shared memory, shared with workers", as
   assert.equal(view[0], 7);
 });
 
+test("tasks whose arguments a worker has yet to map run on different workers at once", async () => {
+  // A worker waiting for an argument's segment (one message from the driver) keeps its CPU slot: it used to
+  // free it, take the next task too, and run both itself one after the other while the other worker idled.
+  for (let round = 0; round < 3; round++) {
+    const big = rt.put(new Float64Array(1 << 20).fill(round));
+    const arrived = rt.put(new Int32Array(1 << 14)); // big enough to be shared: both tasks write through views on one copy
+    const met = await rt.get([m.rendezvous.remote(big, arrived, 2, 5_000), m.rendezvous.remote(big, arrived, 2, 5_000)]);
+    assert.deepEqual(met, [true, true], `round ${round}: the two tasks did not run at the same time`);
+  }
+});
+
 test("method shorthand and async inline functions are shipped as functions", async () => {
   const o = { sq(x: number) { return x * x; }, async tw(x: number) { return 2 * x; } };
   assert.equal(await rt.get(rt.remote(o.sq).remote(5)), 25);

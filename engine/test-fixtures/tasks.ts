@@ -85,6 +85,21 @@ export function writeFirst(a: Float64Array, v: number): number {
   return a[0];
 }
 
+/**
+ * Counts itself in at `arrived[0]` and waits (up to `ms`) until `parties` tasks have: true when they all met,
+ * which they can only do when they run at the same time, on different threads.
+ */
+export function rendezvous(big: Float64Array, arrived: Int32Array, parties: number, ms: number): boolean {
+  Atomics.add(arrived, 0, 1);
+  const deadline = Date.now() + ms;
+  for (let seen = Atomics.load(arrived, 0); seen < parties; seen = Atomics.load(arrived, 0)) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(arrived, 1, 0, Math.min(left, 50));
+  }
+  return big.length > 0;
+}
+
 export class Counter {
   private n: number;
   constructor(start: number) {

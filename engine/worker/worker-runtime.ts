@@ -335,7 +335,9 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (!isObjectRef(a)) continue;
       const now = this.tryRead(a.id);
       if (now && !now.error) { out[i] = now.value; continue; }
-      if (!now) mustWait = true;
+      // Sealed but its segment not yet here: the driver sends it at once, so keep the slot (releasing it
+      // would let this thread take the next task too, and both would then run here one after the other).
+      if (!now && !this.sealedHere(a.id)) mustWait = true;
       pending.push(this.getOne(a.id, false).then((v) => { out[i] = v; }));
     }
     if (!pending.length) return Promise.resolve(out);
@@ -457,6 +459,13 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (r.error) throw r.error;
       return r.value;
     });
+  }
+
+  /** Sealed in the shared table (readable here once its segment, if any, has arrived). */
+  private sealedHere(id: ObjectId): boolean {
+    const ex = this.core.exports;
+    const entry = ex.objFind(idLo(id), idHi(id));
+    return entry !== 0 && ex.objState(entry) === L.OBJ_SEALED;
   }
 
   private tryRead(id: ObjectId): { value?: unknown; error?: Error } | undefined {
