@@ -6,6 +6,7 @@ import type { Core } from "../wasm/core.js";
 import { encodeValue, writeEncoded, decodeValue, type EncodedValue, type DecodeHooks } from "../serialization/value-codec.js";
 import { toWire, fromWire, type WireError, ObjectStoreFullError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
+import { handles, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
 export const ARENA_OBJECT_LIMIT = 256 * 1024;
@@ -19,10 +20,16 @@ export interface StoredLocation {
 }
 
 export class ObjectStore {
-  /** Segments this thread can see, by object id. A segment outlives its entry while a view holds it. */
+  /**
+   * Segments this thread can see, by object id. A segment outlives its entry while a view holds it. In a worker
+   * these are the handles its views are made from; in the driver (which has a pool) they are anchors that
+   * never reach user code, and the driver's views come from a second handle per object (`views`), so that the
+   * pool can tell when no view is left.
+   */
   readonly segments = new Map<ObjectId, SharedArrayBuffer>();
+  private readonly views = new Map<ObjectId, SharedArrayBuffer>();
 
-  constructor(private readonly core: Core, private readonly capacityBytes: number) {}
+  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool) {}
 
   /** Encodes and writes a value; the caller seals the entry with the returned location. */
   writeValue(id: ObjectId, value: unknown, path: string): StoredLocation {
@@ -54,10 +61,45 @@ export class ObjectStore {
         return { location: at, size: encoded.size, flags };
       }
     }
-    const segment = new SharedArrayBuffer(encoded.size);
-    writeEncoded(encoded, new Uint8Array(segment), 0);
+    const segment = this.pool ? this.pool.take(encoded.size) : new SharedArrayBuffer(segmentSize(encoded.size));
+    writeEncoded(encoded, new Uint8Array(segment), SEGMENT_HEADER);
+    if (!this.pool) handles.pinHere(segment);
     this.segments.set(id, segment);
     return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment };
+  }
+
+  /** A segment that arrived from another thread, pinned by its sender (a worker's view handle). */
+  adoptSegment(id: ObjectId, segment: SharedArrayBuffer): void {
+    handles.adopt(segment);
+    this.segments.set(id, segment);
+  }
+
+  /** The segment to post to another thread, pinned for it (it adopts it on arrival). */
+  segmentToSend(id: ObjectId): SharedArrayBuffer | undefined {
+    const segment = this.segments.get(id);
+    if (segment) handles.pinForSend(segment);
+    return segment;
+  }
+
+  /** The object's segment leaves this thread's memory (freed, spilled or evicted); the pool may reuse it. */
+  dropSegment(id: ObjectId): void {
+    const segment = this.segments.get(id);
+    this.segments.delete(id);
+    this.views.delete(id);
+    if (segment && this.pool) this.pool.retire(segment);
+  }
+
+  /** The handle this thread's views of an object are made from. */
+  private viewHandle(id: ObjectId): SharedArrayBuffer | undefined {
+    if (!this.pool) return this.segments.get(id);
+    let view = this.views.get(id);
+    if (view) return view;
+    const anchor = this.segments.get(id);
+    if (!anchor) return undefined;
+    view = structuredClone(anchor);
+    handles.pinHere(view);
+    this.views.set(id, view);
+    return view;
   }
 
   /**
@@ -70,9 +112,9 @@ export class ObjectStore {
     const flags = ex.objFlags(entry);
     let value: unknown;
     if (flags & L.FLAG_SEGMENT) {
-      const segment = this.segments.get(id);
+      const segment = this.viewHandle(id);
       if (!segment) throw new Error(`Loom store: segment of object ${id} is not known in this thread`);
-      value = decodeValue(new Uint8Array(segment), 0, hooks, true);
+      value = decodeValue(new Uint8Array(segment), SEGMENT_HEADER, hooks, true);
     } else {
       value = decodeValue(this.core.u8, ex.objLocation(entry), hooks, false);
     }
@@ -82,7 +124,7 @@ export class ObjectStore {
 
   /** Frees the memory of a stored object (driver, when nothing references it). */
   release(id: ObjectId, location: number, flags: number): void {
-    if (flags & L.FLAG_SEGMENT) this.segments.delete(id);
+    if (flags & L.FLAG_SEGMENT) this.dropSegment(id);
     else if (location !== 0) this.core.exports.arenaFree(location);
   }
 }

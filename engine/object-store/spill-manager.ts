@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync, readFileSync, rmSync, readdirSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ObjectId } from "../ids.js";
+import { SEGMENT_HEADER, type SegmentPool } from "./segment-pool.js";
 
 const PREFIX = "loom-spill";
 
@@ -88,13 +89,13 @@ export class SpillManager {
     return this.spilled.has(id);
   }
 
-  /** Reads a spilled object back into a new segment and deletes its file. */
-  restore(id: ObjectId): SharedArrayBuffer {
+  /** Reads a spilled object back into a segment from `pool` and deletes its file. */
+  restore(id: ObjectId, pool: SegmentPool): SharedArrayBuffer {
     const file = this.spilled.get(id);
     if (!file) throw new Error(`Loom store: object ${id} has no spill file`);
     const bytes = readFileSync(file);
-    const segment = new SharedArrayBuffer(bytes.byteLength);
-    new Uint8Array(segment).set(bytes);
+    const segment = pool.take(bytes.byteLength - SEGMENT_HEADER);
+    new Uint8Array(segment).set(bytes.subarray(SEGMENT_HEADER), SEGMENT_HEADER); // the header's handle count starts clear
     rmSync(file, { force: true });
     this.spilled.delete(id);
     this.stored(id, segment.byteLength);

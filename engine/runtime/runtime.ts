@@ -29,6 +29,7 @@ import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
 import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
+import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { withTimeout } from "../worker/worker-runtime.js";
 
@@ -265,7 +266,7 @@ export class Runtime implements Backend, RefOwner {
     this.core = core;
     this.i32 = core.i32;
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
-    this.store = new ObjectStore(core, store);
+    this.store = new ObjectStore(core, store, new SegmentPool(Math.min(store / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
       throw new LoomError(`init: invalid spillDir ${String(options.spillDir)} (expected a directory path)`);
     }
@@ -407,11 +408,14 @@ export class Runtime implements Backend, RefOwner {
     return { nodes: this.graphNodes.map((n) => n.toNode()), edges };
   }
 
-  /** Bytes the store holds now (arena blocks plus segments known to the driver). */
-  storeUsage(): { arenaBytes: number; segmentBytes: number; objects: number } {
+  /**
+   * Bytes the store holds now: arena blocks, segments of live objects known to the driver, and segments of freed
+   * objects kept for reuse (idleSegmentBytes; some may still be seen by views not yet collected).
+   */
+  storeUsage(): { arenaBytes: number; segmentBytes: number; idleSegmentBytes: number; objects: number } {
     let segmentBytes = 0;
     for (const s of this.store.segments.values()) segmentBytes += s.byteLength;
-    return { arenaBytes: this.core.exports.arenaUsed(), segmentBytes, objects: this.objects.size };
+    return { arenaBytes: this.core.exports.arenaUsed(), segmentBytes, idleSegmentBytes: this.store.pool?.idleBytes ?? 0, objects: this.objects.size };
   }
 
   async shutdown(): Promise<void> {
@@ -424,6 +428,7 @@ export class Runtime implements Backend, RefOwner {
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.pool.terminateAll();
     this.spill.close();
+    this.store.pool?.clear();
     Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
   }
 
@@ -913,6 +918,8 @@ export class Runtime implements Backend, RefOwner {
     const segment = this.store.segments.get(id);
     if (!segment) return;
     this.spill.stored(id, segment.byteLength);
+    // Recycled segments waiting for reuse count against the store's bound too; they go before any object spills.
+    this.store.pool?.trim(Math.max(0, this.objectStoreBytes - this.spill.bytesInMemory));
     for (const victim of this.spill.victims(id)) this.spillObject(victim);
   }
 
@@ -929,7 +936,7 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     this.spill.spill(id, segment);
-    this.store.segments.delete(id);
+    this.store.dropSegment(id);
     this.droppedSegments.push(id);
     ex.objSetState(o.entry, L.OBJ_SPILLED);
     this.emit("object:spilled", { objectId: id, bytes: segment.byteLength });
@@ -939,7 +946,7 @@ export class Runtime implements Backend, RefOwner {
   private restoreIfSpilled(id: ObjectId): void {
     const o = this.objects.get(id);
     if (!o || o.entry === 0 || this.core.exports.objState(o.entry) !== L.OBJ_SPILLED || !this.spill.isSpilled(id)) return;
-    this.store.segments.set(id, this.spill.restore(id));
+    this.store.segments.set(id, this.spill.restore(id, this.store.pool!));
     this.core.exports.objSetState(o.entry, L.OBJ_SEALED);
     for (const victim of this.spill.victims(id)) this.spillObject(victim);
   }
@@ -987,8 +994,7 @@ export class Runtime implements Backend, RefOwner {
     const wants = this.workerWants.get(id);
     if (wants) {
       this.workerWants.delete(id);
-      const segment = this.store.segments.get(id);
-      for (const w of wants) this.pool.post(w, { t: "object", id, segment });
+      for (const w of wants) this.pool.post(w, { t: "object", id, segment: this.store.segmentToSend(id) });
     }
     if (o.freeWhenSealed && o.refs <= 0) this.freeObject(o);
   }
@@ -1387,7 +1393,7 @@ export class Runtime implements Backend, RefOwner {
         this.restoreIfSpilled(m.id);
         this.spill.touch(m.id);
         if (this.isReadable(m.id)) {
-          this.pool.post(index, { t: "object", id: m.id, segment: this.store.segments.get(m.id) });
+          this.pool.post(index, { t: "object", id: m.id, segment: this.store.segmentToSend(m.id) });
           break;
         }
         let set = this.workerWants.get(m.id);

@@ -510,7 +510,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     switch (m.t) {
       case "fn": this.functions.define(m.id, m.fn); break;
       case "object": {
-        if (m.segment) this.store.segments.set(m.id, m.segment);
+        if (m.segment) this.store.adoptSegment(m.id, m.segment);
         const list = this.objectWaiters.get(m.id);
         this.objectWaiters.delete(m.id);
         for (const w of list ?? []) m.error ? w.reject(fromWire(m.error)) : w.resolve();
@@ -529,7 +529,7 @@ export class WorkerRuntime implements Backend, RefOwner {
         if (a) { a.dropped = true; this.actors.delete(m.actorId); }
         break;
       }
-      case "drop-segments": for (const id of m.ids) this.store.segments.delete(id); break;
+      case "drop-segments": for (const id of m.ids) this.store.dropSegment(id); break;
     }
   }
 

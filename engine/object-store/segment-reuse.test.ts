@@ -1,0 +1,80 @@
+// Segments of freed big objects are reused by later puts of about the same size, but never while a view
+// made from them is alive in the driver or in a worker: those views must keep seeing the values they saw.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { init, type ObjectRef, type Runtime } from "loom";
+
+type Views = typeof import("../test-fixtures/views.js");
+const ELEMENTS = (2 * 2 ** 20) / 8; // 2 MiB: big enough to be recycled
+const gc = (globalThis as { gc?: () => void }).gc;
+let rt: Runtime;
+let views: Record<string, any>;
+
+before(async () => {
+  rt = await init({ workers: 1 });
+  views = (await rt.module<Views>(new URL("../test-fixtures/views.ts", import.meta.url))) as Record<string, any>;
+});
+after(async () => {
+  await rt.shutdown();
+});
+
+/** Collects the driver's garbage and lets finalizers (ref drops, handle unpins) run. */
+async function collect(): Promise<void> {
+  for (let i = 0; i < 3; i++) { gc!(); await new Promise((r) => setTimeout(r, 20)); }
+}
+
+/** Each test puts its own size, so that it cannot be handed a segment another test left idle. */
+const filled = (v: number, elements = ELEMENTS) => new Float64Array(elements).fill(v);
+const DRIVER_ELEMENTS = (3 * 2 ** 20) / 8;
+const WORKER_ELEMENTS = (4 * 2 ** 20) / 8;
+
+test("a freed segment is reused by the next put of its size once no view sees it", { skip: !gc && "needs --expose-gc (npm test passes it)" }, async () => {
+  await (async () => {
+    const ref = rt.put(filled(1));
+    const view = (await rt.get(ref)) as Float64Array;
+    assert.equal(view[0], 1, "the put reads back");
+  })();
+  await collect();
+  const idle = rt.storeUsage().idleSegmentBytes;
+  assert.ok(idle >= ELEMENTS * 8, `the freed object's segment is kept for reuse (idle ${idle} bytes)`);
+  const next = rt.put(filled(2));
+  assert.ok(rt.storeUsage().idleSegmentBytes < idle, `the next put took it (idle ${idle} -> ${rt.storeUsage().idleSegmentBytes})`);
+  const v = (await rt.get(next)) as Float64Array;
+  assert.deepEqual([v[0], v[ELEMENTS - 1]], [2, 2], "the reused segment holds the new value");
+});
+
+test("a view kept in the driver keeps its memory from reuse", { skip: !gc && "needs --expose-gc (npm test passes it)" }, async () => {
+  const kept = await (async () => (await rt.get(rt.put(filled(3, DRIVER_ELEMENTS)))) as Float64Array)();
+  await collect(); // the ref is gone; only the view holds the segment
+  const later: ObjectRef<Float64Array>[] = [];
+  for (let i = 0; i < 4; i++) { later.push(rt.put(filled(10 + i, DRIVER_ELEMENTS))); await collect(); }
+  assert.deepEqual([kept[0], kept[DRIVER_ELEMENTS - 1]], [3, 3], "the driver's view still sees its own value");
+  for (let i = 0; i < 4; i++) {
+    const v = (await rt.get(later[i]!)) as Float64Array;
+    assert.deepEqual([v[0], v[DRIVER_ELEMENTS - 1]], [10 + i, 10 + i], `later put ${i} is intact`);
+  }
+});
+
+test("a view kept by a worker keeps its memory from reuse; once it drops it, the segment is reused", { skip: !gc && "needs --expose-gc (npm test passes it)" }, async () => {
+  await rt.get(views.dropKept.remote());
+  await (async () => {
+    const ref = rt.put(filled(5, WORKER_ELEMENTS));
+    assert.equal(await rt.get(views.keepView.remote(ref)), 1, "the worker keeps one view");
+  })();
+  await collect();
+  const idle = rt.storeUsage().idleSegmentBytes;
+  const later: ObjectRef<Float64Array>[] = [];
+  for (let i = 0; i < 4; i++) { later.push(rt.put(filled(20 + i, WORKER_ELEMENTS))); await collect(); }
+  assert.deepEqual(await rt.get(views.readKept.remote()), [[5, 5]], "the worker's view still sees its own value");
+  for (let i = 0; i < 4; i++) {
+    const v = (await rt.get(later[i]!)) as Float64Array;
+    assert.deepEqual([v[0], v[WORKER_ELEMENTS - 1]], [20 + i, 20 + i], `later put ${i} is intact`);
+  }
+  later.length = 0;
+  assert.equal(await rt.get(views.dropKept.remote()), true, "the worker collected its garbage");
+  await collect();
+  const freed = rt.storeUsage().idleSegmentBytes;
+  assert.ok(freed >= idle, `the segments are idle once no one sees them (before ${idle}, now ${freed})`);
+  rt.put(filled(30, WORKER_ELEMENTS));
+  assert.ok(rt.storeUsage().idleSegmentBytes < freed, `a put reuses one (idle ${freed} -> ${rt.storeUsage().idleSegmentBytes})`);
+});
