@@ -161,8 +161,10 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.notifyDriver();
       return;
     }
+    // The slot stays RUNNING until the driver reads the message. A thread's messages all reach the driver
+    // before its exit event, so a slot still RUNNING on a dead thread is one whose end was never reported and
+    // must be retried; marked DONE here, a death between the store and the post left it stuck for good.
     this.core.setTaskField(slot, L.TASK_OUTCOME, outcome);
-    Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_DONE);
     this.post({ t: "done", slot, seals });
   }
 
