@@ -49,6 +49,8 @@ export function readyPop(): i32 { return queuePop(load<u32>(CORE_BASE + CTL_READ
 /**
  * A worker takes the next ready task and claims it in one call, so that a thread killed between the two can
  * not lose a task: once this returns, the slot is RUNNING with this worker's index (and retried if it dies).
+ * taskStart is inlined here: V8 stops a terminated thread's WebAssembly only at function entries and loop
+ * heads, and a call between the pop and the claim was such a point.
  * Returns the slot, -1 when the queue is empty, -2 when the popped task had been cancelled (it is reported).
  */
 export function readyTake(worker: i32): i32 {

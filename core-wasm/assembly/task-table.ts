@@ -84,7 +84,7 @@ export function taskRequeue(slot: i32): void {
 }
 
 /** A worker claims a slot it popped; false when it was cancelled meanwhile (then it reports it skipped). */
-export function taskStart(slot: i32, worker: i32): bool {
+@inline export function taskStart(slot: i32, worker: i32): bool {
   const t = taskAt(slot);
   store<i32>(t + TASK_WORKER, worker);
   if (atomic.cmpxchg<i32>(t + TASK_STATE, TASK_READY, TASK_RUNNING) == TASK_READY) return true;
