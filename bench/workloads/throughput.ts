@@ -12,6 +12,7 @@ import type * as TrivialModule from "./modules/trivial-task.js";
 const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
 const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
 const BIG_ELEMENTS = (8 * 2 ** 20) / 8; // 8 MiB of float64
+const HUGE_ELEMENTS = 9_000_000; // 72 MB, the size-independence check
 
 interface Params {
   tasks: number;
@@ -88,6 +89,9 @@ interface LoomExtras {
   smallGetHz: number;
   bigPutMs: number[];
   bigGetUs: number[];
+  /** get of a stored 72 MB array and of a stored 1 KB one, alternated (the size-independence check). */
+  hugeGetUs: number[];
+  tinyGetUs: number[];
   bigTaskInlineMs: number[];
 }
 
@@ -179,6 +183,16 @@ async function loomSide(first: LoomSession, p: Params, big: Float64Array, out: P
       out.bigPutMs.push(1e3 * (await timeOnce(() => (ref = rt.put(big)))));
       out.bigGetUs.push(1e6 * (await timeOnce(() => rt.get(ref!))));
     }
+    const huge = rt.put(new Float64Array(HUGE_ELEMENTS).fill(1));
+    const tiny = rt.put(new Float64Array(128).fill(1));
+    await rt.get(huge);
+    await rt.get(tiny);
+    out.hugeGetUs = [];
+    out.tinyGetUs = [];
+    for (let r = 0; r < p.bigReps; r++) {
+      out.hugeGetUs.push(1e6 * (await timeOnce(() => rt.get(huge))));
+      out.tinyGetUs.push(1e6 * (await timeOnce(() => rt.get(tiny))));
+    }
   });
   await section("task reading 8 MiB", short, async (rt, m) => {
     const stored = rt.put(big);
@@ -234,6 +248,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       piscina: med(pis.tasksPerSec),
       ratio: ratioOf(med(lo?.tasksPerSec), med(pis.tasksPerSec)),
       ratioLabel: "loom/piscina",
+      target: { on: "ratio", op: ">=", value: 10, text: "≥ 10× piscina" },
       extra: { rayReference: 8721 },
       throughputChart: true,
       headline: true,
@@ -245,6 +260,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       piscina: p50(pis.rtt),
       ratio: ratioOf(p50(pis.rtt), p50(lo?.rtt)),
       ratioLabel: "piscina/loom",
+      target: { on: "ratio", op: ">=", value: 5, text: "p50 ≤ 1/5 of piscina's" },
       extra: { loomP99: p99(lo?.rtt), piscinaP99: p99(pis.rtt), loomHz: lo?.rttHz ?? null, piscinaHz: pis.rttHz, rayReferenceUs: 1020 },
     },
     {
@@ -303,6 +319,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       serial: gbps(med(copyBigMs)),
       ratio: ratioOf(gbps(med(lo?.bigPutMs)), gbps(med(copyBigMs))),
       ratioLabel: "loom/memcpy",
+      target: { on: "ratio", op: ">=", value: 0.8, text: "≥ 0.8× memcpy" },
       extra: { loomPutMs: med(lo?.bigPutMs), serialSliceMs: med(copyBigMs) },
       note: "serial: Float64Array.slice (one memcpy)",
     },
@@ -314,6 +331,16 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       ratio: ratioOf(med(cloneBigUs), med(lo?.bigGetUs)),
       ratioLabel: "structuredClone/loom",
       note: "serial: structuredClone of the array",
+    },
+    {
+      case: "get 72 MB array vs get 1 KB array (stored)",
+      unit: "µs",
+      loom: med(lo?.hugeGetUs),
+      ratio: ratioOf(med(lo?.hugeGetUs), med(lo?.tinyGetUs)),
+      ratioLabel: "72 MB/1 KB",
+      target: { on: "ratio", op: "<=", value: 2, text: "≤ 2× (size-independent)" },
+      extra: { tinyGetUs: med(lo?.tinyGetUs) },
+      note: "both are views on shared memory: no copy, no parse",
     },
     {
       case: "task reading an 8 MiB array (put once)",
