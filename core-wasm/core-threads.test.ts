@@ -1,6 +1,8 @@
 // Concurrency stress of the WebAssembly core: the main thread and two worker threads drive one Core at the same
 // time (queue push/pop, arena alloc/free, arm racing seal, find racing insert/remove) and the totals are checked
 // exactly afterwards.
+// Also the guard for pushes that meet a pop in progress (732325e): task slots circulate through a ring of a
+// handful of cells, so that a push reaching the cell a descheduled consumer has not handed back yet must wait.
 // Also the Node 20 Liftoff regression guard: a wait inside a wasm loop must not lose the loop's locals.
 // This file is both the test (main thread) and the workers' entry (loaded again inside each worker).
 import { test, before, after } from "node:test";
@@ -10,6 +12,7 @@ import { isMainThread, parentPort, workerData, Worker } from "node:worker_thread
 import { Core, applyWasmWorkarounds, type CoreHandle } from "../engine/wasm/core.js";
 import * as L from "./shared/layout.js";
 import * as jsQueue from "../bench/micro/js-baselines/js-ready-queue.js";
+import * as jsTasks from "../bench/micro/js-baselines/js-task-table.js";
 
 // ---- shared between the threads: the jobs, and a bookkeeping buffer next to (not inside) the core ----
 
@@ -17,14 +20,19 @@ type Job =
   | { kind: "queue"; thread: number; perThread: number; useTs: boolean }
   | { kind: "arena"; thread: number; rounds: number }
   | { kind: "seal"; thread: number; objects: number }
-  | { kind: "find"; thread: number; objects: number };
+  | { kind: "find"; thread: number; objects: number }
+  | { kind: "circulate"; thread: number; moves: number; useTs: boolean };
 interface Report {
   ok: boolean; error?: string; popped?: number; orderViolations?: number; allocs?: number; frees?: number;
   failures?: number; clobbered?: number; released?: number; lookups?: number; missed?: number; phantoms?: number;
+  moved?: number; badState?: number;
 }
 
 const THREADS = 3; // main + 2 workers
 const QUEUE_CAPACITY = 64;
+// The circulation test: task slots (= cells per queue), threads (more than the 2 cores CI has, so that some are
+// descheduled mid-pop), and the rounds in a row without a slot after which a thread gives up (slots were lost).
+const CIRCULATING_SLOTS = 4, CIRCULATORS = 4, IDLE_ROUNDS = 1 << 20;
 // Bookkeeping words (i32 indices into `book`), each on its own cache line.
 const GO = 0, STARTED = 16, POPPED = 32, PUBLISHED = 48, BOOK_HEADER = 64;
 
@@ -121,6 +129,53 @@ function findJob(core: Core, book: Int32Array, job: Extract<Job, { kind: "find" 
   return { ok: true, lookups, missed, phantoms };
 }
 
+/**
+ * Takes a ready task and finishes it (a push onto the done queue), then takes a done task and requeues it (a
+ * push back onto the ready queue), as workers and the driver do, until the threads together made `moves` moves.
+ * Every push goes through the task table's pushSlot, which must wait out a pop in progress, not drop the slot.
+ * A thread also stops after IDLE_ROUNDS rounds in a row without a slot, so that lost slots end the run too.
+ */
+function circulateJob(core: Core, book: Int32Array, job: Extract<Job, { kind: "circulate" }>): Report {
+  const x = core.exports;
+  const mem = core.i32;
+  const { readyQueue, doneQueue, taskTable } = core.plan;
+  const state = (slot: number) => Atomics.load(mem, (taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2);
+  let moved = 0, badState = 0, idle = 0, unreported = 0;
+  while (idle < IDLE_ROUNDS) {
+    let slot: number;
+    let progress = false;
+    if (job.useTs) {
+      slot = jsQueue.queuePop(mem, readyQueue);
+      if (slot >= 0 && !jsTasks.taskStart(mem, slot, job.thread)) { badState++; slot = -1; }
+    } else {
+      slot = x.readyTake(job.thread); // -2: the slot was not READY (then it is reported done as skipped)
+      if (slot === -2) badState++;
+    }
+    if (slot >= 0) {
+      if (job.useTs) jsTasks.taskFinish(mem, slot, L.OUTCOME_OK);
+      else x.taskFinish(slot, L.OUTCOME_OK);
+      progress = true;
+      moved++;
+    }
+    slot = job.useTs ? jsQueue.queuePop(mem, doneQueue) : x.donePop();
+    if (slot >= 0) {
+      if (state(slot) !== L.TASK_DONE) badState++;
+      if (job.useTs) jsTasks.taskRequeue(mem, slot);
+      else x.taskRequeue(slot);
+      progress = true;
+      moved++;
+    }
+    idle = progress ? 0 : idle + 1;
+    // The shared count is bumped in batches, so that the threads do not contend on it more than on the queues.
+    if (moved - unreported >= 64 || !progress) {
+      const total = Atomics.add(book, POPPED, moved - unreported) + moved - unreported;
+      unreported = moved;
+      if (total >= job.moves) break;
+    }
+  }
+  return { ok: true, moved, badState };
+}
+
 function workerMain(): void {
   const { handle, book: buffer } = workerData as Shared;
   const core = Core.attach(handle);
@@ -132,6 +187,7 @@ function workerMain(): void {
       report = job.kind === "queue" ? queueJob(core, book, job)
         : job.kind === "arena" ? arenaJob(core, job)
         : job.kind === "find" ? findJob(core, book, job)
+        : job.kind === "circulate" ? circulateJob(core, book, job)
         : sealJob(core, book, job);
     } catch (error) {
       report = { ok: false, error: String((error as Error).stack ?? error) };
@@ -167,14 +223,14 @@ function mainTests(): void {
     return new Promise((resolve, reject) => { w.once("message", () => resolve(w)); w.once("error", reject); });
   }
 
-  /** Sends each worker its job, releases all three threads at once, runs `mine` here, and collects the reports. */
-  async function together<T>(jobs: [Job, Job], mine: () => T, pool = workers): Promise<{ mine: T; theirs: Report[] }> {
+  /** Sends each worker its job, releases them and this thread at once, runs `mine` here, and collects the reports. */
+  async function together<T>(jobs: Job[], mine: () => T, pool = workers): Promise<{ mine: T; theirs: Report[] }> {
     const theirs = pool.map((w, i) => new Promise<Report>((resolve, reject) => {
       w.once("message", resolve);
       w.once("error", reject);
       w.postMessage(jobs[i]);
     }));
-    for (let s; (s = Atomics.load(book, STARTED)) < 2;) Atomics.wait(book, STARTED, s, 50);
+    for (let s; (s = Atomics.load(book, STARTED)) < pool.length;) Atomics.wait(book, STARTED, s, 50);
     Atomics.store(book, GO, 1);
     Atomics.notify(book, GO);
     const result = mine();
@@ -361,6 +417,56 @@ function mainTests(): void {
     for (let i = 0; i < live; i++) ox.objRemove(book[BOOK_HEADER + i]!);
     assert.equal(occupied(), 0, "a table emptied by removals has no tombstone left");
   });
+
+  // ---- a push meeting a pop in progress (732325e) ----
+  // The queues have a cell per task slot, so they are never full, but a push can reach the cell whose consumer
+  // has claimed it and not yet handed it back. With 4 slots in rings of 4 cells, every consumer descheduled in
+  // that window is overtaken within a few pushes, and more threads than cores makes that happen often. A push
+  // that gave up there lost the slot: with pushSlot's wait removed (in the core and in the TS baseline), both
+  // variants failed in 10 of 10 runs on 2 cores, mostly with 3 of the 4 slots gone.
+
+  // One small core and one pool for both variants: spawning the threads costs more than the runs.
+  const circ = Core.create({ taskSlots: CIRCULATING_SLOTS, objectCapacity: 1 << 10, arenaBytes: 1 << 20 });
+  let circPool: Promise<Worker[]> | undefined;
+  after(async () => { if (circPool) await Promise.all((await circPool).map((w) => w.terminate())); });
+
+  for (const useTs of [false, true]) {
+    test(`queues: ${CIRCULATORS} threads circulate ${CIRCULATING_SLOTS} task slots through the ready and done queues; none lost or doubled${useTs ? " (the TS baseline)" : ""}`, { timeout: 120_000 }, async () => {
+      const cp = circ.core.plan;
+      const mem = circ.core.i32;
+      const cx = circ.core.exports;
+      const field = (slot: number, f: number) => (cp.taskTable + slot * L.TASK_BYTES + f) >> 2;
+      mem.fill(0, L.CORE_BASE >> 2, cp.arenaStart >> 2);
+      cx.coreInit(cp.readyQueue, cp.admitQueue, cp.doneQueue, cp.taskSlots, cp.taskTable, cp.taskSlots,
+        cp.objectTable, cp.objectCapacity, cp.freeLists, cp.arenaStart, cp.arenaEnd);
+      for (let slot = 0; slot < CIRCULATING_SLOTS; slot++) {
+        mem[field(slot, L.TASK_TARGET)] = L.TARGET_READY;
+        cx.taskRequeue(slot);
+      }
+      assert.equal(cx.queueLength(cp.readyQueue), CIRCULATING_SLOTS, "every slot starts on the ready queue");
+      book.fill(0);
+      const moves = 4_000_000;
+      circPool ??= Promise.all(Array.from({ length: CIRCULATORS }, () => spawn(circ.handle)));
+      const { theirs } = await together(
+        Array.from({ length: CIRCULATORS }, (_, i): Job => ({ kind: "circulate", thread: i, moves, useTs })),
+        () => undefined,
+        await circPool,
+      );
+      assert.equal(theirs.reduce((a, r) => a + r.badState!, 0), 0, "a popped slot was not in the state its queue implies");
+      // Nothing is in flight now: every slot must sit in exactly one of the two queues, once.
+      const seen = new Array<number>(CIRCULATING_SLOTS).fill(0);
+      for (const [q, expected] of [[cp.readyQueue, L.TASK_READY], [cp.doneQueue, L.TASK_DONE]] as const) {
+        for (let slot; (slot = cx.queuePop(q)) >= 0;) {
+          assert.ok(slot < CIRCULATING_SLOTS, `queue holds ${slot}, not a task slot`);
+          assert.equal(mem[field(slot, L.TASK_STATE)], expected, `slot ${slot}'s state matches its queue`);
+          seen[slot]!++;
+        }
+      }
+      assert.deepEqual(seen, new Array<number>(CIRCULATING_SLOTS).fill(1),
+        "times each slot was found in the queues (0: a push was dropped and its task lost)");
+      assert.ok(theirs.reduce((a, r) => a + r.moved!, 0) >= moves, `the threads made ${moves} moves`);
+    });
+  }
 
   // ---- Node 20's Liftoff bug: a loop around memory.atomic.wait32 loses its loop-carried locals ----
 
