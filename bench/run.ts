@@ -1,6 +1,7 @@
 // `npm run bench` / `npm run bench:quick`: runs every workload (each with its baselines in this
 // same process run), prints the machine and a results table, and writes bench/results/
-// (latest.json, latest.md, SVG charts). Flags: --quick (reduced sizes), --only a,b.
+// (latest.json, latest.md, SVG charts; quick/ for --quick; partial/ for --only). Flags: --quick
+// (reduced sizes), --only a,b.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,17 @@ const WORKLOADS = [
 
 const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));
 
+/**
+ * Where a run's report goes. A run of every workload owns latest.* and the charts (a quick one those under
+ * quick/); a partial run (--only) gets files of its own under partial/, named after its workloads, without
+ * charts, so that it never replaces a full run's report.
+ */
+function reportTarget(quick: boolean, only: string[] | null): { dir: string; base: string; withCharts: boolean } {
+  if (!only) return { dir: quick ? `${RESULTS_DIR}/quick` : RESULTS_DIR, base: "latest", withCharts: true };
+  const names = WORKLOADS.filter((w) => only.includes(w)).join("+");
+  return { dir: `${RESULTS_DIR}/partial`, base: quick ? `${names}.quick` : names, withCharts: false };
+}
+
 function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
   let quick = false;
   let only: string[] | null = null;
@@ -39,6 +51,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
+  if (only?.length === 0) throw new Error("--only needs one or more workload names, separated by commas");
   if (only) for (const o of only) if (!(WORKLOADS as readonly string[]).includes(o)) throw new Error(`unknown workload ${o}; known: ${WORKLOADS.join(", ")}`);
   return { quick, only };
 }
@@ -166,13 +179,14 @@ async function main(): Promise<void> {
     results.push(res);
   }
   const report: RunReport = { system, quick, only, wallSeconds: (performance.now() - t0) / 1e3, results };
-  // A quick run writes beside, not over, the last full run's files.
-  const files = writeReport(quick ? `${RESULTS_DIR}/quick` : RESULTS_DIR, report);
+  const target = reportTarget(quick, only);
+  const files = writeReport(target.dir, report, target.base, target.withCharts);
   console.log(`\n${markdownTable(results)}\n`);
   const targets = results.flatMap((r) => r.rows.filter((row) => row.target));
   const met = targets.filter((row) => row.met === true).length;
   console.log(`targets met: ${met}/${targets.length} · wall ${report.wallSeconds.toFixed(0)} s`);
-  console.log(`wrote ${files.map((f) => f.replace(`${process.cwd()}/`, "")).join(", ")}`);
+  const shown = files.map((f) => f.replace(`${process.cwd()}/`, "")).join(", ");
+  console.log(only ? `wrote the partial run's report to ${shown} (latest.* and the charts untouched)` : `wrote ${shown}`);
   // Workers or pools left by a failed workload must not keep the process alive.
   process.exit(0);
 }

@@ -1,5 +1,5 @@
-// Turns a run's results into the files under bench/results/: latest.json, latest.md (one
-// table, every target with met yes/no) and three SVG charts. Formatting only; no measuring.
+// Turns a run's results into the files under bench/results/: <base>.json, <base>.md (one table, every
+// target with met yes/no) and, for a run of every workload, three SVG charts. Formatting only; no measuring.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { groupedBarChart, lineChart, speedupChart, type BarGroup, type HBar } from "./svg.js";
@@ -68,7 +68,7 @@ export function markdownTable(results: BenchResult[]): string {
   return lines.join("\n");
 }
 
-export function markdownReport(rep: RunReport): string {
+export function markdownReport(rep: RunReport, withCharts = true): string {
   const s = rep.system;
   const out = [
     `# Loom benchmark results${rep.quick ? " (quick mode: reduced sizes)" : ""}`,
@@ -91,7 +91,8 @@ export function markdownReport(rep: RunReport): string {
     const canary = r.canary ? `, canary ${r.canary.before.toFixed(2)}${Number.isFinite(r.canary.after) ? ` → ${r.canary.after.toFixed(2)}` : ""}` : "";
     out.push(`- **${r.name}** (${r.wallSeconds?.toFixed(0) ?? "?"} s${canary}): ${notes.join("; ")}`);
   }
-  out.push("", "## Charts", "", "![tree vs linear](tree-vs-linear.svg)", "", "![throughput vs piscina](throughput.svg)", "", "![speedup per workload](speedup.svg)", "");
+  if (withCharts) out.push("", "## Charts", "", "![tree vs linear](tree-vs-linear.svg)", "", "![throughput vs piscina](throughput.svg)", "", "![speedup per workload](speedup.svg)");
+  out.push("");
   return out.join("\n");
 }
 
@@ -121,12 +122,13 @@ export function charts(rep: RunReport): Record<string, string> {
   return { "tree-vs-linear.svg": tree, "throughput.svg": thr, "speedup.svg": sp };
 }
 
-export function writeReport(dir: string, rep: RunReport): string[] {
+/** Writes `dir/<base>.json` and `dir/<base>.md`, and the charts beside them when `withCharts`; returns the paths. */
+export function writeReport(dir: string, rep: RunReport, base = "latest", withCharts = true): string[] {
   mkdirSync(dir, { recursive: true });
   const files: Record<string, string> = {
-    "latest.json": `${JSON.stringify(rep, null, 2)}\n`,
-    "latest.md": markdownReport(rep),
-    ...charts(rep),
+    [`${base}.json`]: `${JSON.stringify(rep, null, 2)}\n`,
+    [`${base}.md`]: markdownReport(rep, withCharts),
+    ...(withCharts ? charts(rep) : {}),
   };
   for (const [name, body] of Object.entries(files)) writeFileSync(`${dir}/${name}`, body);
   return Object.keys(files).map((f) => `${dir}/${f}`);
