@@ -21,7 +21,7 @@ import { objAddWaiter } from "./object-table";
  * with 1M trivial tasks keeping the ready queue full).
  */
 function pushSlot(q: u32, slot: i32): void {
-  queuePush(q, slot);
+  while (!queuePush(q, slot)) { /* the consumer of that cell is finishing its pop */ }
 }
 
 function reportDone(slot: i32): void {

@@ -17,7 +17,7 @@ function taskField(mem: Int32Array, slot: number, field: number): number {
 
 /** As in the core: a queue with a cell per slot is never really full; a push waits out a pop in progress. */
 function pushSlot(mem: Int32Array, q: number, slot: number): void {
-  queuePush(mem, q, slot);
+  while (!queuePush(mem, q, slot)) { /* the consumer of that cell is finishing its pop */ }
 }
 
 function reportDone(mem: Int32Array, slot: number): void {
