@@ -17,12 +17,10 @@ const OCCUPIED = CORE_BASE + CTL_OBJECT_OCCUPIED >> 2;
 /** i32 index of a field of the entry at byte address `e`. */
 const at = (e: number, field: number) => e + field >> 2;
 
+/** The core's hash (object-table.ts says why it keeps consecutive task ids together). */
 export function hashId(lo: number, hi: number): number {
-  let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) >>> 0;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
-  h ^= h >>> 12;
-  return h >>> 0;
+  const task = (lo >>> 6 | hi << 26) >>> 0;
+  return (task + Math.imul(lo & 63, 0x9e3779b1)) >>> 0;
 }
 
 /** The entry address of object (lo, hi), or 0 when it is not in the table. */
