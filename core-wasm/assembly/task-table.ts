@@ -13,7 +13,6 @@ import { objAddWaiter } from "./object-table";
   return load<u32>(CORE_BASE + CTL_TASK_TABLE) + <u32>slot * TASK_BYTES;
 }
 
-/** Pushes a slot onto the done queue and bumps the sequence the driver parks on. */
 /**
  * Pushes a task slot onto a queue that has a cell per task slot: it is never really full, but a push can meet
  * the one cell whose consumer has claimed it and not yet handed it back (a few instructions, longer if that
@@ -24,6 +23,7 @@ function pushSlot(q: u32, slot: i32): void {
   while (!queuePush(q, slot)) { /* the consumer of that cell is finishing its pop */ }
 }
 
+/** Pushes a slot onto the done queue and bumps the sequence the driver parks on. */
 function reportDone(slot: i32): void {
   pushSlot(load<u32>(CORE_BASE + CTL_DONE_QUEUE), slot);
   atomic.add<i32>(CORE_BASE + CTL_DONE_SEQ, 1);
