@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { markdownTable, writeReport, type RunReport } from "./lib/report.js";
 import { canary } from "./lib/canary.js";
-import { loadLoom } from "./lib/loom.js";
+import { withLimit } from "./lib/loom.js";
 import { systemInfo } from "./lib/system.js";
 import { ratioOf, type BenchResult, type BenchRow, type RunOptions } from "./lib/types.js";
 
@@ -106,34 +106,6 @@ function normalize(name: string, raw: unknown, quick: boolean): BenchResult {
 function limitSeconds(name: string, quick: boolean): number {
   if (name === "million-tasks") return quick ? 150 : 450;
   return quick ? 120 : 420;
-}
-
-/**
- * Resolves with the workload's result, or rejects once it has run `limit` s: first the running
- * Loom runtime is shut down (its pending gets reject, so the workload's own cleanup runs), and if
- * the workload still has not settled 30 s later the runner gives up on it and moves on.
- */
-function withLimit<T>(name: string, work: Promise<T>, limit: number): Promise<T> {
-  let soft: NodeJS.Timeout | undefined;
-  let hard: NodeJS.Timeout | undefined;
-  const giveUp = new Promise<never>((_, reject) => {
-    soft = setTimeout(() => {
-      console.error(`  ✗ ${name}: still running after ${limit} s; shutting the Loom runtime down`);
-      void loadLoom().then(async (loom) => {
-        if (typeof loom === "string") return;
-        try {
-          await loom.current().shutdown();
-        } catch {
-          /* no runtime running */
-        }
-      });
-      hard = setTimeout(() => reject(new Error(`timed out after ${limit} s`)), 30_000);
-    }, limit * 1000);
-  });
-  return Promise.race([work, giveUp]).finally(() => {
-    clearTimeout(soft);
-    clearTimeout(hard);
-  });
 }
 
 async function runOne(name: string, opts: RunOptions): Promise<BenchResult | null> {

@@ -91,3 +91,31 @@ export async function guard<T>(rt: Engine.Runtime, label: string, limitS: number
     clearTimeout(timer);
   }
 }
+
+/**
+ * Resolves with the workload's result, or rejects once it has run `limit` s: first the running
+ * Loom runtime is shut down (its pending gets reject, so the workload's own cleanup runs), and if
+ * the workload still has not settled 30 s later the runner gives up on it and moves on.
+ */
+export function withLimit<T>(name: string, work: Promise<T>, limit: number): Promise<T> {
+  let soft: NodeJS.Timeout | undefined;
+  let hard: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    soft = setTimeout(() => {
+      console.error(`  ✗ ${name}: still running after ${limit} s; shutting the Loom runtime down`);
+      void loadLoom().then(async (loom) => {
+        if (typeof loom === "string") return;
+        try {
+          await loom.current().shutdown();
+        } catch {
+          /* no runtime running */
+        }
+      });
+      hard = setTimeout(() => reject(new Error(`timed out after ${limit} s`)), 30_000);
+    }, limit * 1000);
+  });
+  return Promise.race([work, giveUp]).finally(() => {
+    clearTimeout(soft);
+    clearTimeout(hard);
+  });
+}

@@ -64,6 +64,14 @@ export interface BenchResult {
 
 export interface RunOptions {
   quick: boolean;
+  /**
+   * Workers (Loom) and threads (piscina) instead of the workload's default, and, for a workload
+   * whose work is one unit per worker (numeric: a filter each; stateful-prefix: an actor each),
+   * that many units. Set by bench/scaling.ts; `npm run bench` leaves it unset.
+   */
+  workers?: number;
+  /** Timed repetitions instead of the workload's own count (bench/scaling.ts, to bound its time). */
+  reps?: number;
 }
 
 export type Workload = (opts: RunOptions) => Promise<BenchResult>;

@@ -34,21 +34,22 @@ export interface MonteCarloPiResult {
 
 const WORKERS = 2;
 
-export async function run({ quick = false }: { quick?: boolean } = {}): Promise<MonteCarloPiResult> {
+/** `workers` (default 2) sets the Loom workers, the piscina threads and the jobs (4 per worker). */
+export async function run({ quick = false, workers = WORKERS }: { quick?: boolean; workers?: number } = {}): Promise<MonteCarloPiResult> {
   const samples = quick ? 4_000_000 : 100_000_000;
   const reps = quick ? 1 : 3;
   const warmup = 80_000;
 
   let t = performance.now();
-  const pool = new Pool({ workers: WORKERS });
-  const onLoom = new Pool({ filename: tasks, maxThreads: WORKERS, minThreads: WORKERS });
-  await poolPi(pool, warmup, WORKERS);
-  await piscinaOnLoomPi(onLoom, warmup, WORKERS);
+  const pool = new Pool({ workers });
+  const onLoom = new Pool({ filename: tasks, maxThreads: workers, minThreads: workers });
+  await poolPi(pool, warmup, workers);
+  await piscinaOnLoomPi(onLoom, warmup, workers);
   const loomStartup = performance.now() - t;
 
   t = performance.now();
-  const piscina = new Piscina({ filename: tasks, maxThreads: WORKERS, minThreads: WORKERS });
-  await piscinaPi(piscina, warmup, WORKERS);
+  const piscina = new Piscina({ filename: tasks, maxThreads: workers, minThreads: workers });
+  await piscinaPi(piscina, warmup, workers);
   const piscinaStartup = performance.now() - t;
 
   const runs = { serial: [] as number[], loom: [] as number[], onLoom: [] as number[], piscina: [] as number[] };
@@ -57,19 +58,19 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
     // Interleaved, so that a noisy neighbour hits every variant alike.
     for (let rep = 0; rep < reps; rep++) {
       t = performance.now();
-      pi = serialPi(samples, WORKERS);
+      pi = serialPi(samples, workers);
       runs.serial.push(performance.now() - t);
 
       t = performance.now();
-      check(await poolPi(pool, samples, WORKERS), pi, "loom Pool");
+      check(await poolPi(pool, samples, workers), pi, "loom Pool");
       runs.loom.push(performance.now() - t);
 
       t = performance.now();
-      check(await piscinaOnLoomPi(onLoom, samples, WORKERS), pi, "piscina code on loom");
+      check(await piscinaOnLoomPi(onLoom, samples, workers), pi, "piscina code on loom");
       runs.onLoom.push(performance.now() - t);
 
       t = performance.now();
-      check(await piscinaPi(piscina, samples, WORKERS), pi, "piscina");
+      check(await piscinaPi(piscina, samples, workers), pi, "piscina");
       runs.piscina.push(performance.now() - t);
     }
   } finally {
@@ -88,7 +89,7 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
     cores: os.availableParallelism(),
     build: import.meta.url.includes("/dist/") ? "dist (tsc)" : "source (tsx)",
     samples,
-    workers: WORKERS,
+    workers,
     reps,
     times,
     startup: { loomMs: round(loomStartup), piscinaMs: round(piscinaStartup) },

@@ -22,13 +22,15 @@ interface Params {
   rounds: number;
 }
 
-function params(quick: boolean): Params {
-  const tasksPerRound = os.availableParallelism();
-  return quick ? { side: 2000, tasksPerRound, warmup: 1, rounds: 2 } : { side: 3000, tasksPerRound, warmup: 1, rounds: 10 };
+function params(quick: boolean, workers?: number, reps?: number): Params {
+  const tasksPerRound = workers ?? os.availableParallelism();
+  const p = quick ? { side: 2000, tasksPerRound, warmup: 1, rounds: 2 } : { side: 3000, tasksPerRound, warmup: 1, rounds: 10 };
+  return reps === undefined ? p : { ...p, rounds: reps };
 }
 
-export async function run({ quick }: RunOptions): Promise<BenchResult> {
-  const p = params(quick);
+/** One task per worker; `workers` (default: one per core) sets both the Loom workers and the piscina threads. */
+export async function run({ quick, workers, reps }: RunOptions): Promise<BenchResult> {
+  const p = params(quick, workers, reps);
   const filters = Array.from({ length: p.tasksPerRound }, (_, i) => makeFilter(i));
   const notes: string[] = [];
   const answers: Record<string, number> = {};
@@ -36,7 +38,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
     answers[k] = xs.reduce((a, b) => a + b, 0);
   };
   progress(`${p.rounds} rounds of ${p.tasksPerRound} convolutions of ${p.side}²`);
-  const pool = await makePool(POOL_MODULE);
+  const pool = await makePool(POOL_MODULE, { threads: p.tasksPerRound });
   await warmPool(pool, "ping", null);
   // The issue's second variant: one image made before the clock, reused by every round (no allocation, no put).
   const fixedImage = makeImage(p.side);
@@ -65,7 +67,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   let skipped: string | undefined;
   let stats: Record<string, Stats | null> = {};
   let errors: Record<string, string> = {};
-  const started = await startLoom();
+  const started = await startLoom({ workers: p.tasksPerRound });
   if ("skipped" in started) skipped = started.skipped;
   try {
     if (!("skipped" in started)) {

@@ -27,10 +27,12 @@ interface Params {
   passStateReps: number;
 }
 
-function params(quick: boolean): Params {
-  return quick
-    ? { actors: ACTORS, docsPerActor: 3, docSize: 10_000, warmup: 1, reps: 1, passStateReps: 1 }
-    : { actors: ACTORS, docsPerActor: 10, docSize: 10_000, warmup: 1, reps: 3, passStateReps: 1 };
+function params(quick: boolean, workers?: number, reps?: number): Params {
+  const actors = workers ?? ACTORS;
+  const p = quick
+    ? { actors, docsPerActor: 3, docSize: 10_000, warmup: 1, reps: 1, passStateReps: 1 }
+    : { actors, docsPerActor: 10, docSize: 10_000, warmup: 1, reps: 3, passStateReps: 1 };
+  return reps === undefined ? p : { ...p, reps };
 }
 
 /** Two states in the main thread; documents generated inside the clock, as in every variant. */
@@ -74,8 +76,12 @@ async function loomActors(rt: Runtime, m: ModuleWrappers<typeof PrefixActorModul
   return mergePopular(parts).size;
 }
 
-export async function run({ quick }: RunOptions): Promise<BenchResult> {
-  const p = params(quick);
+/**
+ * `workers` (bench/scaling.ts) sets the actors, the Loom workers and the pool's threads alike;
+ * by default 2 actors on one Loom worker and one pool thread per core.
+ */
+export async function run({ quick, workers, reps }: RunOptions): Promise<BenchResult> {
+  const p = params(quick, workers, reps);
   const notes: string[] = [];
   const answers: Record<string, number> = {};
   const keep = (name: string) => (n: number) => {
@@ -83,7 +89,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   };
 
   progress(`${p.actors} actors × ${p.docsPerActor} docs of ${p.docSize} strings`);
-  const pool = await makePool(POOL_MODULE);
+  const pool = await makePool(POOL_MODULE, workers === undefined ? {} : { threads: workers });
   const pinnedPools = await Promise.all(Array.from({ length: p.actors }, () => makePool(POOL_MODULE, { threads: 1 })));
   await Promise.all([pool, ...pinnedPools].map((pp) => warmPool(pp, "resetPinned", null)));
   const variants: Record<string, Variant> = {
@@ -93,7 +99,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   };
 
   let skipped: string | undefined;
-  const started = await startLoom();
+  const started = await startLoom(workers === undefined ? {} : { workers });
   let stats: Record<string, Stats | null> = {};
   let errors: Record<string, string> = {};
   if ("skipped" in started) skipped = started.skipped;
@@ -101,7 +107,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
     if (!("skipped" in started)) {
       const { rt } = started;
       const m = await rt.module<typeof PrefixActorModule>(ACTOR_MODULE);
-      await warmLoom(rt, m.warm, os.availableParallelism());
+      await warmLoom(rt, m.warm, workers ?? os.availableParallelism());
       variants["loom actors"] = { fn: () => guard(rt, "loom actors", 120, async () => keep("loom")(await loomActors(rt, m, p))) };
     }
     ({ stats, errors } = await interleave(variants, { warmup: p.warmup, reps: p.reps }));

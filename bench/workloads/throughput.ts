@@ -9,8 +9,8 @@ import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from ".
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import type * as TrivialModule from "./modules/trivial-task.js";
 
-const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
-const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
+export const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
+export const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
 const BIG_ELEMENTS = (8 * 2 ** 20) / 8; // 8 MiB of float64
 const HUGE_ELEMENTS = 9_000_000; // 72 MB, the issue's size-independence check
 
@@ -48,6 +48,20 @@ interface Side {
   bigTaskMs: number[];
 }
 
+/** `n` trivial tasks (`inc(i)`) submitted to piscina at once, then awaited; checks the last answer. */
+export async function piscinaBurst(pool: Piscina, n: number): Promise<void> {
+  const out = await Promise.all(Array.from({ length: n }, (_, i) => pool.run(i) as Promise<number>));
+  if (out[n - 1] !== n) throw new Error("piscina: wrong result");
+}
+
+/** `n` trivial tasks (`inc.remote(i)`) submitted to Loom at once, then one `get` of them all; checks the last answer. */
+export async function loomBurst(rt: Runtime, m: ModuleWrappers<typeof TrivialModule>, n: number): Promise<void> {
+  const refs = new Array<ReturnType<typeof m.inc.remote>>(n);
+  for (let i = 0; i < n; i++) refs[i] = m.inc.remote(i);
+  const vals = await rt.get(refs);
+  if (vals[n - 1] !== n) throw new Error("loom: wrong result");
+}
+
 /** Median of a throughput series. */
 const med = (xs: number[] | undefined) => (xs && xs.length ? statsOf(xs).median : null);
 
@@ -60,10 +74,7 @@ async function piscinaSide(p: Params, big: Float64Array): Promise<Side> {
     const tasksPerSec: number[] = [];
     for (let r = 0; r < p.taskReps; r++) {
       await collect();
-      const s = await timeOnce(async () => {
-        const out = await Promise.all(Array.from({ length: p.tasks }, (_, i) => pool.run(i) as Promise<number>));
-        if (out[p.tasks - 1] !== p.tasks) throw new Error("piscina: wrong result");
-      });
+      const s = await timeOnce(() => piscinaBurst(pool, p.tasks));
       tasksPerSec.push(p.tasks / s);
       progress(`piscina: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
     }
@@ -137,12 +148,7 @@ async function loomSide(first: LoomSession, p: Params, big: Float64Array, out: P
     out.tasksPerSec = [];
     for (let r = 0; r < p.taskReps; r++) {
       await collect();
-      const s = await timeOnce(async () => {
-        const refs = new Array<ReturnType<typeof m.inc.remote>>(p.tasks);
-        for (let i = 0; i < p.tasks; i++) refs[i] = m.inc.remote(i);
-        const vals = await rt.get(refs);
-        if (vals[p.tasks - 1] !== p.tasks) throw new Error("loom: wrong result");
-      });
+      const s = await timeOnce(() => loomBurst(rt, m, p.tasks));
       out.tasksPerSec.push(p.tasks / s);
       progress(`loom: ${p.tasks} tasks at once → ${(p.tasks / s).toFixed(0)}/s`);
     }
