@@ -381,6 +381,19 @@ test("a long call on one actor does not hold up an actor placed on the other wor
   await get(long);
 });
 
+test("an actor call's big argument (a segment) travels with the call: the actor starts while the driver is busy", async () => {
+  const c = a.Counter.remote(0);
+  await get(c.inc.remote(1));
+  const items = Array.from({ length: 30_000 }, (_, i) => `item ${i} `.repeat(3)); // ~600 KB: a segment, by ref
+  const stamp = c.stampList.remote(items);
+  // The driver stays busy (as while encoding the next calls): the thread must not need it to read the argument.
+  const busyUntil = Date.now() + 1_000;
+  while (Date.now() < busyUntil);
+  const { at, length } = (await get(stamp)) as { at: number; length: number };
+  assert.equal(length, items.length, "the argument arrived whole");
+  assert.ok(at < busyUntil - 300, `the call started ${at - busyUntil} ms after the driver's 1,000 ms busy loop ended, not during it`);
+});
+
 test("killing the worker that hosts an actor restarts it elsewhere, with its state replayed", async () => {
   const restarted = collect("actor:restarted");
   const workerDied = collect("worker:died");

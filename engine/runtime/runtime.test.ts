@@ -119,6 +119,21 @@ test("values round-trip: Map, Set, Date, BigInt, undefined, NaN, nested", async 
   assert.equal(await rt.get(rt.put("text")), "text");
 });
 
+test("big flat arrays (the v8 encoding) round-trip, keep nested refs as refs, and name a bad element's path", async () => {
+  const latin1 = Array.from({ length: 10_000 }, (_, i) => String.fromCharCode(i % 256, (i * 7) % 256, 0, 255) + i);
+  const numbers = Array.from({ length: 20_000 }, (_, i) => (i % 3 === 0 ? i * 0.5 : i));
+  assert.deepEqual(await rt.get(m.identity.remote(latin1)), latin1);
+  assert.deepEqual(await rt.get(rt.put(numbers)), numbers);
+  const inner = rt.put(7);
+  const withRef = [inner, ...latin1];
+  const back = (await rt.get(m.identity.remote(withRef))) as unknown[];
+  assert.ok(back[0] instanceof ObjectRef, "a ref inside a big flat array stays a ref");
+  assert.equal(await rt.get(back[0] as ObjectRef<number>), 7);
+  assert.deepEqual(back.slice(1), latin1);
+  const bad = [...latin1.slice(0, 5000), () => 1];
+  assert.throws(() => m.identity.remote(bad as never), (e: unknown) => e instanceof SerializationError && (e as SerializationError).path === "args[0][5000]");
+});
+
 test("get with timeoutMs rejects with GetTimeoutError; wait returns what is ready, in input order", async () => {
   const slow = m.sleep.remote(400);
   await assert.rejects(rt.get(slow, { timeoutMs: 20 }), GetTimeoutError);

@@ -1581,11 +1581,27 @@ export class Runtime implements Backend, RefOwner {
     // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
     Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_READY);
     if (!entry.replay) entry.state = "running"; // a replayed call keeps its settled state
+    const segments = this.segmentsFor(entry.deps);
     if (entry.kind === "actor-create") {
-      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0 });
+      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0, segments });
     } else {
-      this.pool.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq! });
+      this.pool.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq!, segments });
     }
+  }
+
+  /**
+   * The segments of an actor task's arguments that are readable here, sent with the task to its thread: asked
+   * for when the call starts instead, each cost a round trip through this thread's event loop, and a driver
+   * busy submitting (say, encoding the next big arguments) left the actor idle until it was done.
+   */
+  private segmentsFor(deps: ObjectId[]): Array<[ObjectId, SharedArrayBuffer]> | undefined {
+    let out: Array<[ObjectId, SharedArrayBuffer]> | undefined;
+    for (const d of deps) {
+      if (!this.isReadable(d) || !this.store.segments.has(d)) continue;
+      this.spill.touch(d);
+      (out ??= []).push([d, this.store.segmentToSend(d)!]); // pinned for the thread, which adopts it
+    }
+    return out;
   }
 
   private onCheckpoint(actorId: ActorId, seq: number, state: Uint8Array): void {

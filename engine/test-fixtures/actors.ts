@@ -53,6 +53,10 @@ export class Counter {
     while (Date.now() < end);
     return this.n;
   }
+  /** When the call started (Date.now()) and how many items it was given: a big argument arrives with its call. */
+  stampList(items: unknown[]): { at: number; length: number } {
+    return { at: Date.now(), length: items.length };
+  }
   /** Where this instance lives: the worker index and the thread id. */
   where(): { index: number; thread: number } {
     return { index: (workerData as { index: number }).index, thread: threadId };

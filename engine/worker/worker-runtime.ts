@@ -524,8 +524,15 @@ export class WorkerRuntime implements Backend, RefOwner {
         if (ctx) (ctx.controller ??= new AbortController()).abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`));
         break;
       }
-      case "actor-create": this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq); break;
-      case "actor-call": this.enqueueActorCall(m.actorId, m.slot, m.replay); break;
+      // The segments of sealed arguments come with the task (see Runtime.segmentsFor): no "want" round trip.
+      case "actor-create":
+        if (m.segments) for (const [id, segment] of m.segments) this.store.adoptSegment(id, segment);
+        this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq);
+        break;
+      case "actor-call":
+        if (m.segments) for (const [id, segment] of m.segments) this.store.adoptSegment(id, segment);
+        this.enqueueActorCall(m.actorId, m.slot, m.replay);
+        break;
       case "actor-drop": {
         const a = this.actors.get(m.actorId);
         if (a) { a.dropped = true; this.actors.delete(m.actorId); }
