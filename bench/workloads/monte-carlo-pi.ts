@@ -3,7 +3,7 @@
 // Prints the Node version, cores and build, then one JSON line; run() returns that object.
 import os from "node:os";
 import { pathToFileURL } from "node:url";
-import { Piscina } from "piscina";
+import { makePool } from "../lib/pools.js";
 import { Pool } from "../../engine/pool/index.js";
 import { piscinaPi as piscinaOnLoomPi } from "../../examples/04-monte-carlo-pi/piscina-on-loom.js";
 import { piscinaPi, tasks } from "../../examples/04-monte-carlo-pi/piscina.js";
@@ -48,7 +48,9 @@ export async function run({ quick = false, workers = WORKERS }: { quick?: boolea
   const loomStartup = performance.now() - t;
 
   t = performance.now();
-  const piscina = new Piscina({ filename: tasks, maxThreads: workers, minThreads: workers });
+  // Through the bench's piscina entry, which registers tsx's ESM loader in the thread: the bench runs under
+  // `--import tsx/esm`, whose hooks do not reach worker threads on Node 20 (see bench/lib/pools.ts).
+  const piscina = await makePool(new URL(tasks), { threads: workers });
   await piscinaPi(piscina, warmup, workers);
   const piscinaStartup = performance.now() - t;
 

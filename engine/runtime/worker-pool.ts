@@ -1,6 +1,6 @@
 // Worker threads: spawns them over the shared core, routes their messages to the runtime, reports deaths.
 // It does not decide what a death means for tasks and actors; the runtime does.
-import { Worker } from "node:worker_threads";
+import { Worker, type WorkerOptions } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import type { CoreHandle } from "../wasm/core.js";
 import type { DriverToWorker, WorkerToDriver } from "../transport/messages.js";
@@ -17,6 +17,37 @@ export interface WorkerPoolEvents {
   message(index: number, message: WorkerToDriver): void;
   exit(index: number, generation: number, code: number): void;
   error(index: number, error: Error): void;
+}
+
+/**
+ * The driver's exec arguments for a worker, with tsx's full loader (`--import tsx`) narrowed to its ESM loader
+ * (`tsx/esm`). The full loader also hooks require(), and transforms CommonJS files (apache-arrow's tslib, for
+ * one) through esbuild's synchronous API, which detaches ArrayBuffers; once one buffer in a thread has been
+ * detached, V8 (11.3, Node 20) runs every typed-array loop in that thread about 1.4x slower (a 3000² convolution:
+ * 330 -> 470 ms of CPU). Task modules in .ts still load: the function cache registers tsx's ESM loader itself.
+ */
+function workerExecArgv(): string[] | undefined {
+  const all = process.execArgv;
+  const narrowed = all.map((a, i) => {
+    if (a === "tsx" && all[i - 1] === "--import") return "tsx/esm";
+    if (a === "--import=tsx") return "--import=tsx/esm";
+    return a;
+  });
+  // Unchanged: leave them inherited (Node then accepts process-wide flags such as --expose-gc, which it
+  // refuses when they are given explicitly; V8 flags apply to every thread anyway).
+  return narrowed.some((a, i) => a !== all[i]) ? narrowed : undefined;
+}
+
+/** Starts a thread; exec arguments Node refuses for a worker (process-wide ones) are dropped, once. */
+function startThread(target: string, options: WorkerOptions): Worker {
+  try {
+    return new Worker(target, options);
+  } catch (error) {
+    const refused = (error as NodeJS.ErrnoException).code === "ERR_WORKER_INVALID_EXEC_ARGV" && options.execArgv;
+    if (!refused) throw error;
+    const bad = new Set((error as Error).message.split(": ").pop()!.split(/,\s*|\s+/));
+    return new Worker(target, { ...options, execArgv: options.execArgv!.filter((a) => !bad.has(String(a))) });
+  }
 }
 
 function workerEntry(): { url: URL; typescript: boolean } {
@@ -42,9 +73,9 @@ export class WorkerPool {
       // tsx does not reach worker threads on Node 20: register it inside the thread before loading the entry.
       const tsxApi = import.meta.resolve("tsx/esm/api");
       const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-      thread = new Worker(code, { eval: true, workerData });
+      thread = startThread(code, { eval: true, workerData, execArgv: workerExecArgv() });
     } else {
-      thread = new Worker(fileURLToPath(url), { workerData });
+      thread = startThread(fileURLToPath(url), { workerData, execArgv: workerExecArgv() });
     }
     const slot: WorkerSlot = { index, thread, alive: true, generation: ++this.generation };
     thread.on("message", (m: WorkerToDriver) => this.on.message(index, m));
