@@ -74,6 +74,11 @@ export class ObjectStore {
     this.segments.set(id, segment);
   }
 
+  /** Segments that came with a task (see Runtime.segmentsFor), each pinned by the driver. */
+  adoptSegments(list: Array<[ObjectId, SharedArrayBuffer]> | undefined): void {
+    if (list) for (const [id, segment] of list) this.adoptSegment(id, segment);
+  }
+
   /** The segment to post to another thread, pinned for it (it adopts it on arrival). */
   segmentToSend(id: ObjectId): SharedArrayBuffer | undefined {
     const segment = this.segments.get(id);

@@ -224,11 +224,11 @@ function isJsonScalar(v: unknown): boolean {
 const FLAT_SCALARS = 4096;
 const FLAT_RATIO = 16;
 
-/** Encodes `value`; `path` names it in errors (`args[1]`, `return value`). */
 /** The fast paths' empty lists, shared (two arrays per encoded scalar showed in allocation profiles); frozen. */
 const NO_BUFFERS = Object.freeze([]) as unknown as EncodedValue["buffers"];
 const NO_REFS = Object.freeze([]) as unknown as EncodedValue["refs"];
 
+/** Encodes `value`; `path` names it in errors (`args[1]`, `return value`). */
 export function encodeValue(value: unknown, path = "value"): EncodedValue {
   // Fast path: the common tiny scalar.
   if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0) || typeof value === "string" || typeof value === "boolean" || value === null) {

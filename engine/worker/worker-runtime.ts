@@ -526,11 +526,11 @@ export class WorkerRuntime implements Backend, RefOwner {
       }
       // The segments of sealed arguments come with the task (see Runtime.segmentsFor): no "want" round trip.
       case "actor-create":
-        if (m.segments) for (const [id, segment] of m.segments) this.store.adoptSegment(id, segment);
+        this.store.adoptSegments(m.segments);
         this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq);
         break;
       case "actor-call":
-        if (m.segments) for (const [id, segment] of m.segments) this.store.adoptSegment(id, segment);
+        this.store.adoptSegments(m.segments);
         this.enqueueActorCall(m.actorId, m.slot, m.replay);
         break;
       case "actor-drop": {
