@@ -7,6 +7,7 @@ import { encodeValue, writeEncoded, decodeValue, type EncodedValue, type DecodeH
 import { toWire, fromWire, type WireError, ObjectStoreFullError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
 import { handles, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
+import { CollectionPacer } from "./collection-pacer.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
 export const ARENA_OBJECT_LIMIT = 256 * 1024;
@@ -24,12 +25,16 @@ export class ObjectStore {
    * Segments this thread can see, by object id. A segment outlives its entry while a view holds it. In a worker
    * these are the handles its views are made from; in the driver (which has a pool) they are anchors that
    * never reach user code, and the driver's views come from a second handle per object (`views`), so that the
-   * pool can tell when no view is left.
+   * pool can tell when no view is left. That handle is held weakly: the collection that finds an object's refs
+   * dead then finds its handle dead too, and the segment can be reused after one collection instead of two.
    */
   readonly segments = new Map<ObjectId, SharedArrayBuffer>();
-  private readonly views = new Map<ObjectId, SharedArrayBuffer>();
+  private readonly views = new Map<ObjectId, WeakRef<SharedArrayBuffer>>();
+  private readonly pacer: CollectionPacer;
 
-  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool) {}
+  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool) {
+    this.pacer = new CollectionPacer(capacityBytes);
+  }
 
   /** Encodes and writes a value; the caller seals the entry with the returned location. */
   writeValue(id: ObjectId, value: unknown, path: string): StoredLocation {
@@ -64,14 +69,20 @@ export class ObjectStore {
     const segment = this.pool ? this.pool.take(encoded.size) : new SharedArrayBuffer(segmentSize(encoded.size));
     writeEncoded(encoded, new Uint8Array(segment), SEGMENT_HEADER);
     if (!this.pool) handles.pinHere(segment);
-    this.segments.set(id, segment);
+    this.keepSegment(id, segment);
     return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment };
   }
 
   /** A segment that arrived from another thread, pinned by its sender (a worker's view handle). */
   adoptSegment(id: ObjectId, segment: SharedArrayBuffer): void {
     handles.adopt(segment);
+    this.keepSegment(id, segment);
+  }
+
+  /** Records the segment that holds an object's payload in this thread (written here, arrived or restored). */
+  keepSegment(id: ObjectId, segment: SharedArrayBuffer): void {
     this.segments.set(id, segment);
+    if (this.pool) this.pacer.note(segment.byteLength); // the driver: see CollectionPacer
   }
 
   /** Segments that came with a task (see Runtime.segmentsFor), each pinned by the driver. */
@@ -88,22 +99,30 @@ export class ObjectStore {
 
   /** The object's segment leaves this thread's memory (freed, spilled or evicted); the pool may reuse it. */
   dropSegment(id: ObjectId): void {
+    const bytes = this.forgetSegment(id);
+    // A worker's handle is garbage from here on (see CollectionPacer); noted out of the frame that held it, so
+    // that a collection it starts can free it.
+    if (!this.pool) this.pacer.note(bytes);
+  }
+
+  private forgetSegment(id: ObjectId): number {
     const segment = this.segments.get(id);
     this.segments.delete(id);
     this.views.delete(id);
     if (segment && this.pool) this.pool.retire(segment);
+    return segment?.byteLength ?? 0;
   }
 
   /** The handle this thread's views of an object are made from. */
   private viewHandle(id: ObjectId): SharedArrayBuffer | undefined {
     if (!this.pool) return this.segments.get(id);
-    let view = this.views.get(id);
+    let view = this.views.get(id)?.deref();
     if (view) return view;
     const anchor = this.segments.get(id);
     if (!anchor) return undefined;
     view = structuredClone(anchor);
     handles.pinHere(view);
-    this.views.set(id, view);
+    this.views.set(id, new WeakRef(view));
     return view;
   }
 

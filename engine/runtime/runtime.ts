@@ -946,7 +946,7 @@ export class Runtime implements Backend, RefOwner {
   private restoreIfSpilled(id: ObjectId): void {
     const o = this.objects.get(id);
     if (!o || o.entry === 0 || this.core.exports.objState(o.entry) !== L.OBJ_SPILLED || !this.spill.isSpilled(id)) return;
-    this.store.segments.set(id, this.spill.restore(id, this.store.pool!));
+    this.store.keepSegment(id, this.spill.restore(id, this.store.pool!));
     this.core.exports.objSetState(o.entry, L.OBJ_SEALED);
     for (const victim of this.spill.victims(id)) this.spillObject(victim);
   }
@@ -1366,7 +1366,7 @@ export class Runtime implements Backend, RefOwner {
       case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
         const o = this.registerObject(m.id, true);
-        if (m.segment) { this.store.segments.set(m.id, m.segment); this.segmentStored(m.id); }
+        if (m.segment) { this.store.keepSegment(m.id, m.segment); this.segmentStored(m.id); }
         this.holdContained(o, m.refs);
         // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
         // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
@@ -1377,7 +1377,7 @@ export class Runtime implements Backend, RefOwner {
         break;
       }
       case "segment": {
-        this.store.segments.set(m.id, m.segment);
+        this.store.keepSegment(m.id, m.segment);
         this.segmentStored(m.id);
         const o = this.objects.get(m.id);
         if (o) this.holdContained(o, m.refs);

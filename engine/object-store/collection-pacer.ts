@@ -1,0 +1,54 @@
+// V8 paces its collections by the JS heap and by non-shared ArrayBuffers; the memory of SharedArrayBuffers does
+// not count. A thread that makes big objects and drops their refs can therefore hold gigabytes of dead segments
+// with no collection in sight (a loop of 8 MiB puts made 60 of them, 500 MB, with one full collection and no
+// freed object). Refs and view handles are only found dead, and their segments freed or reused, by a full
+// collection, so each thread asks for one after enough segment bytes could have died in it: in the driver, every
+// segment that enters (the refs to it die unseen, in user code); in a worker, every segment it lets go (its
+// handle is garbage from then on, unless a view the task kept still holds it).
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+/** Never collect more often than once per this many segment bytes, however small the store. */
+const MIN_BUDGET_BYTES = 8 * 2 ** 20;
+/** Never let more than this many segment bytes pass without a collection, however big the store. */
+const MAX_BUDGET_BYTES = 256 * 2 ** 20;
+
+let collectFn: (() => void) | undefined;
+
+/** A full, synchronous collection. `--expose-gc` only adds `gc` to contexts made after it is set. */
+function collectGarbage(): void {
+  if (!collectFn) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) collectFn = exposed;
+    else {
+      setFlagsFromString("--expose-gc");
+      collectFn = runInNewContext("gc") as () => void;
+    }
+  }
+  collectFn();
+}
+
+export class CollectionPacer {
+  private bytesSinceCollection = 0;
+  private readonly budgetBytes: number;
+
+  /**
+   * `storeBytes`: the store's capacity. A collection comes after at most a sixteenth of it: a segment can wait for
+   * a driver collection (its refs) and then a worker's (its handles) before it is free, and two budgets must fit
+   * in the quarter of the store that the driver's segment pool keeps for reuse.
+   */
+  constructor(storeBytes: number) {
+    this.budgetBytes = Math.min(MAX_BUDGET_BYTES, Math.max(MIN_BUDGET_BYTES, Math.floor(storeBytes / 16)));
+  }
+
+  /** A segment of `bytes` may have died in this thread (see above). */
+  note(bytes: number): void {
+    this.bytesSinceCollection += bytes;
+    if (this.bytesSinceCollection < this.budgetBytes) return;
+    // A full collection costs about the live heap; with a big heap, collect less often so that it stays a small
+    // share of the work of writing the segments.
+    if (this.bytesSinceCollection < 2 * getHeapStatistics().used_heap_size) return;
+    this.bytesSinceCollection = 0;
+    collectGarbage();
+  }
+}
