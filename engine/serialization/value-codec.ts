@@ -299,6 +299,12 @@ export function writeEncoded(encoded: EncodedValue, target: Uint8Array, offset: 
  * Decodes a value written by writeEncoded at `source[offset]`. Out-of-band buffers come back as views on
  * `source`'s memory when `zeroCopy` (the caller guarantees that memory outlives the views), copies otherwise.
  */
+/** A copy of `bytes` in an ArrayBuffer of its own (Buffer.from would copy small ones into Node's shared pool). */
+function privateCopy(bytes: Buffer): Buffer {
+  const copy = new Uint8Array(bytes);
+  return Buffer.from(copy.buffer, 0, copy.byteLength);
+}
+
 export function decodeValue(source: Uint8Array, offset: number, hooks: DecodeHooks, zeroCopy: boolean): unknown {
   const format = getU32(source, offset);
   const bodyLength = getU32(source, offset + 4);
@@ -308,7 +314,10 @@ export function decodeValue(source: Uint8Array, offset: number, hooks: DecodeHoo
   let value: unknown;
   const body = Buffer.from(source.buffer, source.byteOffset + bodyAt, bodyLength);
   if (format === FORMAT_JSON) value = JSON.parse(body.toString("utf8"));
-  else if (format === FORMAT_V8) value = deserialize(body); // it copies out everything it makes
+  // Node's deserializer makes typed arrays and DataViews as views on the bytes it reads: on the arena (whose
+  // block is reused once the object is freed, and which is the engine's whole memory) they must read a private
+  // copy; on a segment they are views like any big buffer (the segment lives while they do).
+  else if (format === FORMAT_V8) value = deserialize(zeroCopy ? body : privateCopy(body));
   else throw new Error(`Loom codec: unknown format ${format} at offset ${offset} (corrupt object)`);
   if (!hasMarkers) return value;
   const buffers: Uint8Array[] = [];
