@@ -3,7 +3,7 @@
 // actor calls, and the object store: put/get of a small object and of an 8 MB Float64Array.
 
 import type { Piscina } from "piscina";
-import { benchJs, collect, latencies, percentile, progress, statsOf, tick, timeOnce } from "../lib/measure.js";
+import { benchJs, collect, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
 import { makePool, warmPool, workerCount } from "../lib/pools.js";
 import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
@@ -24,12 +24,14 @@ interface Params {
   bigReps: number;
   /** Untimed puts (and copies) before the timed ones: the engine frees dropped objects after its first collection. */
   bigWarmup: number;
+  /** Timed puts (and copies) of 8 MiB: enough to span a few of the collections that let segments be reused. */
+  putReps: number;
 }
 
 function params(quick: boolean): Params {
   return quick
-    ? { tasks: 20_000, taskReps: 1, actorCalls: 5_000, latencyCalls: 1_000, latencyWarmup: 200, benchMaxTime: 0.5, bigReps: 5, bigWarmup: 40 }
-    : { tasks: 200_000, taskReps: 3, actorCalls: 50_000, latencyCalls: 5_000, latencyWarmup: 500, benchMaxTime: 2, bigReps: 20, bigWarmup: 40 };
+    ? { tasks: 20_000, taskReps: 1, actorCalls: 5_000, latencyCalls: 1_000, latencyWarmup: 200, benchMaxTime: 0.5, bigReps: 5, bigWarmup: 40, putReps: 32 }
+    : { tasks: 200_000, taskReps: 3, actorCalls: 50_000, latencyCalls: 5_000, latencyWarmup: 500, benchMaxTime: 2, bigReps: 20, bigWarmup: 40, putReps: 96 };
 }
 
 const SMALL = { id: 42, name: "small object", tags: ["a", "b"], at: 1.5 };
@@ -101,6 +103,8 @@ interface LoomExtras {
   smallPutGetHz: number;
   smallGetHz: number;
   bigPutMs: number[];
+  /** Wall time per put of the timed loop, event-loop turns and the collections they run included. */
+  bigPutSustainedMs: number;
   /** Puts back to back with no event-loop turn between them (every one into a fresh segment). */
   bigPutTightMs: number[];
   bigGetUs: number[];
@@ -195,13 +199,12 @@ async function loomSide(first: LoomSession, p: Params, big: Float64Array, out: P
     await collect();
     // The steady state of a program that turns its event loop between puts, as one that awaits tasks does: the
     // refs it dropped are finalized and their segments reused.
-    for (let r = 0; r < p.bigWarmup + p.bigReps; r++) {
-      let ref: ReturnType<typeof rt.put<Float64Array>> | undefined;
-      const putMs = 1e3 * (await timeOnce(() => (ref = rt.put(big))));
-      const getUs = 1e6 * (await timeOnce(() => rt.get(ref!)));
-      if (r >= p.bigWarmup) { out.bigPutMs.push(putMs); out.bigGetUs.push(getUs); }
-      await tick();
-    }
+    const puts = await copyLoop(() => rt.put(big), p.bigWarmup, p.putReps);
+    out.bigPutMs = puts.opMs;
+    out.bigPutSustainedMs = puts.sustainedMs;
+    const stored = rt.put(big);
+    await rt.get(stored);
+    for (let r = 0; r < p.bigReps; r++) out.bigGetUs.push(1e6 * (await timeOnce(() => rt.get(stored))));
     const huge = rt.put(new Float64Array(HUGE_ELEMENTS).fill(1));
     const tiny = rt.put(new Float64Array(128).fill(1));
     await rt.get(huge);
@@ -224,6 +227,26 @@ async function loomSide(first: LoomSession, p: Params, big: Float64Array, out: P
   return session;
 }
 
+/** An event-loop turn: what a program that awaits anything between puts gives the engine. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs `op` warmup + reps times with a turn after each: the timed reps' own times (ms) and the timed loop's wall
+ * time per rep (ms, turns and whatever ran in them included).
+ */
+async function copyLoop(op: () => unknown, warmup: number, reps: number): Promise<{ opMs: number[]; sustainedMs: number }> {
+  const opMs: number[] = [];
+  let t0 = performance.now();
+  for (let r = 0; r < warmup + reps; r++) {
+    if (r === warmup) t0 = performance.now();
+    const t = performance.now();
+    op();
+    if (r >= warmup) opMs.push(performance.now() - t);
+    await turn();
+  }
+  return { opMs, sustainedMs: (performance.now() - t0) / reps };
+}
+
 export async function run({ quick }: RunOptions): Promise<BenchResult> {
   const p = params(quick);
   const big = bigArray();
@@ -232,17 +255,17 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   progress("serial baselines (structuredClone, copy)");
   const cloneSmallHz = (await benchJs("serial structuredClone small object", async () => structuredClone(SMALL), p.benchMaxTime)).hz;
   // The issue's memcpy: TypedArray.set into an array allocated (and its pages touched) once, outside the clock.
-  const copyBigMs: number[] = [];
-  const sliceBigMs: number[] = [];
-  const cloneBigUs: number[] = [];
   const copyTarget = new Float64Array(big.length);
-  for (let r = 0; r < p.bigWarmup + p.bigReps; r++) {
-    const copyMs = 1e3 * (await timeOnce(() => copyTarget.set(big)));
-    const sliceMs = 1e3 * (await timeOnce(() => big.slice()));
-    const cloneUs = 1e6 * (await timeOnce(() => structuredClone(big)));
-    if (r >= p.bigWarmup) { copyBigMs.push(copyMs); sliceBigMs.push(sliceMs); cloneBigUs.push(cloneUs); }
-    await tick();
-  }
+  const copies = await copyLoop(() => copyTarget.set(big), p.bigWarmup, p.putReps);
+  // For context: the same set, into 32 preallocated arrays in turn (a put writes to one of the segments the pool
+  // circulates, written 20-30 puts ago, so never in cache; one array stays in cache between copies).
+  const rotation = Array.from({ length: 32 }, () => new Float64Array(big.length).fill(0));
+  let next = 0;
+  const rotated = await copyLoop(() => rotation[next++ % rotation.length]!.set(big), p.bigWarmup, p.putReps);
+  rotation.length = 0;
+  const slices = await copyLoop(() => big.slice(), p.bigWarmup, p.putReps);
+  const cloneBigUs: number[] = [];
+  for (let r = 0; r < p.bigReps; r++) cloneBigUs.push(1e6 * (await timeOnce(() => structuredClone(big))));
 
   const pis = await piscinaSide(p, big);
 
@@ -341,12 +364,16 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "put 8 MiB Float64Array",
       unit: "GB/s",
       loom: gbps(med(lo?.bigPutMs)),
-      serial: gbps(med(copyBigMs)),
-      ratio: ratioOf(gbps(med(lo?.bigPutMs)), gbps(med(copyBigMs))),
+      serial: gbps(med(copies.opMs)),
+      ratio: ratioOf(gbps(med(lo?.bigPutMs)), gbps(med(copies.opMs))),
       ratioLabel: "loom/memcpy",
       target: { on: "ratio", op: ">=", value: 0.8, text: "≥ 0.8× memcpy" },
-      extra: { loomPutMs: med(lo?.bigPutMs), serialSetMs: med(copyBigMs), serialSliceMs: med(sliceBigMs), loomTightPutMs: med(lo?.bigPutTightMs) },
-      note: "serial: TypedArray.set into a preallocated array (a plain memcpy); both: an event-loop turn between copies, after 40 untimed ones; serialSliceMs: a copy into fresh memory; loomTightPutMs: puts back to back, each into a fresh segment",
+      extra: {
+        loomPutMs: med(lo?.bigPutMs), serialSetMs: med(copies.opMs), serialSetRotatingMs: med(rotated.opMs), serialSliceMs: med(slices.opMs),
+        loomTightPutMs: med(lo?.bigPutTightMs),
+        loomSustainedMs: lo?.bigPutSustainedMs ?? null, serialSetSustainedMs: copies.sustainedMs, serialSliceSustainedMs: slices.sustainedMs,
+      },
+      note: "median of one put against TypedArray.set into a preallocated array (a plain memcpy); each loop: an event-loop turn after every copy, 40 untimed copies first; *Sustained: the timed loop's wall time per copy, turns and collections included; serialSetRotating: set into 32 arrays in turn (out of cache, as a recycled segment is); serialSlice: a copy into fresh memory; loomTightPutMs: puts back to back, each into a fresh segment",
     },
     {
       case: "get 8 MiB Float64Array (stored)",

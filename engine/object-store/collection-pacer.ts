@@ -13,19 +13,23 @@ const MIN_BUDGET_BYTES = 8 * 2 ** 20;
 /** Never let more than this many segment bytes pass without a collection, however big the store. */
 const MAX_BUDGET_BYTES = 256 * 2 ** 20;
 
-let collectFn: (() => void) | undefined;
+type GcFunction = (options?: { type?: "major" | "minor"; execution?: "sync" | "async" }) => Promise<void> | void;
+let gcFn: GcFunction | undefined;
 
-/** A full, synchronous collection. `--expose-gc` only adds `gc` to contexts made after it is set. */
+/**
+ * Asks for a full collection on a later turn of this thread's event loop (the caller, a put, is not held up by
+ * it; finalizers need a turn anyway). `--expose-gc` only adds `gc` to contexts made after it is set.
+ */
 function collectGarbage(): void {
-  if (!collectFn) {
-    const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed) collectFn = exposed;
+  if (!gcFn) {
+    const exposed = (globalThis as { gc?: GcFunction }).gc;
+    if (exposed) gcFn = exposed;
     else {
       setFlagsFromString("--expose-gc");
-      collectFn = runInNewContext("gc") as () => void;
+      gcFn = runInNewContext("gc") as GcFunction;
     }
   }
-  collectFn();
+  void gcFn({ type: "major", execution: "async" });
 }
 
 export class CollectionPacer {
@@ -44,7 +48,19 @@ export class CollectionPacer {
   /** A segment of `bytes` may have died in this thread (see above). */
   note(bytes: number): void {
     this.bytesSinceCollection += bytes;
-    if (this.bytesSinceCollection < this.budgetBytes) return;
+    if (this.bytesSinceCollection >= this.budgetBytes) this.collectUnlessHeapBig();
+  }
+
+  /**
+   * The driver's pool had no free segment of `size` bytes. Waiting for the budget would leave later puts on fresh
+   * segments until then (the pool runs dry when puts outpace one budget's worth of freed segments), so collect
+   * early once a quarter of the budget, and a few segments of this size, have entered since the last collection.
+   */
+  poolMissed(size: number): void {
+    if (this.bytesSinceCollection >= Math.max(this.budgetBytes / 4, 4 * size)) this.collectUnlessHeapBig();
+  }
+
+  private collectUnlessHeapBig(): void {
     // A full collection costs about the live heap; with a big heap, collect less often so that it stays a small
     // share of the work of writing the segments.
     if (this.bytesSinceCollection < 2 * getHeapStatistics().used_heap_size) return;

@@ -6,7 +6,7 @@ import type { Core } from "../wasm/core.js";
 import { encodeValue, writeEncoded, decodeValue, type EncodedValue, type DecodeHooks } from "../serialization/value-codec.js";
 import { toWire, fromWire, type WireError, ObjectStoreFullError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
-import { handles, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
+import { handles, POOL_MIN_BYTES, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
 import { CollectionPacer } from "./collection-pacer.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
@@ -66,11 +66,20 @@ export class ObjectStore {
         return { location: at, size: encoded.size, flags };
       }
     }
-    const segment = this.pool ? this.pool.take(encoded.size) : new SharedArrayBuffer(segmentSize(encoded.size));
+    const segment = this.pool ? this.driverSegment(encoded.size) : new SharedArrayBuffer(segmentSize(encoded.size));
     writeEncoded(encoded, new Uint8Array(segment), SEGMENT_HEADER);
     if (!this.pool) handles.pinHere(segment);
     this.keepSegment(id, segment);
     return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment };
+  }
+
+  /** A recycled segment when the pool has one; else a fresh one, and maybe a collection to refill the pool. */
+  private driverSegment(bytes: number): SharedArrayBuffer {
+    const recycled = this.pool!.takeRecycled(bytes);
+    if (recycled) return recycled;
+    const size = segmentSize(bytes);
+    if (size >= POOL_MIN_BYTES) this.pacer.poolMissed(size);
+    return new SharedArrayBuffer(size);
   }
 
   /** A segment that arrived from another thread, pinned by its sender (a worker's view handle). */

@@ -8,7 +8,7 @@
 /** Bytes before an object's encoding in its segment: the live-handle count, padded to keep buffers 64-aligned. */
 export const SEGMENT_HEADER = 64;
 /** Segments smaller than this are not recycled (their page faults cost little). */
-const POOL_MIN_BYTES = 1 << 20;
+export const POOL_MIN_BYTES = 1 << 20;
 /** How long a freed segment waits for the handles on it to be collected before the pool gives up on it. */
 const QUARANTINE_MS = 10_000;
 
@@ -70,18 +70,20 @@ export class SegmentPool {
 
   /** A segment for `bytes` of payload, with its header clear: a recycled one when one of that size is free. */
   take(bytes: number): SharedArrayBuffer {
+    return this.takeRecycled(bytes) ?? new SharedArrayBuffer(segmentSize(bytes));
+  }
+
+  /** A free segment for `bytes` of payload, or undefined when none of that size is free (or it is too small). */
+  takeRecycled(bytes: number): SharedArrayBuffer | undefined {
     const size = segmentSize(bytes);
-    if (size >= POOL_MIN_BYTES) {
-      this.reclaim();
-      const list = this.free.get(size);
-      const segment = list?.pop();
-      if (segment) {
-        this.freeBytes -= size;
-        if (list!.length === 0) this.free.delete(size);
-        return segment;
-      }
-    }
-    return new SharedArrayBuffer(size);
+    if (size < POOL_MIN_BYTES) return undefined;
+    this.reclaim();
+    const list = this.free.get(size);
+    const segment = list?.pop();
+    if (!segment) return undefined;
+    this.freeBytes -= size;
+    if (list!.length === 0) this.free.delete(size);
+    return segment;
   }
 
   /** Takes back the segment of a freed (or spilled, or evicted) object; the caller keeps no handle on it. */
