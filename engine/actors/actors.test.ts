@@ -208,6 +208,22 @@ test("named actors: getActor finds it; a duplicate or unknown name is a LoomErro
   rt.kill(again);
 });
 
+test("named actors from tasks: current().getActor finds one made in the driver or in another task; a dead one's name is gone", async () => {
+  const board = a.Counter.options({ name: "board" }).remote(10);
+  // Submitted right after the actor: the task may run before its worker has read the driver's announcement.
+  const seen = (await get([a.incByName.remote("board", 1), a.incByName.remote("board", 2)])) as number[];
+  assert.ok(seen.includes(13) && (seen.includes(11) || seen.includes(12)), `tasks call the driver's named actor (they saw ${seen})`);
+  assert.equal(await get(board.value.remote()), 13, "both calls reached the one actor");
+  assert.equal(await get(a.nameThenFind.remote("made-in-a-task")), 42, "a name made in a task is found by a task it submits");
+  assert.equal(await get(rt.getActor("made-in-a-task").value.remote()), 42, "and by the driver");
+  assert.match(String(await get(a.incByName.remote("nobody-here", 1))), /LoomError: getActor\(\): no live actor named "nobody-here"/,
+    "an unknown name is a LoomError in a task too");
+  await settle();
+  rt.kill(board);
+  rt.kill(rt.getActor("made-in-a-task"));
+  assert.match(String(await get(a.incByName.remote("board", 1))), /no live actor named "board"/, "a killed actor's name is gone in tasks too");
+});
+
 test("a constructor error surfaces on every call", async () => {
   const broken = a.Broken.remote("bad input");
   assert.equal(typeof broken.ping.remote, "function", "the handle comes back at once");

@@ -148,6 +148,18 @@ test("get with timeoutMs rejects with GetTimeoutError; wait returns what is read
   await assert.rejects(rt.wait([fast], { numReturns: 2 }), LoomError);
 });
 
+test("wait takes distinct refs, as in Ray: a ref listed twice is a LoomError naming both places, in the driver and in a task", async () => {
+  const a = m.add.remote(1, 2);
+  const again = new ObjectRef(a.id); // another instance of the same ref counts as the same ref
+  for (const twice of [[a, a], [a, m.add.remote(2, 2), again]]) {
+    await assert.rejects(rt.wait(twice, { numReturns: 2, timeoutMs: 1_000 }),
+      (e: unknown) => e instanceof LoomError && /refs\[\d\] repeats refs\[0\]/.test((e as Error).message), "the driver's wait refuses it");
+  }
+  const inTask = await rt.get(m.waitInWorker.remote({ refs: [a, a] }, 2));
+  assert.match(String(inTask), /LoomError: wait\(\): refs\[1\] repeats refs\[0\]/, "a worker's wait refuses it too");
+  assert.equal(await rt.get(m.waitInWorker.remote({ refs: [a, m.add.remote(0, 1)] }, 2)), "ready 2", "distinct refs are waited for in a task");
+});
+
 test("cancel: a queued task never runs; a running one sees its signal; dependents reject", async () => {
   // Fill both workers so the next task stays queued.
   const blockers = [m.busy.remote(300), m.busy.remote(300)];

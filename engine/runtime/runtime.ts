@@ -31,6 +31,7 @@ import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
+import { checkWaitArgs, describeArgument } from "../api-checks.js";
 import { withTimeout } from "../worker/worker-runtime.js";
 
 export interface InitOptions {
@@ -339,7 +340,7 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
     const check = (r: unknown, i?: number): ObjectRef => {
-      if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describe(r)}`);
+      if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describeArgument(r)}`);
       return r;
     };
     // Fast path: everything is readable now; read it at once (no waiter, no keep-alive bookkeeping).
@@ -355,13 +356,8 @@ export class Runtime implements Backend, RefOwner {
 
   async wait(refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
     this.checkOpen();
-    if (!Array.isArray(refs)) throw new LoomError(`wait(): expected an array of ObjectRefs, got ${describe(refs)}`);
-    refs.forEach((r, i) => { if (!isObjectRef(r)) throw new LoomError(`wait(): refs[${i}] is not an ObjectRef (${describe(r)})`); });
-    if (refs.length === 0) return { ready: [], pending: [] };
-    const want = options.numReturns ?? 1;
-    if (!Number.isInteger(want) || want < 1) throw new LoomError(`wait(): invalid numReturns ${String(options.numReturns)}`);
-    if (want > refs.length) throw new LoomError(`wait(): numReturns ${want} is more than the ${refs.length} refs given`);
-    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) throw new LoomError(`wait(): invalid timeoutMs ${String(options.timeoutMs)}`);
+    const want = checkWaitArgs(refs, options);
+    if (want === 0) return { ready: [], pending: [] };
     const ready = new Set<ObjectRef>();
     await this.tracked(new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -382,13 +378,13 @@ export class Runtime implements Backend, RefOwner {
   /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
   cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
     this.checkOpen();
-    if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describe(ref)}`);
+    if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
     this.cancelTask(taskIdOfObject(ref.id), options.force ?? false);
   }
 
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
     this.checkOpen();
-    if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describe(handle)}`);
+    if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describeArgument(handle)}`);
     this.killActor(handle[ACTOR_BRAND].actorId, options.noRestart ?? true);
   }
 
@@ -397,7 +393,11 @@ export class Runtime implements Backend, RefOwner {
     const id = this.namedActors.get(name);
     const a = id === undefined ? undefined : this.actors.get(id);
     if (!a || a.state === "dead") throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
-    return makeActorHandle<T>(this, { actorId: a.id, className: a.className, methods: a.methods });
+    return makeActorHandle<T>(this, this.descriptorOf(a));
+  }
+
+  private descriptorOf(actor: ActorEntry): ActorHandleDescriptor {
+    return { actorId: actor.id, className: actor.className, methods: actor.methods };
   }
 
   graph(): { nodes: GraphNode[]; edges: GraphEdge[] } {
@@ -1487,6 +1487,7 @@ export class Runtime implements Backend, RefOwner {
     this.pool.spawn(index);
     // The replacement knows no functions yet: give it every definition before it can take a task.
     this.functionList.forEach((fn, id) => this.pool.post(index, { t: "fn", id, fn }));
+    for (const [name, id] of this.namedActors) this.pool.post(index, { t: "actor-name", name, actor: this.descriptorOf(this.actors.get(id)!) });
     this.emit("worker:started", { worker: index });
     this.actorLoad[index] = 0;
     for (let slot = 0; slot < this.slotOwner.length; slot++) {
@@ -1529,7 +1530,10 @@ export class Runtime implements Backend, RefOwner {
     };
     this.acquire(resources);
     this.actors.set(actorId, actor);
-    if (options.name !== undefined) this.namedActors.set(options.name, actorId);
+    if (options.name !== undefined) {
+      this.namedActors.set(options.name, actorId);
+      this.pool.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
+    }
     this.dispatch(create);
     return actor;
   }
@@ -1694,7 +1698,10 @@ export class Runtime implements Backend, RefOwner {
     actor.state = "dead";
     actor.deathError = toWire(error);
     this.releaseResources(actor.resources);
-    if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) this.namedActors.delete(actor.name);
+    if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
+      this.namedActors.delete(actor.name);
+      this.pool.broadcast({ t: "actor-name", name: actor.name, actor: null });
+    }
     this.emit("actor:died", { actorId: actor.id, className: actor.className });
     this.abandonSlots(actor, threadAlive, actor.worker);
     for (const call of actor.log) {
@@ -1761,12 +1768,12 @@ export class Faults {
   }
   /** Drops a stored object without spilling; false when it is not stored (yet). */
   evict(ref: ObjectRef): boolean {
-    if (!isObjectRef(ref)) throw new LoomError(`faults.evict: expected an ObjectRef, got ${describe(ref)}`);
+    if (!isObjectRef(ref)) throw new LoomError(`faults.evict: expected an ObjectRef, got ${describeArgument(ref)}`);
     return this.rt.evict(ref);
   }
   /** Crashes an actor; it restarts if its maxRestarts allows. */
   killActor(handle: ActorHandle): void {
-    if (!isActorHandle(handle)) throw new LoomError(`faults.killActor: expected an actor handle, got ${describe(handle)}`);
+    if (!isActorHandle(handle)) throw new LoomError(`faults.killActor: expected an actor handle, got ${describeArgument(handle)}`);
     this.rt.restartActorByFault(handle);
   }
 }
@@ -1776,11 +1783,6 @@ function isDefaultResources(r: Resources): boolean {
   return keys.length === 0 || keys.length === 1 && keys[0] === "cpu" && r.cpu === 1;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return `an instance of ${(value as object).constructor?.name ?? "Object"}`;
-  return `${typeof value} ${String(value)}`;
-}
 
 export type { EncodedValue };
 

@@ -192,3 +192,21 @@ export async function callMany(seq: Callable, caller: string, n: number): Promis
   for (let i = 0; i < n; i++) refs.push(i % 2 ? seq.tick.remote(caller, i) : seq.step.remote(caller, i, i % 3));
   return current().get(refs);
 }
+
+/** Finds a named actor from inside a task (the worker's API) and calls it; the error message if it cannot. */
+export async function incByName(name: string, by: number): Promise<number | string> {
+  let counter: Callable;
+  try {
+    counter = current().getActor(name) as unknown as Callable;
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  return current().get(counter.inc.remote(by) as ObjectRef<number>);
+}
+
+/** Makes a named actor from inside a task, then finds it by name in a child task. */
+export async function nameThenFind(name: string): Promise<number | string> {
+  const m = await self();
+  m.Counter.options({ name }).remote(40);
+  return current().get(m.incByName.remote(name, 2) as ObjectRef<number | string>);
+}

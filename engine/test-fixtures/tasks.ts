@@ -173,3 +173,13 @@ export async function addToChildLater(a: number, ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, 50));
   return rt.get(m.add.remote(child, m.sleep.remote(ms))) as Promise<number>;
 }
+
+/** Calls wait from inside a task (the worker's API) with the given refs; returns the error message, if any. */
+export async function waitInWorker(box: { refs: unknown[] }, numReturns: number): Promise<string> {
+  try {
+    const { ready } = await current().wait(box.refs as never, { numReturns, timeoutMs: 5_000 });
+    return `ready ${ready.length}`;
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}

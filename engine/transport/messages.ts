@@ -4,6 +4,7 @@ import type { ObjectId, TaskId, ActorId } from "../ids.js";
 import type { FunctionDescriptor } from "../remote.js";
 import type { TaskOptions, ActorOptions } from "../options.js";
 import type { WireError } from "../errors.js";
+import type { ActorHandleDescriptor } from "../refs.js";
 
 /** A task submitted from inside a worker; the driver registers it exactly as a driver submission. */
 export interface WireSubmission {
@@ -34,7 +35,9 @@ export type DriverToWorker =
   /** `segments`: those of the call's arguments already sealed, so the thread need not ask for them. */
   | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
   | { t: "actor-drop"; actorId: ActorId }
-  | { t: "drop-segments"; ids: ObjectId[] };
+  | { t: "drop-segments"; ids: ObjectId[] }
+  /** A named actor was made (descriptor) or died (null): workers keep the names for current().getActor. */
+  | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null };
 
 export type WorkerToDriver =
   | { t: "ready" }

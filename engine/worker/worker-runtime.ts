@@ -22,6 +22,7 @@ import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from 
 import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import { setCurrent } from "../current.js";
+import { checkWaitArgs, describeArgument } from "../api-checks.js";
 
 /** The spec part of a task payload (the fixed part is in the task slot). */
 export interface TaskPayload {
@@ -62,6 +63,8 @@ export class WorkerRuntime implements Backend, RefOwner {
   private readonly functions = new FunctionCache();
   private readonly objectWaiters = new Map<ObjectId, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
   private readonly actors = new Map<ActorId, ActorHost>();
+  /** Live named actors, as the driver announced them (see current().getActor). */
+  private readonly namedActors = new Map<string, ActorHandleDescriptor>();
   private readonly running = new Map<TaskId, TaskContext>();
   private readonly hooks: DecodeHooks;
   /** Tasks holding this thread's CPU slot: a task waiting in get/wait does not hold it. */
@@ -136,12 +139,17 @@ export class WorkerRuntime implements Backend, RefOwner {
    */
   start(): void {
     this.post({ t: "ready" });
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
+    this.drainMessages();
     const warm = this.functions.warmModules();
     if (!warm) { this.pump(); return; }
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, WARM_LIMIT_MS); });
     void Promise.race([warm, limit]).then(() => { clearTimeout(timer); this.pump(); });
+  }
+
+  /** Handles every message the driver has posted so far, now, ahead of the event loop. */
+  private drainMessages(): void {
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
   }
 
   /** Counts messages, so a task that sent any reports its end by message too, after them (same channel). */
@@ -539,6 +547,9 @@ export class WorkerRuntime implements Backend, RefOwner {
         break;
       }
       case "drop-segments": for (const id of m.ids) this.store.dropSegment(id); break;
+      case "actor-name":
+        if (m.actor) this.namedActors.set(m.name, m.actor); else this.namedActors.delete(m.name);
+        break;
     }
   }
 
@@ -742,7 +753,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     put: <T>(value: T): ObjectRef<T> => this.putEncoded(encodeValue(value, "value")) as ObjectRef<T>,
     get: (refs: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> => {
       const one = (r: unknown) => {
-        if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describe(r)}`);
+        if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describeArgument(r)}`);
         return this.getOne(r.id, false);
       };
       // One CPU release for the whole get, however many refs it waits on.
@@ -750,11 +761,12 @@ export class WorkerRuntime implements Backend, RefOwner {
       return withTimeout(this.blocked(all), options.timeoutMs);
     },
     wait: async (refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}) => {
-      const want = options.numReturns ?? 1;
+      const want = checkWaitArgs(refs, options);
+      if (want === 0) return { ready: [], pending: [] };
       const ready = new Set<ObjectRef>();
       await this.blocked(new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
-        const check = () => { if (ready.size >= Math.min(want, refs.length)) { if (timer) clearTimeout(timer); resolve(); } };
+        const check = () => { if (ready.size >= want) { if (timer) clearTimeout(timer); resolve(); } };
         for (const r of refs) {
           const settle = () => { ready.add(r); check(); };
           this.getOne(r.id, false).then(settle, settle);
@@ -766,6 +778,15 @@ export class WorkerRuntime implements Backend, RefOwner {
     },
     cancel: (ref: ObjectRef, options: { force?: boolean } = {}) => {
       this.post({ t: "cancel", id: ref.id, force: options.force ?? false });
+    },
+    getActor: <T = any>(name: string): ActorHandle<T> => {
+      if (typeof name !== "string") throw new LoomError(`getActor(): expected a name (string), got ${describeArgument(name)}`);
+      // The driver announces a name before it can submit any task that could look it up: messages it posted
+      // may still be queued behind the task that runs now.
+      if (!this.namedActors.has(name)) this.drainMessages();
+      const actor = this.namedActors.get(name);
+      if (!actor) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
+      return makeActorHandle<T>(this, actor);
     },
     kill: (handle: ActorHandle, options: { noRestart?: boolean } = {}) => {
       this.post({ t: "kill-actor", actorId: handle.actorId, noRestart: options.noRestart ?? true });
@@ -810,9 +831,6 @@ function sameBytes(u8: Uint8Array, at: number, bytes: Uint8Array): boolean {
   return true;
 }
 
-function describe(value: unknown): string {
-  return value === null ? "null" : typeof value === "object" ? `an instance of ${value.constructor?.name ?? "Object"}` : typeof value;
-}
 
 export function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
   if (timeoutMs === undefined) return p;
