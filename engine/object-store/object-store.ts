@@ -108,18 +108,12 @@ export class ObjectStore {
 
   /** The object's segment leaves this thread's memory (freed, spilled or evicted); the pool may reuse it. */
   dropSegment(id: ObjectId): void {
-    const bytes = this.forgetSegment(id);
-    // A worker's handle is garbage from here on (see CollectionPacer); noted out of the frame that held it, so
-    // that a collection it starts can free it.
-    if (!this.pool) this.pacer.note(bytes);
-  }
-
-  private forgetSegment(id: ObjectId): number {
     const segment = this.segments.get(id);
+    if (!segment) return;
     this.segments.delete(id);
     this.views.delete(id);
-    if (segment && this.pool) this.pool.retire(segment);
-    return segment?.byteLength ?? 0;
+    if (this.pool) this.pool.retire(segment);
+    else this.pacer.note(segment.byteLength); // a worker's handle is garbage from here on: see CollectionPacer
   }
 
   /** The handle this thread's views of an object are made from. */
