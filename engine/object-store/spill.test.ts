@@ -2,7 +2,8 @@
 // to spillDir; they come back intact on get (driver and workers); spill files are removed at shutdown.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, ObjectStoreFullError, type ObjectRef } from "loom";
@@ -37,6 +38,26 @@ test("one object larger than the whole store is an ObjectStoreFullError", async 
   const rt = await init({ workers: 1, objectStoreBytes: 4 * MiB });
   try {
     assert.throws(() => rt.put(new Uint8Array(8 * MiB)), ObjectStoreFullError);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+test("spill files left by a run that exited without shutdown are removed by the next start; a live run's stay", async () => {
+  const spillDir = mkdtempSync(join(tmpdir(), "loom-spill-orphans-"));
+  // A process that has exited: its pid is not alive (pids are not reused this quickly).
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+  const deadPid = Number(dead.stdout);
+  assert.ok(deadPid > 0, `got the exited process's pid (${dead.stdout})`);
+  const orphan = `loom-spill-${deadPid}-7.bin`;
+  const live = `loom-spill-${process.ppid}-8.bin`; // the test runner's own parent is alive
+  const unrelated = "notes.txt";
+  for (const name of [orphan, live, unrelated]) writeFileSync(join(spillDir, name), "x");
+  const rt = await init({ workers: 1, objectStoreBytes: 8 * MiB, spillDir });
+  try {
+    const left = readdirSync(spillDir);
+    assert.ok(!left.includes(orphan), "the dead run's spill file is removed");
+    assert.ok(left.includes(live) && left.includes(unrelated), `a live run's file and other files stay (${left.join(", ")})`);
   } finally {
     await rt.shutdown();
   }
