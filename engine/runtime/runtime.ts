@@ -151,6 +151,11 @@ interface ActorEntry {
   lastCall?: TaskId;
   deathError?: WireError;
   resources: Resources;
+  /**
+   * Its resources did not fit when it was made: neither its constructor nor its calls are sent to a thread
+   * until they do (they are held for its whole life, as in Ray), and calls wait in its log meanwhile.
+   */
+  awaitingResources?: boolean;
 }
 
 const NO_SLOT = -1;
@@ -181,6 +186,8 @@ export class Runtime implements Backend, RefOwner {
   private readonly objects = new IdTable<ObjectEntry>(RETURN_SLOTS);
   private readonly actors = new Map<ActorId, ActorEntry>();
   private readonly namedActors = new Map<string, ActorId>();
+  /** Actors waiting for their resources, in creation order (see ActorEntry.awaitingResources). */
+  private actorsAwaitingResources: ActorEntry[] = [];
   private readonly functionIds = new Map<string, number>();
   private readonly functionIdOf = new WeakMap<FunctionDescriptor, number>();
   /** Task payloads stay in the driver (lineage), never posted: small ones share chunks. */
@@ -667,6 +674,7 @@ export class Runtime implements Backend, RefOwner {
 
   /** Tasks with resources beyond one CPU start only when those resources are free. */
   private drainAdmissions(): void {
+    if (this.actorsAwaitingResources.length) this.admitActors();
     const ex = this.core.exports;
     for (let slot = ex.admitPop(); slot >= 0; slot = ex.admitPop()) {
       const entry = this.slotOwner[slot];
@@ -682,6 +690,19 @@ export class Runtime implements Backend, RefOwner {
       Atomics.add(this.i32, Core.ctl(L.CTL_READY_SEQ), 1);
       this.notifyWorkers(1);
     }
+  }
+
+  /** Starts the actors whose resources now fit, oldest first: the constructor, then every call they hold. */
+  private admitActors(): void {
+    this.actorsAwaitingResources = this.actorsAwaitingResources.filter((actor) => {
+      if (actor.state === "dead") return false;
+      if (!this.fits(actor.resources)) return true;
+      actor.awaitingResources = false;
+      this.acquire(actor.resources);
+      this.dispatchActorTask(actor.create);
+      for (const call of actor.log) if (call.state === "pending") this.dispatchActorTask(call);
+      return false;
+    });
   }
 
   private fits(r: Resources): boolean {
@@ -1494,7 +1515,7 @@ export class Runtime implements Backend, RefOwner {
       if ((this.slotOwner[slot] as { tombstone?: number } | undefined)?.tombstone === index) this.releaseSlot(slot);
     }
     for (const actor of this.actors.values()) {
-      if (actor.state === "alive" && actor.worker === index) this.restartActor(actor, `its worker ${index} died`, false);
+      if (actor.state === "alive" && !actor.awaitingResources && actor.worker === index) this.restartActor(actor, `its worker ${index} died`, false);
     }
   }
 
@@ -1528,13 +1549,18 @@ export class Runtime implements Backend, RefOwner {
       id: actorId, fnId, className: cls.name, methods, create, options, worker: this.placeActor(), state: "alive",
       restarts: 0, log: [], seq: 0, name: options.name, resources,
     };
-    this.acquire(resources);
     this.actors.set(actorId, actor);
     if (options.name !== undefined) {
       this.namedActors.set(options.name, actorId);
       this.pool.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
     }
-    this.dispatch(create);
+    if (this.fits(resources)) {
+      this.acquire(resources);
+      this.dispatch(create);
+    } else {
+      actor.awaitingResources = true;
+      this.actorsAwaitingResources.push(actor);
+    }
     return actor;
   }
 
@@ -1580,6 +1606,7 @@ export class Runtime implements Backend, RefOwner {
       }
     }
     if (!actor) return;
+    if (actor.awaitingResources) { entry.state = "pending"; return; } // sent in order once it is admitted
     const slot = this.takeSlot(entry);
     if (slot === NO_SLOT) { this.backlog.push(entry); return; }
     // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
@@ -1616,13 +1643,14 @@ export class Runtime implements Backend, RefOwner {
     while (actor.log.length && actor.log[0].seq! <= seq) actor.log.shift();
   }
 
-  private killActor(actorId: ActorId, noRestart: boolean): void {
+  private killActor(actorId: ActorId, noRestart: boolean, why = "it was killed"): void {
     const actor = this.actors.get(actorId);
     if (!actor || actor.state === "dead") return;
+    if (actor.awaitingResources && !noRestart) return; // never started: a crash has nothing to kill
     this.pool.post(actor.worker, { t: "actor-drop", actorId });
     this.actorLoad[actor.worker]--;
     if (noRestart) this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was killed`));
-    else this.restartActor(actor, "it was killed");
+    else this.restartActor(actor, why);
   }
 
   /**
@@ -1697,7 +1725,7 @@ export class Runtime implements Backend, RefOwner {
   private actorDied(actor: ActorEntry, error: ActorDiedError, threadAlive = true): void {
     actor.state = "dead";
     actor.deathError = toWire(error);
-    this.releaseResources(actor.resources);
+    if (!actor.awaitingResources) this.releaseResources(actor.resources);
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
       this.namedActors.delete(actor.name);
       this.pool.broadcast({ t: "actor-name", name: actor.name, actor: null });
@@ -1714,6 +1742,7 @@ export class Runtime implements Backend, RefOwner {
       this.sealError(actor.create, error);
       this.finishTask(actor.create, "failed", -1);
     }
+    if (!actor.awaitingResources) this.drainAdmissions(); // what it held may start actors and tasks that wait
   }
 
   // ---- used by Faults ----
@@ -1739,11 +1768,7 @@ export class Runtime implements Backend, RefOwner {
   }
 
   restartActorByFault(handle: ActorHandle): void {
-    const actor = this.actorOf(handle);
-    if (!actor || actor.state === "dead") return;
-    this.pool.post(actor.worker, { t: "actor-drop", actorId: actor.id });
-    this.actorLoad[actor.worker]--;
-    this.restartActor(actor, "killed by faults.killActor");
+    this.killActor(handle[ACTOR_BRAND].actorId, false, "killed by faults.killActor");
   }
 
   /** Whether anyone listens: the hot path builds event payloads only then. */
