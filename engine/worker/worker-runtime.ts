@@ -602,7 +602,11 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   private actorEnqueue(host: ActorHost, job: () => Promise<void>): void {
     host.mailbox.push(job);
-    if (!host.running) void this.actorDrain(host);
+    if (host.running) return;
+    // Messages handled from inside a task (current().getActor drains them) must not run another actor's method
+    // in the middle of that task's synchronous code: start after it yields.
+    if (taskContext.getStore()) queueMicrotask(() => { if (!host.running) void this.actorDrain(host); });
+    else void this.actorDrain(host);
   }
 
   /** One call at a time, in arrival order (the driver sends each caller's calls in submission order). */
