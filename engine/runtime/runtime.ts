@@ -1763,10 +1763,6 @@ export class Runtime implements Backend, RefOwner {
     return w.thread.terminate().then(() => index);
   }
 
-  actorOf(handle: ActorHandle): ActorEntry | undefined {
-    return this.actors.get(handle[ACTOR_BRAND].actorId);
-  }
-
   restartActorByFault(handle: ActorHandle): void {
     this.killActor(handle[ACTOR_BRAND].actorId, false, "killed by faults.killActor");
   }
