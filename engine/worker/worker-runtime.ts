@@ -835,7 +835,6 @@ function sameBytes(u8: Uint8Array, at: number, bytes: Uint8Array): boolean {
   return true;
 }
 
-
 export function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
   if (timeoutMs === undefined) return p;
   if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new LoomError(`get(): invalid timeoutMs ${String(timeoutMs)}`);
