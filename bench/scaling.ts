@@ -104,6 +104,8 @@ interface Section {
 const div = (a: number | null | undefined, b: number | null | undefined): number | null =>
   typeof a === "number" && typeof b === "number" && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
 const v = (p: Point | undefined, k: string) => p?.values[k] ?? null;
+/** Where the work grows with N (N kernels, N actors): Loom's units of work per second, over N=1's. */
+const loomRateVsFirst = (p: Point, first: Point | undefined) => div(div(p.workers, v(p, "loom")), div(first?.workers, v(first, "loom")));
 
 // ---- the four workloads, one point (worker count) at a time ---------------------------------------
 
@@ -220,7 +222,7 @@ function sections(args: Args): Record<SectionName, { section: Omit<Section, "poi
           { head: "piscina clone s", cell: (p) => v(p, "piscinaClone"), unit: "" },
           { head: "Loom efficiency (serial/Loom)", cell: (p) => div(v(p, "serial"), v(p, "loom")), unit: x },
           { head: "SAB efficiency", cell: (p) => div(v(p, "serial"), v(p, "piscinaSab")), unit: x },
-          { head: "Loom kernels/s vs N=1", cell: (p, f) => div(div(p.workers, v(p, "loom")), div(f?.workers, v(f, "loom"))), unit: x },
+          { head: "Loom kernels/s vs N=1", cell: loomRateVsFirst, unit: x },
           { head: "Loom vs piscina SAB", cell: (p) => div(v(p, "piscinaSab"), v(p, "loom")), unit: x },
         ],
       },
@@ -238,7 +240,7 @@ function sections(args: Args): Record<SectionName, { section: Omit<Section, "poi
           { head: "piscina pass-state s", cell: (p) => v(p, "piscinaPassState"), unit: "" },
           { head: "Loom efficiency (serial/Loom)", cell: (p) => div(v(p, "serial"), v(p, "loom")), unit: x },
           { head: "pinned efficiency", cell: (p) => div(v(p, "serial"), v(p, "piscinaPinned")), unit: x },
-          { head: "Loom docs/s vs N=1", cell: (p, f) => div(div(p.workers, v(p, "loom")), div(f?.workers, v(f, "loom"))), unit: x },
+          { head: "Loom docs/s vs N=1", cell: loomRateVsFirst, unit: x },
           { head: "Loom vs pass-state", cell: (p) => div(v(p, "piscinaPassState"), v(p, "loom")), unit: x },
         ],
       },

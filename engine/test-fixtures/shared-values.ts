@@ -1,26 +1,13 @@
 // Tasks for the shared-values tests: they report how values arrived in a worker and write through views, which
 // only a test may do (objects are immutable by contract; a write seen elsewhere proves there is one copy).
 import type { Table } from "apache-arrow";
-
-/** Counts itself in at `arrived[0]` and waits (up to `ms`) until `parties` tasks have, so they run at once. */
-function meet(arrived: Int32Array, parties: number, ms: number): boolean {
-  Atomics.add(arrived, 0, 1);
-  const deadline = Date.now() + ms;
-  for (let seen = Atomics.load(arrived, 0); seen < parties; seen = Atomics.load(arrived, 0)) {
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    Atomics.wait(arrived, 1, 0, Math.min(left, 50));
-  }
-  return true;
-}
+import { meet } from "./tasks.js";
 
 /** Meets the other writers, then writes `v` at `a[at]`; returns what this thread then sees at `a[0..parties)`. */
 export function meetAndWrite(a: Float64Array, at: number, v: number, arrived: Int32Array, parties: number): number[] {
-  if (!meet(arrived, parties, 5_000)) throw new Error("the writers did not run at the same time");
+  if (!meet(arrived, 0, parties, 5_000)) throw new Error("the writers did not run at the same time");
   a[at] = v;
-  Atomics.add(arrived, 2, 1);
-  const deadline = Date.now() + 5_000;
-  while (Atomics.load(arrived, 2) < parties && Date.now() < deadline) Atomics.wait(arrived, 3, 0, 10);
+  if (!meet(arrived, 2, parties, 5_000)) throw new Error("the writers did not all write in time");
   return Array.from(a.subarray(0, parties));
 }
 

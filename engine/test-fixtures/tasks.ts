@@ -86,18 +86,24 @@ export function writeFirst(a: Float64Array, v: number): number {
 }
 
 /**
- * Counts itself in at `arrived[0]` and waits (up to `ms`) until `parties` tasks have: true when they all met,
- * which they can only do when they run at the same time, on different threads.
+ * Counts itself in at `counters[at]` and waits (up to `ms`) until `parties` tasks have: true when they all met,
+ * which they can only do when they run at the same time, on different threads. `counters[at + 1]` is only
+ * waited on (a word nobody changes, so each wait sleeps its full slice).
  */
-export function rendezvous(big: Float64Array, arrived: Int32Array, parties: number, ms: number): boolean {
-  Atomics.add(arrived, 0, 1);
+export function meet(counters: Int32Array, at: number, parties: number, ms: number): boolean {
+  Atomics.add(counters, at, 1);
   const deadline = Date.now() + ms;
-  for (let seen = Atomics.load(arrived, 0); seen < parties; seen = Atomics.load(arrived, 0)) {
+  for (let seen = Atomics.load(counters, at); seen < parties; seen = Atomics.load(counters, at)) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    Atomics.wait(arrived, 1, 0, Math.min(left, 50));
+    Atomics.wait(counters, at + 1, 0, Math.min(left, 50));
   }
-  return big.length > 0;
+  return true;
+}
+
+/** Meets the other tasks at `arrived[0]` (see meet) while holding a view of `big`. */
+export function rendezvous(big: Float64Array, arrived: Int32Array, parties: number, ms: number): boolean {
+  return meet(arrived, 0, parties, ms) && big.length > 0;
 }
 
 export class Counter {

@@ -147,6 +147,9 @@ export class WorkerRuntime implements Backend, RefOwner {
     void Promise.race([warm, limit]).then(() => { clearTimeout(timer); this.pump(); });
   }
 
+  /** Set while a task drains the port (see actorEnqueue). */
+  private drainingInTask = false;
+
   /** Handles every message the driver has posted so far, now, ahead of the event loop. */
   private drainMessages(): void {
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
@@ -603,9 +606,9 @@ export class WorkerRuntime implements Backend, RefOwner {
   private actorEnqueue(host: ActorHost, job: () => Promise<void>): void {
     host.mailbox.push(job);
     if (host.running) return;
-    // Messages handled from inside a task (current().getActor drains them) must not run another actor's method
-    // in the middle of that task's synchronous code: start after it yields.
-    if (taskContext.getStore()) queueMicrotask(() => { if (!host.running) void this.actorDrain(host); });
+    // Messages drained from inside a task (current().getActor) must not run another actor's method in the middle
+    // of that task's synchronous code: start after it yields.
+    if (this.drainingInTask) queueMicrotask(() => { if (!host.running) void this.actorDrain(host); });
     else void this.actorDrain(host);
   }
 
@@ -787,7 +790,10 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (typeof name !== "string") throw new LoomError(`getActor(): expected a name (string), got ${describeArgument(name)}`);
       // The driver announces a name before it can submit any task that could look it up: messages it posted
       // may still be queued behind the task that runs now.
-      if (!this.namedActors.has(name)) this.drainMessages();
+      if (!this.namedActors.has(name)) {
+        this.drainingInTask = true;
+        try { this.drainMessages(); } finally { this.drainingInTask = false; }
+      }
       const actor = this.namedActors.get(name);
       if (!actor) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
       return makeActorHandle<T>(this, actor);
