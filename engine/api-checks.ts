@@ -27,6 +27,14 @@ export function checkWaitArgs(refs: unknown, options: { numReturns?: number; tim
   const want = options.numReturns ?? 1;
   if (!Number.isInteger(want) || want < 1) throw new LoomError(`wait(): invalid numReturns ${String(options.numReturns)}`);
   if (want > refs.length) throw new LoomError(`wait(): numReturns ${want} is more than the ${refs.length} refs given`);
-  if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) throw new LoomError(`wait(): invalid timeoutMs ${String(options.timeoutMs)}`);
+  checkTimeout("wait()", options.timeoutMs);
   return want;
+}
+
+/** `timeoutMs` anywhere: undefined, or a number >= 0 (Infinity meaning none). */
+export function checkTimeout(what: string, timeoutMs: unknown): void {
+  if (timeoutMs === undefined) return;
+  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+    throw new LoomError(`${what}: invalid timeoutMs ${describeArgument(timeoutMs)} (expected a number >= 0, Infinity for none)`);
+  }
 }

@@ -100,6 +100,8 @@ export function toWire(error: unknown): WireError {
     return {
       code: error.code, name: error.name, message: error.message, stack: error.stack ?? "",
       path: error instanceof SerializationError ? error.path : undefined,
+      // A Loom error's cause is what stopped it (a ReconstructionError's ObjectLostError): it crosses as one too.
+      cause: error.cause === undefined ? undefined : error.cause instanceof Error ? toWire(error.cause) : cloneableCause(error.cause),
     };
   }
   if (error instanceof Error) {
@@ -129,7 +131,7 @@ export function taskErrorFrom(thrown: unknown, taskId: string, functionName: str
   };
 }
 
-const byCode: Record<string, new (message: string) => LoomError> = {
+const byCode: Record<string, new (message: string, options?: { cause?: unknown }) => LoomError> = {
   ERR_WORKER_CRASHED: WorkerCrashedError,
   ERR_ACTOR_DIED: ActorDiedError,
   ERR_OBJECT_LOST: ObjectLostError,
@@ -156,8 +158,13 @@ export function fromWire(wire: WireError): LoomError {
     });
   } else {
     const Ctor = byCode[wire.code] ?? LoomError;
-    error = new Ctor(wire.message);
+    error = new Ctor(wire.message, wire.cause === undefined ? undefined : { cause: isWireError(wire.cause) ? fromWire(wire.cause) : wire.cause });
   }
   if (wire.stack) error.stack = `${error.name}: ${error.message}\n    [remote] ${wire.stack.split("\n").slice(1).join("\n")}`;
   return error;
+}
+
+function isWireError(value: unknown): value is WireError {
+  return typeof value === "object" && value !== null && typeof (value as WireError).code === "string" &&
+    typeof (value as WireError).message === "string" && typeof (value as WireError).name === "string";
 }

@@ -22,15 +22,18 @@ function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The id of the `index`-th child (task, put or actor) submitted by task `parent`. */
-export function childTaskId(parent: TaskId, index: number): TaskId {
+/**
+ * The id of the `index`-th child (task, put or actor) submitted by run `run` of task `parent`. A retry is a new
+ * run, so its children are new tasks; a rebuild repeats the run that finished, so it finds its children again.
+ */
+export function childTaskId(parent: TaskId, index: number, run = 0): TaskId {
   if (parent === DRIVER_TASK_ID) {
     if (index + 1 >= NESTED_BASE) throw new RangeError("driver task ids exhausted");
     return (index + 1) as TaskId;
   }
   const lo = parent % 2 ** 32;
   const hi = Math.floor(parent / 2 ** 32);
-  const a = mix32(lo ^ mix32(hi + 0x9e3779b9) ^ mix32(index * 0x27d4eb2d + 1));
+  const a = mix32(lo ^ mix32(hi + 0x9e3779b9) ^ mix32(index * 0x27d4eb2d + 1) ^ (run === 0 ? 0 : mix32(run * 0x61c88647 + 0x5bd1e995)));
   const b = mix32(a ^ mix32(index + 0x165667b1) ^ hi) % 2 ** 13;
   return (NESTED_BASE + (b * 2 ** 32 + a) % NESTED_SPAN) as TaskId;
 }

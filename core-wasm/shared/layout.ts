@@ -53,6 +53,7 @@ export const TASK_EDGES = 40;       // arena address of its waiter edges (one pe
 export const TASK_OUTCOME = 44;     // OUTCOME_* written by the worker before it reports the slot done
 export const TASK_GENERATION = 48;  // bumped each time the slot is reused, so stale reports can be told apart
 export const TASK_STARTED = 52;     // when a worker started it: 10 µs units after the driver's epoch (CTL_EPOCH)
+export const TASK_RUN = 56;         // which run of the task this is: its children's ids derive from it (a retry is a new run)
 
 export const TASK_FREE = 0;
 export const TASK_PENDING = 1;      // waiting for arguments

@@ -14,7 +14,7 @@ import {
   toWire, fromWire, type WireError,
 } from "../errors.js";
 import {
-  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, RETURN_SLOTS,
+  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, formatObjectId, DRIVER_TASK_ID, RETURN_SLOTS,
   type ObjectId, type TaskId, type ActorId,
 } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
@@ -31,8 +31,8 @@ import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
-import { checkWaitArgs, describeArgument } from "../api-checks.js";
-import { withTimeout } from "../worker/worker-runtime.js";
+import { checkWaitArgs, checkTimeout, describeArgument } from "../api-checks.js";
+import { withTimeout, waitForReady } from "../wait.js";
 
 export interface InitOptions {
   workers?: number;
@@ -104,7 +104,14 @@ interface TaskEntry {
   options: ResolvedTaskOptions;
   slot: number;
   state: "pending" | "running" | "finished" | "failed" | "cancelled";
+  /** Retries spent (a rebuild starts a fresh budget). */
   attempts: number;
+  /**
+   * Which run this is: its children's ids derive from it. A retry is a new run (runs counts those handed out);
+   * a rebuild repeats the run that finished, so a finished child is found and reused, not run again.
+   */
+  run: number;
+  runs: number;
   actorId?: ActorId;
   method?: string;
   /** Resources held while it runs through admission. */
@@ -346,6 +353,7 @@ export class Runtime implements Backend, RefOwner {
   get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
     this.checkOpen();
     if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
+    checkTimeout("get()", options.timeoutMs);
     const check = (r: unknown, i?: number): ObjectRef => {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describeArgument(r)}`);
       return r;
@@ -365,21 +373,7 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     const want = checkWaitArgs(refs, options);
     if (want === 0) return { ready: [], pending: [] };
-    const ready = new Set<ObjectRef>();
-    await this.tracked(new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let done = false;
-      const check = () => {
-        if (!done && ready.size >= want) { done = true; if (timer) clearTimeout(timer); resolve(); }
-      };
-      for (const r of refs) {
-        const settle = () => { ready.add(r); check(); };
-        this.whenSealed(r.id).then(settle, settle);
-      }
-      if (options.timeoutMs !== undefined) timer = setTimeout(() => { done = true; resolve(); }, options.timeoutMs);
-      check();
-    }));
-    return { ready: refs.filter((r) => ready.has(r)), pending: refs.filter((r) => !ready.has(r)) };
+    return this.tracked(waitForReady(refs, want, options.timeoutMs, (r) => this.whenSealed(r.id)));
   }
 
   /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
@@ -491,8 +485,8 @@ export class Runtime implements Backend, RefOwner {
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     this.checkOpen();
     const resolved = resolveTaskOptions(options);
-    if (resolved.resources !== DEFAULT_RESOURCES) this.checkFeasible(resolved.resources, fn.name);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
+    if (resolved.resources !== DEFAULT_RESOURCES) this.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
     const { payload, deps, nested } = this.encodeArgs(args);
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
     const refs = this.returnRefs(entry);
@@ -506,15 +500,24 @@ export class Runtime implements Backend, RefOwner {
     return Array.from({ length: n }, (_, i) => new ObjectRef(objectIdOf(entry.id, i), this));
   }
 
-  private checkFeasible(resources: Resources, what: string): void {
-    for (const [name, amount] of Object.entries(resources)) {
-      const total = this.totalResources[name] ?? 0;
-      if (amount > total) {
-        throw new LoomError(`${what} needs resources.${name}=${amount} but this runtime offers ${total}; ` +
-          `pass resources: { ${name}: ... } to init() or lower the request`);
-      }
-    }
+  /**
+   * A task or actor whose resources no node offers is not an error: it waits, since a node that offers them may
+   * join (as in Ray). It is announced (task:infeasible) and warned about once per resource shape.
+   */
+  private noteIfInfeasible(resources: Resources, taskId: TaskId, what: string): void {
+    const wanted = { cpu: 1, ...resources };
+    const short = Object.entries(wanted).filter(([name, amount]) => amount > (this.totalResources[name] ?? 0));
+    if (short.length === 0) return;
+    this.emit("task:infeasible", { taskId: formatTaskId(taskId), name: what, resources: wanted });
+    const shape = JSON.stringify(Object.entries(wanted).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    if (this.warnedShapes.has(shape)) return;
+    this.warnedShapes.add(shape);
+    const offered = short.map(([name]) => `${name}=${this.totalResources[name] ?? 0}`).join(", ");
+    process.emitWarning(`Loom: infeasible task: ${what} needs resources ${JSON.stringify(wanted)} but no node offers them ` +
+      `(this runtime offers ${offered}); it waits until a node that has them joins, or until it is cancelled`,
+    { code: "LOOM_INFEASIBLE_RESOURCES" });
   }
+  private readonly warnedShapes = new Set<string>();
 
   private newTask(
     id: TaskId, parentId: TaskId, kind: TaskKind, fnId: number, name: string, payload: Uint8Array,
@@ -522,7 +525,7 @@ export class Runtime implements Backend, RefOwner {
   ): TaskEntry {
     const entry: TaskEntry = {
       id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending", node: undefined,
-      attempts: 0, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
+      attempts: 0, run: 0, runs: 1, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
     };
     this.tasks.set(id, entry);
     for (const d of deps) {
@@ -583,7 +586,7 @@ export class Runtime implements Backend, RefOwner {
   graphTruncated = false;
 
   /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
-  private dispatch(entry: TaskEntry): void {
+  private dispatch(entry: TaskEntry, rebuilding = false): void {
     if (entry.kind === "actor-create" || entry.kind === "actor-method") return this.dispatchActorTask(entry);
     const slot = this.takeSlot(entry);
     if (slot === NO_SLOT) { this.backlog.push(entry); return; }
@@ -599,9 +602,10 @@ export class Runtime implements Backend, RefOwner {
           e = this.recover(d);
         } catch (error) {
           // An argument that cannot come back (a lost put, released lineage): the task fails with its error,
-          // as its dependents will; .remote() itself never throws for it.
+          // as its dependents will; .remote() itself never throws for it. A rebuild stopped this way is a
+          // ReconstructionError whose cause is what stopped it.
           this.releaseSlot(slot);
-          this.sealError(entry, error as Error);
+          this.sealError(entry, rebuilding ? reconstructionFailure(entry, d, error as Error) : error as Error);
           this.finishTask(entry, "failed", -1);
           return;
         }
@@ -634,6 +638,7 @@ export class Runtime implements Backend, RefOwner {
     c.setTaskField(slot, L.TASK_PAYLOAD_LEN, entry.payload.length);
     c.setTaskField(slot, L.TASK_RETURNS, entry.options.numReturns);
     c.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
+    c.setTaskField(slot, L.TASK_RUN, entry.run);
     c.setTaskField(slot, L.TASK_OUTCOME, L.OUTCOME_NONE);
     c.setTaskField(slot, L.TASK_EDGES, 0);
     c.setTaskField(slot, L.TASK_GENERATION, c.taskField(slot, L.TASK_GENERATION) + 1);
@@ -678,7 +683,10 @@ export class Runtime implements Backend, RefOwner {
     const ex = this.core.exports;
     for (let slot = ex.admitPop(); slot >= 0; slot = ex.admitPop()) {
       const entry = this.slotOwner[slot];
-      if (entry) this.admitWaiting.push(entry);
+      if (!entry) continue;
+      // Cancelled while it waited for its arguments: nobody will run it, so its slot is free now.
+      if (entry.state === "cancelled") this.releaseSlot(slot);
+      else this.admitWaiting.push(entry);
     }
     for (let i = 0; i < this.admitWaiting.length; i++) {
       const entry = this.admitWaiting[i];
@@ -805,6 +813,7 @@ export class Runtime implements Backend, RefOwner {
     if (outcome === L.OUTCOME_SKIPPED) return;
     if (outcome === L.OUTCOME_RETRY && entry.state !== "cancelled") {
       entry.attempts++;
+      entry.run = entry.runs++;
       this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "exception" });
       this.dispatch(entry);
       return;
@@ -1208,7 +1217,7 @@ export class Runtime implements Backend, RefOwner {
     // dispatch registers and rebuilds it.
     for (const d of task.deps) this.incRef(d);
     for (const d of task.nestedRefs) this.incRef(d);
-    this.dispatch(task);
+    this.dispatch(task, true);
     return obj.entry;
   }
 
@@ -1356,6 +1365,12 @@ export class Runtime implements Backend, RefOwner {
     }
     this.sealError(entry, error);
     this.finishTask(entry, "cancelled", -1);
+    // Waiting for resources (perhaps ones no node offers): it never starts, so its slot is free now.
+    const waiting = this.admitWaiting.indexOf(entry);
+    if (waiting >= 0) {
+      this.admitWaiting.splice(waiting, 1);
+      this.releaseSlot(slot);
+    }
   }
 
   /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */
@@ -1378,6 +1393,7 @@ export class Runtime implements Backend, RefOwner {
     switch (m.t) {
       case "ready": break;
       case "done": {
+        if (m.checkpoint) this.onCheckpoint(m.checkpoint.actorId, m.checkpoint.seq, m.checkpoint.state);
         // Seals deferred by the worker until the driver had read the task's own messages.
         for (const r of m.seals ?? []) this.notifyWorkers(this.seal(this.registerObject(r.id, false), r));
         this.onTaskDone(m.slot);
@@ -1426,8 +1442,8 @@ export class Runtime implements Backend, RefOwner {
         }
         break;
       }
+      case "borrow": this.holdForThread(index, m.id, DRIVER_TASK_ID); break;
       case "refs": for (const id of m.drop) this.releaseWorkerPut(index, id); break;
-      case "checkpoint": this.onCheckpoint(m.actorId, m.seq, m.state); break;
       case "cancel": this.cancelTask(taskIdOfObject(m.id), m.force); break;
       case "kill-actor": this.killActor(m.actorId, m.noRestart); break;
     }
@@ -1443,13 +1459,13 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     if (spec.actorCreate) {
-      this.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.actorCreate.options);
+      this.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options);
       return;
     }
     if (spec.actorCall) {
       const actor = this.actors.get(spec.actorCall.actorId);
       const resolved = resolveTaskOptions(spec.options);
-      const entry = this.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, [], resolved);
+      const entry = this.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, spec.nested, resolved);
       entry.actorId = spec.actorCall.actorId;
       entry.method = spec.actorCall.method;
       this.holdResultsForThread(index, entry, spec.parentId);
@@ -1457,16 +1473,9 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     const resolved = resolveTaskOptions(spec.options);
-    const entry = this.newTask(spec.taskId, spec.parentId, "task", this.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, [], resolved);
+    const entry = this.newTask(spec.taskId, spec.parentId, "task", this.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, spec.nested, resolved);
     this.holdResultsForThread(index, entry, spec.parentId);
-    try {
-      this.checkFeasible(resolved.resources, spec.fn.name);
-    } catch (error) {
-      entry.state = "failed";
-      this.sealError(entry, error as Error);
-      this.finishTask(entry, "failed", -1);
-      return;
-    }
+    if (resolved.resources !== DEFAULT_RESOURCES) this.noteIfInfeasible(resolved.resources, entry.id, entry.name);
     this.dispatch(entry);
   }
 
@@ -1486,7 +1495,9 @@ export class Runtime implements Backend, RefOwner {
       const limit = entry.options.maxRetries;
       if (entry.state !== "cancelled" && (limit === -1 || entry.attempts < limit)) {
         entry.attempts++;
+        entry.run = entry.runs++;
         this.core.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
+        this.core.setTaskField(slot, L.TASK_RUN, entry.run);
         this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "worker died" });
         if (!isDefaultResources(entry.options.resources)) {
           this.core.setTaskField(slot, L.TASK_TARGET, L.TARGET_ADMIT);
@@ -1524,14 +1535,14 @@ export class Runtime implements Backend, RefOwner {
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     this.checkOpen();
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps } = this.encodeArgs(args);
-    const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, options);
+    const { payload, deps, nested } = this.encodeArgs(args);
+    const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     return makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
   }
 
   private createActorEntry(
     taskId: TaskId, parentId: TaskId, cls: FunctionDescriptor, methods: string[], payload: Uint8Array,
-    deps: ObjectId[], options: ActorOptions & TaskOptions,
+    deps: ObjectId[], nested: ObjectId[], options: ActorOptions & TaskOptions,
   ): ActorEntry {
     const actorId = taskId as unknown as ActorId;
     if (options.name !== undefined) {
@@ -1541,9 +1552,10 @@ export class Runtime implements Backend, RefOwner {
       }
     }
     const resources = options.resources ?? {};
-    this.checkFeasible(resources, cls.name);
+    this.noteIfInfeasible({ cpu: 0, ...resources }, taskId, cls.name);
     const fnId = this.functionId(cls);
-    const create = this.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, [], resolveTaskOptions({}));
+    // Refs nested in the constructor's arguments are held for the actor's life: a restart decodes them again.
+    const create = this.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, nested, resolveTaskOptions({}));
     create.actorId = actorId;
     const actor: ActorEntry = {
       id: actorId, fnId, className: cls.name, methods, create, options, worker: this.placeActor(), state: "alive",
@@ -1691,6 +1703,7 @@ export class Runtime implements Backend, RefOwner {
       const retries = call.options.maxRetries;
       if (retries === -1 || call.attempts < retries) {
         call.attempts++;
+        call.run = call.runs++;
         this.redispatch(call);
       } else {
         this.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
@@ -1742,6 +1755,9 @@ export class Runtime implements Backend, RefOwner {
       this.sealError(actor.create, error);
       this.finishTask(actor.create, "failed", -1);
     }
+    // It will never be built again: the refs its constructor's arguments nested are free to go.
+    for (const d of actor.create.nestedRefs) this.decRef(d);
+    actor.create.nestedRefs = NONE;
     if (!actor.awaitingResources) this.drainAdmissions(); // what it held may start actors and tasks that wait
   }
 
@@ -1797,6 +1813,14 @@ export class Faults {
     if (!isActorHandle(handle)) throw new LoomError(`faults.killActor: expected an actor handle, got ${describeArgument(handle)}`);
     this.rt.restartActorByFault(handle);
   }
+}
+
+/** Why a rebuild of `task` failed: the argument `lost` could not come back (itself a ReconstructionError, or its cause). */
+function reconstructionFailure(task: TaskEntry, lost: ObjectId, error: Error): ReconstructionError {
+  if (error instanceof ReconstructionError) return error;
+  return new ReconstructionError(
+    `task ${task.name} (${formatTaskId(task.id)}) could not be rebuilt: its argument ${formatObjectId(lost)} is lost (${error.message})`,
+    { cause: error });
 }
 
 function isDefaultResources(r: Resources): boolean {

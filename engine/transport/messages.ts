@@ -14,6 +14,8 @@ export interface WireSubmission {
   /** Encoded argument list (value codec bytes, ready for the arena). */
   payload: Uint8Array;
   deps: ObjectId[];
+  /** Refs nested inside the arguments: the driver holds them while the task can still read them. */
+  nested: ObjectId[];
   options: TaskOptions;
   actorCall?: { actorId: ActorId; method: string };
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
@@ -41,14 +43,16 @@ export type DriverToWorker =
 
 export type WorkerToDriver =
   | { t: "ready" }
-  | { t: "done"; slot: number; seals?: SealRecord[] }
+  /** `checkpoint`: an actor's checkpoint taken after this call, before its result was sealed. */
+  | { t: "done"; slot: number; seals?: SealRecord[]; checkpoint?: { actorId: ActorId; seq: number; state: Uint8Array } }
   | { t: "submit"; spec: WireSubmission }
   | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
+  /** A ref an actor call decoded, which the actor may keep: held for this thread until a "refs" report drops it. */
+  | { t: "borrow"; id: ObjectId }
   /** Objects this thread put and holds no ObjectRef to any more (see WorkerRuntime.trackRef). */
   | { t: "refs"; drop: ObjectId[] }
-  | { t: "checkpoint"; actorId: ActorId; seq: number; state: Uint8Array }
   | { t: "cancel"; id: ObjectId; force: boolean }
   | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };

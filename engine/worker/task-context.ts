@@ -5,11 +5,15 @@ import type { TaskId } from "../ids.js";
 
 export interface TaskContext {
   taskId: TaskId;
+  /** Which run of the task this is (TASK_RUN): part of its children's ids. */
+  run: number;
   /** Index of the next child (task, put or actor) this task submits. */
   nextChild: number;
   /** Made on the first read of current().signal or by a cancel: most tasks never look, so none is made per task. */
   controller?: AbortController;
   functionName: string;
+  /** An actor call: refs it decodes may stay in the actor's state, so the driver holds them for the thread. */
+  actor?: boolean;
 }
 
 export const taskContext = new AsyncLocalStorage<TaskContext>();

@@ -22,7 +22,8 @@ import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from 
 import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import { setCurrent } from "../current.js";
-import { checkWaitArgs, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkTimeout, describeArgument } from "../api-checks.js";
+import { withTimeout, waitForReady } from "../wait.js";
 
 /** The spec part of a task payload (the fixed part is in the task slot). */
 export interface TaskPayload {
@@ -105,8 +106,26 @@ export class WorkerRuntime implements Backend, RefOwner {
    */
   trackRef(ref: ObjectRef): void {
     const n = this.putRefs.get(ref.id);
-    if (n === undefined) return;
+    if (n === undefined) {
+      // A ref decoded inside an actor call may stay in the actor's state after the call: borrowed, as in Ray.
+      if (taskContext.getStore()?.actor !== true) return;
+      this.borrow(ref);
+      return;
+    }
     this.putRefs.set(ref.id, n + 1);
+    this.putRefFinalizer.register(ref, ref.id);
+  }
+
+  /**
+   * Asks the driver to hold `ref`'s object for this thread until no ref to it is left here (the "refs" report).
+   * Posted before the call ends, so it reaches the driver before the call's end releases the call's own holds.
+   */
+  private borrow(ref: ObjectRef): void {
+    if (!this.putRefs.has(ref.id)) {
+      this.putRefs.set(ref.id, 0);
+      this.post({ t: "borrow", id: ref.id });
+    }
+    this.putRefs.set(ref.id, this.putRefs.get(ref.id)! + 1);
     this.putRefFinalizer.register(ref, ref.id);
   }
   /** Live ObjectRefs in this thread per object it put; an id stays at 0 until the next drop report. */
@@ -167,7 +186,9 @@ export class WorkerRuntime implements Backend, RefOwner {
    * the driver has seen its puts, segments and submissions before it learns the task ended.
    */
   private finish(slot: number, outcome: number, postedAtStart: number, seals?: SealRecord[]): void {
-    if (this.posted === postedAtStart && !seals?.length) {
+    const checkpoint = this.checkpointToReport;
+    this.checkpointToReport = undefined;
+    if (this.posted === postedAtStart && !seals?.length && !checkpoint) {
       this.core.exports.taskFinish(slot, outcome);
       this.notifyDriver();
       return;
@@ -176,8 +197,15 @@ export class WorkerRuntime implements Backend, RefOwner {
     // before its exit event, so a slot still RUNNING on a dead thread is one whose end was never reported and
     // must be retried; marked DONE here, a death between the store and the post left it stuck for good.
     this.core.setTaskField(slot, L.TASK_OUTCOME, outcome);
-    this.post({ t: "done", slot, seals });
+    this.post(checkpoint ? { t: "done", slot, seals, checkpoint } : { t: "done", slot, seals });
   }
+  /** An actor's checkpoint that the next finish() reports with the call it follows (see runActorCall). */
+  private checkpointToReport: { actorId: ActorId; seq: number; state: Uint8Array } | undefined;
+  /**
+   * Set while a checkpointing actor's call completes: its seals go through the driver, after the messages
+   * before them, so no result becomes visible before the checkpoint that precedes it is known to the driver.
+   */
+  private sealsViaDriver = false;
 
   /** CTL_EPOCH, on a memory that never grows, so the view stays valid. */
   private readonly epoch: Float64Array;
@@ -247,12 +275,22 @@ export class WorkerRuntime implements Backend, RefOwner {
   // ---- running one task ----
 
   /** Reads a slot's payload: [header length u32][pad], the JSON header, the encoded arguments (8-aligned). */
-  private readPayload(slot: number): TaskPayload {
+  private readPayload(slot: number, borrowNested = false): TaskPayload {
     const at = this.core.taskField(slot, L.TASK_PAYLOAD);
     const u8 = this.core.u8;
     const headerLength = u8[at] | u8[at + 1] << 8 | u8[at + 2] << 16 | u8[at + 3] << 24;
     const h = this.headerAt(at + 8, headerLength);
-    const args = decodeValue(u8, at + 8 + Math.ceil(headerLength / 8) * 8, this.hooks, false) as unknown[];
+    const argsAt = at + 8 + Math.ceil(headerLength / 8) * 8;
+    let args: unknown[];
+    if (!borrowNested) {
+      args = decodeValue(u8, argsAt, this.hooks, false) as unknown[];
+    } else {
+      // An actor call's nested refs may outlive the call in the actor's state: borrowed. Top-level refs become
+      // their values before the call, so they are not.
+      const decoded: ObjectRef[] = [];
+      args = decodeValue(u8, argsAt, { ...this.hooks, ref: (id) => { const r = new ObjectRef(id); decoded.push(r); return r; } }, false) as unknown[];
+      for (const r of decoded) if (!args.includes(r)) this.borrow(r);
+    }
     return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am };
   }
 
@@ -292,7 +330,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, 1, toWire(error));
       return;
     }
-    const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: payload.n };
+    const ctx: TaskContext = { taskId, run: this.core.taskField(slot, L.TASK_RUN), nextChild: 0, controller: undefined, functionName: payload.n };
     this.running.set(taskId, ctx);
     this.cpuHeld++;
     const outcome = this.execute(slot, taskId, payload, ctx);
@@ -401,7 +439,7 @@ export class WorkerRuntime implements Backend, RefOwner {
    */
   private beginSeals(slot: number): SealRecord[] | undefined {
     const startedAt = this.startedPosted[slot]!;
-    this.deferSeals = startedAt !== -1 && startedAt !== this.posted ? [] : undefined;
+    this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.posted ? [] : undefined;
     return this.deferSeals;
   }
   private deferSeals: SealRecord[] | undefined;
@@ -566,7 +604,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       const taskId = this.taskIdOf(slot);
       if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
       const p = this.readPayload(slot);
-      const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: p.n };
+      const ctx: TaskContext = { taskId, run: this.core.taskField(slot, L.TASK_RUN), nextChild: 0, controller: undefined, functionName: p.n };
       try {
         const Cls = (await this.functions.get(fnId)) as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
         const args = await this.resolveTopLevel(p.a);
@@ -636,7 +674,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     const taskId = this.taskIdOf(slot);
     let p: TaskPayload;
     try {
-      p = this.readPayload(slot);
+      p = this.readPayload(slot, true);
     } catch (error) {
       this.finishWithError(slot, taskId, 1, toWire(error));
       return;
@@ -645,7 +683,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, p.r, host.createError ?? toWire(new ActorDiedError(`actor ${host.actorId} has no instance`)));
       return;
     }
-    const ctx: TaskContext = { taskId, nextChild: 0, controller: undefined, functionName: `${p.n}.${p.am}` };
+    const ctx: TaskContext = { taskId, run: this.core.taskField(slot, L.TASK_RUN), nextChild: 0, controller: undefined, functionName: `${p.n}.${p.am}`, actor: true };
     this.running.set(taskId, ctx);
     try {
       const args = await this.resolveTopLevel(p.a);
@@ -654,28 +692,50 @@ export class WorkerRuntime implements Backend, RefOwner {
       const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
       host.calls++;
       if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; } // the restarted instance answers
-      if (replay) {
-        this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
-      } else {
-        this.completeTask(slot, taskId, { ...p, x: false }, value);
-      }
-      if (host.checkpointEvery > 0 && host.calls % host.checkpointEvery === 0 && typeof host.instance.checkpoint === "function") {
-        const state = await host.instance.checkpoint();
-        const e = encodeValue(state, "checkpoint()");
-        const bytes = new Uint8Array(e.size);
-        writeEncoded(e, bytes, 0);
-        this.post({ t: "checkpoint", actorId: host.actorId, seq: host.calls, state: bytes });
+      // Taken before the result is sealed and reported with it: a caller that has seen this result (or a later
+      // one) sees an actor whose restart restores this checkpoint.
+      this.checkpointToReport = await this.checkpointIfDue(host);
+      this.sealsViaDriver = host.checkpointEvery > 0;
+      try {
+        if (replay) this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
+        else this.completeTask(slot, taskId, { ...p, x: false }, value);
+      } finally {
+        this.sealsViaDriver = false;
+        this.checkpointToReport = undefined;
       }
     } catch (error) {
       host.calls++;
       if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; }
-      if (replay) {
-        this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
-      } else {
-        this.failTask(slot, taskId, { ...p, n: `${p.n}.${p.am}`, x: p.x }, error, error instanceof LoomError);
+      this.sealsViaDriver = host.checkpointEvery > 0;
+      try {
+        if (replay) this.finish(slot, L.OUTCOME_FAILED, this.takeStarted(slot));
+        else this.failTask(slot, taskId, { ...p, n: `${p.n}.${p.am}`, x: p.x }, error, error instanceof LoomError);
+      } finally {
+        this.sealsViaDriver = false;
       }
     } finally {
       this.running.delete(taskId);
+    }
+  }
+
+  /**
+   * The actor's checkpoint when one is due after this call, encoded; undefined otherwise. A checkpoint() that
+   * throws is skipped with a warning: the calls since the last checkpoint stay in the driver's log, so a
+   * restart replays them and nothing is lost.
+   */
+  private async checkpointIfDue(host: ActorHost): Promise<{ actorId: ActorId; seq: number; state: Uint8Array } | undefined> {
+    if (host.checkpointEvery <= 0 || host.calls % host.checkpointEvery !== 0) return undefined;
+    const instance = host.instance!;
+    if (typeof instance.checkpoint !== "function") return undefined;
+    try {
+      const e = encodeValue(await instance.checkpoint(), "checkpoint()");
+      const state = new Uint8Array(e.size);
+      writeEncoded(e, state, 0);
+      return { actorId: host.actorId, seq: host.calls, state };
+    } catch (error) {
+      process.emitWarning(`Loom: actor ${host.actorId}'s checkpoint() after call ${host.calls} failed, so the calls since ` +
+        `its last checkpoint stay in its log: ${String(error)}`, { code: "LOOM_CHECKPOINT_FAILED" });
+      return undefined;
     }
   }
 
@@ -687,7 +747,7 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   private nextChildId(): TaskId {
     const ctx = this.context();
-    if (ctx) return childTaskId(ctx.taskId, ctx.nextChild++);
+    if (ctx) return childTaskId(ctx.taskId, ctx.nextChild++, ctx.run);
     // Outside any task (module top level in a worker): a root private to this worker.
     return childTaskId((2 ** 44 + this.index) as TaskId, this.rootChildren++);
   }
@@ -730,24 +790,24 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     const taskId = this.nextChildId();
-    const { payload, deps } = this.encodeArgs(args);
-    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, options } });
+    const { payload, deps, nested } = this.encodeArgs(args);
+    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, nested, options } });
     return this.childRefs(taskId, options.numReturns ?? 1);
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     const taskId = this.nextChildId();
     const actorId = taskId as unknown as ActorId;
-    const { payload, deps } = this.encodeArgs(args);
-    const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, options: {}, actorCreate: { actorId, methods, options } };
+    const { payload, deps, nested } = this.encodeArgs(args);
+    const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options } };
     this.post({ t: "submit", spec });
     return makeActorHandle(this, { actorId, className: cls.name, methods });
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     const taskId = this.nextChildId();
-    const { payload, deps } = this.encodeArgs(args);
-    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, options, actorCall: { actorId: actor.actorId, method } } });
+    const { payload, deps, nested } = this.encodeArgs(args);
+    this.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method } } });
     return this.childRefs(taskId, options.numReturns ?? 1);
   }
 
@@ -764,36 +824,25 @@ export class WorkerRuntime implements Backend, RefOwner {
         return this.getOne(r.id, false);
       };
       // One CPU release for the whole get, however many refs it waits on.
+      checkTimeout("get()", options.timeoutMs);
       const all = Array.isArray(refs) ? Promise.all(refs.map(one)) : one(refs);
       return withTimeout(this.blocked(all), options.timeoutMs);
     },
     wait: async (refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}) => {
       const want = checkWaitArgs(refs, options);
       if (want === 0) return { ready: [], pending: [] };
-      const ready = new Set<ObjectRef>();
-      await this.blocked(new Promise<void>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
-        const check = () => { if (ready.size >= want) { if (timer) clearTimeout(timer); resolve(); } };
-        for (const r of refs) {
-          const settle = () => { ready.add(r); check(); };
-          this.getOne(r.id, false).then(settle, settle);
-        }
-        if (options.timeoutMs !== undefined) timer = setTimeout(resolve, options.timeoutMs);
-        check();
-      }));
-      return { ready: refs.filter((r) => ready.has(r)), pending: refs.filter((r) => !ready.has(r)) };
+      return this.blocked(waitForReady(refs, want, options.timeoutMs, (r) => this.getOne(r.id, false)));
     },
     cancel: (ref: ObjectRef, options: { force?: boolean } = {}) => {
       this.post({ t: "cancel", id: ref.id, force: options.force ?? false });
     },
     getActor: <T = any>(name: string): ActorHandle<T> => {
       if (typeof name !== "string") throw new LoomError(`getActor(): expected a name (string), got ${describeArgument(name)}`);
-      // The driver announces a name before it can submit any task that could look it up: messages it posted
-      // may still be queued behind the task that runs now.
-      if (!this.namedActors.has(name)) {
-        this.drainingInTask = true;
-        try { this.drainMessages(); } finally { this.drainingInTask = false; }
-      }
+      // The driver announces a name (and its actor's death) before it submits any task that could look it up,
+      // but tasks come through shared memory and those messages through the port: they may still be queued
+      // behind the task that runs now. Read them first, or a killed actor's stale name is found.
+      this.drainingInTask = true;
+      try { this.drainMessages(); } finally { this.drainingInTask = false; }
       const actor = this.namedActors.get(name);
       if (!actor) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
       return makeActorHandle<T>(this, actor);
@@ -841,11 +890,3 @@ function sameBytes(u8: Uint8Array, at: number, bytes: Uint8Array): boolean {
   return true;
 }
 
-export function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
-  if (timeoutMs === undefined) return p;
-  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new LoomError(`get(): invalid timeoutMs ${String(timeoutMs)}`);
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GetTimeoutError(`get() timed out after ${timeoutMs} ms`)), timeoutMs);
-    p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
-  });
-}

@@ -1,0 +1,90 @@
+// Tasks and actors for engine/runtime/ray-cases.test.ts: scenarios taken from Ray's own test suite (reference
+// counting of refs nested in arguments, retries as new attempts, checkpoints), written as Loom programs.
+import { current, type ObjectRef } from "loom";
+
+type Self = typeof import("./ray-cases.js");
+const self = () => current().module<Self>(new URL(import.meta.url)) as Promise<any>;
+
+/**
+ * Reads the array behind `list[0]` and, above depth 0, returns the ref of its own next call with the same list
+ * (a ref nested in an argument, so never a data edge): the chain holds the only refs once the driver drops its own.
+ */
+export async function recurseNested(list: ObjectRef<Float64Array>[], depth: number, delayMs = 0): Promise<number | ObjectRef<unknown>> {
+  // The delay lets the driver drop its ref and collect it while the chain still needs the object.
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+  const v = await current().get(list[0]!);
+  if (depth === 0) return v.length;
+  const m = await self();
+  return m.recurseNested.remote(list, depth - 1, delayMs);
+}
+
+/** Counts how often it is called: the attempts of a retried caller show up here. */
+export class AttemptCounter {
+  private n = 0;
+  bump(): number {
+    return ++this.n;
+  }
+  count(): number {
+    return this.n;
+  }
+}
+
+/** Calls the counter once per attempt and throws on the first: a retry must call it again (Ray's case). */
+export async function failFirstAttempt(counter: { bump: { remote(): ObjectRef<number> } }): Promise<number> {
+  const seen = await current().get(counter.bump.remote());
+  if (seen === 1) throw new Error(`attempt saw ${seen}`);
+  return seen;
+}
+
+/** As failFirstAttempt, but the first attempt crashes its worker instead of throwing. */
+export async function crashFirstAttempt(counter: { bump: { remote(): ObjectRef<number> } }): Promise<number> {
+  const seen = await current().get(counter.bump.remote());
+  if (seen === 1) process.exit(3);
+  return seen;
+}
+
+/** A counter that checkpoints its total and counts how it was rebuilt (restore vs constructor). */
+export class Checkpointed {
+  private total = 0;
+  private restoredFrom = -1;
+  add(by: number): number {
+    this.total += by;
+    return this.total;
+  }
+  checkpoint(): { total: number } {
+    return { total: this.total };
+  }
+  restore(state: { total: number }): void {
+    this.total = state.total;
+    this.restoredFrom = state.total;
+  }
+  /** -1 when built by its constructor alone, else the total its checkpoint held. */
+  origin(): number {
+    return this.restoredFrom;
+  }
+}
+
+/** Returns its input; used on a put that is then evicted. */
+export function double(xs: number[]): number[] {
+  return xs.map((x) => x * 2);
+}
+
+/** Keeps a ref it was handed nested in an argument (a borrow, in Ray's terms) and reads it on a later call. */
+export class Borrower {
+  private kept: ObjectRef<Float64Array> | undefined;
+  keep(list: ObjectRef<Float64Array>[]): boolean {
+    this.kept = list[0];
+    return true;
+  }
+  async length(): Promise<number> {
+    return (await current().get(this.kept!)).length;
+  }
+  /** Drops the borrowed ref and collects this thread's garbage, so the thread reports it gone. */
+  async forget(): Promise<boolean> {
+    this.kept = undefined;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    await new Promise((r) => setTimeout(r, 30));
+    return gc !== undefined;
+  }
+}
