@@ -1,5 +1,6 @@
 // The arena allocator for object payloads in shared memory: power-of-two size classes, one lock-free
-// free list per class (a Treiber stack whose head carries an ABA tag), fresh blocks from an atomic bump pointer.
+// free list per class (a Treiber stack whose head carries an ABA tag), fresh blocks from an atomic bump pointer,
+// and, when both are empty, a free block of a larger class split down (blocks are never merged back).
 // Any thread may allocate and free. It does not decide lifetimes: the engine's reference counting does.
 import {
   CORE_BASE, CTL_ARENA_BUMP, CTL_ARENA_END, CTL_ARENA_USED, CTL_FREE_LISTS,
@@ -19,31 +20,64 @@ export function arenaClassOf(bytes: i32): i32 {
   return cls < ARENA_CLASSES ? cls : -1;
 }
 
+/** Pops a free block of class `cls`, or 0 when its list is empty. */
+function popFree(cls: i32): u32 {
+  const head = freeListHead(cls);
+  while (true) {
+    const old = atomic.load<i64>(head);
+    const top = <u32>(old & 0xffffffff);
+    if (top == 0) return 0;
+    // The next pointer may be stale if another thread popped `top` meanwhile; the tag makes that CAS fail.
+    const next = <i64>load<u32>(top);
+    const tagged = (((old >>> 32) + 1) << 32) | next;
+    if (atomic.cmpxchg<i64>(head, old, tagged) == old) return top;
+  }
+}
+
+/** Pushes a block onto the free list of class `cls` (its first word becomes the next pointer). */
+function pushFree(block: u32, cls: i32): void {
+  const head = freeListHead(cls);
+  while (true) {
+    const old = atomic.load<i64>(head);
+    store<u32>(block, <u32>(old & 0xffffffff));
+    const tagged = (((old >>> 32) + 1) << 32) | <i64>block;
+    // release: the next pointer written above is visible before the block is reachable from the head
+    if (atomic.cmpxchg<i64>(head, old, tagged) == old) return;
+  }
+}
+
+/**
+ * A block of class `cls` carved from a free block of a larger class: its halves go back to the smaller lists,
+ * one per class on the way down. Without this, an arena once filled with blocks of one size could never serve
+ * another size again, however much of it was free. 0 when no larger block is free.
+ */
+function splitLarger(cls: i32): u32 {
+  for (let c = cls + 1; c < ARENA_CLASSES; c++) {
+    const block = popFree(c);
+    if (block == 0) continue;
+    for (let k = c - 1; k >= cls; k--) pushFree(block + (<u32>1 << (k + ARENA_MIN_SHIFT)), k);
+    return block;
+  }
+  return 0;
+}
+
 /** Returns the address of `bytes` writable bytes (8-byte aligned), or 0 when the arena cannot serve them. */
 export function arenaAlloc(bytes: i32): u32 {
   const cls = arenaClassOf(bytes);
   if (cls < 0) return 0;
   const blockSize = 1 << (cls + ARENA_MIN_SHIFT);
-  const head = freeListHead(cls);
-  let block: u32 = 0;
-  while (true) {
-    const old = atomic.load<i64>(head);
-    const top = <u32>(old & 0xffffffff);
-    if (top == 0) break;
-    // The next pointer may be stale if another thread popped `top` meanwhile; the tag makes that CAS fail.
-    const next = <i64>load<u32>(top);
-    const tagged = (((old >>> 32) + 1) << 32) | next;
-    if (atomic.cmpxchg<i64>(head, old, tagged) == old) { block = top; break; }
-  }
+  let block = popFree(cls);
   if (block == 0) {
     const end = load<u32>(CORE_BASE + CTL_ARENA_END);
     // Check first so that repeated failures cannot push the bump pointer around the address space.
-    if (<u32>atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP) + <u32>blockSize > end) return 0;
-    const at = <u32>atomic.add<i32>(CORE_BASE + CTL_ARENA_BUMP, blockSize);
-    // A racing overshoot is never undone: the tail past `end` is simply unusable.
-    if (at + <u32>blockSize > end) return 0;
-    block = at;
+    if (<u32>atomic.load<i32>(CORE_BASE + CTL_ARENA_BUMP) + <u32>blockSize <= end) {
+      const at = <u32>atomic.add<i32>(CORE_BASE + CTL_ARENA_BUMP, blockSize);
+      // A racing overshoot is never undone: the tail past `end` is simply unusable.
+      if (at + <u32>blockSize <= end) block = at;
+    }
   }
+  if (block == 0) block = splitLarger(cls);
+  if (block == 0) return 0;
   store<i32>(block, cls);
   store<i32>(block + 4, bytes);
   atomic.add<i32>(CORE_BASE + CTL_ARENA_USED, blockSize);
@@ -54,14 +88,7 @@ export function arenaAlloc(bytes: i32): u32 {
 export function arenaFree(ptr: u32): void {
   const block = ptr - BLOCK_HEADER;
   const cls = load<i32>(block);
-  const head = freeListHead(cls);
-  while (true) {
-    const old = atomic.load<i64>(head);
-    store<u32>(block, <u32>(old & 0xffffffff));
-    const tagged = (((old >>> 32) + 1) << 32) | <i64>block;
-    // release: the next pointer written above is visible before the block is reachable from the head
-    if (atomic.cmpxchg<i64>(head, old, tagged) == old) break;
-  }
+  pushFree(block, cls);
   atomic.sub<i32>(CORE_BASE + CTL_ARENA_USED, 1 << (cls + ARENA_MIN_SHIFT));
 }
 

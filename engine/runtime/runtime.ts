@@ -10,7 +10,7 @@ import { Core } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
 import {
-  LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError,
+  LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError, ObjectStoreFullError,
   toWire, fromWire, type WireError,
 } from "../errors.js";
 import {
@@ -204,6 +204,7 @@ export class Runtime implements Backend, RefOwner {
   private readonly freeSlots: number[] = [];
   /** Tasks waiting for a free slot, oldest first (a queue: shift() on a big array is linear). */
   private readonly backlog = new Backlog<TaskEntry>();
+  private backlogDrainScheduled = false;
   private readonly admitWaiting: TaskEntry[] = [];
   /** Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). */
   private readonly sealWaiters = new IdTable<SealWaiter[]>(RETURN_SLOTS);
@@ -589,7 +590,7 @@ export class Runtime implements Backend, RefOwner {
   private dispatch(entry: TaskEntry, rebuilding = false): void {
     if (entry.kind === "actor-create" || entry.kind === "actor-method") return this.dispatchActorTask(entry);
     const slot = this.takeSlot(entry);
-    if (slot === NO_SLOT) { this.backlog.push(entry); return; }
+    if (slot === NO_SLOT) { this.toBacklog(entry); return; }
     const ex = this.core.exports;
     const needsAdmission = !isDefaultResources(entry.options.resources);
     this.core.setTaskField(slot, L.TASK_TARGET, needsAdmission ? L.TARGET_ADMIT : L.TARGET_READY);
@@ -673,8 +674,65 @@ export class Runtime implements Backend, RefOwner {
     if (owner && owner.slot === slot) owner.slot = NO_SLOT;
     this.slotOwner[slot] = undefined;
     this.freeSlots.push(slot);
-    while (this.backlog.length && this.freeSlots.length) this.dispatch(this.backlog.shift()!);
+    this.drainBacklog();
+  }
 
+  /**
+   * Starts waiting tasks, oldest first, while slots and arena space last. It stops at the first whose payload
+   * still does not fit (dispatching it again would only put it back, forever) and resumes when a slot or an
+   * object frees space. With no task running, nothing else can free arena space soon: a payload that fits the
+   * arena's free bytes but none of its free blocks then fails with ObjectStoreFullError instead of waiting.
+   */
+  private drainBacklog(): void {
+    this.drainingBacklog = true;
+    try {
+      this.drainBacklogNow();
+    } finally {
+      this.drainingBacklog = false;
+    }
+  }
+  private drainingBacklog = false;
+
+  /** Queues a task that found no slot or no arena block; with no slot in use, nothing else would look again. */
+  private toBacklog(entry: TaskEntry): void {
+    this.backlog.push(entry);
+    if (!this.drainingBacklog && this.freeSlots.length === this.core.plan.taskSlots) this.scheduleBacklogDrain();
+  }
+
+  /** One drain of the backlog on a later turn, however many frees and submissions ask for it meanwhile. */
+  private scheduleBacklogDrain(): void {
+    if (this.backlogDrainScheduled) return;
+    this.backlogDrainScheduled = true;
+    setImmediate(() => { this.backlogDrainScheduled = false; if (!this.closed) this.drainBacklog(); });
+  }
+
+  private drainBacklogNow(): void {
+    while (this.backlog.length && this.freeSlots.length) {
+      const entry = this.backlog.shift()!;
+      const waiting = this.backlog.length;
+      this.dispatch(entry);
+      if (this.backlog.length === waiting) continue;
+      this.backlog.unshift(this.backlog.pop()!);
+      if (this.freeSlots.length !== this.core.plan.taskSlots || !this.failUnplaceable(this.backlog.shift()!)) break;
+    }
+  }
+
+  /** A task whose payload no free arena block can take while nothing runs: fails it (true), or puts it back. */
+  private failUnplaceable(entry: TaskEntry): boolean {
+    const need = PAYLOAD_PREFIX + Math.ceil(this.headerFor(entry).length / 8) * 8 + entry.payload.length;
+    const arenaBytes = this.core.plan.arenaEnd - this.core.plan.arenaStart;
+    const free = arenaBytes - this.core.exports.arenaUsed();
+    const largest = 2 ** L.ARENA_MAX_SHIFT - L.BLOCK_HEADER;
+    if (need <= largest && free < 2 * need) {
+      // The arena is full of live objects: space comes back as they are freed (see freeObject).
+      this.backlog.unshift(entry);
+      return false;
+    }
+    this.sealError(entry, new ObjectStoreFullError(need > largest
+      ? `task ${entry.name} (${formatTaskId(entry.id)}): its arguments encode to ${need} bytes, more than the arena's largest block (${largest}); pass big values as put() refs`
+      : `task ${entry.name} (${formatTaskId(entry.id)}): no free arena block takes its ${need}-byte payload (${free} of ${arenaBytes} arena bytes are free, in smaller blocks)`));
+    this.finishTask(entry, "failed", -1);
+    return true;
   }
 
   /** Tasks with resources beyond one CPU start only when those resources are free. */
@@ -924,6 +982,8 @@ export class Runtime implements Backend, RefOwner {
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
+    // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
+    if (this.backlog.length) this.scheduleBacklogDrain();
     for (const r of o.contains) this.decRef(r);
     if (o.lineageCounted) this.releaseLineage(this.tasks.get(taskIdOfObject(o.id)));
   }
@@ -1344,6 +1404,14 @@ export class Runtime implements Backend, RefOwner {
 
   private cancelTask(taskId: TaskId, force: boolean): void {
     const entry = this.tasks.get(taskId);
+    if (entry?.state === "cancelled" && force) {
+      // Cancelled before without force and still running (its code may never settle): force kills its worker now.
+      const slot = entry.slot;
+      if (slot !== NO_SLOT && this.slotOwner[slot] === entry && this.core.taskField(slot, L.TASK_STATE) === L.TASK_RUNNING) {
+        void this.faults.killWorker(this.core.taskField(slot, L.TASK_WORKER));
+      }
+      return;
+    }
     if (!entry || entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") return;
     const error = new TaskCancelledError(`task ${entry.name} (${formatTaskId(taskId)}) was cancelled`);
     const slot = entry.slot;
@@ -1620,7 +1688,7 @@ export class Runtime implements Backend, RefOwner {
     if (!actor) return;
     if (actor.awaitingResources) { entry.state = "pending"; return; } // sent in order once it is admitted
     const slot = this.takeSlot(entry);
-    if (slot === NO_SLOT) { this.backlog.push(entry); return; }
+    if (slot === NO_SLOT) { this.toBacklog(entry); return; }
     // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
     Atomics.store(this.i32, (this.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_READY);
     if (!entry.replay) entry.state = "running"; // a replayed call keeps its settled state
@@ -1850,6 +1918,20 @@ class Backlog<T> {
         if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
         return item;
       }
+      this.removed--;
+    }
+    return undefined;
+  }
+  /** Puts an item back at the head (the one shift() just gave, which could not start yet). */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+  /** Takes the newest item (the one push() just added). */
+  pop(): T | undefined {
+    while (this.items.length > this.head) {
+      const item = this.items.pop();
+      if (item !== undefined) return item;
       this.removed--;
     }
     return undefined;

@@ -1,5 +1,6 @@
 // Tasks and actors for engine/runtime/ray-cases.test.ts: scenarios taken from Ray's own test suite (reference
 // counting of refs nested in arguments, retries as new attempts, checkpoints), written as Loom programs.
+import { writeFileSync } from "node:fs";
 import { current, type ObjectRef } from "loom";
 
 type Self = typeof import("./ray-cases.js");
@@ -87,4 +88,15 @@ export class Borrower {
     await new Promise((r) => setTimeout(r, 30));
     return gc !== undefined;
   }
+}
+
+/** Marks `file` (so a test knows it runs), then never settles: a task only a cancel can end. */
+export function neverSettles(file: string): Promise<never> {
+  writeFileSync(file, "started");
+  return new Promise<never>(() => {});
+}
+
+/** The length of its string argument: its payload is as big as the string. */
+export function lengthOf(s: string): number {
+  return s.length;
 }

@@ -12,6 +12,10 @@ export interface TaskContext {
   /** Made on the first read of current().signal or by a cancel: most tasks never look, so none is made per task. */
   controller?: AbortController;
   functionName: string;
+  /** Holds this thread's CPU slot now (plain tasks only; given up while it waits in get/wait). */
+  cpu?: boolean;
+  /** Cancelled by the driver: it never takes the CPU slot again, whatever its code does. */
+  cancelled?: boolean;
   /** An actor call: refs it decodes may stay in the actor's state, so the driver holds them for the thread. */
   actor?: boolean;
 }

@@ -330,20 +330,37 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, 1, toWire(error));
       return;
     }
-    const ctx: TaskContext = { taskId, run: this.core.taskField(slot, L.TASK_RUN), nextChild: 0, controller: undefined, functionName: payload.n };
+    const ctx: TaskContext = { taskId, run: this.core.taskField(slot, L.TASK_RUN), nextChild: 0, controller: undefined, functionName: payload.n, cpu: true };
     this.running.set(taskId, ctx);
     this.cpuHeld++;
     const outcome = this.execute(slot, taskId, payload, ctx);
     // No closure on the synchronous path: it is most tasks, and each closure here cost a keepNames wrapper.
-    if (outcome instanceof Promise) outcome.then(() => this.taskEnded(taskId), () => this.taskEnded(taskId));
-    else this.taskEnded(taskId);
+    if (outcome instanceof Promise) outcome.then(() => this.taskEnded(ctx), () => this.taskEnded(ctx));
+    else this.taskEnded(ctx);
   }
 
   /** Called once per runTask, when its outcome is reported. */
-  private taskEnded(taskId: TaskId): void {
-    this.running.delete(taskId);
+  private taskEnded(ctx: TaskContext): void {
+    this.running.delete(ctx.taskId);
+    if (!ctx.cpu) return;
+    ctx.cpu = false;
     this.cpuHeld--;
     if (this.cpuHeld === 0) this.pump();
+  }
+
+  /** The task gives this thread's CPU slot up (it waits, or it was cancelled): another task may start here. */
+  private releaseCpu(ctx: TaskContext): void {
+    if (!ctx.cpu) return;
+    ctx.cpu = false;
+    this.cpuHeld--;
+    if (this.cpuHeld === 0) setImmediate(this.pump);
+  }
+
+  /** The task runs on after a wait; a cancelled one never takes the slot back (its code may never settle). */
+  private retakeCpu(ctx: TaskContext): void {
+    if (ctx.cpu || ctx.cancelled || !this.running.has(ctx.taskId)) return;
+    ctx.cpu = true;
+    this.cpuHeld++;
   }
 
   /** Resolves arguments and calls the function; returns a promise only when something had to be awaited. */
@@ -352,7 +369,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     const loaded = this.functions.peek(p.f);
     if (loaded !== undefined && !p.a.some(isObjectRef)) return this.call(slot, taskId, p, ctx, loaded, p.a);
     const fnPromise = this.functions.get(p.f);
-    const argsReady = this.resolveTopLevel(p.a, true);
+    const argsReady = this.resolveTopLevel(p.a, ctx);
     return Promise.all([fnPromise, argsReady]).then(
       ([fn, args]) => this.call(slot, taskId, p, ctx, fn, args),
       (error) => this.failTask(slot, taskId, p, error, true),
@@ -377,7 +394,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   /** Top-level refs become their values; a failed argument fails the task with the same error. */
-  private resolveTopLevel(args: unknown[], holdsCpu = false): Promise<unknown[]> {
+  private resolveTopLevel(args: unknown[], holder?: TaskContext): Promise<unknown[]> {
     const pending: Promise<void>[] = [];
     const out = args.slice();
     let mustWait = false;
@@ -394,16 +411,15 @@ export class WorkerRuntime implements Backend, RefOwner {
     if (!pending.length) return Promise.resolve(out);
     const all = Promise.all(pending).then(() => out);
     // An argument lost after the task was armed is being rebuilt: wait without holding this thread's slot.
-    return holdsCpu && mustWait ? this.withoutCpu(all) : all;
+    return holder && mustWait ? this.withoutCpu(holder, all) : all;
   }
 
-  private async withoutCpu<T>(wait: Promise<T>): Promise<T> {
-    this.cpuHeld--;
-    if (this.cpuHeld === 0) setImmediate(this.pump);
+  private async withoutCpu<T>(ctx: TaskContext, wait: Promise<T>): Promise<T> {
+    this.releaseCpu(ctx);
     try {
       return await wait;
     } finally {
-      this.cpuHeld++;
+      this.retakeCpu(ctx);
     }
   }
 
@@ -542,17 +558,10 @@ export class WorkerRuntime implements Backend, RefOwner {
   }
 
   /** Runs `wait` without holding the CPU slot, so other tasks can run here meanwhile. */
-  private async blocked<T>(wait: Promise<T>): Promise<T> {
-    const holding = taskContext.getStore() !== undefined;
-    if (holding) {
-      this.cpuHeld--;
-      if (this.cpuHeld === 0) setImmediate(this.pump);
-    }
-    try {
-      return await wait;
-    } finally {
-      if (holding) this.cpuHeld++;
-    }
+  private blocked<T>(wait: Promise<T>): Promise<T> {
+    const ctx = taskContext.getStore();
+    // Actor calls never hold the CPU slot (they come by message, one at a time per actor): nothing to give up.
+    return ctx?.cpu ? this.withoutCpu(ctx, wait) : wait;
   }
 
   // ---- messages from the driver ----
@@ -571,6 +580,8 @@ export class WorkerRuntime implements Backend, RefOwner {
         const ctx = this.running.get(m.taskId);
         // Made here if the task has not read its signal yet, so that a later read finds it aborted.
         if (ctx) (ctx.controller ??= new AbortController()).abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`));
+        // Its caller already has its TaskCancelledError: the slot is free at once, even if its code never settles.
+        if (ctx) { ctx.cancelled = true; this.releaseCpu(ctx); }
         break;
       }
       // The segments of sealed arguments come with the task (see Runtime.segmentsFor): no "want" round trip.

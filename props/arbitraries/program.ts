@@ -36,7 +36,13 @@ export type ProgramOp =
   /** A method call on the `actor`-th actor made so far (skipped while there is none). */
   | { op: "method"; actor: number; method: ActorMethodName; arg: Arg; mod: number }
   /** The driver awaits a get of the `ref`-th result mid-program (skipped while there is none). */
-  | { op: "get"; ref: number };
+  | { op: "get"; ref: number }
+  /** Refs nested in a box through `depth` tasks, each returning the ref of the next; the last sums them. */
+  | { op: "nestedChain"; refs: number[]; depth: number }
+  /** The driver drops its own ref to the `ref`-th live result: only what the engine holds keeps it now. */
+  | { op: "drop"; ref: number }
+  /** The driver forces a garbage collection, so dropped refs are finalized and their holds released. */
+  | { op: "collect" };
 
 export type Program = ProgramOp[];
 
@@ -75,6 +81,9 @@ export const programOp: fc.Arbitrary<ProgramOp> = fc.oneof(
     weight: 4,
   },
   { arbitrary: ref.map((r) => ({ op: "get" as const, ref: r })), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("nestedChain" as const), refs: fc.array(ref, { minLength: 1, maxLength: 3 }), depth: fc.integer({ min: 1, max: 4 }) }), weight: 2 },
+  { arbitrary: ref.map((r) => ({ op: "drop" as const, ref: r })), weight: 2 },
+  { arbitrary: fc.constant({ op: "collect" as const }), weight: 1 },
 );
 
 export function program(options: ProgramArbitraryOptions = {}): fc.Arbitrary<Program> {
@@ -109,6 +118,9 @@ export type Step =
   | { s: "actor"; actor: number; init: RArg }
   | { s: "method"; out: number; actor: number; method: ActorMethodName; arg: RArg; mod: number }
   | { s: "get"; slot: number }
+  | { s: "nestedChain"; out: number; refs: number[]; depth: number }
+  | { s: "drop"; slot: number }
+  | { s: "collect" }
   | { s: "evict"; slot: number }
   | { s: "killWorker"; worker: number | "busy" }
   | { s: "killActor"; actor: number }
@@ -124,6 +136,8 @@ export interface SlotInfo {
   deps: number[];
   /** True when some actor input (constructor or method argument) derives from it. */
   feedsActor: boolean;
+  /** The driver dropped its ref to it at this step (never read or evicted by the driver after). */
+  droppedAt?: number;
 }
 
 export interface Resolved {
@@ -149,10 +163,15 @@ export function resolve(input: ProgramUnderFaults): Resolved {
   // Evictions are resolved after the whole program is known (feedsActor looks ahead); keep their place.
   const pendingEvicts: Array<{ index: number; target: number; made: number }> = [];
 
-  const rarg = (a: Arg): RArg => ("lit" in a ? { lit: a.lit } : slots.length ? { slot: a.ref % slots.length } : { lit: 0 });
+  // Refs pick among the results the driver still holds (all of them in programs without drops).
+  const live: number[] = [];
+  const pick = (r: number): number => live[r % live.length]!;
+  const rarg = (a: Arg): RArg => ("lit" in a ? { lit: a.lit } : live.length ? { slot: pick(a.ref) } : { lit: 0 });
   const depsOf = (...as: RArg[]): number[] => as.flatMap((a) => ("slot" in a ? [a.slot] : []));
-  const newSlot = (made: SlotInfo["made"], deps: number[]): number => {
+  /** `usable`: later ops may take it as an argument (a slot whose value is a ref is only read by the final gets). */
+  const newSlot = (made: SlotInfo["made"], deps: number[], usable = true): number => {
     slots.push({ made, deps: [...new Set(deps)], feedsActor: false });
+    if (usable) live.push(slots.length - 1);
     return slots.length - 1;
   };
   const placeFaults = (list: ScheduledFault[]): void => {
@@ -187,11 +206,26 @@ export function resolve(input: ProgramUnderFaults): Resolved {
         break;
       }
       case "nestedSum": {
-        if (!slots.length) break;
-        const refs = op.refs.map((r) => r % slots.length);
+        if (!live.length) break;
+        const refs = op.refs.map(pick);
         steps.push({ s: "nestedSum", out: newSlot("task", refs), refs });
         break;
       }
+      case "nestedChain": {
+        if (!live.length) break;
+        const refs = op.refs.map(pick);
+        // Its value is a ref (to the next level's result): as an argument it would reach a task as that ref.
+        steps.push({ s: "nestedChain", out: newSlot("task", refs, false), refs, depth: op.depth });
+        break;
+      }
+      case "drop": {
+        if (!live.length) break;
+        const slot = live.splice(op.ref % live.length, 1)[0]!;
+        slots[slot].droppedAt = steps.length;
+        steps.push({ s: "drop", slot });
+        break;
+      }
+      case "collect": steps.push({ s: "collect" }); break;
       case "fanOut": { const a = rarg(op.arg); steps.push({ s: "fanOut", out: newSlot("task", depsOf(a)), arg: a, n: op.n }); break; }
       case "chain": { const a = rarg(op.arg); steps.push({ s: "chain", out: newSlot("task", depsOf(a)), arg: a, depth: op.depth }); break; }
       case "actorInTask": {
@@ -215,7 +249,7 @@ export function resolve(input: ProgramUnderFaults): Resolved {
         steps.push({ s: "method", out: newSlot("actor", actorInputs[actor]), actor, method: op.method, arg: a, mod: op.mod });
         break;
       }
-      case "get": if (slots.length) steps.push({ s: "get", slot: op.ref % slots.length }); break;
+      case "get": if (live.length) steps.push({ s: "get", slot: pick(op.ref) }); break;
     }
   });
   placeFaults(byStep[ops.length]);
@@ -230,7 +264,8 @@ export function resolve(input: ProgramUnderFaults): Resolved {
 
   const dropped = new Set<number>();
   for (const e of pendingEvicts) {
-    const candidates = evictable(slots, e.made);
+    // The driver cannot evict what it no longer holds a ref to.
+    const candidates = evictable(slots, e.made).filter((s) => slots[s].droppedAt === undefined || slots[s].droppedAt! > e.index);
     if (candidates.length === 0) dropped.add(e.index);
     else steps[e.index] = { s: "evict", slot: candidates[e.target % candidates.length] };
   }
@@ -262,6 +297,9 @@ export function describeSteps(steps: Step[]): string {
       case "actor": return `A${st.actor} = Accumulator(${showArg(st.init)})`;
       case "method": return `$${st.out} = A${st.actor}.${st.method}(${showArg(st.arg)}${st.method === "addOrThrow" ? `, ${st.mod}` : ""})`;
       case "get": return `get($${st.slot})`;
+      case "nestedChain": return `$${st.out} = nestedChain({ refs: [${st.refs.map((r) => `$${r}`).join(", ")}] }, ${st.depth})`;
+      case "drop": return `drop($${st.slot})`;
+      case "collect": return "collect()";
       case "evict": return `!! evict($${st.slot})`;
       case "killWorker": return `!! killWorker(${st.worker})`;
       case "killActor": return `!! killActor(A${st.actor})`;

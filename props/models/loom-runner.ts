@@ -1,7 +1,7 @@
 // Runs resolved program steps on a Loom runtime with the ops fixture (props/fixtures/ops.ts), injecting the
 // faults in place, and records what every get returned. Nothing is checked here: the property compares the
 // observations with the serial interpreter (props/models/check.ts).
-import { GetTimeoutError, type Runtime, type ObjectRef, type ActorHandle } from "loom";
+import { GetTimeoutError, isObjectRef, type Runtime, type ObjectRef, type ActorHandle } from "loom";
 import type { Resolved, RArg, Step, Value } from "../arbitraries/program.js";
 
 /** The ops module as the runner uses it (rt.module wrappers, typed loosely: the runner builds calls from data). */
@@ -44,7 +44,7 @@ export const ACTOR_OPTIONS = { maxRestarts: -1, maxTaskRetries: -1 } as const;
 
 export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, options: RunOptions = {}): Promise<RunReport> {
   const timeoutMs = options.getTimeoutMs ?? 10_000;
-  const refs: ObjectRef<Value>[] = new Array(program.slots.length);
+  const refs: (ObjectRef<Value> | undefined)[] = new Array(program.slots.length);
   const actors: ActorHandle[] = [];
   const lost = new Set<number>();
   const observations: Observation[] = [];
@@ -55,7 +55,10 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
     const lostNow = [...lost];
     let observed: Observed;
     try {
-      observed = { ok: true, value: await rt.get(refs[slot], { timeoutMs }) };
+      let value: unknown = await rt.get(refs[slot]!, { timeoutMs });
+      // A task may return a ref (nestedChain): follow it, as a Ray user would, a bounded number of times.
+      for (let hops = 0; hops < 8 && isObjectRef(value); hops++) value = await rt.get(value, { timeoutMs });
+      observed = { ok: true, value };
     } catch (e) {
       const error = e as Error & { remoteName?: string };
       observed = {
@@ -76,7 +79,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       throw new StepThrew(i, st, e);
     }
   }
-  await Promise.all(refs.map((_, slot) => observe(program.steps.length, slot)));
+  await Promise.all(program.slots.map((info, slot) => (info.droppedAt === undefined ? observe(program.steps.length, slot) : undefined)));
   // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
   for (const a of actors) rt.kill(a);
   return { observations, log };
@@ -93,6 +96,14 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
         break;
       }
       case "nestedSum": refs[st.out] = m.nestedSum.remote({ refs: st.refs.map((s) => refs[s]) }); break;
+      case "nestedChain": refs[st.out] = m.nestedChain.remote({ refs: st.refs.map((s) => refs[s]) }, st.depth); break;
+      case "drop": refs[st.slot] = undefined; log.push(`step ${i}: drop($${st.slot})`); break;
+      case "collect": {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        // Finalizers run on a later turn: collect, then let them run and their releases reach the engine.
+        for (let k = 0; k < 2 && gc; k++) { gc(); await new Promise((r) => setTimeout(r, 5)); }
+        break;
+      }
       case "fanOut": refs[st.out] = m.fanOut.remote(v(st.arg), st.n); break;
       case "chain": refs[st.out] = m.chain.remote(v(st.arg), st.depth); break;
       case "actorInTask": refs[st.out] = m.actorInTask.remote(v(st.arg), st.xs); break;
@@ -106,7 +117,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       }
       case "get": await observe(i, st.slot); break;
       case "evict": {
-        const done = rt.faults.evict(refs[st.slot]);
+        const done = rt.faults.evict(refs[st.slot]!);
         if (done && program.slots[st.slot].made !== "task") lost.add(st.slot);
         log.push(`step ${i}: evict($${st.slot}) -> ${done}`);
         break;
@@ -116,7 +127,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
         log.push(`step ${i}: killWorker(${st.worker}) -> worker ${index}`);
         break;
       }
-      case "killActor": rt.faults.killActor(actors[st.actor]); log.push(`step ${i}: killActor(A${st.actor})`); break;
+      case "killActor": rt.faults.killActor(actors[st.actor]!); log.push(`step ${i}: killActor(A${st.actor})`); break;
       case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
     }
   }

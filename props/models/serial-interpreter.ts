@@ -66,7 +66,7 @@ export function interpret(r: Resolved): Outcome[] {
         st.outs.forEach((o, i) => { out[o] = failed(a) ? err(a) : ok(norm(num(a[0]) + i + 1)); });
         break;
       }
-      case "nestedSum": {
+      case "nestedSum": case "nestedChain": {
         const a = args(...refArgs(st.refs));
         out[st.out] = failed(a) ? err(a) : ok(norm((a as Value[]).reduce<number>((s, v) => s + num(v), 0)));
         break;
@@ -112,7 +112,7 @@ export function interpret(r: Resolved): Outcome[] {
         out[st.out] = ok(actor.total);
         break;
       }
-      case "get": case "evict": case "killWorker": case "killActor": case "pause": break;
+      case "get": case "evict": case "killWorker": case "killActor": case "pause": case "drop": case "collect": break;
     }
   }
   return out;

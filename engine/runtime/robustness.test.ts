@@ -1,0 +1,82 @@
+// Robustness (issue: no input, load or history makes the engine freeze, hang or answer wrongly): timeouts that
+// never expire early, a cancelled task that never settles, and store pressure that once froze the driver for
+// good (run in a child process, killed if it does not finish, since a frozen driver runs no timer of ours).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { init, LoomError, TaskCancelledError, type Runtime } from "loom";
+
+type Cases = typeof import("../test-fixtures/ray-cases.js");
+type Tasks = typeof import("../test-fixtures/tasks.js");
+let rt: Runtime;
+let m: Record<string, any>;
+let t: Record<string, any>;
+const dir = mkdtempSync(join(tmpdir(), "loom-robust-"));
+
+before(async () => {
+  rt = await init({ workers: 2 });
+  m = await rt.module<Cases>(new URL("../test-fixtures/ray-cases.ts", import.meta.url));
+  t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+});
+after(async () => {
+  await rt.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("timeoutMs: Infinity means none, and values past setTimeout's range never expire early", async () => {
+  assert.equal(await rt.get(t.sleep.remote(200), { timeoutMs: Infinity }), 200, "get with Infinity waits");
+  for (const timeoutMs of [Infinity, 2 ** 31, 2 ** 40]) {
+    const { ready } = await rt.wait([t.sleep.remote(200)], { timeoutMs });
+    assert.equal(ready.length, 1, `wait with timeoutMs ${timeoutMs} returned the finished task, not an early empty list`);
+  }
+  for (const bad of [-1, Number.NaN, "100"]) {
+    await assert.rejects(rt.wait([rt.put(1)], { timeoutMs: bad as never }), LoomError, `wait refuses timeoutMs ${String(bad)}`);
+    assert.throws(() => rt.get(rt.put(1), { timeoutMs: bad as never }), LoomError, `get refuses timeoutMs ${String(bad)}, ready ref or not`);
+  }
+});
+
+async function untilExists(file: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (Date.now() > end) assert.fail(`${file} never appeared`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test("a cancelled task whose code never settles frees its CPU slot at once; a later force cancel kills its worker", async () => {
+  const files = [0, 1].map((i) => join(dir, `never-${i}`));
+  const stuck = files.map((f) => m.neverSettles.remote(f));
+  for (const f of files) await untilExists(f, 20_000); // both workers now run one
+  for (const r of stuck) rt.cancel(r);
+  for (const r of stuck) assert.ok((await rt.get(r, { timeoutMs: 5_000 }).catch((e) => e)) instanceof TaskCancelledError);
+  assert.equal(await rt.get(t.add.remote(1, 2), { timeoutMs: 10_000 }), 3, "later tasks run on the freed slots");
+  const died: unknown[] = [];
+  const onDied = (e: unknown) => { died.push(e); };
+  rt.events.on("worker:died", onDied);
+  try {
+    for (const r of stuck) rt.cancel(r, { force: true });
+    const end = Date.now() + 10_000;
+    while (died.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(died.length, 2, "force cancel killed both workers still running the cancelled code");
+  } finally {
+    rt.events.off("worker:died", onDied);
+  }
+  assert.equal(await rt.get(t.add.remote(2, 3), { timeoutMs: 20_000 }), 5, "the replacements run tasks");
+});
+
+test("store pressure never freezes the driver: big arguments in flight, and an arena once filled with small objects", () => {
+  const script = fileURLToPath(new URL("../test-fixtures/store-pressure-driver.ts", import.meta.url));
+  const run = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", script], { encoding: "utf8", timeout: 240_000, killSignal: "SIGKILL" });
+  assert.equal(run.signal, null, `the driver froze (killed after 240 s); stderr: ${run.stderr.slice(-2000)}`);
+  assert.equal(run.status, 0, `the driver failed: ${run.stderr.slice(-2000)}`);
+  const seen = JSON.parse(run.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+  assert.equal(seen.bigArgs, "ok", "600 tasks with 50 KB arguments all answered");
+  assert.ok((seen.filledArenaBytes as number) > 8 * 2 ** 20, `the arena was filled (${seen.filledArenaBytes} bytes)`);
+  assert.ok(seen.bigAfterFill === 600 || seen.bigAfterFill === "ObjectStoreFullError",
+    `a payload of a size the full arena never served runs or fails clearly, never waits forever: ${String(seen.bigAfterFill)}`);
+  assert.equal(seen.addAfter, 3, "and the runtime still runs tasks");
+});
