@@ -1,9 +1,12 @@
 // ObjectRef and the brand that recognises refs and actor handles across module copies (a task module may
 // import Loom by package name while the worker runs another copy of the same files).
 import type { ObjectId, ActorId } from "./ids.js";
+import { LoomError } from "./errors.js";
 
 export const REF_BRAND = Symbol.for("loom.ObjectRef");
 export const ACTOR_BRAND = Symbol.for("loom.ActorHandle");
+/** The runtime an actor handle belongs to (a non-enumerable property of the handle). */
+export const ACTOR_OWNER = Symbol("loom.ActorHandle.owner");
 
 /** Something that can resolve refs and count them: the driver runtime or a worker's runtime. */
 export interface RefOwner {
@@ -16,9 +19,17 @@ export class ObjectRef<T = unknown> {
   declare readonly __type?: T;
   readonly id: ObjectId;
   readonly [REF_BRAND] = true;
-  constructor(id: ObjectId, owner?: RefOwner) {
+  /** The runtime (driver or worker) that made it: ids restart in every runtime, so a ref means nothing elsewhere. */
+  #owner: RefOwner | undefined;
+  /** `track`: counted by its owner (see RefOwner.trackRef); false for refs the caller counts itself. */
+  constructor(id: ObjectId, owner?: RefOwner, track = true) {
     this.id = id;
-    owner?.trackRef(this);
+    this.#owner = owner;
+    if (track) owner?.trackRef(this);
+  }
+  /** The runtime that made `ref`; undefined for a ref made without one or by another copy of this module. */
+  static ownerOf(ref: ObjectRef): RefOwner | undefined {
+    return #owner in ref ? ref.#owner : undefined;
   }
   toString(): string {
     return `ObjectRef(${this.id})`;
@@ -41,4 +52,16 @@ export interface ActorHandleDescriptor {
 
 export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHandleDescriptor } {
   return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object";
+}
+
+/**
+ * Throws when `value`, a ref or an actor handle, was made by a runtime other than `owner` (one that was shut
+ * down, or a second runtime): its id would name some other object or actor here.
+ */
+export function checkOwnedBy(owner: object, value: object, path: string): void {
+  const made = isObjectRef(value) ? ObjectRef.ownerOf(value as ObjectRef) : (value as Record<symbol, unknown>)[ACTOR_OWNER];
+  if (made === undefined || made === owner) return;
+  const what = isObjectRef(value) ? `an ObjectRef (${String(value)})` : "an actor handle";
+  throw new LoomError(`${path} is ${what} made by another Loom runtime (one that was shut down, or a second one); ` +
+    "refs and actor handles belong to the runtime that made them");
 }

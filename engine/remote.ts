@@ -2,7 +2,7 @@
 // backend (the driver runtime, or a worker's runtime inside a task) submits them.
 import { LoomError } from "./errors.js";
 import type { ActorId } from "./ids.js";
-import { ObjectRef, ACTOR_BRAND, type ActorHandleDescriptor } from "./refs.js";
+import { ObjectRef, ACTOR_BRAND, ACTOR_OWNER, type ActorHandleDescriptor } from "./refs.js";
 import { checkTaskOptions, checkActorOptions, type TaskOptions, type ActorOptions } from "./options.js";
 
 /** Where a function's code comes from: an export of a module, or the source of an inline function. */
@@ -77,6 +77,7 @@ export function makeActorHandle<T>(backend: Backend, descriptor: ActorHandleDesc
   const handle: Record<string | symbol, unknown> = {};
   for (const method of descriptor.methods) handle[method] = new ActorMethod(backend, descriptor, method);
   Object.defineProperty(handle, ACTOR_BRAND, { value: descriptor, enumerable: false });
+  Object.defineProperty(handle, ACTOR_OWNER, { value: backend, enumerable: false });
   Object.defineProperty(handle, "actorId", { value: descriptor.actorId, enumerable: false });
   return new Proxy(handle, {
     get(target, key) {

@@ -80,3 +80,25 @@ test("store pressure never freezes the driver: big arguments in flight, and an a
     `a payload of a size the full arena never served runs or fails clearly, never waits forever: ${String(seen.bigAfterFill)}`);
   assert.equal(seen.addAfter, 3, "and the runtime still runs tasks");
 });
+
+test("refs and actor handles belong to the runtime that made them: the next runtime refuses them with a LoomError", async () => {
+  const theirs = t.add.remote(40, 2);
+  const theirActor = t.Counter.remote(1);
+  assert.equal(await rt.get(theirs), 42);
+  await rt.shutdown();
+  rt = await init({ workers: 2 });
+  t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+  // The same ids exist in the new runtime too: an old ref must not read them, an old handle must not call them.
+  for (let i = 0; i < 5; i++) await rt.get(t.add.remote(100 * i, 1));
+  t.Counter.remote(1000);
+  const refused = (what: string) => (e: unknown) => e instanceof LoomError && /another Loom runtime/.test((e as Error).message) || assert.fail(`${what}: ${String(e)}`);
+  assert.throws(() => rt.get(theirs), refused("get"));
+  assert.throws(() => rt.get([rt.put(1), theirs]), refused("get of a list"));
+  await assert.rejects(rt.wait([theirs]), refused("wait"));
+  assert.throws(() => t.add.remote(theirs, 1), refused("a top-level argument"));
+  assert.throws(() => t.sumRefs.remote({ refs: [theirs] }), refused("a nested argument"));
+  assert.throws(() => rt.put({ r: theirs }), refused("put"));
+  assert.throws(() => t.callCounter.remote(theirActor, 1), refused("an actor handle as an argument"));
+  assert.throws(() => rt.kill(theirActor), refused("kill"));
+  assert.throws(() => rt.cancel(theirs), refused("cancel"));
+});

@@ -17,7 +17,7 @@ import {
   childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, formatObjectId, DRIVER_TASK_ID, RETURN_SLOTS,
   type ObjectId, type TaskId, type ActorId,
 } from "../ids.js";
-import { ObjectRef, isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
+import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, functionKey, type Backend, type FunctionDescriptor, type ActorHandle,
   type ModuleWrappers,
@@ -335,7 +335,7 @@ export class Runtime implements Backend, RefOwner {
   put<T>(value: T): ObjectRef<T> {
     this.checkOpen();
     if (isObjectRef(value)) throw new LoomError("put(): the value is already an ObjectRef; pass the ref itself");
-    const encoded = encodeValue(value, "value");
+    const encoded = encodeValue(value, "value", this);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
     const id = objectIdOf(taskId, 0);
     const where = this.store.writeEncoded(id, encoded, 0);
@@ -357,8 +357,10 @@ export class Runtime implements Backend, RefOwner {
     checkTimeout("get()", options.timeoutMs);
     const check = (r: unknown, i?: number): ObjectRef => {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describeArgument(r)}`);
+      checkOwnedBy(this, r, i === undefined ? "get(): the ref" : `get(): refs[${i}]`);
       return r;
     };
+    if (Array.isArray(refs)) refs.forEach(check); else check(refs);
     // Fast path: everything is readable now; read it at once (no waiter, no keep-alive bookkeeping).
     const now = this.readAllNow(refs);
     if (now) return now;
@@ -366,13 +368,14 @@ export class Runtime implements Backend, RefOwner {
       const polled = this.readAllNow(refs);
       if (polled) return polled;
     }
-    const all = Array.isArray(refs) ? this.getMany(refs.map((r, i) => check(r, i).id)) : this.getOne(check(refs).id);
+    const all = Array.isArray(refs) ? this.getMany(refs.map((r) => r.id)) : this.getOne((refs as ObjectRef).id);
     return this.tracked(withTimeout(all, options.timeoutMs));
   }
 
   async wait(refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
     this.checkOpen();
     const want = checkWaitArgs(refs, options);
+    refs.forEach((r, i) => checkOwnedBy(this, r, `wait(): refs[${i}]`));
     if (want === 0) return { ready: [], pending: [] };
     return this.tracked(waitForReady(refs, want, options.timeoutMs, (r) => this.whenSealed(r.id)));
   }
@@ -381,12 +384,14 @@ export class Runtime implements Backend, RefOwner {
   cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
     this.checkOpen();
     if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
+    checkOwnedBy(this, ref, "cancel(): the ref");
     this.cancelTask(taskIdOfObject(ref.id), options.force ?? false);
   }
 
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
     this.checkOpen();
     if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describeArgument(handle)}`);
+    checkOwnedBy(this, handle, "kill(): the handle");
     this.killActor(handle[ACTOR_BRAND].actorId, options.noRestart ?? true);
   }
 
@@ -467,7 +472,7 @@ export class Runtime implements Backend, RefOwner {
 
   /** Encodes the arguments of a call the driver makes; big ones are put first (see arg-codec). */
   private encodeArgs(args: unknown[]): EncodedArgs {
-    return encodeArgs(args, this.putBigArgument, this.payloads.alloc);
+    return encodeArgs(args, this.putBigArgument, this.payloads.alloc, this);
   }
   private readonly putBigArgument = (encoded: EncodedValue): ObjectRef => this.putEncodedFor(DRIVER_TASK_ID, encoded);
 
@@ -1386,6 +1391,7 @@ export class Runtime implements Backend, RefOwner {
 
   /** Drops a stored object as a lost node would (fault injection). */
   evict(ref: ObjectRef): boolean {
+    checkOwnedBy(this, ref, "faults.evict(): the ref");
     const o = this.objects.get(ref.id);
     if (!o || o.entry === 0) return false;
     const ex = this.core.exports;
@@ -1848,6 +1854,7 @@ export class Runtime implements Backend, RefOwner {
   }
 
   restartActorByFault(handle: ActorHandle): void {
+    checkOwnedBy(this, handle, "faults.killActor(): the handle");
     this.killActor(handle[ACTOR_BRAND].actorId, false, "killed by faults.killActor");
   }
 

@@ -39,24 +39,24 @@ export class PayloadSlab {
 const ownBuffer = (size: number): Uint8Array => new Uint8Array(size);
 
 export function encodeArgs(
-  args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef, alloc: (size: number) => Uint8Array = ownBuffer,
+  args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef, alloc: (size: number) => Uint8Array = ownBuffer, owner?: object,
 ): EncodedArgs {
   let deps: ObjectId[] = EMPTY;
   let list: unknown[] = args;
-  let encoded = encodeValue(args, "args");
+  let encoded = encodeValue(args, "args", owner);
   if (encoded.buffers.length === 0 && encoded.size <= INLINE_ARG_LIMIT) {
     for (const a of args) if (isObjectRef(a)) (deps === EMPTY ? (deps = []) : deps).push(a.id);
   } else {
     list = args.map((a, i) => {
       if (isObjectRef(a)) { (deps === EMPTY ? (deps = []) : deps).push(a.id); return a; }
-      const e = encodeValue(a, `args[${i}]`);
+      const e = encodeValue(a, `args[${i}]`, owner);
       if (e.buffers.length === 0 && e.size <= INLINE_ARG_LIMIT) return a;
       // Big arguments go into the store once and travel by ref, as Ray does.
       const ref = putBig(e);
       (deps === EMPTY ? (deps = []) : deps).push(ref.id);
       return ref;
     });
-    encoded = encodeValue(list, "args");
+    encoded = encodeValue(list, "args", owner);
   }
   const payload = alloc(encoded.size);
   writeEncoded(encoded, payload, 0);

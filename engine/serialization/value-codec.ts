@@ -6,7 +6,7 @@ import { serialize, deserialize } from "node:v8";
 import * as arrow from "apache-arrow";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
-import { isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type ObjectRef } from "../refs.js";
+import { isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ObjectRef } from "../refs.js";
 
 /** Buffers at least this big travel out of band. */
 export const BIG_BUFFER_BYTES = 16 * 1024;
@@ -51,6 +51,8 @@ interface WalkState {
   /** Numbers, strings, booleans and nulls; arrays and plain objects (see FLAT_SCALARS). */
   scalars: number;
   containers: number;
+  /** The runtime encoding: a ref or handle made by another one is refused (see checkOwnedBy). */
+  owner?: object;
 }
 
 /** An array index, an object key, or a formatted step (Map and Set members). */
@@ -108,11 +110,13 @@ function walk(value: unknown, state: WalkState): unknown {
   if (value === null) { state.scalars++; return null; }
   const obj = value as object;
   if (isObjectRef(obj)) {
+    if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
     state.refs.push(obj.id);
     state.markers = true;
     return { [MARK]: "ref", id: obj.id };
   }
   if (isActorHandle(obj)) {
+    if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
     state.markers = true;
     return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
   }
@@ -229,7 +233,8 @@ const NO_BUFFERS = Object.freeze([]) as unknown as EncodedValue["buffers"];
 const NO_REFS = Object.freeze([]) as unknown as EncodedValue["refs"];
 
 /** Encodes `value`; `path` names it in errors (`args[1]`, `return value`). */
-export function encodeValue(value: unknown, path = "value"): EncodedValue {
+/** `owner`: the runtime encoding, when refs and handles in the value must be its own. */
+export function encodeValue(value: unknown, path = "value", owner?: object): EncodedValue {
   // Fast path: the common tiny scalar.
   if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0) || typeof value === "string" || typeof value === "boolean" || value === null) {
     const body = Buffer.from(JSON.stringify(value));
@@ -240,7 +245,7 @@ export function encodeValue(value: unknown, path = "value"): EncodedValue {
     const body = Buffer.from(JSON.stringify(value));
     return { format: FORMAT_JSON, body, buffers: NO_BUFFERS, refs: NO_REFS, hasMarkers: false, size: HEADER_BYTES + body.length };
   }
-  const state: WalkState = { buffers: [], refs: [], json: true, markers: false, seen: new Set(), root: path, keys: [], scalars: 0, containers: 0 };
+  const state: WalkState = { buffers: [], refs: [], json: true, markers: false, seen: new Set(), root: path, keys: [], scalars: 0, containers: 0, owner };
   const replaced = walk(value, state);
   let body: Uint8Array;
   let format: number;

@@ -288,7 +288,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       // An actor call's nested refs may outlive the call in the actor's state: borrowed. Top-level refs become
       // their values before the call, so they are not.
       const decoded: ObjectRef[] = [];
-      args = decodeValue(u8, argsAt, { ...this.hooks, ref: (id) => { const r = new ObjectRef(id); decoded.push(r); return r; } }, false) as unknown[];
+      args = decodeValue(u8, argsAt, { ...this.hooks, ref: (id) => { const r = new ObjectRef(id, this, false); decoded.push(r); return r; } }, false) as unknown[];
       for (const r of decoded) if (!args.includes(r)) this.borrow(r);
     }
     return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am };
