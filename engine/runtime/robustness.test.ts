@@ -102,3 +102,19 @@ test("refs and actor handles belong to the runtime that made them: the next runt
   assert.throws(() => rt.kill(theirActor), refused("kill"));
   assert.throws(() => rt.cancel(theirs), refused("cancel"));
 });
+
+test("killed actors are forgotten: the driver's tables do not grow with the actors ever made", { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" }, async () => {
+  const base = rt.tableSizes();
+  for (let round = 0; round < 3; round++) {
+    const actors = Array.from({ length: 100 }, (_, i) => t.Counter.remote(i));
+    assert.equal((await rt.get(actors.map((c) => c.inc.remote(1)), { timeoutMs: 30_000 }) as number[]).length, 100);
+    for (const c of actors) rt.kill(c);
+    await assert.rejects(rt.get(actors[0]!.inc.remote(1), { timeoutMs: 10_000 }), (e: Error) => e.name === "ActorDiedError" && /killed/.test(e.message),
+      "a call through an old handle still names the death");
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let k = 0; k < 3 && gc; k++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+  const now = rt.tableSizes();
+  assert.ok(now.actors - base.actors <= 5, `actors kept: ${base.actors} -> ${now.actors} after 300 killed`);
+  assert.ok(now.tasks - base.tasks <= 20, `task entries kept: ${base.tasks} -> ${now.tasks} after 300 actors and 600 calls`);
+});

@@ -167,6 +167,8 @@ interface ActorEntry {
 
 const NO_SLOT = -1;
 const GRAPH_LIMIT = 100_000;
+/** How many forgotten actors' death errors are kept for calls through their old handles. */
+const DEAD_ACTORS_KEPT = 4096;
 /** A shared empty list for fields that are usually empty (saves an allocation per task); frozen, so a push throws. */
 const NONE: never[] = Object.freeze([]) as unknown as never[];
 const PARK_TIMEOUT_MS = 20;
@@ -423,6 +425,11 @@ export class Runtime implements Backend, RefOwner {
     let segmentBytes = 0;
     for (const s of this.store.segments.values()) segmentBytes += s.byteLength;
     return { arenaBytes: this.core.exports.arenaUsed(), segmentBytes, idleSegmentBytes: this.store.pool?.idleBytes ?? 0, objects: this.objects.size };
+  }
+
+  /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
+  tableSizes(): { tasks: number; objects: number; actors: number } {
+    return { tasks: this.tasks.size, objects: this.objects.size, actors: this.actors.size };
   }
 
   async shutdown(): Promise<void> {
@@ -997,10 +1004,29 @@ export class Runtime implements Backend, RefOwner {
   private releaseLineage(task: TaskEntry | undefined): void {
     if (!task || --task.lineageRefs > 0) return;
     if (task.state === "pending" || task.state === "running") return;
-    if (task.kind === "actor-create" || task.kind === "actor-method") return; // the actor's log owns these
+    if (task.kind === "actor-create" && this.actors.get(task.actorId!)?.create === task) return; // a restart runs it again
+    if (task.kind === "actor-method" && this.replayable(task)) return; // a restart or a rebuild replays it
+    this.forgetTask(task);
+  }
+
+  /** Removes a settled task nothing needs: its producers' lineage and the puts it held are released in turn. */
+  private forgetTask(task: TaskEntry): void {
+    if (this.tasks.get(task.id) !== task) return;
     this.tasks.delete(task.id);
     for (const p of task.lineageParents) this.releaseLineage(this.tasks.get(p));
     for (const d of task.heldPuts) this.decRef(d);
+    task.heldPuts = NONE;
+  }
+
+  /** An actor call its live actor may still replay: made after the actor's last checkpoint. */
+  private replayable(call: TaskEntry): boolean {
+    const actor = this.actors.get(call.actorId!);
+    return actor !== undefined && actor.state === "alive" && (call.seq === undefined || call.seq > (actor.checkpoint?.seq ?? 0));
+  }
+
+  /** Actor calls and constructors are forgotten once their actor no longer needs them and nothing reads them. */
+  private forgetIfUnneeded(task: TaskEntry): void {
+    if (task.lineageRefs <= 0 && task.state !== "pending" && task.state !== "running") this.forgetTask(task);
   }
 
   private flushDroppedSegments(): void {
@@ -1680,7 +1706,8 @@ export class Runtime implements Backend, RefOwner {
     if (entry.kind === "actor-method") {
       if (!actor || actor.state === "dead") {
         entry.state = "failed";
-        this.sealError(entry, actor?.deathError ? fromWire(actor.deathError) : new ActorDiedError(`actor ${entry.name.split(".")[0]} is dead`));
+        const death = actor?.deathError ?? this.deadActors.get(entry.actorId!);
+        this.sealError(entry, death ? fromWire(death) : new ActorDiedError(`actor ${entry.name.split(".")[0]} is dead`));
         this.finishTask(entry, "failed", -1);
         return;
       }
@@ -1725,8 +1752,8 @@ export class Runtime implements Backend, RefOwner {
     const actor = this.actors.get(actorId);
     if (!actor) return;
     actor.checkpoint = { seq, state };
-    // Calls up to the checkpoint need not be replayed again.
-    while (actor.log.length && actor.log[0].seq! <= seq) actor.log.shift();
+    // Calls up to the checkpoint need not be replayed again: nor kept, unless something still reads them.
+    while (actor.log.length && actor.log[0].seq! <= seq) this.forgetIfUnneeded(actor.log.shift()!);
   }
 
   private killActor(actorId: ActorId, noRestart: boolean, why = "it was killed"): void {
@@ -1833,7 +1860,28 @@ export class Runtime implements Backend, RefOwner {
     for (const d of actor.create.nestedRefs) this.decRef(d);
     actor.create.nestedRefs = NONE;
     if (!actor.awaitingResources) this.drainAdmissions(); // what it held may start actors and tasks that wait
+    this.forgetActor(actor);
   }
+
+  /**
+   * A dead actor is forgotten, so the driver's tables do not grow with the actors ever made: its entry, its
+   * constructor and its logged calls (those whose results something still reads go when those are freed).
+   * Later calls through a handle still fail with its death error, kept for the most recent deaths.
+   */
+  private forgetActor(actor: ActorEntry): void {
+    if (this.actors.get(actor.id) !== actor) return;
+    this.actors.delete(actor.id);
+    this.deadActors.set(actor.id, actor.deathError!);
+    if (this.deadActors.size > DEAD_ACTORS_KEPT) this.deadActors.delete(this.deadActors.keys().next().value!);
+    for (const call of actor.log) this.forgetIfUnneeded(call);
+    actor.log = [];
+    // Nobody holds a ref to the creation marker: freeing it releases the constructor's lineage.
+    const marker = this.objects.get(objectIdOf(actor.create.id, 0));
+    if (marker && marker.refs <= 0) this.freeObject(marker);
+    this.forgetIfUnneeded(actor.create);
+  }
+  /** Death errors of recently forgotten actors, oldest first (see forgetActor). */
+  private readonly deadActors = new Map<ActorId, WireError>();
 
   // ---- used by Faults ----
 
