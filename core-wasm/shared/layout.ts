@@ -28,6 +28,12 @@ export const CTL_DONE_SEQ = 384;       // bumped on every push to the done queue
 export const CTL_DRIVER_PARKED = 448;  // 1 while the driver waits on CTL_DONE_SEQ
 export const CTL_EPOCH = 512;         // the driver's start time (ms since the Unix epoch, f64), for task timings
 export const CTL_OBJECT_OCCUPIED = 576; // object entries not KEY_EMPTY (live + tombstones); driver only, own cache line
+export const CTL_CRASH_ARMED = 640;   // crash points with crashes left to fire (0: no thread need look), own cache line
+export const CTL_CRASH_LEFT = 704;    // per crash point: crashes left to fire (i32 each, CRASH_POINTS of them)
+export const CTL_CRASH_FIRED = 736;   // crashes fired since the last arming
+export const CTL_CRASH_LOG = 768;     // task id (lo, hi i32) of each fired crash, up to CRASH_LOG_ENTRIES
+export const CRASH_POINTS = 6;
+export const CRASH_LOG_ENTRIES = 30;
 export const CORE_MAGIC = 0x4c4f4f4d;  // "LOOM"
 
 // Bounded MPMC ring (Vyukov): a header of two cache lines (enqueue position, dequeue position, mask), then cells.

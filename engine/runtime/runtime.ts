@@ -27,6 +27,8 @@ import {
 } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
+import { CrashControl, type CrashReport } from "./crash-control.js";
+import type { CrashPoint } from "../worker/crash-points.js";
 import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
@@ -215,6 +217,8 @@ export class Runtime implements Backend, RefOwner {
   private readonly totalResources: Resources;
   private readonly usedResources: Resources = {};
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
+  /** Crash points armed through faults.crashAt (see crash-control.ts). */
+  readonly crashes: CrashControl;
   private graphNodes: GraphRecord[] = [];
   /** Edges as parallel arrays of task ids and kinds (an index into EDGE_KINDS): three numbers per edge. */
   private graphEdgeFrom: number[] = [];
@@ -305,6 +309,7 @@ export class Runtime implements Backend, RefOwner {
       this.pool.spawn(i);
       this.emit("worker:started", { worker: i });
     }
+    this.crashes = new CrashControl(this.i32);
     this.faults = new Faults(this);
     setCurrent(this);
     this.park();
@@ -1584,6 +1589,7 @@ export class Runtime implements Backend, RefOwner {
     const w = this.pool.workers[index];
     if (w && w.generation !== generation) return;
     this.emit("worker:died", { worker: index });
+    this.crashes.threadDied();
     // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     const ex = this.core.exports;
     for (let slot = 0; slot < this.slotOwner.length; slot++) {
@@ -1930,6 +1936,18 @@ export class Faults {
   evict(ref: ObjectRef): boolean {
     if (!isObjectRef(ref)) throw new LoomError(`faults.evict: expected an ObjectRef, got ${describeArgument(ref)}`);
     return this.rt.evict(ref);
+  }
+  /**
+   * Arms a crash point: the next `times` threads to reach `point` die there, as a crash would. Resolves with
+   * what fired once every armed crash has (or at disarm()).
+   */
+  crashAt(point: CrashPoint, options: { times?: number } = {}): Promise<CrashReport> {
+    if (typeof options !== "object" || options === null) throw new LoomError(`faults.crashAt: options must be an object, got ${String(options)}`);
+    return this.rt.crashes.arm(point, options.times ?? 1);
+  }
+  /** Clears the armed crashes that have not fired; crashAt's promises resolve with what did. */
+  disarm(): void {
+    this.rt.crashes.disarm();
   }
   /** Crashes an actor; it restarts if its maxRestarts allows. */
   killActor(handle: ActorHandle): void {

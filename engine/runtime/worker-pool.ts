@@ -78,7 +78,8 @@ export class WorkerPool {
       thread = startThread(fileURLToPath(url), { workerData, execArgv: workerExecArgv() });
     }
     const slot: WorkerSlot = { index, thread, alive: true, generation: ++this.generation };
-    thread.on("message", (m: WorkerToDriver) => this.on.message(index, m));
+    // A message from a thread already replaced must not count against its replacement (same index).
+    thread.on("message", (m: WorkerToDriver) => { if (this.workers[index] === slot) this.on.message(index, m); });
     thread.on("error", (e) => this.on.error(index, e));
     thread.on("exit", (code) => {
       slot.alive = false;

@@ -100,3 +100,28 @@ export function neverSettles(file: string): Promise<never> {
 export function lengthOf(s: string): number {
   return s.length;
 }
+
+/** A big result: stored in a segment of its own, not the arena. */
+export function filled(n: number, v: number): Float64Array {
+  return new Float64Array(n).fill(v);
+}
+
+/** Puts a value from inside the task and reads it back. */
+export async function putAndRead(x: number): Promise<number> {
+  return (await current().get(current().put(x * 2))) as number;
+}
+
+/** A counter that checkpoints after every call. */
+export class Tally {
+  private total = 0;
+  add(by: number): number {
+    this.total += by;
+    return this.total;
+  }
+  checkpoint(): number {
+    return this.total;
+  }
+  restore(total: number): void {
+    this.total = total;
+  }
+}

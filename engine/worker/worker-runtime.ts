@@ -11,7 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, decodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
 import { fromWire, taskErrorFrom, toWire, LoomError, GetTimeoutError, type WireError, ActorDiedError } from "../errors.js";
 import {
-  childTaskId, objectIdOf, idLo, idHi, formatTaskId, type ObjectId, type TaskId, type ActorId,
+  childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, type ObjectId, type TaskId, type ActorId,
 } from "../ids.js";
 import { ObjectRef, isObjectRef, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
 import {
@@ -21,6 +21,9 @@ import { checkTaskOptions, type TaskOptions, type ActorOptions } from "../option
 import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from "../transport/messages.js";
 import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
+import {
+  crashPoint, CRASH_TAKEN, CRASH_RUNNING, CRASH_SEALING, CRASH_SEALED, CRASH_PUTTING, CRASH_CHECKPOINTING,
+} from "./crash-points.js";
 import { setCurrent } from "../current.js";
 import { checkWaitArgs, checkTimeout, describeArgument } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
@@ -229,6 +232,7 @@ export class WorkerRuntime implements Backend, RefOwner {
           this.notifyDriver(); // a cancelled task was reported skipped
           continue;
         }
+        crashPoint(this.i32, CRASH_TAKEN, this.taskIdOf(slot));
         this.startedPosted[slot] = this.markStarted(slot);
         this.runTask(slot);
       }
@@ -379,6 +383,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   /** Calls the function in the task's context and seals what it returns (or throws). */
   private call(slot: number, taskId: TaskId, p: TaskPayload, ctx: TaskContext, fn: unknown, args: unknown[]): void | Promise<void> {
     let result: unknown;
+    crashPoint(this.i32, CRASH_RUNNING, taskId);
     try {
       result = taskContext.run(ctx, () => (fn as (...a: unknown[]) => unknown)(...args));
     } catch (error) {
@@ -445,6 +450,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     }
     this.deferSeals = undefined;
     this.notifyWorkers(released);
+    crashPoint(this.i32, CRASH_SEALED, taskId);
     this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot), seals);
   }
 
@@ -467,6 +473,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     // Already sealed (the driver sealed a cancellation, or a replay re-made it): keep the first value.
     if (found !== 0 && ex.objState(found) !== L.OBJ_PENDING) return 0;
     const where = this.store.writeEncoded(id, e, flags);
+    crashPoint(this.i32, CRASH_SEALING, taskIdOfObject(id));
     if (where.segment) this.post({ t: "segment", id, segment: where.segment, refs: e.refs });
     else if (e.refs.length) this.post({ t: "contains", id, refs: e.refs });
     const entry = this.core.exports.objFind(idLo(id), idHi(id));
@@ -700,12 +707,13 @@ export class WorkerRuntime implements Backend, RefOwner {
       const args = await this.resolveTopLevel(p.a);
       const method = host.instance[p.am!];
       if (typeof method !== "function") throw new LoomError(`actor ${p.n} has no method ${JSON.stringify(p.am)}`);
+      crashPoint(this.i32, CRASH_RUNNING, taskId);
       const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
       host.calls++;
       if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; } // the restarted instance answers
       // Taken before the result is sealed and reported with it: a caller that has seen this result (or a later
       // one) sees an actor whose restart restores this checkpoint.
-      this.checkpointToReport = await this.checkpointIfDue(host);
+      this.checkpointToReport = await this.checkpointIfDue(host, taskId);
       this.sealsViaDriver = host.checkpointEvery > 0;
       try {
         if (replay) this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
@@ -734,12 +742,13 @@ export class WorkerRuntime implements Backend, RefOwner {
    * throws is skipped with a warning: the calls since the last checkpoint stay in the driver's log, so a
    * restart replays them and nothing is lost.
    */
-  private async checkpointIfDue(host: ActorHost): Promise<{ actorId: ActorId; seq: number; state: Uint8Array } | undefined> {
+  private async checkpointIfDue(host: ActorHost, taskId: TaskId): Promise<{ actorId: ActorId; seq: number; state: Uint8Array } | undefined> {
     if (host.checkpointEvery <= 0 || host.calls % host.checkpointEvery !== 0) return undefined;
     const instance = host.instance!;
     if (typeof instance.checkpoint !== "function") return undefined;
     try {
       const e = encodeValue(await instance.checkpoint(), "checkpoint()");
+      crashPoint(this.i32, CRASH_CHECKPOINTING, taskId);
       const state = new Uint8Array(e.size);
       writeEncoded(e, state, 0);
       return { actorId: host.actorId, seq: host.calls, state };
@@ -772,6 +781,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private putEncoded(e: EncodedValue): ObjectRef {
     const id = objectIdOf(this.nextChildId(), 0);
     const where = this.store.writeEncoded(id, e, 0);
+    crashPoint(this.i32, CRASH_PUTTING, this.context()?.taskId ?? (0 as TaskId));
     this.post({ t: "put", id, parentId: this.context()?.taskId ?? (0 as TaskId), location: where.location, size: where.size, flags: where.flags, segment: where.segment, refs: e.refs });
     if (!this.putRefs.has(id)) this.putRefs.set(id, 0);
     return new ObjectRef(id, this);
