@@ -28,7 +28,13 @@ export type Fault =
   /** Crash the `actor`-th live actor (mod the actors made so far); it restarts and replays. */
   | { fault: "killActor"; actor: number }
   /** Let in-flight work land for a few milliseconds, so later faults hit stored objects. */
-  | { fault: "pause"; ms: number };
+  | { fault: "pause"; ms: number }
+  /** Arm a crash point: the next thread to reach it dies there (counted as a worker kill: it may fire). */
+  | { fault: "crashAt"; point: CrashPointName };
+
+/** The crash points of the worker protocol (SPEC: rt.faults.crashAt). */
+export const CRASH_POINTS = ["taken", "running", "sealing", "sealed", "putting", "checkpointing"] as const;
+export type CrashPointName = (typeof CRASH_POINTS)[number];
 
 /** A fault and where it goes: before program step `at` (mod the program's length + 1; = length: at the end, before the final gets). */
 export interface ScheduledFault {
@@ -57,6 +63,9 @@ export function killWorkerFault(): fc.Arbitrary<Fault> {
 export function killActorFault(): fc.Arbitrary<Fault> {
   return fc.nat({ max: 7 }).map((actor) => ({ fault: "killActor" as const, actor }));
 }
+export function crashAtFault(): fc.Arbitrary<Fault> {
+  return fc.constantFrom(...CRASH_POINTS).map((point) => ({ fault: "crashAt" as const, point }));
+}
 export function pauseFault(): fc.Arbitrary<Fault> {
   return fc.integer({ min: 0, max: 8 }).map((ms) => ({ fault: "pause" as const, ms }));
 }
@@ -73,7 +82,8 @@ export function faultSchedule(options: FaultArbitraryOptions = {}): fc.Arbitrary
       { arbitrary: pauseFault(), weight: 2 },
     ),
   });
-  const kill = fc.record({ at, fault: killWorkerFault() });
+  // A crash point kills a worker when it fires: it shares the worker-kill budget.
+  const kill = fc.record({ at, fault: fc.oneof(killWorkerFault(), crashAtFault()) });
   const maxKills = options.maxWorkerKills ?? MAX_WORKER_KILLS;
   // A worker kill costs a thread start (0.5-1 s when the cold replacement grabs a task): most schedules have
   // none or one, a tenth up to maxKills.
@@ -94,5 +104,6 @@ export function describeFault(f: Fault): string {
     case "killWorker": return `killWorker(${f.worker})`;
     case "killActor": return `killActor(#${f.actor})`;
     case "pause": return `pause(${f.ms}ms)`;
+    case "crashAt": return `crashAt(${f.point})`;
   }
 }

@@ -123,6 +123,7 @@ export type Step =
   | { s: "collect" }
   | { s: "evict"; slot: number }
   | { s: "killWorker"; worker: number | "busy" }
+  | { s: "crashAt"; point: string }
   | { s: "killActor"; actor: number }
   | { s: "pause"; ms: number };
 
@@ -182,6 +183,7 @@ export function resolve(input: ProgramUnderFaults): Resolved {
           steps.push({ s: "evict", slot: -1 });
           break;
         case "killWorker": steps.push({ s: "killWorker", worker: fault.worker }); break;
+        case "crashAt": steps.push({ s: "crashAt", point: fault.point }); break;
         case "killActor": if (actorInputs.length) steps.push({ s: "killActor", actor: fault.actor % actorInputs.length }); break;
         case "pause": steps.push({ s: "pause", ms: fault.ms }); break;
       }
@@ -302,6 +304,7 @@ export function describeSteps(steps: Step[]): string {
       case "collect": return "collect()";
       case "evict": return `!! evict($${st.slot})`;
       case "killWorker": return `!! killWorker(${st.worker})`;
+      case "crashAt": return `!! crashAt(${st.point})`;
       case "killActor": return `!! killActor(A${st.actor})`;
       case "pause": return `!! pause(${st.ms}ms)`;
     }

@@ -49,6 +49,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   const lost = new Set<number>();
   const observations: Observation[] = [];
   const log: string[] = [];
+  const crashes: Promise<{ fired: number }>[] = [];
   const v = (a: RArg): unknown => ("lit" in a ? a.lit : refs[a.slot]);
 
   const observe = async (step: number, slot: number): Promise<void> => {
@@ -80,6 +81,12 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
     }
   }
   await Promise.all(program.slots.map((info, slot) => (info.droppedAt === undefined ? observe(program.steps.length, slot) : undefined)));
+  if (crashes.length) {
+    // Crash points no thread reached stay armed until now: clear them, so the next program starts clean.
+    rt.faults.disarm();
+    const fired = (await Promise.all(crashes)).reduce((n, r) => Math.max(n, r.fired), 0);
+    log.push(`crash points: ${crashes.length} armed, ${fired} fired`);
+  }
   // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
   for (const a of actors) rt.kill(a);
   return { observations, log };
@@ -127,6 +134,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
         log.push(`step ${i}: killWorker(${st.worker}) -> worker ${index}`);
         break;
       }
+      case "crashAt": crashes.push(rt.faults.crashAt(st.point as never)); log.push(`step ${i}: crashAt(${st.point})`); break;
       case "killActor": rt.faults.killActor(actors[st.actor]!); log.push(`step ${i}: killActor(A${st.actor})`); break;
       case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
     }

@@ -112,7 +112,7 @@ export function interpret(r: Resolved): Outcome[] {
         out[st.out] = ok(actor.total);
         break;
       }
-      case "get": case "evict": case "killWorker": case "killActor": case "pause": case "drop": case "collect": break;
+      case "get": case "evict": case "killWorker": case "killActor": case "pause": case "drop": case "collect": case "crashAt": break;
     }
   }
   return out;
