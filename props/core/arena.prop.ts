@@ -1,5 +1,6 @@
 // Model-based test of the arena allocator: the model is the list of live blocks, a LIFO stack of freed blocks
-// per size class and the bump pointer. A small arena so that exhaustion is reached; each command runs on the
+// per size class (split down from a larger class when a class and the bump pointer are empty) and the bump
+// pointer. A small arena so that exhaustion is reached; each command runs on the
 // wasm or the TS allocator over the same free lists. Invariants are checked after every step.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -82,6 +83,16 @@ class Alloc implements fc.Command<ArenaModel, ArenaReal> {
     } else if (cls >= 0 && m.bump + blockSize(cls) <= arenaEnd) {
       expected = m.bump + L.BLOCK_HEADER;
       m.bump += blockSize(cls);
+    } else if (cls >= 0) {
+      // Both empty: the most recently freed block of the smallest larger class is split down; each split-off
+      // upper half goes to the free list of its class.
+      for (let c = cls + 1; c < L.ARENA_CLASSES; c++) {
+        const block = m.free[c]!.pop();
+        if (block === undefined) continue;
+        for (let k = c - 1; k >= cls; k--) m.free[k]!.push(block + blockSize(k));
+        expected = block + L.BLOCK_HEADER;
+        break;
+      }
     }
     assert.equal(ptr, expected, `alloc(${this.bytes})`);
     if (ptr !== 0) {

@@ -33,29 +33,58 @@ export function arenaClassOf(bytes: number): number {
 }
 
 /** The address of `bytes` writable bytes (8-byte aligned), or 0 when the arena cannot serve them. */
+/** Pops a free block of class `cls`, or 0. */
+function popFree(m: ArenaViews, cls: number): number {
+  const head = freeListHead(m, cls);
+  for (;;) {
+    const old = Atomics.load(m.i64, head);
+    const top = Number(old & LOW32);
+    if (top === 0) return 0;
+    // A stale next pointer (another thread popped `top` meanwhile) is caught by the tag: the CAS fails.
+    const next = BigInt(m.i32[top >> 2]! >>> 0);
+    const tagged = ((BigInt.asUintN(64, old) >> 32n) + 1n) << 32n | next;
+    if (Atomics.compareExchange(m.i64, head, old, BigInt.asIntN(64, tagged)) === old) return top;
+  }
+}
+
+/** Pushes a block onto the free list of class `cls`. */
+function pushFree(m: ArenaViews, block: number, cls: number): void {
+  const head = freeListHead(m, cls);
+  for (;;) {
+    const old = Atomics.load(m.i64, head);
+    m.i32[block >> 2] = Number(old & LOW32) | 0;
+    const tagged = ((BigInt.asUintN(64, old) >> 32n) + 1n) << 32n | BigInt(block);
+    // seq-cst CAS: the next pointer written above is visible before the block is reachable from the head
+    if (Atomics.compareExchange(m.i64, head, old, BigInt.asIntN(64, tagged)) === old) return;
+  }
+}
+
+/** A block of class `cls` split from a free larger one, its other halves freed one per class on the way down. */
+function splitLarger(m: ArenaViews, cls: number): number {
+  for (let c = cls + 1; c < ARENA_CLASSES; c++) {
+    const block = popFree(m, c);
+    if (block === 0) continue;
+    for (let k = c - 1; k >= cls; k--) pushFree(m, block + (1 << (k + ARENA_MIN_SHIFT)), k);
+    return block;
+  }
+  return 0;
+}
+
 export function arenaAlloc(m: ArenaViews, bytes: number): number {
   const cls = arenaClassOf(bytes);
   if (cls < 0) return 0;
   const blockSize = 1 << (cls + ARENA_MIN_SHIFT);
-  const head = freeListHead(m, cls);
-  let block = 0;
-  for (;;) {
-    const old = Atomics.load(m.i64, head);
-    const top = Number(old & LOW32);
-    if (top === 0) break;
-    // A stale next pointer (another thread popped `top` meanwhile) is caught by the tag: the CAS fails.
-    const next = BigInt(m.i32[top >> 2]! >>> 0);
-    const tagged = ((BigInt.asUintN(64, old) >> 32n) + 1n) << 32n | next;
-    if (Atomics.compareExchange(m.i64, head, old, BigInt.asIntN(64, tagged)) === old) { block = top; break; }
-  }
+  let block = popFree(m, cls);
   if (block === 0) {
     const end = m.i32[END]! >>> 0;
     // Check first so that repeated failures cannot push the bump pointer around the address space.
-    if ((Atomics.load(m.i32, BUMP) >>> 0) + blockSize > end) return 0;
-    const at = Atomics.add(m.i32, BUMP, blockSize) >>> 0;
-    if (at + blockSize > end) return 0;
-    block = at;
+    if ((Atomics.load(m.i32, BUMP) >>> 0) + blockSize <= end) {
+      const at = Atomics.add(m.i32, BUMP, blockSize) >>> 0;
+      if (at + blockSize <= end) block = at;
+    }
   }
+  if (block === 0) block = splitLarger(m, cls);
+  if (block === 0) return 0;
   m.i32[block >> 2] = cls;
   m.i32[(block >> 2) + 1] = bytes;
   Atomics.add(m.i32, USED, blockSize);
@@ -66,14 +95,7 @@ export function arenaAlloc(m: ArenaViews, bytes: number): number {
 export function arenaFree(m: ArenaViews, ptr: number): void {
   const block = ptr - BLOCK_HEADER;
   const cls = m.i32[block >> 2]!;
-  const head = freeListHead(m, cls);
-  for (;;) {
-    const old = Atomics.load(m.i64, head);
-    m.i32[block >> 2] = Number(old & LOW32) | 0;
-    const tagged = ((BigInt.asUintN(64, old) >> 32n) + 1n) << 32n | BigInt(block);
-    // seq-cst CAS: the next pointer written above is visible before the block is reachable from the head
-    if (Atomics.compareExchange(m.i64, head, old, BigInt.asIntN(64, tagged)) === old) break;
-  }
+  pushFree(m, block, cls);
   Atomics.sub(m.i32, USED, 1 << (cls + ARENA_MIN_SHIFT));
 }
 
