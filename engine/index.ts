@@ -7,6 +7,7 @@ export { Runtime, Faults } from "./runtime/runtime.js";
 export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind } from "./runtime/runtime.js";
 export { ObjectRef, isObjectRef } from "./refs.js";
 export { RemoteFunction, ActorClass, ActorMethod } from "./remote.js";
+export { ActorPool, type ActorPoolFn } from "./actors/actor-pool.js";
 export type { ActorHandle, ModuleWrappers, FunctionDescriptor } from "./remote.js";
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {

@@ -125,3 +125,17 @@ export class Tally {
     this.total = total;
   }
 }
+
+/** For ActorPool: doubles, after `ms`; throws for a negative value. */
+export class Doubler {
+  calls = 0;
+  async double(x: number, ms = 0): Promise<number> {
+    this.calls++;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    if (x < 0) throw new RangeError(`negative: ${x}`);
+    return 2 * x;
+  }
+  count(): number {
+    return this.calls;
+  }
+}
