@@ -68,6 +68,20 @@ export class TaskCancelledError extends LoomError {
   override name = "TaskCancelledError";
   override readonly code = "ERR_TASK_CANCELLED";
 }
+/** The task (or actor call) ran longer than its timeoutMs. */
+export class TaskTimeoutError extends LoomError {
+  override name = "TaskTimeoutError";
+  override readonly code = "ERR_TASK_TIMEOUT";
+  readonly taskId: string;
+  readonly functionName: string;
+  readonly timeoutMs: number;
+  constructor(message: string, fields: { taskId: string; functionName: string; timeoutMs: number }) {
+    super(message);
+    this.taskId = fields.taskId;
+    this.functionName = fields.functionName;
+    this.timeoutMs = fields.timeoutMs;
+  }
+}
 export class ObjectStoreFullError extends LoomError {
   override name = "ObjectStoreFullError";
   override readonly code = "ERR_OBJECT_STORE_FULL";
@@ -84,11 +98,18 @@ export interface WireError {
   remoteName?: string;
   remoteStack?: string;
   path?: string;
+  timeoutMs?: number;
   /** The original thrown value, structured-cloned when possible. */
   cause?: unknown;
 }
 
 export function toWire(error: unknown): WireError {
+  if (error instanceof TaskTimeoutError) {
+    return {
+      code: error.code, name: error.name, message: error.message, stack: error.stack ?? "",
+      taskId: error.taskId, functionName: error.functionName, timeoutMs: error.timeoutMs,
+    };
+  }
   if (error instanceof TaskError) {
     return {
       code: error.code, name: error.name, message: error.message, stack: error.stack ?? "",
@@ -150,6 +171,8 @@ export function fromWire(wire: WireError): LoomError {
       remoteName: wire.remoteName ?? "Error", remoteStack: wire.remoteStack ?? "",
       taskId: wire.taskId ?? "", functionName: wire.functionName ?? "", cause: wire.cause,
     });
+  } else if (wire.code === "ERR_TASK_TIMEOUT") {
+    error = new TaskTimeoutError(wire.message, { taskId: wire.taskId ?? "", functionName: wire.functionName ?? "", timeoutMs: wire.timeoutMs ?? 0 });
   } else if (wire.code === "ERR_SERIALIZATION") {
     error = new SerializationError(wire.message, wire.path ?? "");
   } else if (wire.code === "ERR_REMOTE") {

@@ -12,7 +12,7 @@ export type { ActorHandle, ModuleWrappers, FunctionDescriptor } from "./remote.j
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {
   LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
-  SerializationError, TaskCancelledError, ObjectStoreFullError,
+  SerializationError, TaskCancelledError, ObjectStoreFullError, TaskTimeoutError,
 } from "./errors.js";
 
 /** Starts a Loom runtime in this process (the driver). One runtime at a time. */

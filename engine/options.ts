@@ -10,6 +10,8 @@ export interface TaskOptions {
   retryExceptions?: boolean;
   resources?: Resources;
   name?: string;
+  /** An attempt running longer is stopped (SPEC "Timeouts"): a finite number > 0. */
+  timeoutMs?: number;
 }
 
 export interface ActorOptions {
@@ -26,6 +28,7 @@ export interface ResolvedTaskOptions {
   retryExceptions: boolean;
   resources: Resources;
   name?: string;
+  timeoutMs?: number;
 }
 
 function fail(what: string, value: unknown, expected: string): never {
@@ -60,7 +63,7 @@ export function checkResources(what: string, value: unknown): Resources {
   return out;
 }
 
-const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name"]);
+const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name", "timeoutMs"]);
 const ACTOR_KEYS = new Set(["maxRestarts", "maxTaskRetries", "checkpointEvery", "name", "resources", "numReturns", "maxRetries", "retryExceptions"]);
 
 export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOptions {
@@ -83,6 +86,10 @@ export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOpt
   if (o.name !== undefined) {
     if (typeof o.name !== "string" || o.name === "") fail("name", o.name, "a non-empty string");
     out.name = o.name;
+  }
+  if (o.timeoutMs !== undefined) {
+    if (typeof o.timeoutMs !== "number" || !Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0) fail("timeoutMs", o.timeoutMs, "a finite number > 0");
+    out.timeoutMs = o.timeoutMs;
   }
   return out;
 }
@@ -111,6 +118,7 @@ export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
       retryExceptions: o.retryExceptions ?? false,
       resources: o.resources ?? DEFAULT_RESOURCES,
       name: o.name,
+      timeoutMs: o.timeoutMs,
     };
     resolvedCache.set(o, r);
   }

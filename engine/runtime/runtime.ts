@@ -11,6 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
 import {
   LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError, ObjectStoreFullError,
+  TaskTimeoutError,
   toWire, fromWire, type WireError,
 } from "../errors.js";
 import {
@@ -28,6 +29,7 @@ import {
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import { WorkerPool } from "./worker-pool.js";
 import { CrashControl, type CrashReport } from "./crash-control.js";
+import { TaskTimeouts, type TimeoutHost } from "./task-timeouts.js";
 import type { CrashPoint } from "../worker/crash-points.js";
 import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
@@ -116,6 +118,10 @@ interface TaskEntry {
   runs: number;
   actorId?: ActorId;
   method?: string;
+  /** The timeout watch of its current attempt (see TaskTimeouts); a newer one replaces it. */
+  watch?: object;
+  /** Its attempt overstayed timeoutMs and will be retried when it ends (retryExceptions). */
+  timedOut?: boolean;
   /** Resources held while it runs through admission. */
   admitted: boolean;
   node?: GraphRecord;
@@ -310,6 +316,7 @@ export class Runtime implements Backend, RefOwner {
       this.emit("worker:started", { worker: i });
     }
     this.crashes = new CrashControl(this.i32);
+    this.timeouts = new TaskTimeouts(core, this.timeoutHost());
     this.faults = new Faults(this);
     setCurrent(this);
     this.park();
@@ -662,6 +669,7 @@ export class Runtime implements Backend, RefOwner {
     c.setTaskField(slot, L.TASK_GENERATION, c.taskField(slot, L.TASK_GENERATION) + 1);
     this.slotOwner[slot] = entry;
     entry.slot = slot;
+    if (entry.options.timeoutMs !== undefined && !entry.replay) this.watchTimeout(entry, slot);
     if (!this.parked) this.park(); // a slot in use will report: make sure someone listens
     return slot;
   }
@@ -815,6 +823,44 @@ export class Runtime implements Backend, RefOwner {
     if (Atomics.load(this.i32, Core.ctl(L.CTL_IDLE_WORKERS)) > 0) Atomics.notify(this.i32, Core.ctl(L.CTL_READY_SEQ), n);
   };
 
+  // ---- timeouts (SPEC "Timeouts"; the watch itself is task-timeouts.ts) ----
+
+  private watchTimeout(entry: TaskEntry, slot: number): void {
+    const token = {};
+    entry.watch = token;
+    this.timeouts.watch(entry, slot, entry.options.timeoutMs!, token);
+  }
+
+  private readonly timeouts: TaskTimeouts<TaskEntry>;
+  private timeoutHost(): TimeoutHost<TaskEntry> {
+    return {
+      holds: (entry, slot, generation, token) => entry.watch === token && this.slotOwner[slot] === entry &&
+        this.core.taskField(slot, L.TASK_GENERATION) === generation && !this.closed,
+      expire: (entry, _slot, worker) => this.expireAttempt(entry, worker),
+      graceOver: (entry, _slot, worker) => {
+        if (entry.kind === "actor-method") this.killActor(entry.actorId!, false, `its call ${entry.name} ran past its timeoutMs`);
+        else void this.faults.killWorker(worker);
+      },
+    };
+  }
+
+  /**
+   * An attempt ran longer than its timeoutMs: its code is told (its signal aborts, its CPU slot is freed), and
+   * its ref rejects with TaskTimeoutError, or with retryExceptions it runs again once this attempt ends.
+   */
+  private expireAttempt(entry: TaskEntry, worker: number): void {
+    const timeoutMs = entry.options.timeoutMs!;
+    this.pool.post(worker, { t: "abort", taskId: entry.id, timeoutMs });
+    const limit = entry.options.maxRetries;
+    if (entry.options.retryExceptions && (limit === -1 || entry.attempts < limit)) { entry.timedOut = true; return; }
+    this.sealError(entry, new TaskTimeoutError(`task ${entry.name} (${formatTaskId(entry.id)}) ran longer than its timeoutMs (${timeoutMs} ms)`,
+      { taskId: formatTaskId(entry.id), functionName: entry.name, timeoutMs }));
+    this.finishTask(entry, "failed", worker);
+    // Never replayed: a restarted actor must not run the call that overstayed again.
+    const actor = entry.kind === "actor-method" ? this.actors.get(entry.actorId!) : undefined;
+    if (actor) actor.log = actor.log.filter((call) => call !== entry);
+  }
+
   // ---- completion: the done queue ----
 
   /** Waits for the done queue without blocking the event loop (the main thread must never block). */
@@ -886,6 +932,17 @@ export class Runtime implements Backend, RefOwner {
     if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
     this.releaseSlot(slot);
     if (outcome === L.OUTCOME_SKIPPED) return;
+    if (entry.timedOut) {
+      // It returned within the grace period: a value stands; anything else is the timed-out attempt, retried.
+      entry.timedOut = false;
+      if (outcome !== L.OUTCOME_OK && entry.state !== "cancelled") {
+        entry.attempts++;
+        entry.run = entry.runs++;
+        this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "timeout" });
+        this.dispatch(entry);
+        return;
+      }
+    }
     if (outcome === L.OUTCOME_RETRY && entry.state !== "cancelled") {
       entry.attempts++;
       entry.run = entry.runs++;
@@ -1599,11 +1656,14 @@ export class Runtime implements Backend, RefOwner {
       if (state !== L.TASK_RUNNING || this.core.taskField(slot, L.TASK_WORKER) !== index) continue;
       if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
       const limit = entry.options.maxRetries;
-      if (entry.state !== "cancelled" && (limit === -1 || entry.attempts < limit)) {
+      const settled = entry.state === "cancelled" || entry.state === "failed" || entry.state === "finished";
+      if (!settled && (limit === -1 || entry.attempts < limit || entry.timedOut)) {
+        entry.timedOut = false;
         entry.attempts++;
         entry.run = entry.runs++;
         this.core.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
         this.core.setTaskField(slot, L.TASK_RUN, entry.run);
+        if (entry.options.timeoutMs !== undefined) this.watchTimeout(entry, slot);
         this.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "worker died" });
         if (!isDefaultResources(entry.options.resources)) {
           this.core.setTaskField(slot, L.TASK_TARGET, L.TARGET_ADMIT);
@@ -1613,7 +1673,7 @@ export class Runtime implements Backend, RefOwner {
         if (!isDefaultResources(entry.options.resources)) this.drainAdmissions();
       } else {
         this.releaseSlot(slot);
-        if (entry.state !== "cancelled") {
+        if (!settled) {
           this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died and ${limit} retries are spent`));
           this.finishTask(entry, "failed", index);
         }
@@ -1811,6 +1871,7 @@ export class Runtime implements Backend, RefOwner {
       if (retries === -1 || call.attempts < retries) {
         call.attempts++;
         call.run = call.runs++;
+        call.timedOut = false;
         this.redispatch(call);
       } else {
         this.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));

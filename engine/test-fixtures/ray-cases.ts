@@ -139,3 +139,30 @@ export class Doubler {
     return this.calls;
   }
 }
+
+/** Busy for `ms` without yielding (a timer of its own thread could never stop it), then returns `ms`. */
+export function spinFor(ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return ms;
+}
+
+/** Waits `ms`, returning early with "aborted" when its signal aborts (a task that honours cancellation). */
+export async function sleepOrAbort(ms: number): Promise<string> {
+  const signal = current().signal;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve("slept"), ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(`aborted: ${(signal.reason as Error)?.name}`); });
+  });
+}
+
+/** Slow on its first attempt only (the attempt number comes from a file the test names). */
+export async function slowOnce(marker: string, ms: number): Promise<string> {
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(marker)) {
+    writeFileSync(marker, "1");
+    await new Promise((r) => setTimeout(r, ms));
+    return "first";
+  }
+  return "second";
+}

@@ -9,7 +9,7 @@ import * as L from "../../core-wasm/shared/layout.js";
 import { Core, type CoreHandle } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, decodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
-import { fromWire, taskErrorFrom, toWire, LoomError, GetTimeoutError, type WireError, ActorDiedError } from "../errors.js";
+import { fromWire, taskErrorFrom, toWire, LoomError, TaskTimeoutError, type WireError, ActorDiedError } from "../errors.js";
 import {
   childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, type ObjectId, type TaskId, type ActorId,
 } from "../ids.js";
@@ -586,7 +586,11 @@ export class WorkerRuntime implements Backend, RefOwner {
       case "abort": {
         const ctx = this.running.get(m.taskId);
         // Made here if the task has not read its signal yet, so that a later read finds it aborted.
-        if (ctx) (ctx.controller ??= new AbortController()).abort(new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`));
+        const why = m.timeoutMs === undefined
+          ? new LoomError(`task ${formatTaskId(m.taskId)} was cancelled`)
+          : new TaskTimeoutError(`task ${ctx?.functionName ?? ""} (${formatTaskId(m.taskId)}) ran longer than its timeoutMs (${m.timeoutMs} ms)`,
+            { taskId: formatTaskId(m.taskId), functionName: ctx?.functionName ?? "", timeoutMs: m.timeoutMs });
+        if (ctx) (ctx.controller ??= new AbortController()).abort(why);
         // Its caller already has its TaskCancelledError: the slot is free at once, even if its code never settles.
         if (ctx) { ctx.cancelled = true; this.releaseCpu(ctx); }
         break;
