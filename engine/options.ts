@@ -20,6 +20,8 @@ export interface ActorOptions {
   checkpointEvery?: number;
   name?: string;
   resources?: Resources;
+  /** Calls of one actor that may run at once (default 1). */
+  maxConcurrency?: number;
 }
 
 export interface ResolvedTaskOptions {
@@ -64,7 +66,7 @@ export function checkResources(what: string, value: unknown): Resources {
 }
 
 const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name", "timeoutMs"]);
-const ACTOR_KEYS = new Set(["maxRestarts", "maxTaskRetries", "checkpointEvery", "name", "resources", "numReturns", "maxRetries", "retryExceptions"]);
+const ACTOR_KEYS = new Set(["maxRestarts", "maxTaskRetries", "checkpointEvery", "name", "resources", "numReturns", "maxRetries", "retryExceptions", "maxConcurrency"]);
 
 export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) fail("options", options, "an object");
@@ -100,6 +102,7 @@ export function checkActorOptions(options: unknown): ActorOptions & TaskOptions 
   if (o.maxRestarts !== undefined) base.maxRestarts = checkCount("maxRestarts", o.maxRestarts, 0, true);
   if (o.maxTaskRetries !== undefined) base.maxTaskRetries = checkCount("maxTaskRetries", o.maxTaskRetries, 0, true);
   if (o.checkpointEvery !== undefined) base.checkpointEvery = checkCount("checkpointEvery", o.checkpointEvery, 1, false);
+  if (o.maxConcurrency !== undefined) base.maxConcurrency = checkCount("maxConcurrency", o.maxConcurrency, 1, false);
   return base;
 }
 

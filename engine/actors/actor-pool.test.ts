@@ -73,3 +73,13 @@ test("push adds an actor that takes the oldest waiting value; bad input is a Loo
   assert.throws(() => pool.push({} as never), LoomError);
   assert.throws(() => pool.submit(42 as never, 1), LoomError);
 });
+
+test("maxConcurrency: up to n calls of one actor run at once, and it is checked at .options", async () => {
+  const one = m.Overlap.remote();
+  await rt.get([1, 2, 3, 4].map(() => one.visit.remote(60)), { timeoutMs: 10_000 });
+  assert.equal(await rt.get(one.mostAtOnce.remote(), { timeoutMs: 10_000 }), 1, "the default is one call at a time");
+  const three = m.Overlap.options({ maxConcurrency: 3 }).remote();
+  await rt.get([1, 2, 3, 4, 5, 6].map(() => three.visit.remote(100)), { timeoutMs: 10_000 });
+  assert.equal(await rt.get(three.mostAtOnce.remote(), { timeoutMs: 10_000 }), 3, "three at once, never more");
+  for (const bad of [0, 1.5, -1, "2"]) assert.throws(() => m.Overlap.options({ maxConcurrency: bad as never }), LoomError, `refuses ${String(bad)}`);
+});

@@ -1793,7 +1793,7 @@ export class Runtime implements Backend, RefOwner {
     if (!entry.replay) entry.state = "running"; // a replayed call keeps its settled state
     const segments = this.segmentsFor(entry.deps);
     if (entry.kind === "actor-create") {
-      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0, segments });
+      this.pool.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0, maxConcurrency: actor.options.maxConcurrency, segments });
     } else {
       this.pool.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq!, segments });
     }

@@ -166,3 +166,19 @@ export async function slowOnce(marker: string, ms: number): Promise<string> {
   }
   return "second";
 }
+
+/** For maxConcurrency: counts the calls inside at once. */
+export class Overlap {
+  private inside = 0;
+  private most = 0;
+  async visit(ms: number): Promise<number> {
+    this.inside++;
+    this.most = Math.max(this.most, this.inside);
+    await new Promise((r) => setTimeout(r, ms));
+    this.inside--;
+    return this.most;
+  }
+  mostAtOnce(): number {
+    return this.most;
+  }
+}

@@ -34,7 +34,7 @@ export type DriverToWorker =
   | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
   /** `timeoutMs`: aborted because it ran longer than that (else cancelled). */
   | { t: "abort"; taskId: TaskId; timeoutMs?: number }
-  | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointSeq: number; checkpointEvery: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
+  | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointSeq: number; checkpointEvery: number; maxConcurrency?: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
   /** `segments`: those of the call's arguments already sealed, so the thread need not ask for them. */
   | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
   | { t: "actor-drop"; actorId: ActorId }

@@ -46,8 +46,12 @@ interface ActorHost {
   actorId: ActorId;
   instance?: Record<string, (...args: unknown[]) => unknown>;
   createError?: WireError;
-  mailbox: Array<() => Promise<void>>;
-  running: boolean;
+  mailbox: Array<{ job: () => Promise<void>; exclusive: boolean }>;
+  /** Jobs running now (at most maxConcurrency; an exclusive one runs alone). */
+  running: number;
+  maxConcurrency: number;
+  /** An exclusive job (the constructor, a replayed call) runs: nothing starts beside it. */
+  exclusive: boolean;
   calls: number;
   checkpointEvery: number;
   dropped: boolean;
@@ -598,7 +602,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       // The segments of sealed arguments come with the task (see Runtime.segmentsFor): no "want" round trip.
       case "actor-create":
         this.store.adoptSegments(m.segments);
-        this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.checkpoint, m.checkpointSeq);
+        this.hostActor(m.actorId, m.slot, m.fnId, m.checkpointEvery, m.maxConcurrency ?? 1, m.checkpoint, m.checkpointSeq);
         break;
       case "actor-call":
         this.store.adoptSegments(m.segments);
@@ -618,10 +622,12 @@ export class WorkerRuntime implements Backend, RefOwner {
 
   // ---- actors hosted here ----
 
-  private hostActor(actorId: ActorId, slot: number, fnId: number, checkpointEvery: number, checkpoint?: Uint8Array, checkpointSeq = 0): void {
-    const host: ActorHost = { actorId, mailbox: [], running: false, calls: checkpoint ? checkpointSeq : 0, checkpointEvery, dropped: false };
+  private hostActor(actorId: ActorId, slot: number, fnId: number, checkpointEvery: number, maxConcurrency: number, checkpoint?: Uint8Array, checkpointSeq = 0): void {
+    const host: ActorHost = {
+      actorId, mailbox: [], running: 0, maxConcurrency, exclusive: false, calls: checkpoint ? checkpointSeq : 0, checkpointEvery, dropped: false,
+    };
     this.actors.set(actorId, host);
-    this.actorEnqueue(host, async () => {
+    this.actorEnqueue(host, true, async () => {
       if (host.dropped) return this.skipSlot(slot);
       const taskId = this.taskIdOf(slot);
       if (!this.core.exports.taskStart(slot, this.index)) { this.notifyDriver(); return; }
@@ -660,27 +666,36 @@ export class WorkerRuntime implements Backend, RefOwner {
       this.finishWithError(slot, taskId, p.r, toWire(new ActorDiedError(`actor ${actorId} is not alive on worker ${this.index}`)));
       return;
     }
-    this.actorEnqueue(host, () => this.runActorCall(host, slot, replay));
+    // A replayed call rebuilds state: one at a time, in order, like the constructor.
+    this.actorEnqueue(host, replay, () => this.runActorCall(host, slot, replay));
   }
 
-  private actorEnqueue(host: ActorHost, job: () => Promise<void>): void {
-    host.mailbox.push(job);
-    if (host.running) return;
+  private actorEnqueue(host: ActorHost, exclusive: boolean, job: () => Promise<void>): void {
+    host.mailbox.push({ job, exclusive });
     // Messages drained from inside a task (current().getActor) must not run another actor's method in the middle
     // of that task's synchronous code: start after it yields.
-    if (this.drainingInTask) queueMicrotask(() => { if (!host.running) void this.actorDrain(host); });
-    else void this.actorDrain(host);
+    if (this.drainingInTask) queueMicrotask(() => this.actorDrain(host));
+    else this.actorDrain(host);
   }
 
-  /** One call at a time, in arrival order (the driver sends each caller's calls in submission order). */
-  private async actorDrain(host: ActorHost): Promise<void> {
-    host.running = true;
-    // A dropped host still drains: each job then only reports its slot skipped, so the driver can reuse it.
-    while (host.mailbox.length) {
-      const job = host.mailbox.shift()!;
-      await job();
+  /**
+   * Starts calls in arrival order (the driver sends each caller's calls in submission order), up to
+   * maxConcurrency at once (1 by default: one at a time). An exclusive job waits for the running ones to end and
+   * runs alone. A dropped host still drains: each job then only reports its slot skipped.
+   */
+  private actorDrain(host: ActorHost): void {
+    while (host.mailbox.length && !host.exclusive && host.running < host.maxConcurrency) {
+      const next = host.mailbox[0]!;
+      if (next.exclusive && host.running > 0) return;
+      host.mailbox.shift();
+      host.running++;
+      host.exclusive = next.exclusive;
+      void next.job().finally(() => {
+        host.running--;
+        host.exclusive = false;
+        this.actorDrain(host);
+      });
     }
-    host.running = false;
   }
 
   /** A job of a dropped host: the slot is only reported back, untouched (the driver holds it until then). */
