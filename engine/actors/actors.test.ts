@@ -43,11 +43,6 @@ function lines(file: string): string[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean);
 }
 /**
- * `get` resolves from shared memory, possibly before the driver has taken the call's "done" record; a kill in that
- * window races it over the call's slot (the last tests show that race). Tests about something else wait it out.
- */
-const settle = () => sleep(25);
-/**
  * A gate that holds Counter.holdInc calls on the thread hosting `c` (not on a restarted instance elsewhere), so a
  * call stays in flight on the instance a test kills; release() lets the dropped instance finish its call.
  */
@@ -187,7 +182,6 @@ test("1,000 live actors: each created and called once, with correct results", as
   const again = (await get(actors.map((c, i) => c.inc.remote(i)), 30_000)) as number[];
   assert.ok(again.every((v, i) => v === 2 * i + 1), "a second call on every actor sees its first");
   ctx.diagnostic(`1,000 actors created and called once in ${ms.toFixed(0)} ms`);
-  await settle();
   for (const c of actors) rt.kill(c);
 });
 
@@ -199,12 +193,10 @@ test("named actors: getActor finds it; a duplicate or unknown name is a LoomErro
     (e: unknown) => e instanceof LoomError && /ledger/.test((e as Error).message), "a duplicate name throws at once, naming it");
   assert.throws(() => rt.getActor("nobody"),
     (e: unknown) => e instanceof LoomError && /nobody/.test((e as Error).message), "an unknown name throws, naming it");
-  await settle();
   rt.kill(ledger);
   assert.throws(() => rt.getActor("ledger"), LoomError, "a killed actor's name is gone");
   const again = a.Counter.options({ name: "ledger" }).remote(0);
   assert.equal(await get(rt.getActor("ledger").inc.remote(1)), 1, "the name can be reused after the kill");
-  await settle();
   rt.kill(again);
 });
 
@@ -218,7 +210,6 @@ test("named actors from tasks: current().getActor finds one made in the driver o
   assert.equal(await get(rt.getActor("made-in-a-task").value.remote()), 42, "and by the driver");
   assert.match(String(await get(a.incByName.remote("nobody-here", 1))), /LoomError: getActor\(\): no live actor named "nobody-here"/,
     "an unknown name is a LoomError in a task too");
-  await settle();
   rt.kill(board);
   rt.kill(rt.getActor("made-in-a-task"));
   assert.match(String(await get(a.incByName.remote("board", 1))), /no live actor named "board"/, "a killed actor's name is gone in tasks too");
@@ -241,7 +232,6 @@ test("faults.killActor with maxRestarts: the restarted actor replays its log; ca
     const c = a.Counter.options({ maxRestarts: 2 }).remote(10);
     const early = [1, 2, 3, 4, 5].map((by) => c.inc.remote(by));
     assert.deepEqual(await get(early), [11, 13, 16, 20, 25], "before the crash");
-    await settle();
     rt.faults.killActor(c);
     assert.deepEqual(await get([6, 7].map((by) => c.inc.remote(by))), [31, 38], "after the crash, state is as if it never died");
     assert.deepEqual(await get(c.calls.remote()), [1, 2, 3, 4, 5, 6, 7], "the log was replayed once, in order");
@@ -260,10 +250,8 @@ test("restarts exhausted: the actor dies, calls reject with ActorDiedError, acto
     const c = a.Counter.options({ maxRestarts: 1 }).remote(0);
     const first = c.inc.remote(1);
     assert.equal(await get(first), 1, "alive");
-    await settle();
     rt.faults.killActor(c);
     assert.equal(await get(c.inc.remote(1)), 2, "restarted once");
-    await settle();
     rt.faults.killActor(c);
     assert.ok(await errorOf(get(c.inc.remote(1)), "call after the last crash") instanceof ActorDiedError, "no restarts left: ActorDiedError");
     assert.equal(await get(first), 1, "results made before the death stay readable");
@@ -278,10 +266,8 @@ test("restarts exhausted: the actor dies, calls reject with ActorDiedError, acto
 test("a second crash replays the whole log again (calls replayed by the first restart are not lost)", async () => {
   const c = a.Counter.options({ maxRestarts: 2 }).remote(0);
   assert.deepEqual(await get([1, 2, 3].map((by) => c.inc.remote(by))), [1, 3, 6], "before the crashes");
-  await settle();
   rt.faults.killActor(c);
   assert.equal(await get(c.inc.remote(4)), 10, "after the first crash");
-  await settle();
   rt.faults.killActor(c);
   assert.equal(await get(c.inc.remote(5)), 15, "after the second crash, as if it never died");
   assert.deepEqual(await get(c.calls.remote()), [1, 2, 3, 4, 5], "every call is in the state once, in order");
@@ -324,7 +310,6 @@ test("side effects through Loom made during an actor's first run are not repeate
     { served: 1, recorded: "a", counted: 1 },
     { served: 2, recorded: "b", counted: 2 },
   ], "first run: a child task and a call on another actor per call");
-  await settle();
   rt.faults.killActor(s);
   assert.deepEqual(await get(s.work.remote("c")), { served: 3, recorded: "c", counted: 3 }, "after replay, as if it never died");
   assert.deepEqual(lines(file), ["a", "b", "c"], "the child tasks of replayed calls were not run again");
@@ -335,7 +320,6 @@ test("a lost actor result is rebuilt by replaying the actor's chain on a replica
   const c = a.Counter.remote(100);
   const refs = [1, 2, 3, 4, 5].map((by) => c.inc.remote(by));
   assert.deepEqual(await get(refs), [101, 103, 106, 110, 115], "first run");
-  await settle();
   const rebuilt: string[] = [];
   const onRebuilt = (e: { objectId: string }) => rebuilt.push(String(e.objectId));
   rt.events.on("object:rebuilt", onRebuilt);
@@ -371,7 +355,6 @@ test("a lost actor result from before the last checkpoint, or of a dead actor, i
   const c = a.Counter.remote(0);
   const one = c.inc.remote(1);
   assert.equal(await get(one), 1, "first run");
-  await settle();
   rt.kill(c);
   rt.faults.evict(one);
   const dead = await errorOf(get(one), "a result of a dead actor");
@@ -417,7 +400,6 @@ test("killing the worker that hosts an actor restarts it elsewhere, with its sta
     const c = a.Counter.options({ maxRestarts: 1 }).remote(0);
     assert.deepEqual(await get([c.inc.remote(1), c.inc.remote(2)]), [1, 3], "before the crash");
     const home = (await get(c.where.remote())) as { index: number; thread: number };
-    await settle();
     await rt.faults.killWorker(home.index);
     assert.equal(await get(c.inc.remote(3)), 6, "state survives the worker's death");
     const now = (await get(c.where.remote())) as { index: number; thread: number };

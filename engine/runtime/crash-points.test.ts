@@ -92,3 +92,15 @@ test("crashAt refuses an unknown point; disarm resolves with what fired", async 
   assert.deepEqual(await pending, { fired: 0, taskIds: [] });
   assert.equal(await get(t.add.remote(1, 1)), 2, "nothing fires after disarm");
 });
+
+for (const maxTaskRetries of [0, 1]) {
+  test(`an actor call whose thread dies at "sealed" counts once: replayed, never retried (maxTaskRetries ${maxTaskRetries})`, async () => {
+    const c = m.Tally.options({ maxRestarts: 1, maxTaskRetries }).remote();
+    assert.equal(await get(c.add.remote(5)), 5);
+    await crashDuring("sealed", 1, async () => {
+      assert.equal(await get(c.add.remote(2)), 7, "its result was sealed before the crash");
+    });
+    assert.equal(await get(c.add.remote(1)), 8, "the restarted actor applied each call exactly once");
+    rt.kill(c);
+  });
+}

@@ -1535,6 +1535,21 @@ export class Runtime implements Backend, RefOwner {
     }
   }
 
+  /** "finished" or "failed" when every return of `entry` is sealed in the core (a value or an error), else undefined. */
+  private returnsSealed(entry: TaskEntry): "finished" | "failed" | undefined {
+    const ex = this.core.exports;
+    let failed = false;
+    for (let i = 0; i < entry.options.numReturns; i++) {
+      const id = objectIdOf(entry.id, i);
+      const e = ex.objFind(idLo(id), idHi(id));
+      if (e === 0) return undefined;
+      const state = ex.objState(e);
+      if (state !== L.OBJ_SEALED && state !== L.OBJ_SPILLED) return undefined;
+      if (ex.objFlags(e) & L.FLAG_ERROR) failed = true;
+    }
+    return failed ? "failed" : "finished";
+  }
+
   /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */
   private sealError(entry: TaskEntry, error: Error): void {
     const ex = this.core.exports;
@@ -1655,6 +1670,13 @@ export class Runtime implements Backend, RefOwner {
       const state = this.core.taskField(slot, L.TASK_STATE);
       if (state !== L.TASK_RUNNING || this.core.taskField(slot, L.TASK_WORKER) !== index) continue;
       if (entry.admitted) { this.releaseResources(entry.options.resources); entry.admitted = false; }
+      const sealed = this.returnsSealed(entry);
+      if (sealed !== undefined && entry.state !== "cancelled") {
+        // Died after sealing its results, before its end was taken: callers may have read them. It finished.
+        this.releaseSlot(slot);
+        this.finishTask(entry, sealed, index);
+        continue;
+      }
       const limit = entry.options.maxRetries;
       const settled = entry.state === "cancelled" || entry.state === "failed" || entry.state === "finished";
       if (!settled && (limit === -1 || entry.attempts < limit || entry.timedOut)) {
@@ -1860,6 +1882,10 @@ export class Runtime implements Backend, RefOwner {
     this.redispatch(create);
     const died = new Set<TaskEntry>();
     for (const call of actor.log) {
+      // Its results sealed but its end not taken yet: callers may have read them, so it finished (it is replayed,
+      // never run again as a retry, which would apply it to the state twice).
+      const sealed = call.state === "running" ? this.returnsSealed(call) : undefined;
+      if (sealed !== undefined) this.finishTask(call, sealed, old);
       const finished = call.state === "finished" || call.state === "failed";
       if (finished) {
         call.replay = true;
