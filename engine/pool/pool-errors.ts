@@ -15,13 +15,24 @@ export function poolClosed(method: string, state: "closed" | "terminated"): Erro
 }
 
 /**
- * The rejection of a `run()` whose AbortSignal fired. Its message is piscina's
- * ("The task has been aborted") and its cause the signal's reason, so piscina
- * code and tests keep working; it is still a Loom TaskCancelledError.
+ * The rejection of a `run()` whose AbortSignal fired, or that came after close() or destroy(). Named
+ * "AbortError" with piscina's message and the signal's reason as `cause`, so piscina code keeps working;
+ * it is still a Loom TaskCancelledError.
  */
+export class PoolAbortError extends TaskCancelledError {
+  override name = "AbortError";
+  constructor(reason?: unknown) {
+    super("The task has been aborted", { cause: reason });
+  }
+}
+
 export function abortError(reason: unknown): Error {
-  const error = new TaskCancelledError("The task has been aborted", { cause: reason });
-  return error;
+  return new PoolAbortError(reason);
+}
+
+/** What tasks reject with when destroy() (or a timed-out close) stops their thread, as in piscina. */
+export function threadTerminationError(): Error {
+  return new Error("Terminating worker thread");
 }
 
 /** What calls cut short by pool.terminate() reject with (their tasks are cancelled with force). */
