@@ -7,7 +7,7 @@ import {
   POOL_THREAD_MARK, READY_KEY, REQUEST_COUNT, RESPONSE_COUNT,
   type AtomicsMode, type ResultMessage, type StartupMessage, type TaskMessage,
 } from "./thread-protocol.js";
-import { unwrapMovable } from "./task-transfer.js";
+import { isMovable, unwrapMovable } from "./task-transfer.js";
 
 (globalThis as Record<symbol, unknown>)[POOL_THREAD_MARK] = true;
 
@@ -44,14 +44,22 @@ async function loadHandler(filename: string, name: string): Promise<Function> {
   throw new Error(`No handler function "${name}" exported from ${filename}`);
 }
 
+/** The last handler asked for: most pools run one export of one module, so most lookups end here. */
+let last: { filename: string; name: string; handler: Promise<Function> } | undefined;
+
 function handlerOf(filename: string, name: string): Promise<Function> {
+  if (last !== undefined && last.filename === filename && last.name === name) return last.handler;
   const key = `${filename}#${name}`;
   let handler = handlers.get(key);
   if (handler === undefined) {
     handler = loadHandler(filename, name);
     handlers.set(key, handler);
-    handler.catch(() => handlers.delete(key));
+    handler.catch(() => {
+      handlers.delete(key);
+      if (last?.handler === handler) last = undefined;
+    });
   }
+  last = { filename, name, handler };
   return handler;
 }
 
@@ -61,9 +69,12 @@ async function runTask(port: MessagePort, counts: Int32Array, mode: AtomicsMode,
   let transferList: unknown[] = [];
   try {
     const handler = await handlerOf(message.filename, message.name);
-    const out = unwrapMovable(await handler(message.task));
-    result = { id: message.id, ok: true, value: out.value };
-    transferList = out.transferList;
+    const value: unknown = await handler(message.task);
+    if (isMovable(value)) {
+      const out = unwrapMovable(value);
+      result = { id: message.id, ok: true, value: out.value };
+      transferList = out.transferList;
+    } else result = { id: message.id, ok: true, value };
     // A thread about to block in Atomics.wait must not leave console output stuck in its buffers.
     if (mode === "sync") await flushStdio();
   } catch (error) {

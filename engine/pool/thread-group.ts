@@ -5,10 +5,11 @@
 import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type WorkerOptions } from "node:worker_threads";
 import { abortError, threadTerminationError } from "./pool-errors.js";
 import { PoolTiming } from "./pool-timing.js";
 import { unwrapMovable } from "./task-transfer.js";
+import { WaitQueue } from "./wait-queue.js";
 import {
   COUNT_FIELDS, READY_KEY, REQUEST_COUNT,
   type ResultMessage, type StartupMessage, type TaskMessage,
@@ -60,6 +61,8 @@ interface ThreadSlot {
   removed: boolean;
   /** Runs an abortable task: nothing else may join it (an abort kills the thread). */
   abortable: boolean;
+  /** Whether thread and port are ref'd now (toggling them costs a call into the runtime each time). */
+  referenced: boolean;
   readonly tasks: Map<number, PendingTask>;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -85,12 +88,14 @@ export class ThreadGroup {
   needsDrain = false;
   private readonly threads = new Set<ThreadSlot>();
   /** Tasks waiting for a thread, oldest first. */
-  private queue: PendingTask[] = [];
+  private readonly queue = new WaitQueue<PendingTask>();
   private nextTaskId = 1;
   private closing = false;
   private destroying = false;
   /** A thread died before its module loaded: do not replace it over and over. */
   private failsDuringBootstrap = false;
+  /** True while onResult takes waiting results from every port (it may be re-entered through a settle). */
+  private takingResults = false;
   /** Called whenever a task ends (close() waits through it). */
   private onTaskEnd: (() => void) | undefined;
 
@@ -141,7 +146,7 @@ export class ThreadGroup {
       this.completed++;
       if (pending.started !== 0) this.timing.recordRun(performance.now() - pending.started);
       error === null ? resolve(value) : reject(error);
-      queueMicrotask(() => this.maybeDrain());
+      this.maybeDrain();
       this.onTaskEnd?.();
     });
     if (signal != null) {
@@ -161,7 +166,7 @@ export class ThreadGroup {
         pending.settle(new Error("No task queue available and all Workers are busy"));
       } else this.queue.push(pending);
     }
-    queueMicrotask(() => this.maybeDrain());
+    this.maybeDrain();
     return result;
   }
 
@@ -169,9 +174,7 @@ export class ThreadGroup {
   async close(force: boolean): Promise<void> {
     this.closing = true;
     if (force) {
-      const queued = this.queue;
-      this.queue = [];
-      for (const pending of queued) pending.settle(abortError("pool is closed"));
+      for (const pending of this.queue.takeAll()) pending.settle(abortError("pool is closed"));
     }
     const flushed = new Promise<void>((resolve) => {
       const check = () => {
@@ -199,9 +202,7 @@ export class ThreadGroup {
   /** Stops every thread now: queued and running tasks reject with "Terminating worker thread". */
   async destroy(): Promise<void> {
     this.destroying = true;
-    const queued = this.queue;
-    this.queue = [];
-    for (const pending of queued) pending.settle(threadTerminationError());
+    for (const pending of this.queue.takeAll()) pending.settle(threadTerminationError());
     const exits: Promise<unknown>[] = [];
     for (const slot of [...this.threads]) {
       exits.push(once(slot.thread, "exit"));
@@ -238,7 +239,7 @@ export class ThreadGroup {
       trackUnmanagedFds: o.trackUnmanagedFds,
     };
     const thread = new Worker(target, workerOptions);
-    const slot: ThreadSlot = { thread, port: port1, counts, ready: startingUp, removed: false, abortable: false, tasks: new Map(), idleTimer: undefined };
+    const slot: ThreadSlot = { thread, port: port1, counts, ready: startingUp, removed: false, abortable: false, referenced: true, tasks: new Map(), idleTimer: undefined };
     const startup: StartupMessage = { port: port2, counts, filename: o.filename, name: o.name, atomics: o.atomics };
     thread.postMessage(startup, [port2]);
     port1.on("message", (m: ResultMessage) => this.onResult(slot, m));
@@ -269,13 +270,12 @@ export class ThreadGroup {
 
   /** A thread has room: queued tasks go to threads with room; an idle thread above minThreads may exit later. */
   private onAvailable(slot: ThreadSlot): void {
-    while (this.queue.length > 0) {
-      const next = this.queue.shift()!;
-      if (next.settled) continue;
-      if (this.dispatch(next)) continue;
-      this.queue.unshift(next);
-      if (this.threads.size < this.options.maxThreads) this.addThread(false);
-      break;
+    for (let next = this.queue.peek(); next !== undefined; next = this.queue.peek()) {
+      if (!next.settled && !this.dispatch(next)) {
+        if (this.threads.size < this.options.maxThreads) this.addThread(false);
+        break;
+      }
+      this.queue.shift();
     }
     if (this.options.idleTimeout === Infinity || slot.removed) return;
     if (slot.tasks.size === 0 && this.threads.size > this.options.minThreads) {
@@ -320,13 +320,29 @@ export class ThreadGroup {
   }
 
   private onResult(slot: ThreadSlot, m: ResultMessage): void {
+    this.takeResult(slot, m);
+    // Results already waiting on any port are taken now, without an event-loop turn each.
+    if (this.takingResults) return;
+    this.takingResults = true;
+    try {
+      for (const other of this.threads) {
+        for (let entry = receiveMessageOnPort(other.port); entry !== undefined; entry = receiveMessageOnPort(other.port)) {
+          this.takeResult(other, entry.message as ResultMessage);
+        }
+      }
+    } finally {
+      this.takingResults = false;
+    }
+  }
+
+  private takeResult(slot: ThreadSlot, m: ResultMessage): void {
     const pending = slot.tasks.get(m.id);
     if (pending === undefined) return; // aborted meanwhile
     slot.tasks.delete(m.id);
     if (pending.abortable) slot.abortable = false;
-    this.refWhileBusy(slot);
     m.ok ? pending.settle(null, m.value) : pending.settle(m.error);
     this.onAvailable(slot);
+    this.refWhileBusy(slot);
   }
 
   /**
@@ -366,7 +382,10 @@ export class ThreadGroup {
    * a ready idle one does not (as in piscina).
    */
   private refWhileBusy(slot: ThreadSlot): void {
-    if (slot.tasks.size > 0 || !slot.ready) {
+    const wanted = slot.tasks.size > 0 || !slot.ready;
+    if (wanted === slot.referenced) return;
+    slot.referenced = wanted;
+    if (wanted) {
       slot.thread.ref();
       slot.port.ref();
     } else {
@@ -384,8 +403,7 @@ export class ThreadGroup {
       this.ensureMinimum();
       if (this.queue.length > 0 && this.threads.size < this.options.maxThreads) this.addThread(false);
     } else {
-      const at = this.queue.indexOf(pending);
-      if (at !== -1) this.queue.splice(at, 1);
+      this.queue.remove(pending);
     }
   }
 
