@@ -2,7 +2,7 @@
 // the engine's error classes so they are `instanceof LoomError`. Task failures are
 // never made here: they are the engine's TaskError, passed through unchanged.
 
-import { LoomError, TaskCancelledError } from "../index.js";
+import { LoomError, TaskCancelledError, WorkerCrashedError } from "../index.js";
 
 /** A bad argument or option, a call on a closed pool: thrown at once. */
 export function poolMisuse(message: string): Error {
@@ -43,4 +43,11 @@ export function terminatedError(): Error {
 /** What calls cut short by pool.close({ force: true }) reject with. */
 export function closedByForceError(): Error {
   return new TaskCancelledError("pool.close({ force: true }) cancelled this call's unfinished tasks");
+}
+
+/** A run() whose thread died under it on every try (maxRetries + 1 times); the last death is the cause. */
+export function crashRetriesSpentError(crashes: number, lastCrash: Error): Error {
+  return new WorkerCrashedError(`pool.run: the task's thread died ${crashes} times (maxRetries spent); last: ${lastCrash.message}`, {
+    cause: lastCrash,
+  });
 }

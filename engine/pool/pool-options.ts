@@ -33,6 +33,12 @@ export interface RunOptions {
   signal?: AbortSignalLike | null;
   /** Buffers (and ports) moved to the thread with the task, not copied. */
   transferList?: readonly unknown[];
+  /**
+   * Loom's option: times the task runs again on a new thread when its thread dies under it (an exit, an
+   * uncaught error, running out of memory); default 0, as in piscina. A task's own throw is never retried.
+   * When every try died, the call rejects with a WorkerCrashedError whose `cause` is the last death.
+   */
+  maxRetries?: number;
 }
 
 /** An AbortSignal, or an EventEmitter with an 'abort' event (both accepted by piscina). */
@@ -103,9 +109,12 @@ export function runOptionsOf(options: unknown): RunOptions {
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
   const o = Object.assign(Object.create(null) as Record<string, unknown>, options);
   for (const key of Object.keys(o)) {
-    if (key !== "name" && key !== "filename" && key !== "signal" && key !== "transferList") {
-      throw poolMisuse(`pool.run: unknown option "${key}"; known: name, filename, signal, transferList`);
+    if (key !== "name" && key !== "filename" && key !== "signal" && key !== "transferList" && key !== "maxRetries") {
+      throw poolMisuse(`pool.run: unknown option "${key}"; known: name, filename, signal, transferList, maxRetries`);
     }
+  }
+  if (o.maxRetries !== undefined && !(typeof o.maxRetries === "number" && Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {
+    throw poolMisuse(`pool.run: maxRetries must be an integer >= 0, got ${describe(o.maxRetries)}`);
   }
   if (o.transferList !== undefined && !Array.isArray(o.transferList)) throw new TypeError("transferList argument must be an Array");
   if (o.filename != null && typeof o.filename !== "string" && !(o.filename instanceof URL)) throw new TypeError("filename argument must be a string");

@@ -199,6 +199,7 @@ export class Pool<T = any, R = any> extends EventEmitter {
    * piscina's `run(task, { name, filename, signal, transferList })`: calls the module's export `name` (default:
    * the pool's `name`, else "default") with `task` on one of the pool's threads. A throw rejects with the error
    * as the thread threw it; an aborted signal rejects with an AbortError; after close() or destroy() too.
+   * A thread that dies under the task rejects it with that cause, unless Loom's `maxRetries` runs it again.
    */
   run(task: T, options?: RunOptions): Promise<R> {
     let opts: RunOptions;
@@ -211,7 +212,13 @@ export class Pool<T = any, R = any> extends EventEmitter {
     const group = this.ensureGroup();
     const filename = opts.filename != null ? pathOfFilename(opts.filename) : group.options.filename;
     if (filename === null) return Promise.reject(new Error("filename must be provided to run() or in options object"));
-    return group.run(task, filename, opts.name ?? group.options.name, opts.signal ?? null, opts.transferList ?? []) as Promise<R>;
+    return group.run(task, {
+      filename,
+      name: opts.name ?? group.options.name,
+      signal: opts.signal ?? null,
+      transferList: opts.transferList ?? [],
+      maxRetries: opts.maxRetries ?? 0,
+    }) as Promise<R>;
   }
 
   /**

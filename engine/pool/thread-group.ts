@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type WorkerOptions } from "node:worker_threads";
-import { abortError, threadTerminationError } from "./pool-errors.js";
+import { abortError, crashRetriesSpentError, threadTerminationError } from "./pool-errors.js";
 import { PoolTiming } from "./pool-timing.js";
 import { unwrapMovable } from "./task-transfer.js";
 import { WaitQueue } from "./wait-queue.js";
@@ -22,6 +22,17 @@ export interface EventSink {
   emit(event: string | symbol, ...args: unknown[]): boolean;
 }
 
+/** One run() call as the group takes it: the module export to call and how. */
+export interface RunRequest {
+  /** An absolute path or a file: URL. */
+  readonly filename: string;
+  readonly name: string;
+  readonly signal: AbortSignalLike | null;
+  readonly transferList: readonly unknown[];
+  /** Times the task is run again when its thread dies under it (Loom's option; piscina's behaviour is 0). */
+  readonly maxRetries: number;
+}
+
 /** One run() from submission to its end. */
 class PendingTask {
   /** The thread running it; undefined while queued. */
@@ -33,6 +44,10 @@ class PendingTask {
   /** Has a signal: an abort terminates its thread, so it runs on a thread of its own. */
   abortable = false;
   detachAbort: (() => void) | undefined;
+  /** Runs left after a thread death; counts down from the request's maxRetries. */
+  retriesLeft = 0;
+  /** Thread deaths this task went through. */
+  crashes = 0;
 
   constructor(
     readonly message: TaskMessage,
@@ -135,7 +150,8 @@ export class ThreadGroup {
    *    still starting will take) and a thread is started when the pool is below maxThreads;
    * 3. an abort rejects it: a queued task leaves the queue, a running one's thread is terminated and replaced.
    */
-  run(task: unknown, filename: string, name: string, signal: AbortSignalLike | null, transferList: readonly unknown[]): Promise<unknown> {
+  run(task: unknown, request: RunRequest): Promise<unknown> {
+    const { filename, name, signal, transferList } = request;
     if (this.closing || this.destroying) return Promise.reject(abortError("queue is being terminated"));
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     let resolve!: (value: unknown) => void;
@@ -149,6 +165,7 @@ export class ThreadGroup {
       this.maybeDrain();
       this.onTaskEnd?.();
     });
+    pending.retriesLeft = request.maxRetries;
     if (signal != null) {
       pending.abortable = true;
       pending.detachAbort = onAbort(signal, () => this.abort(pending, signal));
@@ -346,21 +363,33 @@ export class ThreadGroup {
   }
 
   /**
-   * A thread threw outside a task, or exited: its tasks reject with that cause (`worker exited with code: N`
-   * on exit, only when tasks were running), or with none running an 'error' event carries it; the thread is
-   * replaced up to minThreads unless threads keep dying before they are ready.
+   * A thread threw outside a task, or exited:
+   * 1. its tasks with retries left wait again (at the back of the queue); the others reject with the cause
+   *    (`worker exited with code: N`, or the uncaught error), or, after retries, with the last cause as `cause`;
+   * 2. with no task running, an uncaught error is an 'error' event (an exit is not);
+   * 3. the thread is replaced up to minThreads (and for waiting tasks), unless threads keep dying before ready.
    */
   private onThreadError(slot: ThreadSlot, error: Error, onlyWhenRunning: boolean): void {
     const tasks = [...slot.tasks.values()];
     slot.tasks.clear();
     const wasReady = slot.ready;
     this.removeThread(slot);
+    const failed: PendingTask[] = [];
+    for (const pending of tasks) {
+      pending.crashes++;
+      if (pending.retriesLeft > 0 && !this.closing && !this.destroying) {
+        pending.retriesLeft--;
+        pending.thread = undefined;
+        this.queue.push(pending);
+      } else failed.push(pending);
+    }
     if (wasReady && !this.failsDuringBootstrap) {
       this.ensureMinimum();
       if (this.queue.length > 0 && this.threads.size < this.options.maxThreads) this.addThread(false);
     } else this.failsDuringBootstrap = true;
-    if (tasks.length > 0) for (const pending of tasks) pending.settle(error);
-    else if (!onlyWhenRunning) this.events.emit("error", error);
+    for (const pending of failed) pending.settle(pending.crashes > 1 ? crashRetriesSpentError(pending.crashes, error) : error);
+    if (tasks.length === 0 && !onlyWhenRunning) this.events.emit("error", error);
+    for (const other of this.threads) if (other.ready) this.onAvailable(other);
   }
 
   /** Terminates a thread; its tasks reject with "Terminating worker thread"; emits 'workerDestroy'. */
