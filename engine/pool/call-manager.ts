@@ -4,8 +4,8 @@
 
 import { chunkFailureOf, chunkFunction, compileExpression, functionExpressionSource, rethrowFunction, type ChunkCall } from "./chunk-task.js";
 import { ChunkStream, type ChunkOutcome, type StreamPlan, type SubmittedChunk } from "./chunk-stream.js";
-import { abortError, poolMisuse } from "./pool-errors.js";
-import { describe, mapOptionsOf, type AbortSignalLike, type MapOptions } from "./pool-options.js";
+import { poolMisuse } from "./pool-errors.js";
+import { describe, mapOptionsOf, type MapOptions } from "./pool-options.js";
 import { ProgressReporter } from "./progress-reporter.js";
 import { acquireRuntime, type Runtime, type RuntimeLease } from "./runtime-lease.js";
 import type { RemoteFunction } from "../index.js";
@@ -91,7 +91,7 @@ export class CallManager {
 
   /** apply(): one call of the shipped `fn`. */
   apply(fn: unknown, args: unknown[]): Promise<unknown> {
-    return this.single(async (rt) => this.ship(rt, fn).single.remote(...args), undefined);
+    return this.single(async (rt) => this.ship(rt, fn).single.remote(...args));
   }
 
   /** Starts a map-like call: checks its arguments now, submits from now on. */
@@ -198,13 +198,12 @@ export class CallManager {
   }
 
   /**
-   * One task for apply()/run():
-   * 1. wait for the runtime, submit (`submit` may load a module first);
+   * One task for apply():
+   * 1. wait for the runtime, submit;
    * 2. wait for the value;
-   * an abort (signal) or terminate() cancels the task with force and rejects at once.
+   * destroy() cancels the task with force and rejects at once.
    */
-  single<R>(submit: (rt: Runtime) => Promise<Ref>, signal: AbortSignalLike | undefined): Promise<R> {
-    if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
+  private single<R>(submit: (rt: Runtime) => Promise<Ref>): Promise<R> {
     let rt: Runtime | undefined;
     let ref: Ref | undefined;
     let submitted = false;
@@ -234,15 +233,10 @@ export class CallManager {
       if (submitted && rt !== undefined) cancelQuietly(rt, ref, force);
       if (reason !== undefined) rejectNow(reason);
     };
-    const onAbort = (): void => stop(true, abortError((signal as { reason?: unknown }).reason));
-    if (signal !== undefined) addAbortListener(signal, onAbort);
     const settled = result.then(
       () => undefined,
       () => undefined,
     );
-    void settled.then(() => {
-      if (signal !== undefined) removeAbortListener(signal, onAbort);
-    });
     this.track({ settled, flush() {}, stop });
     return result;
   }
@@ -315,16 +309,4 @@ function cancelQuietly(rt: Runtime, ref: Ref, force: boolean): void {
   } catch {
     // already finished, or the runtime is gone: nothing left to cancel
   }
-}
-
-function addAbortListener(signal: AbortSignalLike, listener: () => void): void {
-  if ("addEventListener" in signal && typeof signal.addEventListener === "function") {
-    signal.addEventListener("abort", listener, { once: true });
-  } else (signal as { once(e: "abort", l: () => void): unknown }).once("abort", listener);
-}
-
-function removeAbortListener(signal: AbortSignalLike, listener: () => void): void {
-  if ("removeEventListener" in signal && typeof signal.removeEventListener === "function") {
-    signal.removeEventListener("abort", listener);
-  } else (signal as { removeListener(e: "abort", l: () => void): unknown }).removeListener("abort", listener);
 }
