@@ -12,6 +12,7 @@ export type { Transferable } from "./task-transfer.js";
 export type { ProgressCallback, ProgressOptions } from "./progress-reporter.js";
 export { PoolAbortError as AbortError } from "./pool-errors.js";
 export { transferableSymbol, valueSymbol, move } from "./task-transfer.js";
+export { queueOptionsSymbol, type BalancedTask, type BalancedThread, type LoadBalancer } from "./thread-balancer.js";
 export const isWorkerThread: boolean = Pool.isWorkerThread;
 export const workerData: unknown = Pool.workerData;
 export const version: string = Pool.version;

@@ -5,6 +5,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import type { AtomicsMode } from "./thread-protocol.js";
+import type { LoadBalancer } from "./thread-balancer.js";
 
 /** piscina's constructor options, so `new Piscina(opts)` becomes `new Pool(opts)`. */
 export interface PiscinaOptions {
@@ -39,11 +40,13 @@ export interface PiscinaOptions {
   trackUnmanagedFds?: boolean;
   /** Tasks start in submission order. loom/pool's queue is always strictly FIFO, so both values hold. */
   stricterFIFO?: boolean;
+  /** Picks the thread for each task (or null: the task waits); its choice is not second-guessed. */
+  loadBalancer?: LoadBalancer;
+  /** Keep run times per thread, read as `histogram` on the threads a loadBalancer sees. */
+  workerHistogram?: boolean;
   /** Refused when set to anything but its default (see README.md). */
   niceIncrement?: number;
   taskQueue?: unknown;
-  loadBalancer?: unknown;
-  workerHistogram?: boolean;
 }
 
 /** `pool.options`: every option with its default filled in (filename as a path, maxQueue as a number). */
@@ -67,6 +70,7 @@ export interface ResolvedPiscinaOptions {
   stricterFIFO: boolean;
   niceIncrement: number;
   workerHistogram: boolean;
+  loadBalancer?: LoadBalancer;
 }
 
 export const PISCINA_OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -151,9 +155,7 @@ function refuseUnsupported(o: Record<string, unknown>): void {
     throw new TypeError(`loom/pool does not support options.${what}: ${why}`);
   };
   if (o.taskQueue !== undefined) refuse("taskQueue", "its queue is a built-in FIFO; leave taskQueue unset");
-  if (o.loadBalancer !== undefined) refuse("loadBalancer", "tasks go to the least busy thread; leave loadBalancer unset");
   if (o.niceIncrement !== undefined && o.niceIncrement !== 0) refuse("niceIncrement", "thread priorities are not changed; leave it 0");
-  if (o.workerHistogram === true) refuse("workerHistogram", "per-thread histograms are not kept; pool.histogram has the pool's");
 }
 
 /** Fills in piscina's defaults: minThreads and maxThreads pull each other along when only one is given. */
@@ -177,9 +179,9 @@ export function resolvePiscinaOptions(o: Record<string, unknown>): ResolvedPisci
     trackUnmanagedFds: (o.trackUnmanagedFds as boolean | undefined) ?? true,
     stricterFIFO: (o.stricterFIFO as boolean | undefined) ?? false,
     niceIncrement: (o.niceIncrement as number | undefined) ?? 0,
-    workerHistogram: false,
+    workerHistogram: (o.workerHistogram as boolean | undefined) ?? false,
   });
-  for (const key of ["resourceLimits", "env", "argv", "execArgv", "workerData"] as const) {
+  for (const key of ["resourceLimits", "env", "argv", "execArgv", "workerData", "loadBalancer"] as const) {
     if (o[key] !== undefined) (resolved as unknown as Record<string, unknown>)[key] = o[key];
   }
   return resolved;

@@ -23,7 +23,8 @@ const PERCENTILES: Array<[keyof TimingSummary, number]> = [
   ["p75", 75], ["p90", 90], ["p97_5", 97.5], ["p99", 99], ["p99_9", 99.9], ["p99_99", 99.99], ["p99_999", 99.999],
 ];
 
-function summaryOf(h: RecordableHistogram): TimingSummary {
+/** A histogram of microseconds read out in milliseconds. */
+export function summaryOf(h: RecordableHistogram): TimingSummary {
   const empty = h.count === 0;
   const summary = {
     average: empty ? NaN : h.mean / 1000,
@@ -37,7 +38,7 @@ function summaryOf(h: RecordableHistogram): TimingSummary {
 }
 
 /** Histograms record integers >= 1: a duration in ms becomes whole microseconds. */
-const micros = (ms: number): number => Math.max(1, Math.trunc(ms * 1000));
+export const micros = (ms: number): number => Math.max(1, Math.trunc(ms * 1000));
 
 export class PoolTiming implements PoolHistogram {
   private readonly run = createHistogram();

@@ -209,9 +209,7 @@ test("options piscina has but loom/pool does not implement are refused, not igno
   const queue = { size: 0, shift() {}, remove() {}, push() {} };
   const table: Array<[string, object, RegExp]> = [
     ["taskQueue", { taskQueue: queue }, /does not support options\.taskQueue/],
-    ["loadBalancer", { loadBalancer: (_task: unknown, _workers: unknown) => null }, /does not support options\.loadBalancer/],
     ["niceIncrement", { niceIncrement: 5 }, /does not support options\.niceIncrement/],
-    ["workerHistogram", { workerHistogram: true }, /does not support options\.workerHistogram/],
   ];
   for (const [what, options, message] of table) assert.throws(() => new Pool(options), message, what);
 });

@@ -14,6 +14,7 @@ import { pathOfFilename, type ResolvedPiscinaOptions } from "./piscina-options.j
 import type { PoolHistogram, TimingSummary } from "./pool-timing.js";
 import { move, transferableSymbol, valueSymbol } from "./task-transfer.js";
 import { ThreadGroup } from "./thread-group.js";
+import { queueOptionsSymbol } from "./thread-balancer.js";
 import { POOL_THREAD_MARK } from "./thread-protocol.js";
 import { peekCurrent } from "../current.js";
 import type { RemoteFunction } from "../index.js";
@@ -88,6 +89,9 @@ export class Pool<T = any, R = any> extends EventEmitter {
   }
   static get valueSymbol(): typeof valueSymbol {
     return valueSymbol;
+  }
+  static get queueOptionsSymbol(): typeof queueOptionsSymbol {
+    return queueOptionsSymbol;
   }
 
   /** The resolved options, defaults filled in (piscina's `pool.options`). */

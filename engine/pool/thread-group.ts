@@ -10,6 +10,7 @@ import { abortError, crashRetriesSpentError, threadTerminationError } from "./po
 import { PoolTiming } from "./pool-timing.js";
 import { unwrapMovable } from "./task-transfer.js";
 import { WaitQueue } from "./wait-queue.js";
+import { balancedTask, ThreadRecord, type LoadBalancer } from "./thread-balancer.js";
 import {
   COUNT_FIELDS, READY_KEY, REQUEST_COUNT,
   type ResultMessage, type StartupMessage, type TaskMessage,
@@ -80,6 +81,8 @@ interface ThreadSlot {
   referenced: boolean;
   readonly tasks: Map<number, PendingTask>;
   idleTimer: NodeJS.Timeout | undefined;
+  /** What a loadBalancer sees of it, and its run times with workerHistogram. */
+  readonly record: ThreadRecord;
 }
 
 /** How a pool thread is started: its entry as a file, or (running from .ts sources) through tsx's loader. */
@@ -114,10 +117,14 @@ export class ThreadGroup {
   /** Called whenever a task ends (close() waits through it). */
   private onTaskEnd: (() => void) | undefined;
 
+  /** The user's loadBalancer; undefined: the least busy ready thread with room. */
+  private readonly balancer: LoadBalancer | undefined;
+
   constructor(
     readonly options: ResolvedPiscinaOptions,
     private readonly events: EventSink,
   ) {
+    this.balancer = options.loadBalancer;
     this.timing = new PoolTiming(options.recordTiming);
     this.ensureMinimum(true);
   }
@@ -256,7 +263,11 @@ export class ThreadGroup {
       trackUnmanagedFds: o.trackUnmanagedFds,
     };
     const thread = new Worker(target, workerOptions);
-    const slot: ThreadSlot = { thread, port: port1, counts, ready: startingUp, removed: false, abortable: false, referenced: true, tasks: new Map(), idleTimer: undefined };
+    const threadId = thread.threadId;
+    const slot: ThreadSlot = {
+      thread, port: port1, counts, ready: startingUp, removed: false, abortable: false, referenced: true, tasks: new Map(), idleTimer: undefined,
+      record: new ThreadRecord(() => ({ threadId, usage: slot.tasks.size, abortable: slot.abortable, removed: slot.removed }), o.workerHistogram),
+    };
     const startup: StartupMessage = { port: port2, counts, filename: o.filename, name: o.name, atomics: o.atomics };
     thread.postMessage(startup, [port2]);
     port1.on("message", (m: ResultMessage) => this.onResult(slot, m));
@@ -309,12 +320,7 @@ export class ThreadGroup {
    * takes only an empty thread, and no task joins a thread running one.
    */
   private dispatch(pending: PendingTask): boolean {
-    let best: ThreadSlot | undefined;
-    for (const slot of this.threads) {
-      if (!slot.ready || slot.tasks.size >= this.options.concurrentTasksPerWorker) continue;
-      if (slot.abortable || (pending.abortable && slot.tasks.size > 0)) continue;
-      if (best === undefined || slot.tasks.size < best.tasks.size) best = slot;
-    }
+    const best = this.balancer === undefined ? this.leastBusy(pending) : this.chosenByBalancer(this.balancer, pending);
     if (best === undefined) return false;
     const now = performance.now();
     this.timing.recordWait(now - pending.created);
@@ -334,6 +340,24 @@ export class ThreadGroup {
     Atomics.add(best.counts, REQUEST_COUNT, 1);
     Atomics.notify(best.counts, REQUEST_COUNT, 1);
     return true;
+  }
+
+  private leastBusy(pending: PendingTask): ThreadSlot | undefined {
+    let best: ThreadSlot | undefined;
+    for (const slot of this.threads) {
+      if (!slot.ready || slot.tasks.size >= this.options.concurrentTasksPerWorker) continue;
+      if (slot.abortable || (pending.abortable && slot.tasks.size > 0)) continue;
+      if (best === undefined || slot.tasks.size < best.tasks.size) best = slot;
+    }
+    return best;
+  }
+
+  /** The user's loadBalancer picks among the ready threads; its choice stands, limits included (as in piscina). */
+  private chosenByBalancer(balancer: LoadBalancer, pending: PendingTask): ThreadSlot | undefined {
+    const ready = [...this.threads].filter((slot) => slot.ready);
+    const m = pending.message;
+    const chosen = balancer(balancedTask(m.id, m.task, m.filename, m.name, pending.created, pending.abortable), ready.map((slot) => slot.record.view));
+    return chosen == null ? undefined : ready.find((slot) => slot.record.view === chosen);
   }
 
   private onResult(slot: ThreadSlot, m: ResultMessage): void {
@@ -356,6 +380,7 @@ export class ThreadGroup {
     const pending = slot.tasks.get(m.id);
     if (pending === undefined) return; // aborted meanwhile
     slot.tasks.delete(m.id);
+    slot.record.recordRun(performance.now() - pending.started);
     if (pending.abortable) slot.abortable = false;
     m.ok ? pending.settle(null, m.value) : pending.settle(m.error);
     this.onAvailable(slot);

@@ -17,7 +17,7 @@ export function surfaceCases({ label, Pool, exports, version }: Subject): void {
     assert.equal(exports.default, Pool);
   });
   t("named exports match the statics", () => {
-    for (const key of ["version", "isWorkerThread", "workerData", "move", "transferableSymbol", "valueSymbol"]) {
+    for (const key of ["version", "isWorkerThread", "workerData", "move", "transferableSymbol", "valueSymbol", "queueOptionsSymbol"]) {
       assert.equal(exports[key], Pool[key], key);
     }
   });

@@ -121,4 +121,25 @@ export function taskCases({ label, Pool }: Subject): void {
     assert.ok(!untimed.histogram.runTime);
     assert.ok(!untimed.histogram.waitTime);
   });
+  t("workerHistogram: the threads a loadBalancer sees carry run time summaries, and none without it", async () => {
+    for (const workerHistogram of [true, false]) {
+      let seen: any[] = [];
+      const pool = make({
+        filename: fixture("eval.cjs"),
+        maxThreads: 1,
+        workerHistogram,
+        loadBalancer(_task: unknown, threads: any[]) {
+          seen = threads;
+          return threads[0] !== undefined && threads[0].currentUsage === 0 ? threads[0] : null;
+        },
+      });
+      await Promise.all(Array.from({ length: 3 }, () => pool.run("new Promise((resolve) => setTimeout(resolve, 20))")));
+      await pool.run("1");
+      const histogram = seen[0]?.histogram;
+      if (workerHistogram) {
+        for (const key of ["average", "mean", "min", "max"]) assert.equal(typeof histogram?.[key], "number", key);
+        assert.ok(histogram.max >= 10, `max ${histogram.max} ms`);
+      } else assert.ok(!histogram);
+    }
+  });
 }

@@ -95,6 +95,8 @@ export function threadCases({ label, Pool }: Subject): void {
     for (let i = 0; i < 5; i++) tasks.push(pool.run("new Promise((resolve) => setTimeout(resolve, 5))"));
     ac.abort();
     await Promise.allSettled(tasks);
+    // The aborted task's thread is replaced; wait until the replacement is up, so close() ends four threads.
+    await eventually(() => created === 4, 10_000, "the replacement thread");
     await pool.close();
     assert.equal(destroyed, 4);
     assert.equal(created, 4);
@@ -106,5 +108,54 @@ export function threadCases({ label, Pool }: Subject): void {
     await pool[Symbol.asyncDispose]();
     await closed;
     assert.deepEqual(await Promise.all(tasks), [1, 1, 1, 1, 1]);
+  });
+  t("a loadBalancer's choice places tasks; an aborted task's thread is seen as destroyed", async () => {
+    let turn = 0;
+    let firstSeen: any[] = [];
+    const pool = make({
+      filename: fixture("eval.cjs"),
+      minThreads: 2,
+      maxThreads: 2,
+      loadBalancer(_task: unknown, threads: any[]) {
+        if (firstSeen.length === 0) firstSeen = threads;
+        const candidate = threads[turn++ % threads.length];
+        return candidate.currentUsage !== 0 && !candidate.isRunningAbortableTask ? null : candidate;
+      },
+    });
+    const ac = new AbortController();
+    const tasks = [pool.run("for (;;);", { signal: ac.signal })];
+    for (let i = 0; i < 5; i++) tasks.push(pool.run("new Promise((resolve) => setTimeout(resolve, 5))"));
+    ac.abort();
+    await Promise.allSettled(tasks);
+    assert.equal(firstSeen.length, 2);
+    assert.ok(firstSeen[0].destroyed, "the aborted task's thread");
+    assert.ok(!firstSeen[0].terminating);
+    assert.equal(typeof firstSeen[1].id, "number");
+  });
+  t("workerCreate/workerDestroy with a loadBalancer that takes only idle threads", async () => {
+    let turn = 0;
+    let created = 0;
+    let destroyed = 0;
+    const pool = make({
+      filename: fixture("eval.cjs"),
+      minThreads: 3,
+      maxThreads: 3,
+      loadBalancer(_task: unknown, threads: any[]) {
+        const candidate = threads[turn++ % threads.length];
+        return candidate != null && candidate.currentUsage >= 1 ? null : candidate;
+      },
+    });
+    pool.on("workerCreate", () => created++);
+    pool.on("workerDestroy", () => destroyed++);
+    const ac = new AbortController();
+    const tasks = [pool.run("for (;;);", { signal: ac.signal })];
+    for (let i = 0; i < 5; i++) tasks.push(pool.run("new Promise((resolve) => setTimeout(resolve, 5))"));
+    ac.abort();
+    await Promise.allSettled(tasks);
+    // The aborted task's thread is replaced; wait until the replacement is up, so close() ends four threads.
+    await eventually(() => created === 4, 10_000, "the replacement thread");
+    await pool.close();
+    assert.equal(destroyed, 4);
+    assert.equal(created, 4);
   });
 }
