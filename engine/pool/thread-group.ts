@@ -99,7 +99,6 @@ function threadTarget(): { target: string; eval: boolean } {
 
 export class ThreadGroup {
   readonly timing: PoolTiming;
-  readonly startedAt = performance.now();
   /** Tasks that ended (resolved or rejected). */
   completed = 0;
   /** Set when every thread is busy to capacity, cleared (with 'drain') when one frees up. */
