@@ -2,7 +2,7 @@
 // the engine's error classes so they are `instanceof LoomError`. Task failures are
 // never made here: they are the engine's TaskError, passed through unchanged.
 
-import { LoomError, TaskCancelledError } from "../index.js";
+import { LoomError, TaskCancelledError, WorkerCrashedError } from "../index.js";
 
 /** A bad argument or option, a call on a closed pool: thrown at once. */
 export function poolMisuse(message: string): Error {
@@ -15,13 +15,24 @@ export function poolClosed(method: string, state: "closed" | "terminated"): Erro
 }
 
 /**
- * The rejection of a `run()` whose AbortSignal fired. Its message is piscina's
- * ("The task has been aborted") and its cause the signal's reason, so piscina
- * code and tests keep working; it is still a Loom TaskCancelledError.
+ * The rejection of a `run()` whose AbortSignal fired, or that came after close() or destroy(). Named
+ * "AbortError" with piscina's message and the signal's reason as `cause`, so piscina code keeps working;
+ * it is still a Loom TaskCancelledError.
  */
+export class PoolAbortError extends TaskCancelledError {
+  override name = "AbortError";
+  constructor(reason?: unknown) {
+    super("The task has been aborted", { cause: reason });
+  }
+}
+
 export function abortError(reason: unknown): Error {
-  const error = new TaskCancelledError("The task has been aborted", { cause: reason });
-  return error;
+  return new PoolAbortError(reason);
+}
+
+/** What tasks reject with when destroy() (or a timed-out close) stops their thread, as in piscina. */
+export function threadTerminationError(): Error {
+  return new Error("Terminating worker thread");
 }
 
 /** What calls cut short by pool.terminate() reject with (their tasks are cancelled with force). */
@@ -32,4 +43,11 @@ export function terminatedError(): Error {
 /** What calls cut short by pool.close({ force: true }) reject with. */
 export function closedByForceError(): Error {
   return new TaskCancelledError("pool.close({ force: true }) cancelled this call's unfinished tasks");
+}
+
+/** A run() whose thread died under it on every try (maxRetries + 1 times); the last death is the cause. */
+export function crashRetriesSpentError(crashes: number, lastCrash: Error): Error {
+  return new WorkerCrashedError(`pool.run: the task's thread died ${crashes} times (maxRetries spent); last: ${lastCrash.message}`, {
+    cause: lastCrash,
+  });
 }

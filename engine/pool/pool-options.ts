@@ -1,46 +1,19 @@
-// The Pool's constructor and call options: their types, the piscina options it
-// accepts, and validation into one normalized spec. Pure: no runtime, no I/O.
+// The Pool's constructor and call options: their types and their checks into one normalized spec. piscina's
+// own options are checked and resolved in piscina-options.ts; this file adds Loom's (`workers`), refuses
+// unknown keys, and checks map/run options. Pure: no threads, no I/O.
 
-import { pathToFileURL } from "node:url";
-import os from "node:os";
-import path from "node:path";
 import { poolMisuse } from "./pool-errors.js";
+import { checkPiscinaOptions, PISCINA_OPTION_KEYS, resolvePiscinaOptions, type PiscinaOptions, type ResolvedPiscinaOptions } from "./piscina-options.js";
 import type { ProgressOptions } from "./progress-reporter.js";
 
-/** piscina's constructor options, so `new Piscina(opts)` becomes `new Pool(opts)`. */
-export interface PiscinaOptions {
-  /** Module whose exports `run()` calls (a path or a file: URL). Honoured. */
-  filename?: string | URL | null;
-  /** Export `run()` calls when it names none (default "default"). Honoured. */
-  name?: string;
-  /** Number of workers when the pool makes the runtime. Honoured. */
-  maxThreads?: number;
-  /** Validated; Loom keeps every worker up, so it only bounds maxThreads. */
-  minThreads?: number;
-  /** Limit on `run()` calls waiting for a worker; `"auto"` = maxThreads². Honoured. */
-  maxQueue?: number | "auto";
-  // Accepted and ignored (see README.md): Loom's runtime decides these.
-  idleTimeout?: number;
-  concurrentTasksPerWorker?: number;
-  atomics?: "sync" | "async" | "disabled";
-  resourceLimits?: unknown;
-  argv?: string[];
-  execArgv?: string[];
-  env?: unknown;
-  workerData?: unknown;
-  taskQueue?: unknown;
-  niceIncrement?: number;
-  trackUnmanagedFds?: boolean;
-  closeTimeout?: number;
-  recordTiming?: boolean;
-  stricterFIFO?: boolean;
-  loadBalancer?: unknown;
-  workerHistogram?: boolean;
-}
+export type { PiscinaOptions } from "./piscina-options.js";
 
 /** `new Pool(options)`. */
 export interface PoolOptions extends PiscinaOptions {
-  /** Number of workers when the pool makes the runtime (default: os.availableParallelism()). */
+  /**
+   * Multiprocessing style: the Loom runtime's worker count when the pool makes the runtime (default:
+   * os.availableParallelism()). A pool given `workers` starts no threads of its own until its first run().
+   */
   workers?: number;
 }
 
@@ -56,10 +29,16 @@ export interface RunOptions {
   name?: string | null;
   /** Module to load instead of the pool's `filename`. */
   filename?: string | URL | null;
-  /** Aborting cancels the task (a running one loses its worker) and rejects the call. */
+  /** Aborting rejects the call; a running task's thread is terminated and replaced. */
   signal?: AbortSignalLike | null;
-  /** Accepted and ignored: values travel through Loom's object store. */
-  transferList?: unknown;
+  /** Buffers (and ports) moved to the thread with the task, not copied. */
+  transferList?: readonly unknown[];
+  /**
+   * Loom's option: times the task runs again on a new thread when its thread dies under it (an exit, an
+   * uncaught error, running out of memory); default 0, as in piscina. A task's own throw is never retried.
+   * When every try died, the call rejects with a WorkerCrashedError whose `cause` is the last death.
+   */
+  maxRetries?: number;
 }
 
 /** An AbortSignal, or an EventEmitter with an 'abort' event (both accepted by piscina). */
@@ -69,89 +48,34 @@ export type AbortSignalLike =
 
 /** The validated constructor options. */
 export interface PoolSpec {
-  /** Workers to ask init() for; undefined: the runtime's default. */
+  /** `workers` as given (multiprocessing style), else undefined. */
   readonly workers: number | undefined;
-  readonly minThreads: number | undefined;
-  /** The module of `run()`, as a file: URL; undefined when none was given. */
-  readonly filename: URL | undefined;
-  readonly name: string;
-  /** Most `run()` calls allowed to wait for a worker; Infinity when unlimited. */
-  readonly maxQueue: number | "auto";
+  /** Workers to ask init() for when no runtime exists: `workers`, else `maxThreads` if given, else its default. */
+  readonly runtimeWorkers: number | undefined;
+  /** piscina's options resolved (`pool.options`); with `workers` alone, maxThreads = workers. */
+  readonly piscina: ResolvedPiscinaOptions;
 }
 
-const HONOURED = new Set(["workers", "filename", "name", "maxThreads", "minThreads", "maxQueue"]);
-const IGNORED = new Set([
-  "idleTimeout",
-  "concurrentTasksPerWorker",
-  "atomics",
-  "resourceLimits",
-  "argv",
-  "execArgv",
-  "env",
-  "workerData",
-  "taskQueue",
-  "niceIncrement",
-  "trackUnmanagedFds",
-  "closeTimeout",
-  "recordTiming",
-  "stricterFIFO",
-  "loadBalancer",
-  "workerHistogram",
-]);
-
-/** The piscina options a Pool accepts but does not act on. */
-export const IGNORED_PISCINA_OPTIONS: ReadonlySet<string> = IGNORED;
-
-/** Checks `new Pool(options)`; throws a LoomError naming the first bad option. */
+/** Checks `new Pool(options)`: piscina's options throw piscina's errors; Loom's and unknown keys a LoomError. */
 export function poolSpecOf(options: unknown): PoolSpec {
   if (options === undefined) options = {};
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw poolMisuse(`new Pool(options): options must be an object, got ${describe(options)}`);
   }
-  const o = options as Record<string, unknown>;
+  // Own keys only: an option inherited from a polluted prototype is never read.
+  const o = Object.assign(Object.create(null) as Record<string, unknown>, options);
   for (const key of Object.keys(o)) {
-    if (!HONOURED.has(key) && !IGNORED.has(key)) {
-      throw poolMisuse(
-        `new Pool(options): unknown option "${key}"; known: ${[...HONOURED, ...IGNORED].join(", ")}`,
-      );
+    if (key !== "workers" && !PISCINA_OPTION_KEYS.has(key)) {
+      throw poolMisuse(`new Pool(options): unknown option "${key}"; known: workers, ${[...PISCINA_OPTION_KEYS].join(", ")}`);
     }
   }
+  checkPiscinaOptions(o);
   const workers = optionalCount(o, "workers");
-  const maxThreads = optionalCount(o, "maxThreads");
-  const minThreads = optionalCount(o, "minThreads");
-  if (workers !== undefined && maxThreads !== undefined && workers !== maxThreads) {
-    throw poolMisuse(`new Pool(options): workers (${workers}) and maxThreads (${maxThreads}) disagree; give one`);
+  if (workers !== undefined && o.maxThreads !== undefined && workers !== o.maxThreads) {
+    throw poolMisuse(`new Pool(options): workers (${workers}) and maxThreads (${String(o.maxThreads)}) disagree; give one`);
   }
-  const count = workers ?? maxThreads;
-  if (minThreads !== undefined && count !== undefined && minThreads > count) {
-    throw poolMisuse(`new Pool(options): minThreads (${minThreads}) is larger than maxThreads (${count})`);
-  }
-  const name = o.name ?? "default";
-  if (typeof name !== "string" || name === "") {
-    throw poolMisuse(`new Pool(options): name must be a non-empty string, got ${describe(o.name)}`);
-  }
-  const maxQueue = o.maxQueue ?? Infinity;
-  if (maxQueue !== "auto" && !(typeof maxQueue === "number" && maxQueue >= 0 && (Number.isInteger(maxQueue) || maxQueue === Infinity))) {
-    throw poolMisuse(`new Pool(options): maxQueue must be "auto" or an integer >= 0, got ${describe(o.maxQueue)}`);
-  }
-  return {
-    // piscina with only minThreads runs at least that many threads.
-    workers: count ?? (minThreads !== undefined ? Math.max(minThreads, os.availableParallelism()) : undefined),
-    minThreads,
-    filename: o.filename == null ? undefined : moduleUrlOf(o.filename, "new Pool(options): filename"),
-    name,
-    maxQueue,
-  };
-}
-
-/** A path, `file:` URL string or URL → a file: URL; throws a LoomError naming the value. */
-export function moduleUrlOf(filename: unknown, where: string): URL {
-  if (filename instanceof URL) return filename;
-  if (typeof filename !== "string" || filename === "") {
-    throw poolMisuse(`${where} must be a path or a file: URL, got ${describe(filename)}`);
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(filename) || filename.startsWith("file:")) return new URL(filename);
-  return pathToFileURL(path.resolve(filename));
+  const piscina = resolvePiscinaOptions(workers !== undefined ? { ...o, maxThreads: workers } : o);
+  return { workers, runtimeWorkers: workers ?? (o.maxThreads as number | undefined), piscina };
 }
 
 /** Checks `{ chunksize, onProgress, progress }`; returns a copy with chunksize validated. */
@@ -179,26 +103,28 @@ export function mapOptionsOf(options: unknown, method: string): MapOptions {
   };
 }
 
-/** Checks `run(task, options)`. */
+/** Checks `run(task, options)` with piscina's TypeErrors; unknown keys are a LoomError (catches typos). */
 export function runOptionsOf(options: unknown): RunOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw poolMisuse(`pool.run(task, options): options must be an object, got ${describe(options)}`);
-  }
-  const o = options as RunOptions & Record<string, unknown>;
+  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+  const o = Object.assign(Object.create(null) as Record<string, unknown>, options);
   for (const key of Object.keys(o)) {
-    if (key !== "name" && key !== "filename" && key !== "signal" && key !== "transferList") {
-      throw poolMisuse(`pool.run: unknown option "${key}"; known: name, filename, signal, transferList`);
+    if (key !== "name" && key !== "filename" && key !== "signal" && key !== "transferList" && key !== "maxRetries") {
+      throw poolMisuse(`pool.run: unknown option "${key}"; known: name, filename, signal, transferList, maxRetries`);
     }
   }
-  if (o.name != null && (typeof o.name !== "string" || o.name === "")) {
-    throw poolMisuse(`pool.run: name must be a non-empty string, got ${describe(o.name)}`);
+  if (o.maxRetries !== undefined && !(typeof o.maxRetries === "number" && Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {
+    throw poolMisuse(`pool.run: maxRetries must be an integer >= 0, got ${describe(o.maxRetries)}`);
   }
-  const s = o.signal as { aborted?: unknown; addEventListener?: unknown; once?: unknown } | null | undefined;
+  if (o.transferList !== undefined && !Array.isArray(o.transferList)) throw new TypeError("transferList argument must be an Array");
+  if (o.filename != null && typeof o.filename !== "string" && !(o.filename instanceof URL)) throw new TypeError("filename argument must be a string");
+  if (o.name != null && typeof o.name !== "string") throw new TypeError("name argument must be a string");
+  const s = o.signal as { addEventListener?: unknown; once?: unknown } | null | undefined;
+  if (s != null && typeof s !== "object") throw new TypeError("signal argument must be an object");
   if (s != null && typeof s.addEventListener !== "function" && typeof s.once !== "function") {
-    throw poolMisuse(`pool.run: signal must be an AbortSignal or an EventEmitter, got ${describe(o.signal)}`);
+    throw new TypeError("signal argument must be an AbortSignal or an EventEmitter");
   }
-  return o;
+  return o as RunOptions;
 }
 
 function optionalCount(o: Record<string, unknown>, key: string, label = `new Pool(options): ${key}`): number | undefined {

@@ -194,12 +194,24 @@ test("bad arguments throw a LoomError naming the value", () => {
     ["workers 0", () => new Pool({ workers: 0 }), /workers must be an integer >= 1, got 0/],
     ["unknown pool option", () => new Pool({ wokers: 2 } as never), /unknown option "wokers"/],
     ["workers vs maxThreads", () => new Pool({ workers: 2, maxThreads: 3 }), /workers \(2\) and maxThreads \(3\) disagree/],
-    ["minThreads > maxThreads", () => new Pool({ minThreads: 4, maxThreads: 2 }), /minThreads \(4\) is larger than maxThreads \(2\)/],
-    ["maxQueue", () => new Pool({ maxQueue: -1 }), /maxQueue must be "auto" or an integer >= 0, got -1/],
   ];
   for (const [what, call, message] of table) {
     assert.throws(call, (e: unknown) => e instanceof LoomError && message.test(e.message), what);
   }
+  // piscina's own options throw piscina's classes and messages.
+  assert.throws(() => new Pool({ minThreads: 4, maxThreads: 2 }), (e: unknown) =>
+    e instanceof RangeError && /options\.minThreads and options\.maxThreads must not conflict/.test(e.message));
+  assert.throws(() => new Pool({ maxQueue: -1 }), (e: unknown) =>
+    e instanceof TypeError && /options\.maxQueue must be a non-negative integer/.test(e.message));
+});
+
+test("options piscina has but loom/pool does not implement are refused, not ignored", () => {
+  const queue = { size: 0, shift() {}, remove() {}, push() {} };
+  const table: Array<[string, object, RegExp]> = [
+    ["taskQueue", { taskQueue: queue }, /does not support options\.taskQueue/],
+    ["niceIncrement", { niceIncrement: 5 }, /does not support options\.niceIncrement/],
+  ];
+  for (const [what, options, message] of table) assert.throws(() => new Pool(options), message, what);
 });
 
 test("starmap items must be argument arrays", async () => {
@@ -222,7 +234,7 @@ test("close lets submitted work finish, then refuses new calls", async () => {
   for await (const v of it) rest.push(v);
   assert.deepEqual(rest, [8, 9]);
   assert.throws(() => p.map(square, [1]), /pool is closed/);
-  await assert.rejects(p.run(1), /pool is closed/);
+  await assert.rejects(p.run(1), (e: Error) => e.name === "AbortError" && e.cause === "queue is being terminated");
   // The runtime is shared with the suite's pool, which keeps it alive.
   assert.equal(await pool.apply(square, [4]), 16);
 });
@@ -241,12 +253,35 @@ test("close({ force: true }) cancels what has not finished", async () => {
   assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
 });
 
-test("run() honours maxQueue: calls beyond the workers and the queue reject", async () => {
-  const p = new Pool({ filename: fixtures, maxQueue: 1 });
+test("run() honours maxQueue: a task beyond the running one and the queue rejects", async () => {
+  const p = new Pool({ filename: fixtures, minThreads: 1, maxThreads: 1, maxQueue: 1 });
   try {
-    const accepted = [1, 2, 3].map((a) => p.run({ a, b: 0, ms: 50 }, { name: "addLater" }));
-    await assert.rejects(p.run({ a: 4, b: 0, ms: 50 }, { name: "addLater" }), /Task queue is at limit \(maxQueue 1\)/);
-    assert.deepEqual(await Promise.all(accepted), [1, 2, 3]);
+    const accepted = [1, 2].map((a) => p.run({ a, b: 0, ms: 50 }, { name: "addLater" }));
+    await assert.rejects(p.run({ a: 3, b: 0, ms: 50 }, { name: "addLater" }), /Task queue is at limit/);
+    assert.deepEqual(await Promise.all(accepted), [1, 2]);
+  } finally {
+    await p.close();
+  }
+});
+
+test("run() and destroy(): running and queued tasks reject, and later runs reject with an AbortError", async () => {
+  const p = new Pool({ filename: fixtures, minThreads: 1, maxThreads: 1 });
+  const running = assert.rejects(p.run(60_000, { name: "spin" }), /Terminating worker thread/);
+  const queued = assert.rejects(p.run(1), /Terminating worker thread/);
+  await p.destroy();
+  await Promise.all([running, queued]);
+  assert.equal(p.threads.length, 0);
+  await assert.rejects(p.run(1), (e: Error) => e.name === "AbortError");
+});
+
+test("pool.run stays apart from map: a pool given workers starts no thread of its own until run()", async () => {
+  const p = new Pool({ workers: 2, filename: fixtures });
+  try {
+    assert.equal(p.threads.length, 0);
+    assert.deepEqual(await p.map(square, [1, 2, 3]), [1, 4, 9]);
+    assert.equal(p.threads.length, 0);
+    assert.equal(await p.run(21), 42);
+    assert.ok(p.threads.length >= 1);
   } finally {
     await p.close();
   }
