@@ -67,6 +67,7 @@ while (Date.now() < deadline) {
 }
 await session.close();
 console.log(`\n${seeds} seeds, ${session.runs} program runs (${session.runtimes} runtimes), ${failures.length} failure(s)`);
+console.log(`faults that took effect: ${JSON.stringify(session.effectiveFaults)}; runs with at least one: ${session.runsWithEffectiveFaults}`);
 for (const [id, n] of tolerated) console.log(`open engine bug ${id}: ${n} run(s) with exactly its symptom (not counted as failures)`);
 for (const f of failures) console.log(`failed: seed=${f.seed} path="${f.path}"`);
 process.exitCode = failures.length ? 1 : 0;

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Runtime } from "loom";
 import { resolve, describeSteps, type ProgramUnderFaults, type Step } from "../arbitraries/program.js";
 import { interpret, ancestors, allowedUnderLoss, type Outcome, type ErrorName } from "./serial-interpreter.js";
-import { runOnLoom, loadOps, StepThrew, type OpsModule, type Observed, type RunOptions } from "./loom-runner.js";
+import { runOnLoom, loadOps, StepThrew, type OpsModule, type Observed, type RunOptions, type EffectiveFaults } from "./loom-runner.js";
 
 export type ProblemKind = "hang" | "wrong value" | "wrong error class" | "non-Loom error" | "wrong remote error";
 
@@ -53,7 +53,7 @@ function mismatch(observed: Observed, outcome: Outcome, also: ErrorName[]): Prob
 }
 
 /** Runs one program under its faults on `rt` and checks every get against the reference. */
-export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnderFaults, options: RunOptions = {}): Promise<void> {
+export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnderFaults, options: RunOptions = {}): Promise<EffectiveFaults> {
   const resolved = resolve(input);
   const reference = interpret(resolved);
   const anc = ancestors(resolved.slots);
@@ -94,6 +94,7 @@ export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnde
       resolved.steps, problems,
     );
   }
+  return report.effective;
 }
 
 export interface SessionOptions extends RunOptions {
@@ -112,6 +113,9 @@ export class LoomSession {
   private current?: { rt: Runtime; m: OpsModule };
   /** Program runs so far, and runtimes started. */
   runs = 0;
+  /** Faults that took effect across the runs, and the runs in which at least one did. */
+  readonly effectiveFaults: EffectiveFaults = { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 };
+  runsWithEffectiveFaults = 0;
   runtimes = 0;
   /**
    * Each run on a fresh runtime (shut down after it). Set it once a run has failed, while fast-check shrinks:
@@ -134,7 +138,9 @@ export class LoomSession {
     const { rt, m } = await this.runtime();
     this.runs++;
     try {
-      await checkProgram(rt, m, input, this.options);
+      const effective = await checkProgram(rt, m, input, this.options);
+      for (const k of Object.keys(effective) as (keyof EffectiveFaults)[]) this.effectiveFaults[k] += effective[k];
+      if (Object.values(effective).some((n) => n > 0)) this.runsWithEffectiveFaults++;
     } catch (error) {
       await this.options.onFailure?.(rt, error);
       await this.close();

@@ -28,8 +28,17 @@ export interface Observation {
   lost: number[];
 }
 
+/** Faults that took effect in a run (an eviction of a stored object, a kill, a crash point that fired). */
+export interface EffectiveFaults {
+  evictions: number;
+  workerKills: number;
+  actorKills: number;
+  crashes: number;
+}
+
 export interface RunReport {
   observations: Observation[];
+  effective: EffectiveFaults;
   /** What happened, step by step, for failure reports. */
   log: string[];
 }
@@ -50,6 +59,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   const observations: Observation[] = [];
   const log: string[] = [];
   const crashes: Promise<{ fired: number }>[] = [];
+  const effective: EffectiveFaults = { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 };
   const v = (a: RArg): unknown => ("lit" in a ? a.lit : refs[a.slot]);
 
   const observe = async (step: number, slot: number): Promise<void> => {
@@ -85,11 +95,12 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
     // Crash points no thread reached stay armed until now: clear them, so the next program starts clean.
     rt.faults.disarm();
     const fired = (await Promise.all(crashes)).reduce((n, r) => Math.max(n, r.fired), 0);
+    effective.crashes += fired;
     log.push(`crash points: ${crashes.length} armed, ${fired} fired`);
   }
   // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
   for (const a of actors) rt.kill(a);
-  return { observations, log };
+  return { observations, log, effective };
 
   async function runStep(i: number, st: Step): Promise<void> {
     switch (st.s) {
@@ -126,16 +137,18 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       case "evict": {
         const done = rt.faults.evict(refs[st.slot]!);
         if (done && program.slots[st.slot].made !== "task") lost.add(st.slot);
+        if (done) effective.evictions++;
         log.push(`step ${i}: evict($${st.slot}) -> ${done}`);
         break;
       }
       case "killWorker": {
         const index = await rt.faults.killWorker(st.worker === "busy" ? undefined : st.worker % rt.workerCount);
+        effective.workerKills++;
         log.push(`step ${i}: killWorker(${st.worker}) -> worker ${index}`);
         break;
       }
       case "crashAt": crashes.push(rt.faults.crashAt(st.point as never)); log.push(`step ${i}: crashAt(${st.point})`); break;
-      case "killActor": rt.faults.killActor(actors[st.actor]!); log.push(`step ${i}: killActor(A${st.actor})`); break;
+      case "killActor": rt.faults.killActor(actors[st.actor]!); effective.actorKills++; log.push(`step ${i}: killActor(A${st.actor})`); break;
       case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
     }
   }
