@@ -295,12 +295,21 @@ export class WorkerRuntime implements Backend, RefOwner {
     } else {
       // An actor call's nested refs may outlive the call in the actor's state: borrowed. Top-level refs become
       // their values before the call, so they are not.
-      const decoded: ObjectRef[] = [];
-      args = decodeValue(u8, argsAt, { ...this.hooks, ref: (id) => { const r = new ObjectRef(id, this, false); decoded.push(r); return r; } }, false) as unknown[];
+      this.decodedRefs = [];
+      args = decodeValue(u8, argsAt, this.collectingHooks, false) as unknown[];
+      const decoded = this.decodedRefs;
+      this.decodedRefs = [];
       for (const r of decoded) if (!args.includes(r)) this.borrow(r);
     }
     return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am };
   }
+
+  /** Decode hooks that collect the refs they make, untracked (see readPayload); one object for every call. */
+  private readonly collectingHooks: DecodeHooks = {
+    ref: (id) => { const r = new ObjectRef(id, this, false); this.decodedRefs.push(r); return r; },
+    actor: (d) => this.hooks.actor(d),
+  };
+  private decodedRefs: ObjectRef[] = [];
 
   /**
    * The JSON header at `at`, parsed only when its bytes differ from the last header seen for its function:
@@ -732,7 +741,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       if (host.dropped) { this.finish(slot, L.OUTCOME_SKIPPED, this.takeStarted(slot)); return; } // the restarted instance answers
       // Taken before the result is sealed and reported with it: a caller that has seen this result (or a later
       // one) sees an actor whose restart restores this checkpoint.
-      this.checkpointToReport = await this.checkpointIfDue(host, taskId);
+      if (host.checkpointEvery > 0) this.checkpointToReport = await this.checkpointIfDue(host, taskId);
       this.sealsViaDriver = host.checkpointEvery > 0;
       try {
         if (replay) this.finish(slot, L.OUTCOME_OK, this.takeStarted(slot));
