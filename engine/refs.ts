@@ -5,6 +5,13 @@ import type { ObjectId, ActorId } from "./ids.js";
 export const REF_BRAND = Symbol.for("loom.ObjectRef");
 export const ACTOR_BRAND = Symbol.for("loom.ActorHandle");
 
+/**
+ * Every ref and actor handle made in this thread, by any copy of this module (they share it through the
+ * global registry of symbols). The brand alone is not proof: `{ ...ref }` copies it, and any object can carry
+ * it. Entries live as long as their ref or handle.
+ */
+const made: WeakSet<object> = ((globalThis as Record<symbol, unknown>)[Symbol.for("loom.madeRefsAndHandles")] ??= new WeakSet()) as WeakSet<object>;
+
 /** Something that can resolve refs and count them: the driver runtime or a worker's runtime. */
 export interface RefOwner {
   /** Called once per ObjectRef instance made in this thread; returns what the finalizer needs. */
@@ -18,6 +25,7 @@ export class ObjectRef<T = unknown> {
   readonly [REF_BRAND] = true;
   constructor(id: ObjectId, owner?: RefOwner) {
     this.id = id;
+    made.add(this);
     owner?.trackRef(this);
   }
   toString(): string {
@@ -29,7 +37,7 @@ export class ObjectRef<T = unknown> {
 }
 
 export function isObjectRef(value: unknown): value is ObjectRef {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true;
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true && made.has(value);
 }
 
 /** The serializable part of an actor handle. */
@@ -40,5 +48,12 @@ export interface ActorHandleDescriptor {
 }
 
 export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHandleDescriptor } {
-  return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object";
+  return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object" &&
+    made.has(value);
+}
+
+/** Records a handle as one this engine made (see `made`); called once, on the object users hold. */
+export function markActorHandle<T extends object>(handle: T): T {
+  made.add(handle);
+  return handle;
 }
