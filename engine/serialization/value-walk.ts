@@ -34,6 +34,8 @@ export interface WalkState {
   /** Numbers, strings, booleans and nulls; arrays and plain objects (see FLAT_SCALARS in value-codec.ts). */
   scalars: number;
   containers: number;
+  /** The copies of the Errors whose cause is being walked; made at the first such Error. */
+  openErrors?: Set<unknown>;
 }
 
 /** An array index, an object key, or a formatted step (Map and Set members). */
@@ -145,6 +147,7 @@ export function walk(value: unknown, state: WalkState): unknown {
   const memo = state.memo;
   const known = memo.get(obj);
   if (known !== undefined) {
+    if (state.openErrors?.has(known)) refuseErrorCycle(state);
     // JSON would write a second copy, and a cycle not at all.
     state.json = false;
     return known;
@@ -280,9 +283,19 @@ function walkErrorCause(error: Error, state: WalkState): Error {
   if (error.name !== "Error") keep("name", error.name);
   keep("stack", error.stack);
   state.memo.set(error, out);
+  const open = state.openErrors ??= new Set();
+  open.add(out);
   const depth = state.keys.length;
   state.keys[depth] = "cause";
   keep("cause", walk(error.cause, state));
   state.keys.length = depth;
+  open.delete(out);
   return out;
+}
+
+/** v8 encodes such a value but cannot decode it (structuredClone fails on it the same way): refused here. */
+function refuseErrorCycle(state: WalkState): never {
+  const path = pathOf(state);
+  throw new SerializationError(`${path} is an Error met again inside its own cause, which structured clone cannot ` +
+    `rebuild; break the cycle (keep the error's message, not the error, in its cause)`, path);
 }
