@@ -31,6 +31,8 @@ const cases: Array<[string, () => unknown]> = [
   ["args [ref, 5] (a marker)", () => [new ObjectRef(12 as ObjectId), 5]],
   ["20 records", () => Array.from({ length: 20 }, (_, i) => record(i))],
   ["{ Date, Map } (v8 format)", () => ({ d: new Date(0), m: new Map([[1, "a"]]) })],
+  // Not small: what identity tracking costs where every object is new (one Map entry per object).
+  ["10,000 records", () => Array.from({ length: 10_000 }, (_, i) => record(i))],
 ];
 
 const hooks: current.DecodeHooks = { ref: (id) => new ObjectRef(id), actor: (d) => d };
@@ -42,14 +44,21 @@ function roundTrip(codec: Codec, value: unknown): unknown {
   return codec.decodeValue(scratch, 0, hooks, false);
 }
 
-/** Round trips per second over about `ms` milliseconds. */
+/** Round trips per second over about `ms` milliseconds, in batches of about a millisecond (the clock is not free). */
 function rate(fn: () => unknown): number {
+  let batch = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    if (performance.now() - t >= 1) break;
+    batch *= 2;
+  }
   let n = 0;
   const t0 = performance.now();
   let t = t0;
   while (t - t0 < msPerSample) {
-    for (let i = 0; i < 200; i++) fn();
-    n += 200;
+    for (let i = 0; i < batch; i++) fn();
+    n += batch;
     t = performance.now();
   }
   return n / ((t - t0) / 1000);
@@ -75,7 +84,13 @@ async function main(): Promise<void> {
     variants.push(["v8", () => deserialize(serialize(value))]);
     const samples = new Map<string, number[]>(variants.map(([k]) => [k, []]));
     for (const [, fn] of variants) rate(fn); // warm up
-    for (let r = 0; r < rounds; r++) for (const [k, fn] of variants) samples.get(k)!.push(rate(fn));
+    for (let r = 0; r < rounds; r++) {
+      // Each round starts with another variant, so that neither gains from going first (GC debt, CPU boost).
+      for (let j = 0; j < variants.length; j++) {
+        const [k, fn] = variants[(r + j) % variants.length]!;
+        samples.get(k)!.push(rate(fn));
+      }
+    }
     const m = (k: string) => median(samples.get(k)!);
     const cells = [name, fmt(m("codec"))];
     if (against) cells.push(fmt(m("against")), `${(m("codec") / m("against")).toFixed(2)}×`);
