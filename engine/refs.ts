@@ -8,6 +8,13 @@ export const ACTOR_BRAND = Symbol.for("loom.ActorHandle");
 /** The runtime an actor handle belongs to (a non-enumerable property of the handle). */
 export const ACTOR_OWNER = Symbol("loom.ActorHandle.owner");
 
+/**
+ * Every ref and actor handle made in this thread, by any copy of this module (they share it through the
+ * global registry of symbols). The brand alone is not proof: `{ ...ref }` copies it, and any object can carry
+ * it. Entries live as long as their ref or handle.
+ */
+const made: WeakSet<object> = ((globalThis as Record<symbol, unknown>)[Symbol.for("loom.madeRefsAndHandles")] ??= new WeakSet()) as WeakSet<object>;
+
 /** Something that can resolve refs and count them: the driver runtime or a worker's runtime. */
 export interface RefOwner {
   /** Called once per ObjectRef instance made in this thread; returns what the finalizer needs. */
@@ -25,6 +32,7 @@ export class ObjectRef<T = unknown> {
   constructor(id: ObjectId, owner?: RefOwner, track = true) {
     this.id = id;
     this.#owner = owner;
+    made.add(this);
     if (track) owner?.trackRef(this);
   }
   /** The runtime that made `ref`; undefined for a ref made without one or by another copy of this module. */
@@ -40,7 +48,7 @@ export class ObjectRef<T = unknown> {
 }
 
 export function isObjectRef(value: unknown): value is ObjectRef {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true;
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true && made.has(value);
 }
 
 /** The serializable part of an actor handle. */
@@ -51,7 +59,14 @@ export interface ActorHandleDescriptor {
 }
 
 export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHandleDescriptor } {
-  return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object";
+  return typeof value === "object" && value !== null && typeof (value as Record<symbol, unknown>)[ACTOR_BRAND] === "object" &&
+    made.has(value);
+}
+
+/** Records a handle as one this engine made (see `made`); called once, on the object users hold. */
+export function markActorHandle<T extends object>(handle: T): T {
+  made.add(handle);
+  return handle;
 }
 
 /**
@@ -59,8 +74,8 @@ export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHa
  * down, or a second runtime): its id would name some other object or actor here.
  */
 export function checkOwnedBy(owner: object, value: object, path: string): void {
-  const made = isObjectRef(value) ? ObjectRef.ownerOf(value as ObjectRef) : (value as Record<symbol, unknown>)[ACTOR_OWNER];
-  if (made === undefined || made === owner) return;
+  const maker = isObjectRef(value) ? ObjectRef.ownerOf(value as ObjectRef) : (value as Record<symbol, unknown>)[ACTOR_OWNER];
+  if (maker === undefined || maker === owner) return;
   const what = isObjectRef(value) ? `an ObjectRef (${String(value)})` : "an actor handle";
   throw new LoomError(`${path} is ${what} made by another Loom runtime (one that was shut down, or a second one); ` +
     "refs and actor handles belong to the runtime that made them");

@@ -2,7 +2,7 @@
 // backend (the driver runtime, or a worker's runtime inside a task) submits them.
 import { LoomError } from "./errors.js";
 import type { ActorId } from "./ids.js";
-import { ObjectRef, ACTOR_BRAND, ACTOR_OWNER, type ActorHandleDescriptor } from "./refs.js";
+import { ObjectRef, ACTOR_BRAND, ACTOR_OWNER, markActorHandle, type ActorHandleDescriptor } from "./refs.js";
 import { checkTaskOptions, checkActorOptions, type TaskOptions, type ActorOptions } from "./options.js";
 
 /** Where a function's code comes from: an export of a module, or the source of an inline function. */
@@ -79,7 +79,7 @@ export function makeActorHandle<T>(backend: Backend, descriptor: ActorHandleDesc
   Object.defineProperty(handle, ACTOR_BRAND, { value: descriptor, enumerable: false });
   Object.defineProperty(handle, ACTOR_OWNER, { value: backend, enumerable: false });
   Object.defineProperty(handle, "actorId", { value: descriptor.actorId, enumerable: false });
-  return new Proxy(handle, {
+  return markActorHandle(new Proxy(handle, {
     get(target, key) {
       if (key in target) return target[key];
       if (typeof key === "string" && key !== "then" && key !== "toJSON" && key !== "constructor" && !key.startsWith("__")) {
@@ -87,7 +87,7 @@ export function makeActorHandle<T>(backend: Backend, descriptor: ActorHandleDesc
       }
       return undefined;
     },
-  }) as unknown as ActorHandle<T>;
+  })) as unknown as ActorHandle<T>;
 }
 
 export class ActorClass<C extends abstract new (...args: any) => any = abstract new (...args: any) => any> {

@@ -6,22 +6,21 @@ import { serialize, deserialize } from "node:v8";
 import * as arrow from "apache-arrow";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
-import { isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ObjectRef } from "../refs.js";
+import type { ActorHandleDescriptor, ObjectRef } from "../refs.js";
+import { walk, newWalkState, tooDeep, isStackOverflow, MARK, type WalkState } from "./value-walk.js";
 
-/** Buffers at least this big travel out of band. */
-export const BIG_BUFFER_BYTES = 16 * 1024;
-const MARK = "\u0000loom";
+export { BIG_BUFFER_BYTES, MAX_DEPTH } from "./value-walk.js";
+
 const FORMAT_JSON = 1;
 const FORMAT_V8 = 2;
 /** [format u32][body bytes u32][buffer count u32][has markers u32], then [offset u32][length u32] per buffer. */
 const HEADER_BYTES = 16;
 const BUFFER_ALIGN = 64;
 
-type OutOfBand = Uint8Array;
 export interface EncodedValue {
   format: number;
   body: Uint8Array;
-  buffers: OutOfBand[];
+  buffers: Uint8Array[];
   refs: ObjectId[];
   hasMarkers: boolean;
   /** Total bytes this value needs in the store. */
@@ -38,183 +37,16 @@ const typedArrayCtors: Record<string, new (buffer: ArrayBufferLike, byteOffset: 
   Float32Array, Float64Array, BigInt64Array, BigUint64Array,
 };
 
-interface WalkState {
-  buffers: OutOfBand[];
-  refs: ObjectId[];
-  json: boolean;
-  markers: boolean;
-  seen: Set<object>;
-  /** The value's name (`args`, `return value`) and the keys from it down to the value being walked: the path
-   *  is formatted only for an error (one string per element showed in the walk of big arrays). */
-  root: string;
-  keys: PathKey[];
-  /** Numbers, strings, booleans and nulls; arrays and plain objects (see FLAT_SCALARS). */
-  scalars: number;
-  containers: number;
-  /** The runtime encoding: a ref or handle made by another one is refused (see checkOwnedBy). */
-  owner?: object;
-}
-
-/** An array index, an object key, or a formatted step (Map and Set members). */
-type PathKey = number | string | { step: string };
-
-function pathOf(state: WalkState): string {
-  let path = state.root;
-  for (const k of state.keys) {
-    if (typeof k === "number") path += `[${k}]`;
-    else if (typeof k === "string") path += /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
-    else path += k.step;
-  }
-  return path;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
-  if (typeof value === "symbol") return `a symbol (${String(value)})`;
-  const ctor = (value as object)?.constructor?.name;
-  return `an instance of ${ctor || "an unknown class"}`;
-}
-
-function oob(state: WalkState, bytes: Uint8Array): number {
-  state.buffers.push(bytes);
-  state.json = false;
-  state.markers = true;
-  return state.buffers.length - 1;
-}
-
-function viewBytes(view: ArrayBufferView): Uint8Array {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
-/** Replaces what cannot go into the body; raises SerializationError with the path of what cannot cross. */
-function walk(value: unknown, state: WalkState): unknown {
-  switch (typeof value) {
-    case "number":
-      state.scalars++;
-      if (!Number.isFinite(value) || Object.is(value, -0)) state.json = false;
-      return value;
-    case "string":
-    case "boolean":
-      state.scalars++;
-      return value;
-    case "undefined":
-    case "bigint":
-      state.json = false;
-      return value;
-    case "function":
-    case "symbol": {
-      const path = pathOf(state);
-      throw new SerializationError(`${path} is ${describe(value)}, which cannot cross threads; pass data instead`, path);
-    }
-  }
-  if (value === null) { state.scalars++; return null; }
-  const obj = value as object;
-  if (isObjectRef(obj)) {
-    if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
-    state.refs.push(obj.id);
-    state.markers = true;
-    return { [MARK]: "ref", id: obj.id };
-  }
-  if (isActorHandle(obj)) {
-    if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
-    state.markers = true;
-    return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
-  }
-  if (state.seen.has(obj)) {
-    // Shared substructure and cycles are fine for v8 but need identity we do not rebuild through markers.
-    state.json = false;
-    return obj;
-  }
-  if (ArrayBuffer.isView(obj)) {
-    const shared = obj.buffer instanceof SharedArrayBuffer;
-    if (obj.byteLength < BIG_BUFFER_BYTES && !shared) {
-      state.json = false;
-      return obj;
-    }
-    const b = oob(state, viewBytes(obj));
-    if (obj instanceof DataView) return { [MARK]: "dv", b };
-    const ctor = Buffer.isBuffer(obj) ? "Buffer" : obj.constructor.name;
-    return { [MARK]: "ta", c: ctor, b, n: (obj as unknown as { length: number }).length };
-  }
-  if (obj instanceof ArrayBuffer || obj instanceof SharedArrayBuffer) {
-    if (obj.byteLength < BIG_BUFFER_BYTES && obj instanceof ArrayBuffer) {
-      state.json = false;
-      return obj;
-    }
-    return { [MARK]: obj instanceof ArrayBuffer ? "ab" : "sab", b: oob(state, new Uint8Array(obj)) };
-  }
-  if (obj instanceof arrow.Table) {
-    return { [MARK]: "arrow-table", b: oob(state, arrow.tableToIPC(obj, "stream")) };
-  }
-  if (obj instanceof arrow.RecordBatch) {
-    return { [MARK]: "arrow-batch", b: oob(state, arrow.tableToIPC(new arrow.Table(obj), "stream")) };
-  }
-  state.seen.add(obj);
-  const keys = state.keys;
-  const depth = keys.length;
-  try {
-    if (Array.isArray(obj)) {
-      state.containers++;
-      const out = new Array(obj.length);
-      for (let i = 0; i < obj.length; i++) {
-        keys[depth] = i;
-        out[i] = walk(obj[i], state);
-      }
-      keys.length = depth;
-      return out;
-    }
-    const proto = Object.getPrototypeOf(obj);
-    if (proto === Object.prototype || proto === null) {
-      state.containers++;
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(obj)) {
-        keys[depth] = key;
-        out[key] = walk((obj as Record<string, unknown>)[key], state);
-      }
-      keys.length = depth;
-      if (proto === null) state.json = false;
-      return out;
-    }
-    state.json = false;
-    if (obj instanceof Map) {
-      const out = new Map();
-      let i = 0;
-      for (const [k, v] of obj) {
-        keys[depth] = { step: `.<key ${i}>` };
-        const key = walk(k, state);
-        keys[depth] = { step: `.get(${typeof k === "string" ? JSON.stringify(k) : i})` };
-        out.set(key, walk(v, state));
-        i++;
-      }
-      keys.length = depth;
-      return out;
-    }
-    if (obj instanceof Set) {
-      const out = new Set();
-      let i = 0;
-      for (const v of obj) {
-        keys[depth] = { step: `.<item ${i++}>` };
-        out.add(walk(v, state));
-      }
-      keys.length = depth;
-      return out;
-    }
-    if (obj instanceof Date || obj instanceof RegExp || obj instanceof Error || obj instanceof Boolean ||
-        obj instanceof String || obj instanceof Number) {
-      return obj;
-    }
-    const path = pathOf(state);
-    throw new SerializationError(
-      `${path} is ${describe(obj)}; class instances cannot cross threads (their methods and private state would be lost). ` +
-      `Pass plain data, or make it an actor`, path);
-  } finally {
-    state.seen.delete(obj);
-  }
-}
-
 function isJsonScalar(v: unknown): boolean {
   return typeof v === "string" || typeof v === "boolean" || v === null ||
     typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0);
+}
+
+/** Whether `list` is short and holds only JSON scalars; a hole reads as undefined, which is not one. */
+function isFlatJsonList(list: unknown[]): boolean {
+  if (list.length > 64) return false;
+  for (let i = 0; i < list.length; i++) if (!isJsonScalar(list[i])) return false;
+  return true;
 }
 
 /**
@@ -241,24 +73,35 @@ export function encodeValue(value: unknown, path = "value", owner?: object): Enc
     return { format: FORMAT_JSON, body, buffers: NO_BUFFERS, refs: NO_REFS, hasMarkers: false, size: HEADER_BYTES + body.length };
   }
   // Fast path: a flat array of JSON scalars (the usual argument list).
-  if (Array.isArray(value) && value.length <= 64 && value.every(isJsonScalar)) {
+  if (Array.isArray(value) && isFlatJsonList(value)) {
     const body = Buffer.from(JSON.stringify(value));
     return { format: FORMAT_JSON, body, buffers: NO_BUFFERS, refs: NO_REFS, hasMarkers: false, size: HEADER_BYTES + body.length };
   }
-  const state: WalkState = { buffers: [], refs: [], json: true, markers: false, seen: new Set(), root: path, keys: [], scalars: 0, containers: 0, owner };
-  const replaced = walk(value, state);
+  const state = newWalkState(path, owner);
+  let replaced: unknown;
+  try {
+    replaced = walk(value, state);
+  } catch (error) {
+    // MAX_DEPTH bounds the walk, but a caller already deep in its own recursion can still run out of stack.
+    if (isStackOverflow(error)) throw tooDeep(state, true);
+    throw error;
+  }
   let body: Uint8Array;
   let format: number;
-  if (state.json && !(state.scalars >= FLAT_SCALARS && state.scalars >= FLAT_RATIO * state.containers)) {
-    body = Buffer.from(JSON.stringify(replaced));
-    format = FORMAT_JSON;
-  } else {
-    try {
+  try {
+    if (state.json && !(state.scalars >= FLAT_SCALARS && state.scalars >= FLAT_RATIO * state.containers)) {
+      body = Buffer.from(JSON.stringify(replaced));
+      format = FORMAT_JSON;
+    } else {
       body = serialize(replaced);
-    } catch (error) {
-      throw new SerializationError(`${path} cannot be serialized: ${(error as Error).message}`, path);
+      format = FORMAT_V8;
     }
-    format = FORMAT_V8;
+  } catch (error) {
+    if (isStackOverflow(error)) {
+      throw new SerializationError(`${path} cannot be encoded: the stack ran out (the caller's own stack was deep); ` +
+        `call from a shallower stack, or pass a flatter value`, path);
+    }
+    throw new SerializationError(`${path} cannot be serialized: ${(error as Error).message}`, path);
   }
   let size = align(HEADER_BYTES + state.buffers.length * 8 + body.length, BUFFER_ALIGN);
   for (const b of state.buffers) size = align(size + b.byteLength, BUFFER_ALIGN);
@@ -332,53 +175,87 @@ export function decodeValue(source: Uint8Array, offset: number, hooks: DecodeHoo
     const bytes = source.subarray(offset + at, offset + at + length);
     buffers.push(zeroCopy ? bytes : bytes.slice());
   }
-  return revive(value, buffers, hooks);
+  return revive(value, buffers, hooks, new Map());
 }
 
-function revive(value: unknown, buffers: Uint8Array[], hooks: DecodeHooks): unknown {
+/**
+ * Replaces the markers in a decoded value, in place. `done` maps each object already visited to what replaces
+ * it (itself, or the marker's value), so cycles end and an object met twice is revived once.
+ */
+function revive(value: unknown, buffers: Uint8Array[], hooks: DecodeHooks, done: Map<object, unknown>): unknown {
   if (typeof value !== "object" || value === null) return value;
+  const known = done.get(value);
+  if (known !== undefined) return known;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = revive(value[i], buffers, hooks);
+    done.set(value, value);
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === "object" && item !== null) value[i] = revive(item, buffers, hooks, done);
+    }
     return value;
   }
   if (value instanceof Map) {
+    done.set(value, value);
     const entries = [...value.entries()];
     value.clear();
-    for (const [k, v] of entries) value.set(revive(k, buffers, hooks), revive(v, buffers, hooks));
+    for (const [k, v] of entries) value.set(revive(k, buffers, hooks, done), revive(v, buffers, hooks, done));
     return value;
   }
   if (value instanceof Set) {
+    done.set(value, value);
     const items = [...value];
     value.clear();
-    for (const v of items) value.add(revive(v, buffers, hooks));
+    for (const v of items) value.add(revive(v, buffers, hooks, done));
+    return value;
+  }
+  if (value instanceof Error) {
+    done.set(value, value);
+    if (Object.hasOwn(value, "cause")) value.cause = revive(value.cause, buffers, hooks, done);
     return value;
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
-  const record = value as Record<string, unknown>;
+  let record = value as Record<string, unknown>;
   const mark = record[MARK];
   if (typeof mark === "string") {
-    const b = record.b as number;
-    switch (mark) {
-      case "ref": return hooks.ref(record.id as ObjectId);
-      case "actor": return hooks.actor(record.d as ActorHandleDescriptor);
-      case "ta": {
-        const bytes = buffers[b];
-        if (record.c === "Buffer") return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const Ctor = typedArrayCtors[record.c as string] ?? Uint8Array;
-        return new Ctor(bytes.buffer, bytes.byteOffset, record.n as number);
-      }
-      case "dv": return new DataView(buffers[b].buffer, buffers[b].byteOffset, buffers[b].byteLength);
-      case "ab": return buffers[b].slice().buffer;
-      case "sab": {
-        const copy = new SharedArrayBuffer(buffers[b].byteLength);
-        new Uint8Array(copy).set(buffers[b]);
-        return copy;
-      }
-      case "arrow-table": return arrow.tableFromIPC(buffers[b]);
-      case "arrow-batch": return arrow.tableFromIPC(buffers[b]).batches[0];
+    if (mark === "plain") {
+      record = record.v as Record<string, unknown>;
+      done.set(value, record);
+    } else {
+      const revived = reviveMarker(record, mark, buffers, hooks);
+      done.set(value, revived);
+      return revived;
     }
   }
-  for (const key of Object.keys(record)) record[key] = revive(record[key], buffers, hooks);
+  done.set(record, record);
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    // An own `__proto__` key is a data property here, so plain assignment writes it.
+    if (typeof item === "object" && item !== null) record[key] = revive(item, buffers, hooks, done);
+  }
   return record;
+}
+
+function reviveMarker(record: Record<string, unknown>, mark: string, buffers: Uint8Array[], hooks: DecodeHooks): unknown {
+  const b = record.b as number;
+  switch (mark) {
+    case "ref": return hooks.ref(record.id as ObjectId);
+    case "actor": return hooks.actor(record.d as ActorHandleDescriptor);
+    case "ta": {
+      const bytes = buffers[b]!;
+      if (record.c === "Buffer") return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const Ctor = typedArrayCtors[record.c as string] ?? Uint8Array;
+      return new Ctor(bytes.buffer, bytes.byteOffset, record.n as number);
+    }
+    case "dv": return new DataView(buffers[b]!.buffer, buffers[b]!.byteOffset, buffers[b]!.byteLength);
+    case "ab": return buffers[b]!.slice().buffer;
+    case "sab": {
+      const copy = new SharedArrayBuffer(buffers[b]!.byteLength);
+      new Uint8Array(copy).set(buffers[b]!);
+      return copy;
+    }
+    case "arrow-table": return arrow.tableFromIPC(buffers[b]!);
+    case "arrow-batch": return arrow.tableFromIPC(buffers[b]!).batches[0];
+  }
+  throw new Error(`Loom codec: unknown marker ${JSON.stringify(mark)} (corrupt object)`);
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
 import { init, ObjectRef, type Runtime, type InitOptions } from "loom";
 import { objectIdOf, type TaskId } from "../../engine/ids.js";
-import { ACTOR_BRAND } from "../../engine/refs.js";
+import { ACTOR_BRAND, markActorHandle } from "../../engine/refs.js";
 
 // What Loom promises under these faults (SPEC "Lineage and faults"): task-made objects come back by
 // re-executing their lineage; actors with restarts left replay their calls; tasks with retries left survive
@@ -162,7 +162,7 @@ async function runUnderFaults(
     const actorId = parseTaskId(actor.id);
     if (actorId === undefined) return;
     // A handle needs only its descriptor to be named by faults.killActor.
-    const handle = { [ACTOR_BRAND]: { actorId, className: actor.name, methods: [] } };
+    const handle = markActorHandle({ [ACTOR_BRAND]: { actorId, className: actor.name, methods: [] } });
     rt.faults.killActor(handle as never);
     fired.push(`killActor(${actor.name} ${actor.id})`);
   };
