@@ -23,6 +23,8 @@ const WORKLOADS = [
   "monte-carlo-pi",
   "reconstruction",
   "million-tasks",
+  "startup",
+  "flagship-duckdb",
 ] as const;
 
 const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));

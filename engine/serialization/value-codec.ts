@@ -3,7 +3,7 @@
 // record batches) go out of band: written once after the body, and decoded as views, not copies.
 // Refs and actor handles become markers. It does not decide where the bytes live: the object store does.
 import { serialize, deserialize } from "node:v8";
-import * as arrow from "apache-arrow";
+import { arrowModule, isArrowBatch, isArrowTable } from "./arrow-module.js";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
 import { isObjectRef, isActorHandle, ACTOR_BRAND, type ActorHandleDescriptor, type ObjectRef } from "../refs.js";
@@ -139,11 +139,12 @@ function walk(value: unknown, state: WalkState): unknown {
     }
     return { [MARK]: obj instanceof ArrayBuffer ? "ab" : "sab", b: oob(state, new Uint8Array(obj)) };
   }
-  if (obj instanceof arrow.Table) {
-    return { [MARK]: "arrow-table", b: oob(state, arrow.tableToIPC(obj, "stream")) };
+  if (isArrowTable(obj)) {
+    return { [MARK]: "arrow-table", b: oob(state, arrowModule().tableToIPC(obj as never, "stream")) };
   }
-  if (obj instanceof arrow.RecordBatch) {
-    return { [MARK]: "arrow-batch", b: oob(state, arrow.tableToIPC(new arrow.Table(obj), "stream")) };
+  if (isArrowBatch(obj)) {
+    const arrow = arrowModule();
+    return { [MARK]: "arrow-batch", b: oob(state, arrow.tableToIPC(new arrow.Table(obj as never), "stream")) };
   }
   state.seen.add(obj);
   const keys = state.keys;
@@ -370,8 +371,8 @@ function revive(value: unknown, buffers: Uint8Array[], hooks: DecodeHooks): unkn
         new Uint8Array(copy).set(buffers[b]);
         return copy;
       }
-      case "arrow-table": return arrow.tableFromIPC(buffers[b]);
-      case "arrow-batch": return arrow.tableFromIPC(buffers[b]).batches[0];
+      case "arrow-table": return arrowModule().tableFromIPC(buffers[b]);
+      case "arrow-batch": return arrowModule().tableFromIPC(buffers[b]).batches[0];
     }
   }
   for (const key of Object.keys(record)) record[key] = revive(record[key], buffers, hooks);
