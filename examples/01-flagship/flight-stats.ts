@@ -75,13 +75,25 @@ export function batchStats(batch: RecordBatch): FlightStats {
   const origin = batch.getChild(COL.origin);
   if (!origin) return out;
   const airports = origin.data[0].dictionary!.toArray() as string[];
+  const n = airports.length;
   const o = ints(batch, COL.origin) as Int16Array;
-  out.byOrigin = namedSums(airports.length, (add) => { for (let i = 0; i < rows; i++) add(o[i], delay[i]); }, (k) => [airports[k]], false);
+  const originCount = new Float64Array(n);
+  const originSum = new Float64Array(n);
+  for (let i = 0; i < rows; i++) {
+    originCount[o[i]]++;
+    originSum[o[i]] += delay[i];
+  }
+  out.byOrigin = named(originCount, originSum, (k) => airports[k]);
   if (!batch.getChild(COL.destination)) return out;
   const d = ints(batch, COL.destination) as Int16Array;
-  const n = airports.length;
-  out.byRoute = namedSums(n * n, (add) => { for (let i = 0; i < rows; i++) add(o[i] * n + d[i], delay[i]); },
-    (k) => [airports[Math.floor(k / n)], airports[k % n]], true);
+  const routeCount = new Float64Array(n * n);
+  const routeSum = new Float64Array(n * n);
+  for (let i = 0; i < rows; i++) {
+    const k = o[i] * n + d[i];
+    routeCount[k]++;
+    routeSum[k] += delay[i];
+  }
+  out.byRoute = named(routeCount, routeSum, (k) => airports[Math.floor(k / n)], (k) => airports[k % n]);
   return out;
 }
 
@@ -114,22 +126,16 @@ function mergeHistograms(a: DelayHistograms, b: DelayHistograms): DelayHistogram
   return out;
 }
 
-/** Dense counting over `keySpace` codes, then only the codes that occur, named (routes: two names each). */
-function namedSums(
-  keySpace: number,
-  each: (add: (key: number, delay: number) => void) => void,
-  name: (key: number) => [string] | [string, string],
-  paired: boolean,
-): NamedSums {
-  const count = new Float64Array(keySpace);
-  const sum = new Float64Array(keySpace);
-  each((k, v) => { count[k]++; sum[k] += v; });
+/** The codes that occur, named (routes: by two names). */
+function named(count: Float64Array, sum: Float64Array, first: (key: number) => string, second?: (key: number) => string): NamedSums {
   const keys: number[] = [];
-  for (let k = 0; k < keySpace; k++) if (count[k] > 0) keys.push(k);
-  const labels = keys.map(name);
-  const out: NamedSums = { names: labels.map((l) => l[0]), count: Float64Array.from(keys, (k) => count[k]), sum: Float64Array.from(keys, (k) => sum[k]) };
-  if (paired) out.second = labels.map((l) => l[1]!);
-  return out;
+  for (let k = 0; k < count.length; k++) if (count[k] > 0) keys.push(k);
+  return {
+    names: keys.map(first),
+    ...(second ? { second: keys.map(second) } : {}),
+    count: Float64Array.from(keys, (k) => count[k]),
+    sum: Float64Array.from(keys, (k) => sum[k]),
+  };
 }
 
 function mergeNamed(a: NamedSums, b: NamedSums): NamedSums {

@@ -2,7 +2,7 @@
 // normalized record batch (schema.ts). Parquet goes through parquet-wasm (measured fastest on flights-3m.parquet,
 // see README), Arrow IPC through apache-arrow. Nothing here touches Loom: the ingest task calls decodePart.
 import { readFile } from "node:fs/promises";
-import { DataType, tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
+import { DataType, tableFromIPC, type Data, type RecordBatch, type Table } from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
 import { readParquet } from "parquet-wasm";
 import { makeFlightBatches, type FlightColumns } from "./schema.js";
@@ -167,7 +167,31 @@ class AirportCodes {
     const out = new Int16Array(table.numRows);
     let at = 0;
     for (const data of column(table, name).data) {
+      if (data.dictionary) {
+        // A dictionary column (as Arrow IPC files often have): code its entries once, then map the indices.
+        const entries = this.codesOf(data.dictionary.data);
+        const indices = data.values as ArrayLike<number>;
+        for (let i = 0; i < data.length; i++) out[at + i] = entries[indices[i]];
+        at += data.length;
+        continue;
+      }
       // Offsets of one batch stay below 2^31 bytes, so the low words of LargeUtf8's int64 offsets suffice.
+      const { words: offsets, stride } = int32Words(data.valueOffsets as ArrayLike<number | bigint>);
+      const bytes = data.values as Uint8Array;
+      for (let i = 0; i < data.length; i++) {
+        const start = offsets[i * stride];
+        const end = offsets[(i + 1) * stride];
+        out[at + i] = end - start <= 3 ? this.shortCode(bytes, start, end) : this.longCode(bytes, start, end);
+      }
+      at += data.length;
+    }
+    return out;
+  }
+
+  private codesOf(chunks: readonly Data[]): Int16Array {
+    const out = new Int16Array(chunks.reduce((n, d) => n + d.length, 0));
+    let at = 0;
+    for (const data of chunks) {
       const { words: offsets, stride } = int32Words(data.valueOffsets as ArrayLike<number | bigint>);
       const bytes = data.values as Uint8Array;
       for (let i = 0; i < data.length; i++) {
