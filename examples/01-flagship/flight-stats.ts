@@ -2,7 +2,7 @@
 // histogram of the integer delays (exact: counts, sums, the >15 share and both quantiles follow from it), and
 // per origin and per route a count and a delay sum. Merging adds integers, so any merge order gives the same bits.
 import type { RecordBatch } from "apache-arrow";
-import { COL } from "./schema.js";
+import { COL } from "./columns.js";
 
 /** Distance bands, half-open `[lo, hi)` on the integer distance; the last has no upper edge. */
 export const DISTANCE_BANDS = [

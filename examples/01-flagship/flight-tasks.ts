@@ -2,12 +2,16 @@
 // normalized record batch, which the store keeps; `aggregate` turns a batch into a FlightStats partial; `merge`
 // combines two partials (the tree reduce's step).
 import type { RecordBatch } from "apache-arrow";
-import { decodePart, type FileFormat } from "./load.js";
+import type { FileFormat } from "./flight-file.js";
 import { batchStats, mergeStats, type FlightStats } from "./flight-stats.js";
 
-/** Part `part` of `parts` of the file (its bytes are a shared view on the store's copy). */
-export function ingest(bytes: Uint8Array, format: FileFormat, part: number, parts: number, units: number): RecordBatch {
-  return decodePart(bytes, format, part, parts, units);
+/**
+ * Part `part` of `parts` of the file (its bytes are a shared view on the store's copy). The decoders load on the
+ * first call: the driver imports this module too (rt.module reads its exports) and never decodes.
+ */
+export async function ingest(bytes: Uint8Array, format: FileFormat, part: number, parts: number, rowGroups: number): Promise<RecordBatch> {
+  const { decodePart } = await import("./load.js");
+  return decodePart(bytes, format, part, parts, rowGroups);
 }
 
 export function aggregate(batch: RecordBatch): FlightStats {

@@ -1,53 +1,32 @@
 // Reads flights files and decodes one part of one (parquet row groups, or a range of Arrow rows) into a
 // normalized record batch (schema.ts). Parquet goes through parquet-wasm (measured fastest on flights-3m.parquet,
 // see README), Arrow IPC through apache-arrow. Nothing here touches Loom: the ingest task calls decodePart.
-import { readFile } from "node:fs/promises";
 import { DataType, tableFromIPC, type Data, type RecordBatch, type Table } from "apache-arrow";
-import { parquetMetadata } from "hyparquet";
-import { readParquet } from "parquet-wasm";
 import { makeFlightBatches, type FlightColumns } from "./schema.js";
-
-export type FileFormat = "parquet" | "arrow";
-
-/** A flights file's bytes and how it splits: parquet by row groups, Arrow IPC by row ranges. */
-export interface FlightFile {
-  bytes: Uint8Array;
-  format: FileFormat;
-  /** Row groups (parquet) or rows (Arrow): the units parts are made of. */
-  units: number;
-}
-
-/** Read a .parquet or .arrow (IPC file or stream) file; only the parquet footer is parsed here. */
-export async function readFlightFile(path: string): Promise<FlightFile> {
-  const bytes = await readFile(path);
-  if (path.endsWith(".parquet")) {
-    const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    return { bytes, format: "parquet", units: metadata.row_groups.length };
-  }
-  return { bytes, format: "arrow", units: tableFromIPC(bytes).numRows };
-}
-
-/** How many parts a file splits into: every row group is one part at most; Arrow rows in `wanted` parts. */
-export function partCount(file: FlightFile, wanted: number): number {
-  return Math.max(1, Math.min(file.units, wanted));
-}
+import type { FileFormat } from "./flight-file.js";
 
 /**
- * Part `part` of `parts` of the file as one normalized record batch (schema.ts): parquet row groups
- * [floor(part * units / parts), floor((part + 1) * units / parts)), or that range of Arrow rows.
+ * Part `part` of `parts` of the file as one normalized record batch (schema.ts): with `units` parquet row groups,
+ * row groups [floor(part * units / parts), floor((part + 1) * units / parts)); that range of rows of an Arrow file.
  */
-export function decodePart(bytes: Uint8Array, format: FileFormat, part: number, parts: number, units: number): RecordBatch {
-  const from = Math.floor((part * units) / parts);
-  const to = Math.floor(((part + 1) * units) / parts);
+export async function decodePart(bytes: Uint8Array, format: FileFormat, part: number, parts: number, rowGroups: number): Promise<RecordBatch> {
   let table: Table;
   if (format === "parquet") {
-    const rowGroups = Array.from({ length: to - from }, (_, i) => from + i);
+    // Loaded on first use: compiling its WebAssembly costs each thread 0.1-0.2 s, and Arrow files do not need it.
+    const { readParquet } = await import("parquet-wasm");
+    const [from, to] = range(part, parts, rowGroups);
+    const groups = Array.from({ length: to - from }, (_, i) => from + i);
     // IPC is the documented way out of wasm memory; it copies once into JS memory.
-    table = tableFromIPC(readParquet(bytes, { rowGroups, batchSize: 1 << 22 }).intoIPCStream());
+    table = tableFromIPC(readParquet(bytes, { rowGroups: groups, batchSize: 1 << 22 }).intoIPCStream());
   } else {
-    table = tableFromIPC(bytes).slice(from, to);
+    const whole = tableFromIPC(bytes);
+    table = whole.slice(...range(part, parts, whole.numRows));
   }
   return makeFlightBatches(normalize(table), 1)[0];
+}
+
+function range(part: number, parts: number, units: number): [number, number] {
+  return [Math.floor((part * units) / parts), Math.floor(((part + 1) * units) / parts)];
 }
 
 /**

@@ -1,16 +1,22 @@
 // From a file to answers on a started runtime: read the file, put its bytes once, submit the job, get the
 // merged partial, turn it into answers. Shared by main.ts, answers-only.ts, the tests and the DuckDB bench.
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { RecordBatch } from "apache-arrow";
 import type { ObjectRef, Runtime } from "../../engine/index.js";
 import { answersFrom, type FlightAnswers } from "./answers.js";
 import type { FlightStats } from "./flight-stats.js";
-import { partCount, readFlightFile, type FlightFile } from "./load.js";
+import { partCount, readFlightFile, type FlightFile } from "./flight-file.js";
 import { submitFlightJob, type SubmittedJob } from "./loom-job.js";
 import type * as FlightTasks from "./flight-tasks.js";
 
 export type FlightJob = SubmittedJob<ObjectRef<RecordBatch>, ObjectRef<FlightStats>>;
 export const DEFAULT_PARTS = 16;
+
+/** A file of the vega-datasets package, found from its entry point (the same from source and from dist/). */
+export function vegaData(name: string): string {
+  return fileURLToPath(new URL(`../data/${name}`, import.meta.resolve("vega-datasets")));
+}
 const GET = { timeoutMs: 120_000 };
 
 /** The task module, as source under tsx and compiled under dist/. */
@@ -33,7 +39,7 @@ export async function submitFile(rt: Runtime, tasks: LoadedTasks, path: string, 
   const bytes = rt.put(file.bytes);
   const parts = partCount(file, wantedParts);
   const job = submitFlightJob<ObjectRef<Uint8Array>, ObjectRef<RecordBatch>, ObjectRef<FlightStats>>(
-    tasks as never, { bytes, format: file.format, parts, units: file.units });
+    tasks as never, { bytes, format: file.format, parts, rowGroups: file.rowGroups });
   return { file, bytes, job, parts };
 }
 

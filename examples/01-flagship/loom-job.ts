@@ -1,6 +1,6 @@
 // Submits the flagship's task graph: one ingest task per part of the file, one aggregate task per ingested batch,
 // and a tree reduce of the partials. Returns at once with the refs; waiting, faults and printing are the caller's.
-import type { FileFormat } from "./load.js";
+import type { FileFormat } from "./flight-file.js";
 import { treeReduce, type TreeReduction } from "./tree-reduce.js";
 
 /** The part of a remote function this job calls. */
@@ -24,19 +24,19 @@ export interface SubmittedJob<BatchRef, StatsRef> {
   tasks: number;
 }
 
-/** The file (its bytes already put) as `parts` parts of `units` row groups or rows. */
+/** The file (its bytes already put) in `parts` parts; `rowGroups`: a parquet file's, 0 for Arrow. */
 export interface FilePlan<BytesRef> {
   bytes: BytesRef;
   format: FileFormat;
   parts: number;
-  units: number;
+  rowGroups: number;
 }
 
 export function submitFlightJob<BytesRef, BatchRef, StatsRef>(
   remotes: FlightRemotes<BytesRef, BatchRef, StatsRef>,
   plan: FilePlan<BytesRef>,
 ): SubmittedJob<BatchRef, StatsRef> {
-  const batches = Array.from({ length: plan.parts }, (_, p) => remotes.ingest.remote(plan.bytes, plan.format, p, plan.parts, plan.units));
+  const batches = Array.from({ length: plan.parts }, (_, p) => remotes.ingest.remote(plan.bytes, plan.format, p, plan.parts, plan.rowGroups));
   const reduction = treeReduce(batches.map((b) => remotes.aggregate.remote(b)), remotes.merge);
   return { batches, reduction, root: reduction.root, tasks: 3 * plan.parts - 1 };
 }

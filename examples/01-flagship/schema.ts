@@ -14,15 +14,9 @@ import {
   vectorFromArray,
   type Data,
 } from "apache-arrow";
+import { COL } from "./columns.js";
 
-/** Column names of a normalized flight batch. */
-export const COL = {
-  hour: "hour", // scheduled departure hour of day, 0..23
-  delay: "delay", // arrival delay in minutes (negative: early)
-  distance: "distance", // miles
-  origin: "origin", // airport code, dictionary-encoded
-  destination: "destination",
-} as const;
+export { COL };
 
 /**
  * Columns of a file part, before making batches. `origin`/`destination` are codes
