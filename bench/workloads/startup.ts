@@ -12,6 +12,8 @@ import { evaluateTarget, ratioOf, type BenchResult, type RunOptions } from "../l
 const LOOM = fileURLToPath(new URL("../startup/loom-smallest.mjs", import.meta.url));
 const PISCINA = fileURLToPath(new URL("../startup/piscina-readme.mjs", import.meta.url));
 const DIST = fileURLToPath(new URL("../../dist/engine/index.js", import.meta.url));
+/** Another build's copy of loom-smallest.mjs (say, a checkout of an older commit), timed in the same rounds. */
+const BEFORE = process.env["LOOM_BENCH_STARTUP_BEFORE"];
 
 /** Seconds for one whole process; it must print the task's answer. */
 function timeProcess(script: string): number {
@@ -25,17 +27,19 @@ function timeProcess(script: string): number {
 export async function run({ quick }: RunOptions): Promise<BenchResult> {
   if (!existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` first");
   const reps = quick ? 5 : 15;
-  timeProcess(LOOM); // the first run of each warms the file cache, untimed
-  timeProcess(PISCINA);
-  const loom: number[] = [];
-  const piscina: number[] = [];
+  const scripts = BEFORE ? [LOOM, PISCINA, BEFORE] : [LOOM, PISCINA];
+  for (const script of scripts) timeProcess(script); // the first run of each warms the file cache, untimed
+  const [loom, piscina, before] = scripts.map(() => [] as number[]);
   for (let i = 0; i < reps; i++) {
-    loom.push(timeProcess(LOOM));
-    piscina.push(timeProcess(PISCINA));
-    progress(`start-up ${i + 1}/${reps}: loom ${(loom[i]! * 1e3).toFixed(0)} ms, piscina ${(piscina[i]! * 1e3).toFixed(0)} ms`);
+    loom!.push(timeProcess(LOOM));
+    piscina!.push(timeProcess(PISCINA));
+    if (BEFORE) before!.push(timeProcess(BEFORE));
+    progress(`start-up ${i + 1}/${reps}: loom ${(loom![i]! * 1e3).toFixed(0)} ms, piscina ${(piscina![i]! * 1e3).toFixed(0)} ms` +
+      (BEFORE ? `, before ${(before![i]! * 1e3).toFixed(0)} ms` : ""));
   }
-  const l = statsOf(loom);
-  const p = statsOf(piscina);
+  const l = statsOf(loom!);
+  const p = statsOf(piscina!);
+  const b = BEFORE ? statsOf(before!) : null;
   return {
     name: "startup",
     title: "Start-up: smallest program as a whole process",
@@ -52,6 +56,8 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         target: { on: "ratio", op: ">=", value: 1, text: "no slower than piscina (≥ 1.0×)" },
         extra: { loomMin: l.min, loomMax: l.max, piscinaMin: p.min, piscinaMax: p.max },
       }),
+      ...(b ? [{ case: "the same program on the build in LOOM_BENCH_STARTUP_BEFORE", unit: "s", loom: b.median, piscina: p.median,
+        ratio: ratioOf(p.median, b.median), ratioLabel: "piscina/loom", extra: { min: b.min, max: b.max, script: BEFORE! } }] : []),
     ],
     notes: ["bench/startup/loom-smallest.mjs (workers: availableParallelism) and bench/startup/piscina-readme.mjs (piscina's default threads), run alternately; medians"],
   };
