@@ -22,32 +22,33 @@ export async function duckdbAnswers(con, path, dataset = basename(path)) {
   const columns = new Set((await rowsOf(con, `DESCRIBE SELECT * FROM ${file}`)).map((r) => r.column_name));
   // The hour on the raw INT64 microseconds of `date` (no time zone), or floor(time).
   const hour = columns.has("date") ? "(epoch_us(date) % 86400000000) // 3600000000" : "floor(time)::INTEGER";
-  const keep = ["delay", "distance", ...["origin", "destination"].filter((c) => columns.has(c))];
-  await con.run(`CREATE OR REPLACE TEMP TABLE f AS SELECT ${hour} AS hour, ${keep.join(", ")} FROM ${file}`);
+  // Every query scans the file itself (DuckDB reads only the columns a query needs); materializing it in a temp
+  // table first was slower, 2.7 s against 0.1-0.3 s a scan, on this 2-core machine.
+  const f = `(SELECT ${hour} AS hour, * FROM ${file})`;
   const stats = "count(*) AS count, sum(delay) AS sum_delay, sum(delay)::DOUBLE / count(*) AS mean_delay";
   const p90 = "quantile_cont(delay, 0.9) AS p90_delay_cont, quantile_disc(delay, 0.9) AS p90_delay_disc";
   const out = { producer: "duckdb", dataset };
-  out.by_hour = await rowsOf(con, `SELECT hour::INTEGER AS hour, ${stats}, count(*) FILTER (WHERE delay > 15) AS delayed_gt15,
-    (count(*) FILTER (WHERE delay > 15))::DOUBLE / count(*) AS share_delayed_gt15 FROM f GROUP BY hour ORDER BY hour`);
+  const hours = await rowsOf(con, `SELECT hour::INTEGER AS hour, ${stats}, count(*) FILTER (WHERE delay > 15) AS delayed_gt15,
+    (count(*) FILTER (WHERE delay > 15))::DOUBLE / count(*) AS share_delayed_gt15, ${p90} FROM ${f} GROUP BY hour ORDER BY hour`);
+  out.by_hour = hours.map(({ p90_delay_cont, p90_delay_disc, ...h }) => h);
   const bands = [["0-250", 0, 250], ["250-500", 250, 500], ["500-1000", 500, 1000], ["1000-2000", 1000, 2000], ["2000+", 2000, null]];
   const bandCase = `CASE ${bands.map(([, lo, hi], i) => `WHEN distance >= ${lo}${hi === null ? "" : ` AND distance < ${hi}`} THEN ${i}`).join(" ")} END`;
-  const byBand = await rowsOf(con, `SELECT ${bandCase} AS b, ${stats}, ${p90} FROM f WHERE ${bandCase} IS NOT NULL GROUP BY b ORDER BY b`);
+  const byBand = await rowsOf(con, `SELECT ${bandCase} AS b, ${stats}, ${p90} FROM ${f} WHERE ${bandCase} IS NOT NULL GROUP BY b ORDER BY b`);
   out.by_distance_band = byBand.map(({ b, ...r }) => ({ band: bands[b][0], lo: bands[b][1], hi: bands[b][2], ...r }));
   if (columns.has("origin")) {
-    out.by_origin = await rowsOf(con, `SELECT origin, ${stats} FROM f GROUP BY origin ORDER BY count DESC, origin ASC`);
+    out.by_origin = await rowsOf(con, `SELECT origin, ${stats} FROM ${f} GROUP BY origin ORDER BY count DESC, origin ASC`);
     out.top10_busiest_origins = out.by_origin.slice(0, 10);
   }
   if (columns.has("origin") && columns.has("destination")) {
-    const ranked = `SELECT origin, destination, ${stats} FROM f GROUP BY origin, destination HAVING count(*) >= 500
-      ORDER BY mean_delay DESC, count DESC, origin ASC, destination ASC`;
-    out.top10_routes_mean_delay_min500 = await rowsOf(con, `${ranked} LIMIT 10`);
-    const [summary] = await rowsOf(con, `SELECT count(*) AS total_routes, count(*) FILTER (WHERE n >= 500) AS routes_with_at_least_500
-      FROM (SELECT count(*) AS n FROM f GROUP BY origin, destination)`);
-    const [r11] = await rowsOf(con, `SELECT origin, destination, count, mean_delay FROM (${ranked}) LIMIT 1 OFFSET 10`);
-    out.routes = { ...summary, route_11th: r11 ?? null };
+    const routes = `SELECT origin, destination, ${stats} FROM ${f} GROUP BY origin, destination`;
+    const [summary] = await rowsOf(con, `SELECT count(*) AS total_routes, count(*) FILTER (WHERE count >= 500) AS routes_with_at_least_500 FROM (${routes})`);
+    const top11 = await rowsOf(con, `${routes} HAVING count(*) >= 500 ORDER BY mean_delay DESC, count DESC, origin ASC, destination ASC LIMIT 11`);
+    out.top10_routes_mean_delay_min500 = top11.slice(0, 10);
+    const r11 = top11[10];
+    out.routes = { ...summary, route_11th: r11 ? { origin: r11.origin, destination: r11.destination, count: r11.count, mean_delay: r11.mean_delay } : null };
   }
-  [out.totals] = await rowsOf(con, `SELECT ${stats} FROM f`);
-  out.extra_by_hour_p90 = await rowsOf(con, `SELECT hour::INTEGER AS hour, count(*) AS count, ${p90} FROM f GROUP BY hour ORDER BY hour`);
+  [out.totals] = await rowsOf(con, `SELECT ${stats} FROM ${f}`);
+  out.extra_by_hour_p90 = hours.map(({ hour, count, p90_delay_cont, p90_delay_disc }) => ({ hour, count, p90_delay_cont, p90_delay_disc }));
   return out;
 }
 
