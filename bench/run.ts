@@ -23,6 +23,8 @@ const WORKLOADS = [
   "monte-carlo-pi",
   "reconstruction",
   "million-tasks",
+  "startup",
+  "flagship-duckdb",
 ] as const;
 
 const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));
@@ -105,6 +107,8 @@ function normalize(name: string, raw: unknown, quick: boolean): BenchResult {
 /** Seconds a workload may take before the runner shuts Loom down under it (a hang must not stop the suite). */
 function limitSeconds(name: string, quick: boolean): number {
   if (name === "million-tasks") return quick ? 150 : 450;
+  // Seven whole processes per side and file on 2 cores, on top of the in-process runs.
+  if (name === "flagship-duckdb") return quick ? 400 : 900;
   return quick ? 120 : 420;
 }
 

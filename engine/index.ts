@@ -2,6 +2,7 @@
 import { Runtime, type InitOptions } from "./runtime/runtime.js";
 import { peekCurrent, requireCurrent } from "./current.js";
 import { LoomError } from "./errors.js";
+import { arrowLoadsOnDemand, preloadArrow } from "./serialization/arrow-module.js";
 
 export { Runtime, Faults } from "./runtime/runtime.js";
 export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind } from "./runtime/runtime.js";
@@ -26,7 +27,10 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (existing instanceof Runtime && !existing.isShutdown) {
     throw new LoomError("init(): a Loom runtime is already running in this process; call shutdown() first or use current()");
   }
-  return new Runtime(options);
+  const runtime = new Runtime(options);
+  // Where Arrow cannot load on first use, it loads here, while the workers start.
+  if (!arrowLoadsOnDemand()) await preloadArrow();
+  return runtime;
 }
 
 /**

@@ -3,7 +3,7 @@
 // record batches) go out of band: written once after the body, and decoded as views, not copies.
 // Refs and actor handles become markers. It does not decide where the bytes live: the object store does.
 import { serialize, deserialize } from "node:v8";
-import * as arrow from "apache-arrow";
+import { arrowModule } from "./arrow-module.js";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
 import type { ActorHandleDescriptor, ObjectRef } from "../refs.js";
@@ -254,8 +254,8 @@ function reviveMarker(record: Record<string, unknown>, mark: string, buffers: Ui
       new Uint8Array(copy).set(buffers[b]!);
       return copy;
     }
-    case "arrow-table": return arrow.tableFromIPC(buffers[b]!);
-    case "arrow-batch": return arrow.tableFromIPC(buffers[b]!).batches[0];
+    case "arrow-table": return arrowModule().tableFromIPC(buffers[b]!);
+    case "arrow-batch": return arrowModule().tableFromIPC(buffers[b]!).batches[0];
   }
   throw new Error(`Loom codec: unknown marker ${JSON.stringify(mark)} (corrupt object)`);
 }

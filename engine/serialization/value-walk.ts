@@ -2,7 +2,7 @@
 // buffers replaced by markers), keeps identity (an object met twice becomes one copy met twice, so cycles and
 // shared parts survive v8's encoding), and refuses what cannot cross, naming its path. It does not pick the
 // format or lay out bytes (value-codec.ts does).
-import * as arrow from "apache-arrow";
+import { arrowModule, isArrowBatch, isArrowTable } from "./arrow-module.js";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
 import { isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND } from "../refs.js";
@@ -176,9 +176,12 @@ export function walk(value: unknown, state: WalkState): unknown {
     memo.set(obj, marker);
     return marker;
   }
-  if (obj instanceof arrow.Table || obj instanceof arrow.RecordBatch) {
-    const table = obj instanceof arrow.Table ? obj : new arrow.Table(obj);
-    const marker = { [MARK]: obj instanceof arrow.Table ? "arrow-table" : "arrow-batch", b: oob(state, arrow.tableToIPC(table, "stream")) };
+  if (isArrowTable(obj) || isArrowBatch(obj)) {
+    // apache-arrow is loaded on the first Arrow value (arrow-module.ts); these checks need no import.
+    const arrow = arrowModule();
+    const isTable = isArrowTable(obj);
+    const table = isTable ? obj as never : new arrow.Table(obj as never);
+    const marker = { [MARK]: isTable ? "arrow-table" : "arrow-batch", b: oob(state, arrow.tableToIPC(table, "stream")) };
     memo.set(obj, marker);
     return marker;
   }

@@ -1,71 +1,79 @@
-// The flagship on Loom equals the serial computation: on flights-200k.arrow (hour and distance
-// aggregates), and on a 200k-row slice of flights-3m.parquet (all four) with a crash and an eviction.
+// The flagship on Loom equals the serial computation bit for bit: on flights-200k.arrow, and on small parquet
+// files cut from flights-3m.parquet (several row groups; one without the route columns), with a crash and an
+// eviction in one run.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import type { RecordBatch } from "apache-arrow";
-import { init, type ObjectRef, type Runtime } from "../../engine/index.js";
-import { answersDiff, answersFromList } from "./answers.js";
-import { loadFlights } from "./load.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tableFromIPC, tableToIPC } from "apache-arrow";
+import { readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm";
+import { init, type Runtime } from "../../engine/index.js";
+import { answersDiff, answersFrom } from "./answers.js";
+import type { FlightStats } from "./flight-stats.js";
+import { partCount, readFlightFile } from "./flight-file.js";
 import { computeSerial } from "./serial.js";
-import { submitFlightJob } from "./loom-job.js";
-import { rows, statsDiff, type KeyedStats } from "./keyed-stats.js";
-import type * as FlightTasks from "./flight-tasks.js";
+import { answersOnLoom, loadFlightTasks, submitFile, vegaData, type LoadedTasks } from "./loom-answers.js";
 
-const data = (name: string) => fileURLToPath(new URL(`../../node_modules/vega-datasets/data/${name}`, import.meta.url));
-const GET = { timeoutMs: 30_000 };
+const data = vegaData;
+const GET = { timeoutMs: 60_000 };
+const dir = mkdtempSync(join(tmpdir(), "loom-flagship-"));
 
 let rt: Runtime;
+let tasks: LoadedTasks;
 before(async () => {
   rt = await init({ workers: 2 });
+  tasks = await loadFlightTasks(rt);
 });
 after(async () => {
   await rt.shutdown();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-/** Put the batches and submit the job; the caller keeps `batchRefs` alive, as main.ts does. */
-async function runOnLoom(batches: RecordBatch[]) {
-  const tasks = await rt.module<typeof FlightTasks>(new URL("./flight-tasks.ts", import.meta.url));
-  const batchRefs = batches.map((b) => rt.put(b));
-  return { batchRefs, ...submitFlightJob<ObjectRef<RecordBatch>, ObjectRef<KeyedStats>>(tasks, batchRefs) };
+/** The first `rows` flights of flights-3m.parquet in row groups of `groupRows`, optionally only some columns. */
+async function cutParquet(name: string, rows: number, groupRows: number, columns?: string[]): Promise<string> {
+  let source = readParquet(await readFile(data("flights-3m.parquet")), { limit: rows });
+  if (columns) source = WasmTable.fromIPCStream(tableToIPC(tableFromIPC(source.intoIPCStream()).select(columns), "stream"));
+  const path = join(dir, name);
+  writeFileSync(path, writeParquet(source, new WriterPropertiesBuilder().setMaxRowGroupSize(groupRows).build()));
+  return path;
 }
 
-test("flights-200k.arrow: Loom's tree-reduced answers equal the serial ones exactly", async () => {
-  const loaded = await loadFlights(data("flights-200k.arrow"), { batches: 10 });
-  assert.equal(loaded.rows, 200_000);
-  const serial = computeSerial(loaded.batches);
-  const job = await runOnLoom(loaded.batches);
-  const loom = answersFromList((await rt.get(job.roots, GET)) as KeyedStats[]);
-  assert.equal(answersDiff(loom, serial), null);
-  // Counts are exact integers: every flight lands in exactly one hour and one distance band.
-  assert.equal(rows(loom.byHour).reduce((s, r) => s + r.flights, 0), 200_000);
-  assert.equal(rows(loom.byDistance).reduce((s, r) => s + r.flights, 0), 200_000);
-  assert.equal(loom.byOrigin.keys.length, 0, "the .arrow file has no airports");
+async function serialAnswers(path: string, parts: number) {
+  const file = await readFlightFile(path);
+  return answersFrom(await computeSerial(file, partCount(file, parts)), { producer: "loom", dataset: path.split("/").pop() });
+}
+
+test("flights-200k.arrow: Loom's answers equal the serial ones bit for bit; no airport sections", async () => {
+  const path = data("flights-200k.arrow");
+  const loom = await answersOnLoom(rt, tasks, path, 10);
+  assert.equal(answersDiff(loom, await serialAnswers(path, 10)), null);
+  assert.equal(loom.totals.count, 200_000);
+  assert.equal(loom.by_hour.reduce((s, h) => s + h.count, 0), 200_000);
+  assert.equal(loom.by_origin, undefined, "the .arrow file has no airports");
 });
 
-test("flights-3m.parquet slice: all four aggregates equal the serial ones exactly", async () => {
-  const loaded = await loadFlights(data("flights-3m.parquet"), { batches: 7, limit: 100_001 });
-  assert.equal(loaded.rows, 100_001); // odd sizes: padded Arrow buffers must not add rows
-  const serial = computeSerial(loaded.batches);
-  assert.ok(serial.byRoute.keys.length > 100, "the slice has many routes");
-  const job = await runOnLoom(loaded.batches);
-  const loom = answersFromList((await rt.get(job.roots, GET)) as KeyedStats[]);
-  assert.equal(answersDiff(loom, serial), null);
-  assert.equal(rows(loom.byOrigin).reduce((s, r) => s + r.flights, 0), 100_001);
-});
-
-test("flights-3m.parquet slice: same answers after a worker crash and an evicted intermediate", async () => {
-  const loaded = await loadFlights(data("flights-3m.parquet"), { batches: 8, limit: 200_000 });
-  const serial = computeSerial(loaded.batches);
-  const job = await runOnLoom(loaded.batches);
-  const lost = job.reductions.byRoute.levels[0][0];
+test("a parquet cut of flights-3m: same answers after a worker crash and an evicted partial, which comes back equal", async () => {
+  const path = await cutParquet("cut.parquet", 90_001, 15_000); // 7 row groups, the last of one row
+  const serial = await serialAnswers(path, 16);
+  const submitted = await submitFile(rt, tasks, path, 16);
+  assert.equal(submitted.parts, 7, "one part per row group");
+  const lost = submitted.job.reduction.levels[0][0];
   await rt.get(lost, GET);
   assert.equal(rt.faults.evict(lost), true, "a stored partial can be evicted");
   await rt.faults.killWorker();
-  const loom = answersFromList((await rt.get(job.roots, GET)) as KeyedStats[]);
+  const loom = answersFrom((await rt.get(submitted.job.root, GET)) as FlightStats, { producer: "loom", dataset: "cut.parquet" });
   assert.equal(answersDiff(loom, serial), null);
-  // The evicted partial comes back from lineage, equal to its serial value.
-  const rebuilt = (await rt.get(lost, GET)) as KeyedStats;
-  assert.equal(statsDiff(rebuilt, computeSerial(loaded.batches.slice(0, 1)).byRoute), null);
-  assert.equal(job.batchRefs.length, 8); // keeps the put batches referenced until here
+  assert.equal(loom.totals.count, 90_001);
+  assert.ok(loom.routes!.total_routes > 100, "the cut has many routes");
+  const rebuilt = (await rt.get(lost, GET)) as FlightStats;
+  assert.equal(answersDiff(rebuilt, await computeSerial(submitted.file, 7, 0, 1)), null);
+});
+
+test("a parquet file without the route columns: the other sections, computed on Loom", async () => {
+  const path = await cutParquet("no-routes.parquet", 30_000, 10_000, ["date", "delay", "distance"]);
+  const loom = await answersOnLoom(rt, tasks, path);
+  assert.deepEqual(Object.keys(loom), ["producer", "dataset", "by_hour", "by_distance_band", "totals", "extra_by_hour_p90"]);
+  assert.equal(answersDiff(loom, await serialAnswers(path, 16)), null);
 });

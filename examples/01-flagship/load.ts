@@ -1,61 +1,40 @@
-// Reads the flights files into normalized columns and splits them into Arrow record batches.
-// Parquet goes through parquet-wasm (measured fastest on flights-3m.parquet, see README);
-// the .arrow file through apache-arrow. Nothing here touches Loom.
-import { readFile } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
-import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
+// Reads flights files and decodes one part of one (parquet row groups, or a range of Arrow rows) into a
+// normalized record batch (schema.ts). Parquet goes through parquet-wasm (measured fastest on flights-3m.parquet,
+// see README), Arrow IPC through apache-arrow. Nothing here touches Loom: the ingest task calls decodePart.
+import { DataType, tableFromIPC, type Data, type RecordBatch, type Table } from "apache-arrow";
 import { makeFlightBatches, type FlightColumns } from "./schema.js";
+import type { FileFormat } from "./flight-file.js";
 
-export interface LoadedFlights {
-  batches: RecordBatch[];
-  rows: number;
-  /** Milliseconds to read and decode the file into columns. */
-  readMs: number;
-  /** Milliseconds to normalize columns and split into batches. */
-  splitMs: number;
-  library: string;
+/**
+ * Part `part` of `parts` of the file as one normalized record batch (schema.ts): with `units` parquet row groups,
+ * row groups [floor(part * units / parts), floor((part + 1) * units / parts)); that range of rows of an Arrow file.
+ */
+export async function decodePart(bytes: Uint8Array, format: FileFormat, part: number, parts: number, rowGroups: number): Promise<RecordBatch> {
+  let table: Table;
+  if (format === "parquet") {
+    // Loaded on first use: compiling its WebAssembly costs each thread 0.1-0.2 s, and Arrow files do not need it.
+    const { readParquet } = await import("parquet-wasm");
+    const [from, to] = range(part, parts, rowGroups);
+    const groups = Array.from({ length: to - from }, (_, i) => from + i);
+    // IPC is the documented way out of wasm memory; it copies once into JS memory.
+    // A batch size past the row count makes the reader reserve for it: 1 << 22 grew its memory to 250-500 MB.
+    table = tableFromIPC(readParquet(bytes, { rowGroups: groups, batchSize: 1 << 19 }).intoIPCStream());
+  } else {
+    const whole = tableFromIPC(bytes);
+    table = whole.slice(...range(part, parts, whole.numRows));
+  }
+  return makeFlightBatches(normalize(table), 1)[0];
 }
 
-export interface LoadOptions {
-  /** How many record batches to split into. */
-  batches: number;
-  /** Read at most this many rows (the first ones). */
-  limit?: number;
-}
-
-/** Load a flights file (.parquet or .arrow) as normalized record batches. */
-export async function loadFlights(path: string, options: LoadOptions): Promise<LoadedFlights> {
-  const t0 = performance.now();
-  const bytes = await readFile(path);
-  const parquet = path.endsWith(".parquet");
-  let table = parquet ? await decodeParquet(bytes, options.limit) : tableFromIPC(bytes);
-  if (options.limit !== undefined && table.numRows > options.limit) table = table.slice(0, options.limit);
-  const t1 = performance.now();
-  const cols = normalize(table);
-  const batches = makeFlightBatches(cols, options.batches);
-  const t2 = performance.now();
-  return {
-    batches,
-    rows: cols.delay.length,
-    readMs: t1 - t0,
-    splitMs: t2 - t1,
-    library: parquet ? "parquet-wasm" : "apache-arrow",
-  };
-}
-
-/** Decode parquet bytes into an Arrow table (one big batch per million rows). */
-async function decodeParquet(bytes: Uint8Array, limit?: number): Promise<Table> {
-  // Imported lazily so that reading .arrow files (tests) does not load the wasm module.
-  const { readParquet } = await import("parquet-wasm");
-  const wasmTable = readParquet(bytes, { batchSize: 1 << 20, limit });
-  // IPC is the documented way out of wasm memory; it copies once into JS memory.
-  return tableFromIPC(wasmTable.intoIPCStream());
+function range(part: number, parts: number, units: number): [number, number] {
+  return [Math.floor((part * units) / parts), Math.floor(((part + 1) * units) / parts)];
 }
 
 /**
  * Map either source schema onto FlightColumns:
  * flights-3m.parquet has date (timestamp), delay, distance (int64), origin, destination (strings);
- * flights-200k.arrow has delay, distance (int16) and time (fractional hour of day).
+ * flights-200k.arrow has delay, distance (int16) and time (fractional hour of day). A file with an origin
+ * but no destination keeps its origins; one without origin has neither.
  */
 export function normalize(table: Table): FlightColumns {
   const rows = table.numRows;
@@ -69,15 +48,17 @@ export function normalize(table: Table): FlightColumns {
   } else {
     throw new Error("flights file has neither a 'date' nor a 'time' column");
   }
-  if (!table.getChild("origin") || !table.getChild("destination")) return { hour, delay, distance };
+  if (!table.getChild("origin")) return { hour, delay, distance };
   const airports = new AirportCodes();
   const origin = airports.encode(table, "origin");
-  const destination = airports.encode(table, "destination");
-  return { hour, delay, distance, airports: airports.names, origin, destination };
+  const destination = table.getChild("destination") ? airports.encode(table, "destination") : undefined;
+  return { hour, delay, distance, airports: airports.names, origin, ...(destination ? { destination } : {}) };
 }
 
 /** Copy an integer column (int16/int32/int64, no nulls) into one Int32Array. */
 function toInt32(table: Table, name: string): Int32Array {
+  const type = column(table, name).type;
+  if (!DataType.isInt(type)) throw new Error(`column '${name}' is ${String(type)}; expected integers`);
   const out = new Int32Array(table.numRows);
   let at = 0;
   for (const data of column(table, name).data) {
@@ -105,31 +86,40 @@ function int32Words(values: ArrayLike<number | bigint>): { words: ArrayLike<numb
   return { words: values as ArrayLike<number>, stride: 1 };
 }
 
-/** Hour of day from a timestamp column; wall-clock time (the file is not UTC-adjusted). */
+/**
+ * Hour of day from a timestamp column, on its raw integer (no time zone): for microseconds,
+ * `floor((date_us mod 86_400_000_000) / 3_600_000_000)`; other units scaled alike.
+ */
 function fillHourFromTimestamp(table: Table, hour: Uint8Array): void {
   const col = column(table, "date");
   const unitsPerHour = [3600, 3600e3, 3600e6, 3600e9][(col.type as { unit: number }).unit];
+  const unitsPerDay = 24 * unitsPerHour;
   let at = 0;
   for (const data of col.data) {
     const { words, stride } = int32Words(data.values);
     for (let i = 0; i < data.length; i++) {
-      // Exact while |value| < 2^53; microsecond timestamps qualify.
+      // Exact while |value| < 2^53; microsecond timestamps qualify (nanoseconds after 1970-04 do not).
       const value = stride === 2 ? (words[2 * i] >>> 0) + words[2 * i + 1] * 4294967296 : words[i];
-      const h = Math.floor(value / unitsPerHour) % 24;
-      hour[at + i] = h < 0 ? h + 24 : h;
+      if (!Number.isSafeInteger(value)) throw new Error(`'date' value at row ${at + i} is beyond 2^53`);
+      hour[at + i] = checkedHour(Math.floor((value % unitsPerDay) / unitsPerHour), at + i);
     }
     at += data.length;
   }
 }
 
-/** Hour of day from a fractional-hour float column (0 <= time < 24). */
+/** Hour of day from a fractional-hour float column: floor(time). */
 function fillHourFromFraction(table: Table, hour: Uint8Array): void {
   let at = 0;
   for (const data of column(table, "time").data) {
     const values = data.values as Float32Array | Float64Array;
-    for (let i = 0; i < data.length; i++) hour[at + i] = Math.min(23, Math.max(0, Math.floor(values[i])));
+    for (let i = 0; i < data.length; i++) hour[at + i] = checkedHour(Math.floor(values[i]), at + i);
     at += data.length;
   }
+}
+
+function checkedHour(h: number, row: number): number {
+  if (!(h >= 0 && h < 24)) throw new Error(`the hour of row ${row} is ${h}, outside 0..23`);
+  return h;
 }
 
 function column(table: Table, name: string) {
@@ -157,7 +147,31 @@ class AirportCodes {
     const out = new Int16Array(table.numRows);
     let at = 0;
     for (const data of column(table, name).data) {
+      if (data.dictionary) {
+        // A dictionary column (as Arrow IPC files often have): code its entries once, then map the indices.
+        const entries = this.codesOf(data.dictionary.data);
+        const indices = data.values as ArrayLike<number>;
+        for (let i = 0; i < data.length; i++) out[at + i] = entries[indices[i]];
+        at += data.length;
+        continue;
+      }
       // Offsets of one batch stay below 2^31 bytes, so the low words of LargeUtf8's int64 offsets suffice.
+      const { words: offsets, stride } = int32Words(data.valueOffsets as ArrayLike<number | bigint>);
+      const bytes = data.values as Uint8Array;
+      for (let i = 0; i < data.length; i++) {
+        const start = offsets[i * stride];
+        const end = offsets[(i + 1) * stride];
+        out[at + i] = end - start <= 3 ? this.shortCode(bytes, start, end) : this.longCode(bytes, start, end);
+      }
+      at += data.length;
+    }
+    return out;
+  }
+
+  private codesOf(chunks: readonly Data[]): Int16Array {
+    const out = new Int16Array(chunks.reduce((n, d) => n + d.length, 0));
+    let at = 0;
+    for (const data of chunks) {
       const { words: offsets, stride } = int32Words(data.valueOffsets as ArrayLike<number | bigint>);
       const bytes = data.values as Uint8Array;
       for (let i = 0; i < data.length; i++) {

@@ -1,143 +1,129 @@
-// `npm start`: the flagship job. Reads 3M US flights, aggregates them on Loom with a tree reduce while
-// a worker is killed and an intermediate object evicted, checks the answers against a serial run,
-// and writes the run's graph (DOT) and timeline (Chrome trace).
+// `npm start`: the flagship job. Reads 3M US flights in parallel on Loom (row groups decoded in the workers into
+// Arrow record batches in the shared store), aggregates them where they are with a tree reduce, prints and writes
+// (--json) exact answers, then runs again while a worker is killed and an intermediate evicted, checks that the
+// answers are the same and equal a serial run's, and writes the run's graph (DOT) and timeline (Chrome trace).
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { RecordBatch } from "apache-arrow";
 import { init, type ObjectRef } from "../../engine/index.js";
 import { writeGraph } from "../../engine/graph-export/index.js";
-import { answersDiff, answersFromList, AGGREGATES } from "./answers.js";
-import { loadFlights } from "./load.js";
+import { answersDiff, answersFrom } from "./answers.js";
+import type { FlightStats } from "./flight-stats.js";
+import { readFlightFile } from "./flight-file.js";
 import { computeSerial } from "./serial.js";
-import { submitFlightJob } from "./loom-job.js";
+import { DEFAULT_PARTS, loadFlightTasks, submitFile, vegaData, type Submitted } from "./loom-answers.js";
 import { formatReport } from "./report.js";
-import { statsDiff, type KeyedStats } from "./keyed-stats.js";
 import { FaultLog } from "./fault-log.js";
 import { TaskProgress } from "./task-progress.js";
-import type * as FlightTasks from "./flight-tasks.js";
-
-const DEFAULT_FILE = fileURLToPath(new URL("../../node_modules/vega-datasets/data/flights-3m.parquet", import.meta.url));
 
 const { values: opts } = parseArgs({
   options: {
-    file: { type: "string", default: DEFAULT_FILE },
-    batches: { type: "string", default: "16" },
+    file: { type: "string", default: vegaData("flights-3m.parquet") },
+    json: { type: "string" },
+    parts: { type: "string", default: String(DEFAULT_PARTS) },
     workers: { type: "string" },
     out: { type: "string", default: "out" },
     faults: { type: "string", default: "on" },
   },
 });
-const batchCount = positiveInt(opts.batches, "--batches");
+const wantedParts = positiveInt(opts.parts, "--parts");
 const workers = opts.workers === undefined ? availableParallelism() : positiveInt(opts.workers, "--workers");
 const injectFaults = opts.faults !== "off";
+const dataset = basename(opts.file);
 
-const GET = { timeoutMs: 60_000 };
+const GET = { timeoutMs: 120_000 };
 const ms = (t: number) => `${t.toFixed(0)} ms`;
 const line = (text = "") => console.log(text);
 
-// 1. Read and split: the same batches feed the serial baseline and Loom.
-line("Loom flagship: delays of US flights, aggregated in parallel with a tree reduce\n");
-const loaded = await loadFlights(opts.file, { batches: batchCount });
-line(`read ${loaded.rows.toLocaleString("en-US")} flights with ${loaded.library} in ${ms(loaded.readMs)}; ` +
-  `${loaded.batches.length} Arrow record batches in ${ms(loaded.splitMs)}`);
-const airports = loaded.batches[0].getChild("origin")?.data[0].dictionary?.toArray() as string[] | undefined;
+line(`Loom flagship: delays of US flights (${dataset}), read and aggregated in parallel\n`);
 
-// 2. The serial baseline, one thread: the reference answers. Both sides are timed warm (compiled code, as in a
-//    long-running job): the first pass here, and a whole untimed run on Loom below, are warm-ups.
+// 1. Start Loom (embedded, no config) and load the task module in every worker.
 let t = performance.now();
-computeSerial(loaded.batches);
-const serialColdMs = performance.now() - t;
-t = performance.now();
-const serial = computeSerial(loaded.batches);
-const serialMs = performance.now() - t;
-line(`serial baseline (1 thread): ${ms(serialMs)} (first pass ${ms(serialColdMs)})`);
-
-// 3. Start Loom (embedded, no config), load the task module in every worker, put each batch once.
-t = performance.now();
 const rt = await init({ workers });
-const tasks = await rt.module<typeof FlightTasks>(new URL("./flight-tasks.ts", import.meta.url));
-// Warm-up: every worker loads flight-tasks.ts and compiles each function once, on a small slice.
-const sample = rt.put(loaded.batches[0].slice(0, 4096));
-const warmRefs = Array.from({ length: 2 * workers }, () => AGGREGATES.map((name) => tasks[name].remote(sample))).flat();
-const warm = (await rt.get([...warmRefs, tasks.merge.remote(warmRefs[0], warmRefs[0])], GET)) as unknown[];
+const tasks = await loadFlightTasks(rt);
 const startMs = performance.now() - t;
-t = performance.now();
-const batchRefs = loaded.batches.map((batch) => rt.put(batch));
-const putMs = performance.now() - t;
-/** One whole run without faults, timed (ms). */
-const timedRun = async (): Promise<number> => {
+
+/** File to answers: read, put the bytes, ingest + aggregate + tree reduce, answers. */
+const run = async () => {
   const started = performance.now();
-  await rt.get(submitFlightJob<ObjectRef<RecordBatch>, ObjectRef<KeyedStats>>(tasks, batchRefs).roots, GET);
-  return performance.now() - started;
+  const submitted = await submitFile(rt, tasks, opts.file, wantedParts);
+  const answers = answersFrom((await rt.get(submitted.job.root, GET)) as FlightStats, { producer: "loom", dataset });
+  return { answers, submitted, ms: performance.now() - started };
 };
-const warmRunMs = await timedRun();
-line(`Loom: ${workers} workers started and warmed in ${ms(startMs)} (${warm.length} warm-up tasks); ` +
-  `batches put into shared memory in ${ms(putMs)}; a first whole run (warm-up) in ${ms(warmRunMs)}`);
-// The clean run is timed before the faulty one: the crash replaces a worker, and a fresh thread runs cold
-// (imports, compilation) for a while.
-const cleanRunMs = await timedRun();
-line(`a timed run without faults: ${ms(cleanRunMs)}\n`);
+
+// 2. The first run is cold (workers import the task module and parquet-wasm); the second is timed warm.
+const first = await run();
+const warm = await run();
+line(`Loom: ${workers} workers started in ${ms(startMs)}; file to answers: ${ms(first.ms)} (first run), ${ms(warm.ms)} (warm), ` +
+  `${first.submitted.parts} parts, ${first.submitted.job.tasks} tasks\n`);
+line(formatReport(warm.answers));
+line();
+if (opts.json) {
+  await writeFile(opts.json, `${JSON.stringify(warm.answers, null, 2)}\n`);
+  line(`answers written to ${opts.json}`);
+}
+
+// 3. The serial reference: the same parts and merges in this thread.
+t = performance.now();
+const file = await readFlightFile(opts.file);
+const serialOf = (from: number, to: number) => computeSerial(file, first.submitted.parts, from, to);
+const serial = answersFrom(await serialOf(0, first.submitted.parts), { producer: "loom", dataset });
+const serialMs = performance.now() - t;
+const cleanDiff = answersDiff(warm.answers, serial);
+line(cleanDiff === null ? `Loom answers = serial answers, bit for bit (serial: ${ms(serialMs)} on one thread)` : `MISMATCH against the serial run: ${cleanDiff}`);
+if (cleanDiff !== null) process.exitCode = 1;
 
 // 4. The run with faults: a progress bar fed by task:finished; midway a worker crash and an eviction.
 const faults = new FaultLog(rt.events);
-const progress = new TaskProgress(rt.events, "aggregate + tree reduce");
-const job = submitFlightJob<ObjectRef<RecordBatch>, ObjectRef<KeyedStats>>(tasks, batchRefs);
-let evicted: { ref: ObjectRef<KeyedStats>; label: string; expected: KeyedStats } | undefined;
+const progress = new TaskProgress(rt.events, "ingest + aggregate + tree reduce");
+let evicted: { ref: ObjectRef<FlightStats>; label: string; from: number; to: number } | undefined;
+let submitted: Submitted | undefined;
 try {
   t = performance.now();
+  submitted = await submitFile(rt, tasks, opts.file, wantedParts);
+  const { job } = submitted;
   progress.start(job.tasks);
-  // One get for the whole run; a stuck engine fails it after a minute instead of hanging the demo.
-  const answersPromise = rt.get(job.roots, GET);
-  answersPromise.catch(() => {}); // awaited below; this only avoids an unhandled rejection while faults run
+  const rootPromise = rt.get(job.root, GET);
+  rootPromise.catch(() => {}); // awaited below; this only avoids an unhandled rejection while faults run
   if (injectFaults) {
-    // Midway = half as many tasks finished as there are map tasks: early partials exist, few merges ran.
-    await Promise.race([progress.reached(Math.floor((AGGREGATES.length * loaded.batches.length) / 2)), answersPromise]);
+    // Midway: as many tasks finished as there are parts (some partials exist, few merges ran).
+    await Promise.race([progress.reached(submitted.parts), rootPromise]);
     const killed = await rt.faults.killWorker();
     progress.announce(`!! killed worker ${killed} mid-task (a crash: its task will be retried)`);
-    evicted = evictIntermediate();
+    evicted = evictIntermediate(submitted);
     progress.announce(evicted
       ? `!! evicted ${evicted.label} from the object store (as if its node were lost)`
       : "!! nothing evictable yet (no intermediate stored); skipping the eviction");
   }
-  const loom = answersFromList((await answersPromise) as KeyedStats[]);
-  const faultRunMs = performance.now() - t;
+  const faulty = answersFrom((await rootPromise) as FlightStats, { producer: "loom", dataset });
+  const faultMs = performance.now() - t;
   progress.stop();
-
-  // 5. Same answers? What was rebuilt?
-  line();
-  line(formatReport(loom, { airports }));
-  line();
-  const diff = answersDiff(loom, serial);
-  line(diff === null ? "Loom answers = serial answers: every count, sum, max and histogram identical"
-    : `MISMATCH against the serial run: ${diff}`);
+  const diff = answersDiff(faulty, serial);
+  line(diff === null ? "answers after the faults = serial answers, bit for bit" : `MISMATCH after the faults: ${diff}`);
   if (diff !== null) process.exitCode = 1;
   if (evicted) {
     // Ask for the evicted object itself too: if its consumer ran before the eviction, this is what rebuilds it.
-    const again = (await rt.get(evicted.ref, GET)) as KeyedStats;
-    const same = statsDiff(again, evicted.expected) === null;
+    const again = (await rt.get(evicted.ref, GET)) as FlightStats;
+    const same = answersDiff(again, await serialOf(evicted.from, evicted.to)) === null;
     line(`evicted ${evicted.label}: fetched again, ${same ? "identical to the serial value" : "DIFFERENT from the serial value"}`);
+    if (!same) process.exitCode = 1;
   }
   line(faults.summary());
-
-  // 6. Timing: the clean run (no faults) for the fair comparison, and the run above.
-  const timings: [string, number][] = [["Loom, no faults", cleanRunMs]];
-  if (injectFaults) timings.push(["Loom, with crash + eviction", faultRunMs]);
   line();
-  line(`timing (${workers} workers, ${loaded.rows.toLocaleString("en-US")} rows, ${job.tasks} tasks per run):`);
-  line(`  ${"serial, 1 thread".padEnd(28)}${ms(serialMs).padStart(9)}`);
-  for (const [label, took] of timings) line(`  ${label.padEnd(28)}${ms(took).padStart(9)}   ${(serialMs / took).toFixed(2)}x serial`);
-  line(`  (not counted above: read ${ms(loaded.readMs + loaded.splitMs)}, Loom start ${ms(startMs)}, put ${ms(putMs)}, ` +
-    `warm-up runs: serial ${ms(serialColdMs)}, Loom ${ms(warmRunMs)})`);
+  line(`timing (${workers} workers, ${serial.totals.count.toLocaleString("en-US")} rows, file to answers):`);
+  line(`  ${"serial, 1 thread".padEnd(30)}${ms(serialMs).padStart(9)}`);
+  line(`  ${"Loom, warm, no faults".padEnd(30)}${ms(warm.ms).padStart(9)}   ${(serialMs / warm.ms).toFixed(2)}x serial`);
+  if (injectFaults) line(`  ${"Loom, with crash + eviction".padEnd(30)}${ms(faultMs).padStart(9)}   (the replacement worker starts cold)`);
+  line(`  (not counted above: Loom start ${ms(startMs)}, the first run ${ms(first.ms)})`);
 } catch (error) {
   progress.stop();
   console.error(`\nthe Loom run failed: ${(error as Error).stack ?? String(error)}`);
   console.error(faults.summary());
   process.exitCode = 1;
 } finally {
-  // 7. The graph of everything this run submitted (also after a failure: it shows where it stopped).
+  // 5. The graph of everything this run submitted (also after a failure: it shows where it stopped).
   const written = await writeGraph(rt.graph(), { dot: join(opts.out, "flagship.dot"), trace: join(opts.out, "flagship-trace.json") });
   line();
   line(`graph:    ${written.dot}   (render: dot -Tsvg ${join(opts.out, "flagship.dot")} -o flagship.svg)`);
@@ -145,29 +131,16 @@ try {
   await rt.shutdown();
 }
 
-/** Evict the first stored intermediate, preferring a first-level merge, else a per-batch partial. */
-function evictIntermediate(): typeof evicted {
-  const candidates: { ref: ObjectRef<KeyedStats>; label: string; expected: () => KeyedStats }[] = [];
-  for (const name of AGGREGATES) {
-    const [partials, merges = []] = job.reductions[name].levels;
-    merges.forEach((ref, i) => {
-      if (2 * i + 1 < partials.length) {
-        candidates.push({ ref, label: `the merge of ${name} partials ${2 * i} and ${2 * i + 1}`, expected: () => serialPartial(name, 2 * i, 2 * i + 2) });
-      }
-    });
-  }
-  for (const name of AGGREGATES) {
-    job.reductions[name].levels[0].forEach((ref, b) => {
-      candidates.push({ ref, label: `the ${name} partial of batch ${b}`, expected: () => serialPartial(name, b, b + 1) });
-    });
-  }
-  for (const c of candidates) if (rt.faults.evict(c.ref)) return { ref: c.ref, label: c.label, expected: c.expected() };
+/** Evict the first stored intermediate partial, preferring a first-level merge, else a per-part partial. */
+function evictIntermediate(s: Submitted): typeof evicted {
+  const [partials, merges = []] = s.job.reduction.levels;
+  const candidates: NonNullable<typeof evicted>[] = [];
+  merges.forEach((ref, i) => {
+    if (2 * i + 1 < partials.length) candidates.push({ ref, label: `the merge of partials ${2 * i} and ${2 * i + 1}`, from: 2 * i, to: 2 * i + 2 });
+  });
+  partials.forEach((ref, p) => candidates.push({ ref, label: `the partial of part ${p}`, from: p, to: p + 1 }));
+  return candidates.find((c) => rt.faults.evict(c.ref));
   return undefined;
-}
-
-/** What the partial of batches [from, to) of one aggregate should be, computed in this thread. */
-function serialPartial(name: (typeof AGGREGATES)[number], from: number, to: number): KeyedStats {
-  return computeSerial(loaded.batches.slice(from, to))[name];
 }
 
 function positiveInt(text: string, flag: string): number {

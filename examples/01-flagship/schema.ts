@@ -14,20 +14,15 @@ import {
   vectorFromArray,
   type Data,
 } from "apache-arrow";
+import { COL } from "./columns.js";
 
-/** Column names of a normalized flight batch. */
-export const COL = {
-  hour: "hour", // scheduled departure hour of day, 0..23
-  delay: "delay", // arrival delay in minutes (negative: early)
-  distance: "distance", // miles
-  origin: "origin", // airport code, dictionary-encoded
-  destination: "destination",
-} as const;
+export { COL };
 
 /**
- * Columns of a whole file, before splitting. `origin`/`destination` are codes
+ * Columns of a file part, before making batches. `origin`/`destination` are codes
  * into `airports`; both columns share that one list, so a route key
- * `origin * airports.length + destination` means the same in every batch.
+ * `origin * airports.length + destination` means the same in every batch of the part.
+ * A file may have an origin and no destination (its routes are unknown).
  */
 export interface FlightColumns {
   hour: Uint8Array;
@@ -42,7 +37,8 @@ export interface FlightColumns {
 export function makeFlightBatches(cols: FlightColumns, count: number): RecordBatch[] {
   const rows = cols.delay.length;
   const n = Math.max(1, Math.min(count, rows));
-  const hasAirports = cols.airports !== undefined && cols.origin !== undefined && cols.destination !== undefined;
+  const hasAirports = cols.airports !== undefined && cols.origin !== undefined;
+  const hasDestination = hasAirports && cols.destination !== undefined;
   const fields: Field[] = [
     new Field(COL.hour, new Uint8(), false),
     new Field(COL.delay, new Int32(), false),
@@ -53,7 +49,8 @@ export function makeFlightBatches(cols: FlightColumns, count: number): RecordBat
   const originType = new Dictionary(new Utf8(), new Int16());
   const destType = new Dictionary(new Utf8(), new Int16());
   if (hasAirports) {
-    fields.push(new Field(COL.origin, originType, false), new Field(COL.destination, destType, false));
+    fields.push(new Field(COL.origin, originType, false));
+    if (hasDestination) fields.push(new Field(COL.destination, destType, false));
   }
   const schema = new Schema(fields);
   const batches: RecordBatch[] = [];
@@ -67,10 +64,8 @@ export function makeFlightBatches(cols: FlightColumns, count: number): RecordBat
       makeData({ type: new Int32(), length, data: cols.distance.subarray(start, end) }),
     ];
     if (hasAirports) {
-      children.push(
-        makeData({ type: originType, length, data: cols.origin!.subarray(start, end), dictionary }),
-        makeData({ type: destType, length, data: cols.destination!.subarray(start, end), dictionary }),
-      );
+      children.push(makeData({ type: originType, length, data: cols.origin!.subarray(start, end), dictionary }));
+      if (hasDestination) children.push(makeData({ type: destType, length, data: cols.destination!.subarray(start, end), dictionary }));
     }
     const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children });
     batches.push(new RecordBatch(schema, struct));

@@ -1,16 +1,15 @@
-// The baseline: the same aggregates as the Loom job, in one thread, merged left to right.
+// The baseline: the same parts, partials and merges as the Loom job, in this thread, merged left to right.
 // Its answers are the reference the Loom run must equal exactly.
-import type { RecordBatch } from "apache-arrow";
-import { AGGREGATES, type FlightAnswers } from "./answers.js";
-import * as tasks from "./flight-tasks.js";
+import { decodePart } from "./load.js";
+import type { FlightFile } from "./flight-file.js";
+import { batchStats, mergeStats, type FlightStats } from "./flight-stats.js";
 
-/** Every aggregate over every batch, in this thread. */
-export function computeSerial(batches: readonly RecordBatch[]): FlightAnswers {
-  const answers = {} as FlightAnswers;
-  for (const name of AGGREGATES) {
-    let acc = tasks[name](batches[0]);
-    for (let b = 1; b < batches.length; b++) acc = tasks.merge(acc, tasks[name](batches[b]));
-    answers[name] = acc;
+/** The partial of parts [from, to) of `parts`, computed here (default: the whole file). */
+export async function computeSerial(file: FlightFile, parts: number, from = 0, to = parts): Promise<FlightStats> {
+  let acc: FlightStats | undefined;
+  for (let p = from; p < to; p++) {
+    const part = batchStats(await decodePart(file.bytes, file.format, p, parts, file.rowGroups));
+    acc = acc ? mergeStats(acc, part) : part;
   }
-  return answers;
+  return acc!;
 }
