@@ -1,0 +1,224 @@
+// What the dashboard remembers about tasks, fed only by rt.events: cumulative counts per function, the
+// most recently touched tasks, throughput per second and recent errors. Bounded whatever the job's size;
+// it never reads the runtime's task table (running tasks come from a poll of rt.inspect(), merged in here).
+import type { EventEmitter } from "eventemitter3";
+import type { RuntimeInspection } from "../runtime/runtime.js";
+
+export type TaskState = "pending" | "running" | "finished" | "failed";
+
+/** A row of `/api/tasks`' `recent`, as SPEC.md names it. Times are ms since 1970. */
+export interface TaskRow {
+  taskId: string;
+  functionName: string;
+  state: TaskState;
+  nodeId: string;
+  workerId: number | null;
+  submittedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+export interface ErrorRow {
+  taskId: string;
+  functionName: string;
+  workerId: number | null;
+  at: number;
+  name: string;
+  message: string;
+  /** The remote stack when the task threw, else the error's own. */
+  stack: string;
+}
+
+export interface ThroughputBucket { at: number; finished: number; failed: number }
+
+interface Counts { submitted: number; finished: number; failed: number }
+/** A row and the tick it last changed in (rows are kept in the order they changed: the Map's order). */
+interface Tracked { row: TaskRow; version: number }
+
+export const RECENT_LIMIT = 500;
+export const ERROR_LIMIT = 50;
+export const BUCKET_MS = 1000;
+export const BUCKETS = 600;
+
+interface TaskEvent { taskId: string; name: string; worker?: number; time?: number }
+
+export class TaskTracker {
+  private readonly byFunction = new Map<string, Counts>();
+  private readonly recent = new Map<string, Tracked>();
+  private readonly errorRows: ErrorRow[] = [];
+  /** Errors ever recorded; errorRows holds the last ERROR_LIMIT of them. */
+  private errorCount = 0;
+  private readonly bucketAt = new Float64Array(BUCKETS).fill(-1);
+  private readonly bucketFinished = new Uint32Array(BUCKETS);
+  private readonly bucketFailed = new Uint32Array(BUCKETS);
+  /** Bumped by takeChanges(): rows touched after it are the delta of the next tick. */
+  private version = 1;
+  private countsChanged = false;
+  private running: RuntimeInspection["running"] = [];
+  private readonly listeners: Array<[string, (e: TaskEvent) => void]>;
+
+  /**
+   * @param epoch ms since 1970 that the events' `time` fields count from
+   * @param readError called once per failed task; resolves with its error (or undefined when it is gone)
+   */
+  constructor(
+    private readonly events: EventEmitter,
+    private readonly nodeId: string,
+    private readonly epoch: number,
+    private readonly readError: (taskId: string) => Promise<Error | undefined>,
+  ) {
+    this.listeners = [
+      ["task:submitted", (e) => this.onSubmitted(e)],
+      ["task:started", (e) => this.onStarted(e)],
+      ["task:finished", (e) => this.onEnded(e, "finished")],
+      ["task:failed", (e) => this.onEnded(e, "failed")],
+      ["task:retried", (e) => this.onRetried(e)],
+    ];
+    for (const [name, fn] of this.listeners) events.on(name, fn);
+  }
+
+  detach(): void {
+    for (const [name, fn] of this.listeners) this.events.off(name, fn);
+  }
+
+  private countsOf(name: string): Counts {
+    let c = this.byFunction.get(name);
+    if (!c) this.byFunction.set(name, c = { submitted: 0, finished: 0, failed: 0 });
+    this.countsChanged = true;
+    return c;
+  }
+
+  /** The row of a task, moved to the newest end (created if it was never seen or already evicted). */
+  private touch(taskId: string, name: string): TaskRow {
+    let t = this.recent.get(taskId);
+    if (t) this.recent.delete(taskId);
+    else {
+      t = { row: { taskId, functionName: name, state: "pending", nodeId: this.nodeId, workerId: null, submittedAt: null, startedAt: null, finishedAt: null, error: null }, version: 0 };
+      if (this.recent.size >= RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
+    }
+    t.version = this.version;
+    this.recent.set(taskId, t);
+    return t.row;
+  }
+
+  private onSubmitted(e: TaskEvent): void {
+    this.countsOf(e.name).submitted++;
+    this.touch(e.taskId, e.name).submittedAt = Date.now();
+  }
+
+  private onStarted(e: TaskEvent): void {
+    const row = this.touch(e.taskId, e.name);
+    row.state = "running";
+    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
+    if (e.time !== undefined) row.startedAt = this.epoch + e.time;
+  }
+
+  private onRetried(e: TaskEvent): void {
+    const row = this.touch(e.taskId, e.name);
+    row.state = "pending";
+    row.startedAt = null;
+  }
+
+  private onEnded(e: TaskEvent, state: "finished" | "failed"): void {
+    const c = this.countsOf(e.name);
+    if (state === "finished") c.finished++; else c.failed++;
+    const row = this.touch(e.taskId, e.name);
+    row.state = state;
+    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
+    const at = e.time !== undefined ? this.epoch + e.time : Date.now();
+    row.finishedAt = at;
+    const b = Math.floor(at / BUCKET_MS);
+    const i = b % BUCKETS;
+    if (this.bucketAt[i] !== b) { this.bucketAt[i] = b; this.bucketFinished[i] = 0; this.bucketFailed[i] = 0; }
+    if (state === "finished") this.bucketFinished[i]!++; else this.bucketFailed[i]!++;
+    if (state === "failed") this.recordError(row);
+  }
+
+  private recordError(row: TaskRow): void {
+    this.readError(row.taskId).then((error) => {
+      const remote = error as (Error & { remoteStack?: string; remoteName?: string }) | undefined;
+      const name = remote?.name ?? "Error";
+      const message = remote?.message ?? "the error was freed before the dashboard could read it";
+      row.error = `${name}: ${message}`;
+      const t = this.recent.get(row.taskId);
+      if (t) t.version = this.version;
+      this.errorRows.push({
+        taskId: row.taskId, functionName: row.functionName, workerId: row.workerId, at: row.finishedAt ?? Date.now(),
+        name, message, stack: remote?.remoteStack || remote?.stack || "",
+      });
+      this.errorCount++;
+      if (this.errorRows.length > ERROR_LIMIT) this.errorRows.shift();
+    }, () => undefined);
+  }
+
+  /** Takes the running tasks of a poll of rt.inspect(): they show as running until an event says otherwise. */
+  setRunning(inspection: RuntimeInspection): void {
+    const before = this.running;
+    this.running = inspection.running;
+    if (before.length !== this.running.length || before.some((r, i) => r.taskId !== this.running[i]!.taskId)) this.countsChanged = true;
+    for (const r of this.running) {
+      const t = this.recent.get(r.taskId);
+      if (t && t.row.state !== "pending") continue; // ended (or already seen running) by events
+      const row = this.touch(r.taskId, r.name);
+      row.state = "running";
+      row.workerId = r.worker;
+      if (r.started > 0) row.startedAt = inspection.epoch + r.started;
+    }
+  }
+
+  /** `{ [functionName]: { pending, running, finished, failed } }`; running as of the last setRunning. */
+  counts(): Record<string, Record<TaskState, number>> {
+    const running = new Map<string, number>();
+    for (const r of this.running) running.set(r.name, (running.get(r.name) ?? 0) + 1);
+    const out: Record<string, Record<TaskState, number>> = {};
+    for (const [name, c] of this.byFunction) {
+      const run = running.get(name) ?? 0;
+      // An actor's constructor ends once per restart but is submitted once: never count below zero.
+      const pending = Math.max(0, c.submitted - c.finished - c.failed - run);
+      out[name] = { pending, running: run, finished: c.finished, failed: c.failed };
+    }
+    return out;
+  }
+
+  /** The tracked tasks, newest change first. */
+  recentRows(): TaskRow[] {
+    return [...this.recent.values()].reverse().map((t) => ({ ...t.row }));
+  }
+
+  errors(): ErrorRow[] {
+    return this.errorRows.slice();
+  }
+
+  /** Finished and failed tasks per second, oldest first, over the last `seconds` up to now. */
+  throughput(seconds = 120, now = Date.now()): ThroughputBucket[] {
+    const last = Math.floor(now / BUCKET_MS);
+    const out: ThroughputBucket[] = [];
+    for (let b = last - Math.min(seconds, BUCKETS) + 1; b <= last; b++) {
+      const i = b % BUCKETS;
+      const live = this.bucketAt[i] === b;
+      out.push({ at: b * BUCKET_MS, finished: live ? this.bucketFinished[i]! : 0, failed: live ? this.bucketFailed[i]! : 0 });
+    }
+    return out;
+  }
+
+  /**
+   * What changed since the last call, for the page's deltas: the counts (whole: they are small) when any
+   * changed, the rows touched since (the Map's tail, newest last), and the errors recorded since.
+   */
+  takeChanges(errorsSeen: number): { counts?: Record<string, Record<TaskState, number>>; rows: TaskRow[]; errors: ErrorRow[]; errorCount: number } {
+    const rows: TaskRow[] = [];
+    const entries = [...this.recent.values()];
+    for (let i = entries.length - 1; i >= 0 && entries[i]!.version >= this.version; i--) rows.push({ ...entries[i]!.row });
+    rows.reverse();
+    this.version++;
+    const counts = this.countsChanged ? this.counts() : undefined;
+    this.countsChanged = false;
+    const fresh = Math.min(this.errorCount - errorsSeen, this.errorRows.length);
+    return { counts, rows, errors: fresh > 0 ? this.errorRows.slice(-fresh) : [], errorCount: this.errorCount };
+  }
+
+  get errorsRecorded(): number {
+    return this.errorCount;
+  }
+}
