@@ -22,11 +22,11 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new LoomError(`init(): unknown option ${JSON.stringify(key)}; known options: ${[...known].join(", ")}`);
   }
+  const dashboard = checkDashboardOption(options.dashboard);
   const existing = peekCurrent<Runtime>();
   if (existing instanceof Runtime && !existing.isShutdown) {
     throw new LoomError("init(): a Loom runtime is already running in this process; call shutdown() first or use current()");
   }
-  const dashboard = checkDashboardOption(options.dashboard);
   const rt = new Runtime(options);
   if (dashboard) {
     // Loaded only when asked for: a runtime without a dashboard imports none of it.
