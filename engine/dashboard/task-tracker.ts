@@ -40,6 +40,11 @@ export const RECENT_LIMIT = 500;
 export const ERROR_LIMIT = 50;
 export const BUCKET_MS = 1000;
 export const BUCKETS = 600;
+/** Submissions between two looks at the rate (a power of two). */
+const SAMPLE_EVERY = 1024;
+/** Tasks per second up to which every task gets a row. */
+const RATE_FOR_ALL = 2000;
+const MAX_SAMPLE_MASK = 1023;
 
 interface TaskEvent { taskId: string; name: string; worker?: number; time?: number }
 
@@ -83,11 +88,17 @@ export class TaskTracker {
   }
 
   private countsOf(name: string): Counts {
+    this.countsChanged = true;
+    if (name === this.lastName) return this.lastCounts!;
     let c = this.byFunction.get(name);
     if (!c) this.byFunction.set(name, c = { submitted: 0, finished: 0, failed: 0 });
-    this.countsChanged = true;
+    this.lastName = name;
+    this.lastCounts = c;
     return c;
   }
+  /** The last function counted, and its counts: a job mostly submits runs of one function. */
+  private lastName = "";
+  private lastCounts: Counts | undefined;
 
   /** The row of a task, moved to the newest end (created if it was never seen or already evicted). */
   private touch(taskId: string, name: string): TaskRow {
@@ -102,19 +113,38 @@ export class TaskTracker {
     return t.row;
   }
 
+  /**
+   * Rows for one submission in sampleMask + 1: at thousands of tasks a second a row per task costs the driver
+   * more than the counts, and nobody reads that many. Every SAMPLE_EVERY submissions the mask follows the
+   * rate (a row per task below about RATE_FOR_ALL a second). Failed tasks always get a row.
+   */
   private onSubmitted(e: TaskEvent): void {
     this.countsOf(e.name).submitted++;
-    this.touch(e.taskId, e.name).submittedAt = Date.now();
+    if ((++this.submissions & (SAMPLE_EVERY - 1)) === 0) this.adaptSampling();
+    if ((this.submissions & this.sampleMask) === 0) this.touch(e.taskId, e.name).submittedAt = Date.now();
+  }
+  private submissions = 0;
+  private sampleMask = 0;
+  private sampledSince = Date.now();
+  private adaptSampling(): void {
+    const now = Date.now();
+    const perSecond = SAMPLE_EVERY * 1000 / Math.max(1, now - this.sampledSince);
+    this.sampledSince = now;
+    let mask = 0;
+    while ((perSecond / (mask + 1)) > RATE_FOR_ALL && mask < MAX_SAMPLE_MASK) mask = mask * 2 + 1;
+    this.sampleMask = mask;
   }
 
+  /** A task's start comes right before its end (the driver learns both at once): kept until then, no row made. */
   private onStarted(e: TaskEvent): void {
-    const row = this.touch(e.taskId, e.name);
-    row.state = "running";
-    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
-    if (e.time !== undefined) row.startedAt = this.epoch + e.time;
+    this.startedId = e.taskId;
+    this.startedAt = e.time;
   }
+  private startedId = "";
+  private startedAt: number | undefined;
 
   private onRetried(e: TaskEvent): void {
+    if (!this.recent.has(e.taskId)) return;
     const row = this.touch(e.taskId, e.name);
     row.state = "pending";
     row.startedAt = null;
@@ -123,15 +153,17 @@ export class TaskTracker {
   private onEnded(e: TaskEvent, state: "finished" | "failed"): void {
     const c = this.countsOf(e.name);
     if (state === "finished") c.finished++; else c.failed++;
-    const row = this.touch(e.taskId, e.name);
-    row.state = state;
-    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
     const at = e.time !== undefined ? this.epoch + e.time : Date.now();
-    row.finishedAt = at;
     const b = Math.floor(at / BUCKET_MS);
     const i = b % BUCKETS;
     if (this.bucketAt[i] !== b) { this.bucketAt[i] = b; this.bucketFinished[i] = 0; this.bucketFailed[i] = 0; }
     if (state === "finished") this.bucketFinished[i]!++; else this.bucketFailed[i]!++;
+    if (state === "finished" && this.sampleMask !== 0 && !this.recent.has(e.taskId)) return;
+    const row = this.touch(e.taskId, e.name);
+    row.state = state;
+    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
+    if (this.startedId === e.taskId && this.startedAt !== undefined && row.startedAt === null) row.startedAt = this.epoch + this.startedAt;
+    row.finishedAt = at;
     if (state === "failed") this.recordError(row);
   }
 
