@@ -1,0 +1,68 @@
+// The TaskTracker against events stepped by hand: exact counts whatever the rate, rows for a sample of tasks
+// once the rate is high, a row and an error for every failure, throughput per second.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EventEmitter } from "eventemitter3";
+import { TaskTracker, RECENT_LIMIT } from "./task-tracker.js";
+
+const EPOCH = 1_700_000_000_000;
+
+function tracker(readError = async (_: string): Promise<Error | undefined> => new RangeError("boom")) {
+  const events = new EventEmitter();
+  return { events, t: new TaskTracker(events, "node-1", EPOCH, readError) };
+}
+
+function run(events: EventEmitter, id: number, name: string, ok: boolean, time = 10): void {
+  const taskId = `t${id.toString(16)}`;
+  events.emit("task:started", { taskId, name, worker: id % 2, time });
+  events.emit(ok ? "task:finished" : "task:failed", { taskId, name, worker: id % 2, time: time + 1 });
+}
+
+test("a task's row goes pending, then finished with its start, end and worker", () => {
+  const { events, t } = tracker();
+  events.emit("task:submitted", { taskId: "t1", name: "add" });
+  assert.deepEqual(t.counts(), { add: { pending: 1, running: 0, finished: 0, failed: 0 } });
+  assert.equal(t.recentRows()[0]!.state, "pending");
+  run(events, 1, "add", true, 20);
+  assert.deepEqual(t.counts(), { add: { pending: 0, running: 0, finished: 1, failed: 0 } });
+  const row = t.recentRows()[0]!;
+  assert.deepEqual({ ...row, submittedAt: 0 }, {
+    taskId: "t1", functionName: "add", state: "finished", nodeId: "node-1", workerId: 1,
+    submittedAt: 0, startedAt: EPOCH + 20, finishedAt: EPOCH + 21, error: null,
+  });
+  t.detach();
+  assert.equal(events.listenerCount("task:submitted"), 0);
+});
+
+test("at a high rate the counts stay exact and rows are a bounded sample; failures always get a row", async () => {
+  const { events, t } = tracker();
+  const n = 50_000;
+  for (let i = 1; i <= n; i++) events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" });
+  for (let i = 1; i <= n; i++) run(events, i, "inc", i !== 777);
+  assert.deepEqual(t.counts(), { inc: { pending: 0, running: 0, finished: n - 1, failed: 1 } });
+  const rows = t.recentRows();
+  assert.ok(rows.length <= RECENT_LIMIT, `${rows.length} rows`);
+  assert.ok(rows.length < RECENT_LIMIT / 2, `sampled: ${rows.length} rows (a row per task would fill all ${RECENT_LIMIT})`);
+  const failed = rows.find((r) => r.taskId === `t${(777).toString(16)}`);
+  assert.equal(failed?.state, "failed");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(failed?.error, null, "rows are copies");
+  const [error] = t.errors();
+  assert.equal(error?.name, "RangeError");
+  assert.equal(t.recentRows().find((r) => r.taskId === "t309")?.error, "RangeError: boom");
+});
+
+test("throughput counts ends per second; takeChanges returns only what changed", () => {
+  const { events, t } = tracker();
+  const now = Date.now();
+  const rel = now - EPOCH;
+  for (let i = 1; i <= 5; i++) run(events, i, "f", true, rel - 1);
+  const buckets = t.throughput(3, now);
+  assert.equal(buckets.length, 3);
+  assert.equal(buckets.reduce((s, b) => s + b.finished, 0), 5);
+  const first = t.takeChanges(0);
+  assert.equal(first.rows.length, 5);
+  assert.deepEqual(first.counts, { f: { pending: 0, running: 0, finished: 5, failed: 0 } });
+  const second = t.takeChanges(first.errorCount);
+  assert.deepEqual([second.rows.length, second.counts, second.errors.length], [0, undefined, 0]);
+});
