@@ -42,7 +42,9 @@ test("at a high rate the counts stay exact and rows are a bounded sample; failur
   assert.deepEqual(t.counts(), { inc: { pending: 0, running: 0, finished: n - 1, failed: 1 } });
   const rows = t.recentRows();
   assert.ok(rows.length <= RECENT_LIMIT, `${rows.length} rows`);
-  assert.ok(rows.length < RECENT_LIMIT / 2, `sampled: ${rows.length} rows (a row per task would fill all ${RECENT_LIMIT})`);
+  // The first SAMPLE_EVERY submissions come before the rate is known; after them, one row in a thousand or so.
+  const later = rows.filter((r) => Number.parseInt(r.taskId.slice(1), 16) > 2048);
+  assert.ok(later.length < 100, `${later.length} rows for ${n - 2048} tasks submitted at a high rate`);
   const failed = rows.find((r) => r.taskId === `t${(777).toString(16)}`);
   assert.equal(failed?.state, "failed");
   await new Promise((r) => setImmediate(r));
