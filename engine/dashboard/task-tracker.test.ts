@@ -7,9 +7,11 @@ import { TaskTracker, RECENT_LIMIT } from "./task-tracker.js";
 
 const EPOCH = 1_700_000_000_000;
 
+/** A tracker on a clock that moves only when `clock.ms` is set. */
 function tracker(readError = async (_: string): Promise<Error | undefined> => new RangeError("boom")) {
   const events = new EventEmitter();
-  return { events, t: new TaskTracker(events, "node-1", EPOCH, readError) };
+  const clock = { ms: 1000 };
+  return { events, clock, t: new TaskTracker(events, "node-1", EPOCH, readError, () => clock.ms) };
 }
 
 function run(events: EventEmitter, id: number, name: string, ok: boolean, time = 10): void {
@@ -35,16 +37,21 @@ test("a task's row goes pending, then finished with its start, end and worker", 
 });
 
 test("at a high rate the counts stay exact and rows are a bounded sample; failures always get a row", async () => {
-  const { events, t } = tracker();
+  const { events, clock, t } = tracker();
   const n = 50_000;
-  for (let i = 1; i <= n; i++) events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" });
+  // 50k submissions in 50 ms of the tracker's clock: a million a second.
+  for (let i = 1; i <= n; i++) {
+    if (i % 1000 === 0) clock.ms++;
+    events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" });
+  }
   for (let i = 1; i <= n; i++) run(events, i, "inc", i !== 777);
   assert.deepEqual(t.counts(), { inc: { pending: 0, running: 0, finished: n - 1, failed: 1 } });
   const rows = t.recentRows();
   assert.ok(rows.length <= RECENT_LIMIT, `${rows.length} rows`);
   // The first SAMPLE_EVERY submissions come before the rate is known; after them, one row in a thousand or so.
   const later = rows.filter((r) => Number.parseInt(r.taskId.slice(1), 16) > 2048);
-  assert.ok(later.length < 100, `${later.length} rows for ${n - 2048} tasks submitted at a high rate`);
+  assert.equal(t.rowSampling, 512);
+  assert.ok(later.length <= (n - 2048) / 512 + 2, `${later.length} rows for ${n - 2048} tasks, one in ${t.rowSampling}`);
   const failed = rows.find((r) => r.taskId === `t${(777).toString(16)}`);
   assert.equal(failed?.state, "failed");
   await new Promise((r) => setImmediate(r));
@@ -52,6 +59,9 @@ test("at a high rate the counts stay exact and rows are a bounded sample; failur
   const [error] = t.errors();
   assert.equal(error?.name, "RangeError");
   assert.equal(t.recentRows().find((r) => r.taskId === "t309")?.error, "RangeError: boom");
+  // Back to a few tasks a second: a row for each again.
+  for (let i = n + 1; i <= n + 1024; i++) { clock.ms += 100; events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" }); }
+  assert.equal(t.rowSampling, 1);
 });
 
 test("throughput counts ends per second; takeChanges returns only what changed", () => {

@@ -72,6 +72,8 @@ export class TaskTracker {
     private readonly nodeId: string,
     private readonly epoch: number,
     private readonly readError: (taskId: string) => Promise<Error | undefined>,
+    /** The clock that paces row sampling (tests step it). */
+    private readonly now: () => number = Date.now,
   ) {
     this.listeners = [
       ["task:submitted", (e) => this.onSubmitted(e)],
@@ -125,9 +127,13 @@ export class TaskTracker {
   }
   private submissions = 0;
   private sampleMask = 0;
-  private sampledSince = Date.now();
+  /** One submission in this many gets a row now. */
+  get rowSampling(): number {
+    return this.sampleMask + 1;
+  }
+  private sampledSince = 0;
   private adaptSampling(): void {
-    const now = Date.now();
+    const now = this.now();
     const perSecond = SAMPLE_EVERY * 1000 / Math.max(1, now - this.sampledSince);
     this.sampledSince = now;
     let mask = 0;
