@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { init, type Runtime } from "loom";
 import { SseReader } from "./test-fixtures/http.js";
+import { formatTaskId, taskIdOfObject } from "../ids.js";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
 let rt: Runtime;
@@ -61,6 +62,33 @@ test("events are batched: a stream of tasks arrives in chunks at most every ~100
     const spanMs = reads[reads.length - 1]! - reads[0]!;
     assert.ok(flushes <= spanMs / 100 + 2, `${flushes} flushes over ${spanMs} ms`);
     assert.ok(taskFrames.length / flushes > 2, `${taskFrames.length} frames in ${flushes} flushes: not batched`);
+  } finally {
+    sse.close();
+  }
+});
+
+test("a burst beyond 2,000 events a flush keeps the newest, counts the rest as dropped, and the counts stay exact", async () => {
+  const sse = new SseReader(rt.dashboardUrl + "/api/events");
+  try {
+    await sse.waitFor((f) => f.event === "dashboard:snapshot");
+    const n = 5000;
+    let lastFinished = "";
+    const note = (e: { taskId: string }) => { lastFinished = e.taskId; };
+    rt.events.on("task:finished", note);
+    const refs = Array.from({ length: n }, (_, i) => m.identity.remote(i));
+    await rt.get(refs);
+    rt.events.off("task:finished", note);
+    const delta = await sse.waitFor((f) => f.event === "dashboard:delta" && f.data.counts?.identity?.finished === n);
+    assert.equal(delta.data.counts.identity.pending, 0);
+    const dropped = sse.frames.filter((f) => f.event === "dashboard:dropped");
+    assert.ok(dropped.length > 0, "5,000 submissions in one synchronous loop overflow one flush");
+    const shown = sse.frames.filter((f) => f.event.startsWith("task:") && f.data.name === "identity").length;
+    const lost = dropped.reduce((sum, f) => sum + Object.values(f.data as Record<string, number>).reduce((a, b) => a + b, 0), 0);
+    assert.equal(shown + lost, 3 * n, `${shown} shown + ${lost} dropped`);
+    // 5,000 submissions in one synchronous loop, and a flush keeps the newest 2,000: the first one is dropped.
+    const firstId = formatTaskId(taskIdOfObject(refs[0].id));
+    assert.ok(!sse.frames.some((f) => f.event === "task:submitted" && f.data.taskId === firstId), "the oldest events go first");
+    assert.ok(sse.frames.some((f) => f.event === "task:finished" && f.data.taskId === lastFinished), "the newest event stays");
   } finally {
     sse.close();
   }

@@ -1,8 +1,8 @@
 // Server-sent events at /api/events: each rt.events event as an SSE event of the same name, plus the page's
 // deltas (`dashboard:delta`), written to every open page at most every FLUSH_MS in one write. It listens to
-// rt.events only while a page is connected; a job emitting faster than a page can use is cut at
-// MAX_EVENTS_PER_FLUSH per flush and the rest counted in a `dashboard:dropped` event (the deltas still carry
-// the counts, so the page stays right).
+// rt.events only while a page is connected; a job emitting faster than a page can use keeps the newest
+// MAX_EVENTS_PER_FLUSH events of a flush and counts the older ones in a `dashboard:dropped` event (the
+// deltas still carry the counts, so the page stays right).
 import type { ServerResponse } from "node:http";
 import type { EventEmitter } from "eventemitter3";
 import type { DashboardState } from "./dashboard-state.js";
@@ -32,7 +32,11 @@ interface Client { res: ServerResponse; blocked: boolean }
 
 export class EventStream {
   private readonly clients = new Set<Client>();
-  private buffer: string[] = [];
+  /** A ring of the newest events since the last flush: payloads are encoded only at the flush. */
+  private readonly names: string[] = new Array(MAX_EVENTS_PER_FLUSH);
+  private readonly payloads: unknown[] = new Array(MAX_EVENTS_PER_FLUSH);
+  private first = 0;
+  private count = 0;
   private readonly dropped = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private lastWrite = Date.now();
@@ -63,23 +67,45 @@ export class EventStream {
     for (const [name, fn] of this.listeners) this.events.off(name, fn);
     clearInterval(this.timer);
     this.timer = undefined;
-    this.buffer = [];
+    this.takeEvents();
     this.dropped.clear();
   }
 
   private push(name: string, payload: unknown): void {
-    if (this.buffer.length < MAX_EVENTS_PER_FLUSH) this.buffer.push(sseFrame(name, payload));
-    else this.dropped.set(name, (this.dropped.get(name) ?? 0) + 1);
+    if (this.count < MAX_EVENTS_PER_FLUSH) {
+      const at = (this.first + this.count++) % MAX_EVENTS_PER_FLUSH;
+      this.names[at] = name;
+      this.payloads[at] = payload;
+      return;
+    }
+    const old = this.names[this.first]!;
+    this.dropped.set(old, (this.dropped.get(old) ?? 0) + 1);
+    this.names[this.first] = name;
+    this.payloads[this.first] = payload;
+    this.first = (this.first + 1) % MAX_EVENTS_PER_FLUSH;
   }
 
-  /** One write per page per flush: the buffered events, what was dropped, then the delta. */
+  /** The buffered events as SSE frames, oldest first; empties the ring. */
+  private takeEvents(): string {
+    let out = "";
+    for (let k = 0; k < this.count; k++) {
+      const at = (this.first + k) % MAX_EVENTS_PER_FLUSH;
+      out += sseFrame(this.names[at]!, this.payloads[at]);
+      this.payloads[at] = undefined;
+    }
+    this.first = 0;
+    this.count = 0;
+    return out;
+  }
+
+  /** One write per page per flush: what was dropped, the buffered events, then the delta. */
   flush(): void {
-    let chunk = this.buffer.join("");
-    this.buffer = [];
+    let chunk = "";
     if (this.dropped.size) {
       chunk += sseFrame("dashboard:dropped", Object.fromEntries(this.dropped));
       this.dropped.clear();
     }
+    chunk += this.takeEvents();
     const delta = this.state.delta();
     if (delta) chunk += sseFrame("dashboard:delta", delta);
     const now = Date.now();

@@ -1,0 +1,50 @@
+// Takes docs/dashboard.png: the dashboard's page in headless chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core) while the flagship job runs on Loom three times over, a worker killed during the second run.
+//   node --import tsx examples/01-flagship/dashboard-screenshot.ts [--out docs/dashboard.png]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { RecordBatch } from "apache-arrow";
+import { chromium } from "playwright-core";
+import { init, type ObjectRef } from "../../engine/index.js";
+import { loadFlights } from "./load.js";
+import { submitFlightJob } from "./loom-job.js";
+import type { KeyedStats } from "./keyed-stats.js";
+import type * as FlightTasks from "./flight-tasks.js";
+
+const { values: opts } = parseArgs({
+  options: {
+    out: { type: "string", default: fileURLToPath(new URL("../../docs/dashboard.png", import.meta.url)) },
+    file: { type: "string", default: fileURLToPath(new URL("../../node_modules/vega-datasets/data/flights-3m.parquet", import.meta.url)) },
+  },
+});
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const loaded = await loadFlights(opts.file, { batches: 16 });
+const rt = await init({ workers: 2, dashboard: { port: 0 } });
+const profile = mkdtempSync(join(tmpdir(), "loom-screenshot-chromium-"));
+const context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", args: FLAGS, headless: true, viewport: { width: 1500, height: 1000 } });
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(rt.dashboardUrl!);
+  await page.locator("#connection.live").waitFor({ timeout: 15_000 });
+  const tasks = await rt.module<typeof FlightTasks>(new URL("./flight-tasks.ts", import.meta.url));
+  const batchRefs = loaded.batches.map((batch) => rt.put(batch));
+  const run = () => rt.get(submitFlightJob<ObjectRef<RecordBatch>, ObjectRef<KeyedStats>>(tasks, batchRefs).roots, { timeoutMs: 120_000 });
+  await run();
+  const second = run();
+  await new Promise((r) => setTimeout(r, 300));
+  await rt.faults.killWorker();
+  await second;
+  const third = run();
+  await new Promise((r) => setTimeout(r, 3500)); // a graph refresh (every 3 s) and a few deltas
+  await page.screenshot({ path: opts.out, fullPage: true });
+  await third;
+  console.log(`wrote ${opts.out}`);
+} finally {
+  await context.close();
+  await rt.shutdown();
+  rmSync(profile, { recursive: true, force: true });
+}
