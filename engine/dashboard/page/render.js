@@ -65,8 +65,10 @@ export function renderCounts(table, counts) {
   }));
 }
 
+// Charts draw in the SVG's own pixel size (read each time), so that text is never stretched.
 export function renderThroughput(svg, buckets, now) {
-  const W = 600, H = 160, span = 120;
+  const W = svg.clientWidth || 600, H = svg.clientHeight || 160, span = 120;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const last = Math.floor(now / 1000);
   const points = [];
   for (let b = last - span + 1; b <= last; b++) points.push(buckets.get(b * 1000) ?? { finished: 0, failed: 0 });
@@ -82,7 +84,7 @@ export function renderThroughput(svg, buckets, now) {
 const STATE_COLOR = { pending: "#a3a3a3", running: "#2563eb", finished: "#16a34a", failed: "#dc2626" };
 
 export function renderTimeline(svg, workers, tasks, now) {
-  const span = 30_000, W = 1000, lane = 18, left = 70;
+  const span = 30_000, W = svg.clientWidth || 1000, lane = 18, left = 70;
   const lanes = Math.max(1, workers.length);
   const H = lanes * lane + 4;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
