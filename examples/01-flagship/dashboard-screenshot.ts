@@ -1,5 +1,5 @@
 // Takes docs/dashboard.png: the dashboard's page in headless chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core) while the flagship job runs on Loom three times over, a worker killed during the second run.
+// playwright-core) while the flagship job runs on Loom over and over, a worker killed during the second run.
 //   node --import tsx examples/01-flagship/dashboard-screenshot.ts [--out docs/dashboard.png]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,14 +34,20 @@ try {
   const batchRefs = loaded.batches.map((batch) => rt.put(batch));
   const run = () => rt.get(submitFlightJob<ObjectRef<RecordBatch>, ObjectRef<KeyedStats>>(tasks, batchRefs).roots, { timeoutMs: 120_000 });
   await run();
-  const second = run();
-  await new Promise((r) => setTimeout(r, 300));
-  await rt.faults.killWorker();
-  await second;
-  const third = run();
-  await new Promise((r) => setTimeout(r, 3500)); // a graph refresh (every 3 s) and a few deltas
+  let runs = 1;
+  let shot = false;
+  // Runs back to back until the picture is taken (at most 30: a run takes about a second on 2 cores).
+  const loop = (async () => {
+    while (!shot && runs < 30) {
+      const next = run();
+      if (++runs === 2) { await new Promise((r) => setTimeout(r, 300)); await rt.faults.killWorker(); }
+      await next;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 4000)); // a graph refresh (every 3 s) and some throughput history
   await page.screenshot({ path: opts.out, fullPage: true });
-  await third;
+  shot = true;
+  await loop;
   console.log(`wrote ${opts.out}`);
 } finally {
   await context.close();

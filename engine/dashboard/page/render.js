@@ -103,7 +103,7 @@ export function renderTimeline(svg, workers, tasks, now) {
   svg.replaceChildren(...parts);
 }
 
-export function renderRecent(table, tasks, now, limit = 60) {
+export function renderRecent(table, tasks, now, limit = 25) {
   const rows = [];
   for (const t of tasks) {
     if (rows.length >= limit) break;
