@@ -164,6 +164,30 @@ test("a taken port: init fails with a LoomError naming it, and shuts its runtime
   rt = await init({ workers: 1, dashboard: { port: 0 } });
 });
 
+test("/api/objects counts spilled bytes, back to 0 once the spilled objects are freed", async () => {
+  await rt.shutdown();
+  const MiB = 1024 * 1024;
+  rt = await init({ workers: 1, objectStoreBytes: 16 * MiB, dashboard: { port: 0 } });
+  let spilledEvents = 0;
+  rt.events.on("object:spilled", (e: { bytes: number }) => { spilledEvents += e.bytes; });
+  let refs: unknown[] = Array.from({ length: 6 }, (_, i) => rt.put(new Float64Array(MiB).fill(i))); // 6 x 8 MiB
+  const body = await getJson(rt.dashboardUrl + "/api/objects");
+  assert.ok(spilledEvents > 0, "the puts spilled");
+  assert.equal(body.bytesSpilled, spilledEvents);
+  assert.equal(body.capacity, 16 * MiB);
+  assert.equal(refs.length, 6);
+  refs = [];
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, "run with --expose-gc (as npm test does)");
+  let spilled = body.bytesSpilled;
+  for (let i = 0; i < 100 && spilled > 0; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+    spilled = (await getJson(rt.dashboardUrl + "/api/objects")).bytesSpilled;
+  }
+  assert.equal(spilled, 0);
+});
+
 test("shutdown closes the server", async () => {
   const at = rt.dashboardUrl!;
   assert.equal((await httpGet(at + "/api/nodes")).status, 200);
