@@ -67,7 +67,7 @@ test("events are batched: a stream of tasks arrives in chunks at most every ~100
   }
 });
 
-test("a burst beyond 2,000 events a flush keeps the newest, counts the rest as dropped, and the counts stay exact", async () => {
+test("a burst beyond 500 events a flush keeps the newest, counts the rest as dropped, and the counts stay exact", async () => {
   const sse = new SseReader(rt.dashboardUrl + "/api/events");
   try {
     await sse.waitFor((f) => f.event === "dashboard:snapshot");
@@ -85,7 +85,7 @@ test("a burst beyond 2,000 events a flush keeps the newest, counts the rest as d
     const shown = sse.frames.filter((f) => f.event.startsWith("task:") && f.data.name === "identity").length;
     const lost = dropped.reduce((sum, f) => sum + Object.values(f.data as Record<string, number>).reduce((a, b) => a + b, 0), 0);
     assert.equal(shown + lost, 3 * n, `${shown} shown + ${lost} dropped`);
-    // 5,000 submissions in one synchronous loop, and a flush keeps the newest 2,000: the first one is dropped.
+    // 5,000 submissions in one synchronous loop, and a flush keeps the newest 500: the first one is dropped.
     const firstId = formatTaskId(taskIdOfObject(refs[0].id));
     assert.ok(!sse.frames.some((f) => f.event === "task:submitted" && f.data.taskId === firstId), "the oldest events go first");
     assert.ok(sse.frames.some((f) => f.event === "task:finished" && f.data.taskId === lastFinished), "the newest event stays");

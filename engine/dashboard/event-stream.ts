@@ -15,7 +15,8 @@ export const FORWARDED_EVENTS = [
 ] as const;
 
 export const FLUSH_MS = 100;
-export const MAX_EVENTS_PER_FLUSH = 2000;
+/** The page shows the newest 100 events; more per flush would cost the driver encoding nobody reads. */
+export const MAX_EVENTS_PER_FLUSH = 500;
 const KEEPALIVE_MS = 15_000;
 
 /** Errors become plain objects (JSON.stringify would write `{}`). */

@@ -51,6 +51,7 @@ test("at a high rate the counts stay exact and rows are a bounded sample; failur
   // The first SAMPLE_EVERY submissions come before the rate is known; after them, one row in a thousand or so.
   const later = rows.filter((r) => Number.parseInt(r.taskId.slice(1), 16) > 2048);
   assert.equal(t.rowSampling, 512);
+  assert.equal(events.listenerCount("task:started"), 0, "no starts heard at this rate: the driver builds no payload for them");
   assert.ok(later.length <= (n - 2048) / 512 + 2, `${later.length} rows for ${n - 2048} tasks, one in ${t.rowSampling}`);
   const failed = rows.find((r) => r.taskId === `t${(777).toString(16)}`);
   assert.equal(failed?.state, "failed");
@@ -62,6 +63,7 @@ test("at a high rate the counts stay exact and rows are a bounded sample; failur
   // Back to a few tasks a second: a row for each again.
   for (let i = n + 1; i <= n + 1024; i++) { clock.ms += 100; events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" }); }
   assert.equal(t.rowSampling, 1);
+  assert.equal(events.listenerCount("task:started"), 1);
 });
 
 test("throughput counts ends per second; takeChanges returns only what changed", () => {

@@ -77,7 +77,7 @@ export class TaskTracker {
   ) {
     this.listeners = [
       ["task:submitted", (e) => this.onSubmitted(e)],
-      ["task:started", (e) => this.onStarted(e)],
+      ["task:started", this.startedListener],
       ["task:finished", (e) => this.onEnded(e, "finished")],
       ["task:failed", (e) => this.onEnded(e, "failed")],
       ["task:retried", (e) => this.onRetried(e)],
@@ -139,7 +139,17 @@ export class TaskTracker {
     let mask = 0;
     while ((perSecond / (mask + 1)) > RATE_FOR_ALL && mask < MAX_SAMPLE_MASK) mask = mask * 2 + 1;
     this.sampleMask = mask;
+    // Starts are wanted only while every task has a row: at this rate a task lasts too little to show on a
+    // timeline, and not listening spares the driver a payload per task (it builds none for an event nobody hears).
+    const wantStarts = mask === 0;
+    if (wantStarts !== this.hearingStarts) {
+      this.hearingStarts = wantStarts;
+      if (wantStarts) this.events.on("task:started", this.startedListener);
+      else this.events.off("task:started", this.startedListener);
+    }
   }
+  private hearingStarts = true;
+  private readonly startedListener = (e: TaskEvent): void => this.onStarted(e);
 
   /** A task's start comes right before its end (the driver learns both at once): kept until then, no row made. */
   private onStarted(e: TaskEvent): void {
