@@ -71,6 +71,7 @@ test("the page shows a live job: workers, a task running then finished, an actor
 
     // The graph: a data edge (a ref argument), control edges (a task's children) and stateful ones (actor calls).
     await rt.get([m.add.remote(m.add.remote(1, 2), 3), m.fanOut.remote(3)]);
+    await page.locator("#graph-section").scrollIntoViewIfNeeded(); // the page fetches the graph only while it is in view
     for (const kind of ["data", "control", "stateful"]) await page.locator(`#graph line.edge-${kind}`).first().waitFor({ state: "attached" });
     assert.match(await page.locator("#graph-info").textContent() ?? "", /\d+ nodes, edges: [1-9]\d* data, [1-9]\d* control, [1-9]\d* stateful/);
 

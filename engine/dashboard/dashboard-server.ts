@@ -104,7 +104,9 @@ export class DashboardServer {
       case "/api/throughput": return this.json(res, 200, this.state.throughput(intParam(url, "seconds", 120, 1, 600)));
       case "/api/graph": return this.json(res, 200, this.state.graph(intParam(url, "limit", GRAPH_DEFAULT_LIMIT, 1, GRAPH_MAX_LIMIT)));
       case "/api/snapshot": return this.json(res, 200, this.state.snapshot());
-      case "/api/events": return this.stream.open(res);
+      case "/api/events":
+        if (req.method === "HEAD") { res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" }); res.end(); return; }
+        return this.stream.open(res);
       default: this.json(res, 404, { error: `no route ${url.pathname}` });
     }
   }

@@ -137,8 +137,12 @@ async function refreshGraph() {
   }
 }
 
+// rt.graph() copies up to 100k nodes in the driver: ask for it only while someone can see the graph.
+let graphVisible = false;
+new IntersectionObserver((entries) => { graphVisible = entries.some((e) => e.isIntersecting); }).observe($("graph-section"));
+
 connect();
 refreshGraph();
-setInterval(() => { if ($("graph-live").checked) refreshGraph(); }, GRAPH_MS);
+setInterval(() => { if ($("graph-live").checked && graphVisible && !document.hidden) refreshGraph(); }, GRAPH_MS);
 // Time moves even when no event arrives: the timeline and the chart slide.
 setInterval(schedule, 1000);
