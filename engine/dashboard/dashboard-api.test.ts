@@ -188,6 +188,23 @@ test("/api/objects counts spilled bytes, back to 0 once the spilled objects are 
   assert.equal(spilled, 0);
 });
 
+test("dashboard: true serves on 8265 (or, when something else holds 8265, says so)", async () => {
+  await rt.shutdown();
+  const probe: Server = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(8265, "127.0.0.1", () => resolve(true));
+  });
+  if (free) await new Promise((resolve) => probe.close(resolve));
+  if (free) {
+    rt = await init({ workers: 1, dashboard: true });
+    assert.equal(rt.dashboardUrl, "http://127.0.0.1:8265");
+  } else {
+    await assert.rejects(init({ workers: 1, dashboard: true }), /port 8265 on 127\.0\.0\.1 is already in use/);
+    rt = await init({ workers: 1, dashboard: { port: 0 } });
+  }
+});
+
 test("shutdown closes the server", async () => {
   const at = rt.dashboardUrl!;
   assert.equal((await httpGet(at + "/api/nodes")).status, 200);
