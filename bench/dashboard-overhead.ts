@@ -2,7 +2,7 @@
 // shape, with the dashboard off, on with no page, and on with a page connected (a child process reading
 // /api/events, as a browser would, in its own process), round-robin in one run. Each sample is a fresh
 // runtime; the clock covers submitting and gathering only. Usage:
-//   node --import tsx/esm bench/dashboard-overhead.ts [--quick] [--rounds N]
+//   node --import tsx/esm bench/dashboard-overhead.ts [--quick] [--rounds N] [--sizes 50000,200000]
 import os from "node:os";
 import { readFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -17,7 +17,8 @@ const MODES: Mode[] = ["off", "on", "on + page"];
 const quick = process.argv.includes("--quick");
 const roundsArg = process.argv.indexOf("--rounds");
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : quick ? 2 : 3;
-const SIZES = quick ? [50_000, 200_000] : [200_000, 1_000_000];
+const sizesArg = process.argv.indexOf("--sizes");
+const SIZES = sizesArg > 0 ? process.argv[sizesArg + 1]!.split(",").map(Number) : quick ? [50_000, 200_000] : [200_000, 1_000_000];
 const TASKS = new URL("./workloads/modules/trivial-task.ts", import.meta.url);
 
 /** A page's stand-in: reads the event stream in another process and reports how many bytes came. */
