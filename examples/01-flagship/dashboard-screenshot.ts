@@ -25,7 +25,7 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
 const loaded = await loadFlights(opts.file, { batches: 16 });
 const rt = await init({ workers: 2, dashboard: { port: 0 } });
 const profile = mkdtempSync(join(tmpdir(), "loom-screenshot-chromium-"));
-const context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", args: FLAGS, headless: true, viewport: { width: 1500, height: 1000 } });
+const context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", args: FLAGS, headless: true, viewport: { width: 1500, height: 2100 } });
 try {
   const page = context.pages()[0] ?? await context.newPage();
   await page.goto(rt.dashboardUrl!);
@@ -44,7 +44,8 @@ try {
       await next;
     }
   })();
-  await new Promise((r) => setTimeout(r, 4000)); // a graph refresh (every 3 s) and some throughput history
+  // The viewport holds the whole page, so the graph is in view and refreshes (every 3 s) like the rest.
+  await new Promise((r) => setTimeout(r, 4000));
   await page.screenshot({ path: opts.out, fullPage: true });
   shot = true;
   await loop;
