@@ -24,7 +24,10 @@ export class SpillManager {
   /** Segment objects in memory, least recently used first, with their sizes. */
   private readonly resident = new Map<ObjectId, number>();
   private residentBytes = 0;
-  private readonly spilled = new Map<ObjectId, string>();
+  /** Spilled objects: their file and its size. */
+  private readonly spilled = new Map<ObjectId, { file: string; bytes: number }>();
+  /** Bytes of the spill files that exist now. */
+  bytesSpilled = 0;
 
   constructor(private readonly capacityBytes: number, spillDir?: string) {
     this.ownsDir = spillDir === undefined;
@@ -81,7 +84,8 @@ export class SpillManager {
   spill(id: ObjectId, segment: SharedArrayBuffer): void {
     const file = join(this.dir, `${PREFIX}-${process.pid}-${id}.bin`);
     writeFileSync(file, new Uint8Array(segment));
-    this.spilled.set(id, file);
+    this.spilled.set(id, { file, bytes: segment.byteLength });
+    this.bytesSpilled += segment.byteLength;
     this.forget(id);
   }
 
@@ -91,13 +95,15 @@ export class SpillManager {
 
   /** Reads a spilled object back into a segment from `pool` and deletes its file. */
   restore(id: ObjectId, pool: SegmentPool): SharedArrayBuffer {
-    const file = this.spilled.get(id);
-    if (!file) throw new Error(`Loom store: object ${id} has no spill file`);
+    const spilled = this.spilled.get(id);
+    if (!spilled) throw new Error(`Loom store: object ${id} has no spill file`);
+    const { file } = spilled;
     const bytes = readFileSync(file);
     const segment = pool.take(bytes.byteLength - SEGMENT_HEADER);
     new Uint8Array(segment).set(bytes.subarray(SEGMENT_HEADER), SEGMENT_HEADER); // the header's handle count starts clear
     rmSync(file, { force: true });
     this.spilled.delete(id);
+    this.bytesSpilled -= spilled.bytes;
     this.stored(id, segment.byteLength);
     return segment;
   }
@@ -112,16 +118,20 @@ export class SpillManager {
 
   /** Drops a spilled object's file (the object was freed). */
   discard(id: ObjectId): void {
-    const file = this.spilled.get(id);
-    if (file) rmSync(file, { force: true });
+    const spilled = this.spilled.get(id);
+    if (spilled) {
+      rmSync(spilled.file, { force: true });
+      this.bytesSpilled -= spilled.bytes;
+    }
     this.spilled.delete(id);
     this.forget(id);
   }
 
   /** Removes every spill file (shutdown). */
   close(): void {
-    for (const file of this.spilled.values()) rmSync(file, { force: true });
+    for (const { file } of this.spilled.values()) rmSync(file, { force: true });
     this.spilled.clear();
+    this.bytesSpilled = 0;
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

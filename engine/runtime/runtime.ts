@@ -43,6 +43,20 @@ export interface InitOptions {
   objectStoreBytes?: number;
   spillDir?: string;
   resources?: Record<string, number>;
+  /** Serve the live dashboard (engine/dashboard) on 127.0.0.1: true for port 8265, or { port } (0: any free port). */
+  dashboard?: boolean | { port?: number };
+}
+
+/** What inspect() returns: plain data, copied out of the driver's tables. */
+export interface RuntimeInspection {
+  /** ms since 1970 that task start and end times count from. */
+  epoch: number;
+  workers: Array<{ alive: boolean }>;
+  running: Array<{ taskId: string; name: string; worker: number; started: number }>;
+  actors: Array<{ actorId: number; className: string; name?: string; state: "pending" | "alive" | "dead"; worker: number; restarts: number; pendingCalls: number }>;
+  resources: Resources;
+  used: Resources;
+  spilledBytes: number;
 }
 
 export type TaskKind = "task" | "actor-create" | "actor-method" | "put";
@@ -280,6 +294,10 @@ export class Runtime implements Backend, RefOwner {
   private keepAlive: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly startTime = performance.now();
+  /** Where the dashboard serves; undefined while it is off. */
+  dashboardUrl: string | undefined = undefined;
+  /** Set by attachDashboard; closed at shutdown. */
+  private dashboard: { close(): Promise<void> } | undefined;
 
   constructor(options: InitOptions = {}) {
     const workers = options.workers ?? os.availableParallelism();
@@ -444,6 +462,38 @@ export class Runtime implements Backend, RefOwner {
     return { tasks: this.tasks.size, objects: this.objects.size, actors: this.actors.size };
   }
 
+  /** init() hands over the dashboard it started, so that shutdown() closes it. */
+  attachDashboard(dashboard: { url: string; close(): Promise<void> }): void {
+    this.dashboard = dashboard;
+    this.dashboardUrl = dashboard.url;
+  }
+
+  /**
+   * A read-only copy of the driver's tables for the dashboard, which polls it while a page is open. Running
+   * tasks come from the core's task table (workers start tasks without telling the driver): one pass over the slots.
+   */
+  inspect(): RuntimeInspection {
+    const running: RuntimeInspection["running"] = [];
+    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+      const e = this.slotOwner[slot];
+      if (!e || (e as { tombstone?: number }).tombstone !== undefined || this.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) continue;
+      running.push({ taskId: formatTaskId(e.id), name: e.name, worker: this.core.taskField(slot, L.TASK_WORKER), started: this.core.taskField(slot, L.TASK_STARTED) / 100 });
+    }
+    const actors: RuntimeInspection["actors"] = [];
+    for (const a of this.actors.values()) {
+      // Calls end in order, so the unfinished ones are the log's tail.
+      let pendingCalls = 0;
+      for (let i = a.log.length - 1; i >= 0 && a.log[i]!.state !== "finished" && a.log[i]!.state !== "failed"; i--) if (a.log[i]!.state !== "cancelled") pendingCalls++;
+      const state = a.state === "dead" ? "dead" : a.awaitingResources ? "pending" : "alive";
+      actors.push({ actorId: a.id, className: a.className, name: a.name, state, worker: a.worker, restarts: a.restarts, pendingCalls });
+    }
+    return {
+      epoch: new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0]!,
+      workers: this.pool.workers.map((w) => ({ alive: w?.alive ?? false })),
+      running, actors, resources: { ...this.totalResources }, used: { ...this.usedResources }, spilledBytes: this.spill.bytesSpilled,
+    };
+  }
+
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -452,6 +502,7 @@ export class Runtime implements Backend, RefOwner {
     for (const list of this.sealWaiters.values()) for (const w of list) w.reject(error);
     this.sealWaiters.clear();
     if (this.keepAlive) clearInterval(this.keepAlive);
+    if (this.dashboard) await this.dashboard.close();
     await this.pool.terminateAll();
     this.spill.close();
     this.store.pool?.clear();
