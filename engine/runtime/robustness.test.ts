@@ -88,6 +88,7 @@ test("refs and actor handles belong to the runtime that made them: the next runt
   await rt.shutdown();
   rt = await init({ workers: 2 });
   t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+  m = await rt.module<Cases>(new URL("../test-fixtures/ray-cases.ts", import.meta.url));
   // The same ids exist in the new runtime too: an old ref must not read them, an old handle must not call them.
   for (let i = 0; i < 5; i++) await rt.get(t.add.remote(100 * i, 1));
   t.Counter.remote(1000);
@@ -117,4 +118,23 @@ test("killed actors are forgotten: the driver's tables do not grow with the acto
   const now = rt.tableSizes();
   assert.ok(now.actors - base.actors <= 5, `actors kept: ${base.actors} -> ${now.actors} after 300 killed`);
   assert.ok(now.tasks - base.tasks <= 20, `task entries kept: ${base.tasks} -> ${now.tasks} after 300 actors and 600 calls`);
+});
+
+test("SharedArrayBuffers in a task's arguments are shared with it, as postMessage shares them; put still copies", async () => {
+  const sab = new SharedArrayBuffer(64);
+  const view = new Int32Array(sab, 16, 4);
+  const other = new SharedArrayBuffer(16);
+  assert.equal(await rt.get(m.writeShared.remote(sab, view, { dv: new DataView(other) }, 77), { timeoutMs: 20_000 }), 4);
+  assert.equal(new Int32Array(sab)[0], 77, "the whole buffer");
+  assert.equal(view[1], 77, "a view at an offset, nested in the same buffer");
+  assert.equal(new DataView(other).getInt32(8, true), 77, "a DataView inside an object");
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const counter = m.SharedCounter.remote(cells);
+  await rt.get([counter.bump.remote(), counter.bump.remote()], { timeoutMs: 20_000 });
+  assert.equal(Atomics.load(cells, 0), 2, "an actor's constructor argument stays shared for its life");
+  rt.kill(counter);
+  const stored = new Int32Array(new SharedArrayBuffer(8));
+  const ref = rt.put(stored);
+  stored[0] = 5;
+  assert.equal(((await rt.get(ref, { timeoutMs: 10_000 })) as Int32Array)[0], 0, "put copies: stored objects are immutable");
 });

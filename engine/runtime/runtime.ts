@@ -132,6 +132,8 @@ interface TaskEntry {
   runs: number;
   actorId?: ActorId;
   method?: string;
+  /** The key of the SharedArrayBuffers its arguments share with it (see encodeArgs). */
+  sharedKey?: number;
   /** The timeout watch of its current attempt (see TaskTimeouts); a newer one replaces it. */
   watch?: object;
   /** Its attempt overstayed timeoutMs and will be retried when it ends (retryExceptions). */
@@ -541,9 +543,23 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** Encodes the arguments of a call the driver makes; big ones are put first (see arg-codec). */
-  private encodeArgs(args: unknown[]): EncodedArgs {
-    return encodeArgs(args, this.putBigArgument, this.payloads.alloc, this);
+  private encodeArgs(args: unknown[]): EncodedArgs & { sharedKey?: number } {
+    const shared = this.sharedScratch;
+    const encoded: EncodedArgs & { sharedKey?: number } = encodeArgs(args, this.putBigArgument, this.payloads.alloc, this, shared);
+    if (shared.buffers.length) {
+      // SharedArrayBuffers in the arguments are shared with the task, as postMessage shares them: every thread
+      // gets them by message before the task can run, under a key its payload names.
+      encoded.sharedKey = shared.key;
+      this.sharedBuffers.set(shared.key, shared.buffers);
+      this.pool.broadcast({ t: "shared", key: shared.key, buffers: shared.buffers });
+      this.sharedScratch = { key: shared.key + 1, buffers: [] };
+    }
+    return encoded;
   }
+  /** Reused while no argument list holds a SharedArrayBuffer (nearly always): no allocation per call. */
+  private sharedScratch: { key: number; buffers: SharedArrayBuffer[] } = { key: 1, buffers: [] };
+  /** Shared argument buffers by key, while the task that names them may still run (its lineage lives). */
+  private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
   private readonly putBigArgument = (encoded: EncodedValue): ObjectRef => this.putEncodedFor(DRIVER_TASK_ID, encoded);
 
 
@@ -563,8 +579,9 @@ export class Runtime implements Backend, RefOwner {
     const resolved = resolveTaskOptions(options);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
     if (resolved.resources !== DEFAULT_RESOURCES) this.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
-    const { payload, deps, nested } = this.encodeArgs(args);
+    const { payload, deps, nested, sharedKey } = this.encodeArgs(args);
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
+    entry.sharedKey = sharedKey;
     const refs = this.returnRefs(entry);
     this.dispatch(entry);
     return refs;
@@ -1126,6 +1143,9 @@ export class Runtime implements Backend, RefOwner {
   private forgetTask(task: TaskEntry): void {
     if (this.tasks.get(task.id) !== task) return;
     this.tasks.delete(task.id);
+    if (task.sharedKey !== undefined && this.sharedBuffers.delete(task.sharedKey)) {
+      this.pool.broadcast({ t: "shared-drop", key: task.sharedKey });
+    }
     for (const p of task.lineageParents) this.releaseLineage(this.tasks.get(p));
     for (const d of task.heldPuts) this.decRef(d);
     task.heldPuts = NONE;
@@ -1758,6 +1778,7 @@ export class Runtime implements Backend, RefOwner {
     this.pool.spawn(index);
     // The replacement knows no functions yet: give it every definition before it can take a task.
     this.functionList.forEach((fn, id) => this.pool.post(index, { t: "fn", id, fn }));
+    for (const [key, buffers] of this.sharedBuffers) this.pool.post(index, { t: "shared", key, buffers });
     for (const [name, id] of this.namedActors) this.pool.post(index, { t: "actor-name", name, actor: this.descriptorOf(this.actors.get(id)!) });
     this.emit("worker:started", { worker: index });
     this.actorLoad[index] = 0;
@@ -1774,8 +1795,9 @@ export class Runtime implements Backend, RefOwner {
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     this.checkOpen();
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps, nested } = this.encodeArgs(args);
+    const { payload, deps, nested, sharedKey } = this.encodeArgs(args);
     const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
+    actor.create.sharedKey = sharedKey;
     return makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
   }
 
@@ -1830,9 +1852,10 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     const actor = this.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
-    const { payload, deps, nested } = this.encodeArgs(args);
+    const { payload, deps, nested, sharedKey } = this.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
+    entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
     const refs = this.returnRefs(entry);

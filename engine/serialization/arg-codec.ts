@@ -40,23 +40,24 @@ const ownBuffer = (size: number): Uint8Array => new Uint8Array(size);
 
 export function encodeArgs(
   args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef, alloc: (size: number) => Uint8Array = ownBuffer, owner?: object,
+  shared?: { key: number; buffers: SharedArrayBuffer[] },
 ): EncodedArgs {
   let deps: ObjectId[] = EMPTY;
   let list: unknown[] = args;
-  let encoded = encodeValue(args, "args", owner);
+  let encoded = encodeValue(args, "args", owner, shared);
   if (encoded.buffers.length === 0 && encoded.size <= INLINE_ARG_LIMIT) {
     for (const a of args) if (isObjectRef(a)) (deps === EMPTY ? (deps = []) : deps).push(a.id);
   } else {
     list = args.map((a, i) => {
       if (isObjectRef(a)) { (deps === EMPTY ? (deps = []) : deps).push(a.id); return a; }
-      const e = encodeValue(a, `args[${i}]`, owner);
+      const e = encodeValue(a, `args[${i}]`, owner, shared);
       if (e.buffers.length === 0 && e.size <= INLINE_ARG_LIMIT) return a;
       // Big arguments go into the store once and travel by ref, as Ray does.
       const ref = putBig(e);
       (deps === EMPTY ? (deps = []) : deps).push(ref.id);
       return ref;
     });
-    encoded = encodeValue(list, "args", owner);
+    encoded = encodeValue(list, "args", owner, shared);
   }
   const payload = alloc(encoded.size);
   writeEncoded(encoded, payload, 0);

@@ -30,6 +30,8 @@ export interface EncodedValue {
 export interface DecodeHooks {
   ref(id: ObjectId): ObjectRef;
   actor(descriptor: ActorHandleDescriptor): unknown;
+  /** The `index`-th SharedArrayBuffer shared with the arguments listed under `key` (task arguments only). */
+  shared?(key: number, index: number): SharedArrayBuffer;
 }
 
 const typedArrayCtors: Record<string, new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView> = {
@@ -65,8 +67,11 @@ const NO_BUFFERS = Object.freeze([]) as unknown as EncodedValue["buffers"];
 const NO_REFS = Object.freeze([]) as unknown as EncodedValue["refs"];
 
 /** Encodes `value`; `path` names it in errors (`args[1]`, `return value`). */
-/** `owner`: the runtime encoding, when refs and handles in the value must be its own. */
-export function encodeValue(value: unknown, path = "value", owner?: object): EncodedValue {
+/**
+ * `owner`: the runtime encoding, when refs and handles in the value must be its own. `shared`: set for a task's
+ * arguments, whose SharedArrayBuffers are shared with the task (listed there), not copied.
+ */
+export function encodeValue(value: unknown, path = "value", owner?: object, shared?: WalkState["shared"]): EncodedValue {
   // Fast path: the common tiny scalar.
   if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0) || typeof value === "string" || typeof value === "boolean" || value === null) {
     const body = Buffer.from(JSON.stringify(value));
@@ -78,6 +83,7 @@ export function encodeValue(value: unknown, path = "value", owner?: object): Enc
     return { format: FORMAT_JSON, body, buffers: NO_BUFFERS, refs: NO_REFS, hasMarkers: false, size: HEADER_BYTES + body.length };
   }
   const state = newWalkState(path, owner);
+  state.shared = shared;
   let replaced: unknown;
   try {
     replaced = walk(value, state);
@@ -256,6 +262,15 @@ function reviveMarker(record: Record<string, unknown>, mark: string, buffers: Ui
     }
     case "arrow-table": return arrowModule().tableFromIPC(buffers[b]!);
     case "arrow-batch": return arrowModule().tableFromIPC(buffers[b]!).batches[0];
+    case "shared": {
+      if (!hooks.shared) throw new Error("Loom codec: a shared buffer marker outside a task's arguments (corrupt object)");
+      const sab = hooks.shared(record.k as number, record.i as number);
+      if (record.c === undefined) return sab;
+      if (record.c === "DataView") return new DataView(sab, record.o as number, record.n as number);
+      if (record.c === "Buffer") return Buffer.from(sab, record.o as number, record.n as number);
+      const Ctor = typedArrayCtors[record.c as string] ?? Uint8Array;
+      return new Ctor(sab, record.o as number, record.n as number);
+    }
   }
   throw new Error(`Loom codec: unknown marker ${JSON.stringify(mark)} (corrupt object)`);
 }

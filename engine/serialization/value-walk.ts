@@ -38,6 +38,11 @@ export interface WalkState {
   openErrors?: Set<unknown>;
   /** The runtime encoding: a ref or handle made by another one is refused (see checkOwnedBy). */
   owner?: object;
+  /**
+   * Set when encoding a task's arguments: SharedArrayBuffers (and views on them) are shared with the task, not
+   * copied; they are listed here and travel beside the payload (see engine/runtime/shared-buffers.ts).
+   */
+  shared?: { key: number; buffers: SharedArrayBuffer[] };
 }
 
 /** An array index, an object key, or a formatted step (Map and Set members). */
@@ -166,6 +171,7 @@ export function walk(value: unknown, state: WalkState): unknown {
     return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
   }
   if (ArrayBuffer.isView(obj)) return walkView(obj, state);
+  if (obj instanceof SharedArrayBuffer && state.shared) return sharedMarker(obj, state, null);
   if (obj instanceof ArrayBuffer || obj instanceof SharedArrayBuffer) {
     if (obj.byteLength < BIG_BUFFER_BYTES && obj instanceof ArrayBuffer) {
       if (isDetached(obj)) refuseDetached(state, "a detached ArrayBuffer");
@@ -263,9 +269,28 @@ export function walk(value: unknown, state: WalkState): unknown {
     `Pass plain data, or make it an actor`, path);
 }
 
+/** A marker naming a shared buffer by its place in the argument list's side list (and the view on it, if any). */
+function sharedMarker(sab: SharedArrayBuffer, state: WalkState, view: ArrayBufferView | null): unknown {
+  const list = state.shared!.buffers;
+  let i = list.indexOf(sab);
+  if (i < 0) i = list.push(sab) - 1;
+  state.json = false;
+  state.markers = true;
+  const marker = view === null
+    ? { [MARK]: "shared", k: state.shared!.key, i }
+    : {
+      [MARK]: "shared", k: state.shared!.key, i, o: view.byteOffset,
+      c: view instanceof DataView ? "DataView" : Buffer.isBuffer(view) ? "Buffer" : view.constructor.name,
+      n: view instanceof DataView ? view.byteLength : (view as unknown as { length: number }).length,
+    };
+  state.memo.set(view ?? sab, marker);
+  return marker;
+}
+
 function walkView(view: ArrayBufferView, state: WalkState): unknown {
   const isDataView = view instanceof DataView;
   const shared = view.buffer instanceof SharedArrayBuffer;
+  if (shared && state.shared) return sharedMarker(view.buffer as SharedArrayBuffer, state, view);
   // A DataView on a detached buffer throws at byteLength; a typed array reads 0.
   if (!shared && isDetached(view.buffer)) refuseDetached(state, `a ${isDataView ? "DataView" : view.constructor.name} on a detached ArrayBuffer`);
   if (view.byteLength < BIG_BUFFER_BYTES && !shared) {

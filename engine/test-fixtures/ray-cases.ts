@@ -182,3 +182,19 @@ export class Overlap {
     return this.most;
   }
 }
+
+/** Writes `v` at `at` of every shared buffer it is given (top level, a view, nested): the caller must see it. */
+export function writeShared(whole: SharedArrayBuffer, view: Int32Array, box: { dv: DataView }, v: number): number {
+  new Int32Array(whole)[0] = v;
+  Atomics.store(view, 1, v);
+  box.dv.setInt32(8, v, true);
+  return view.length;
+}
+
+/** An actor that keeps a shared buffer and counts into it. */
+export class SharedCounter {
+  constructor(private readonly cells: Int32Array) {}
+  bump(): number {
+    return Atomics.add(this.cells, 0, 1) + 1;
+  }
+}

@@ -39,6 +39,9 @@ export type DriverToWorker =
   | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
   | { t: "actor-drop"; actorId: ActorId }
   | { t: "drop-segments"; ids: ObjectId[] }
+  /** SharedArrayBuffers a task's arguments share with it, named by `key` in its payload (see Runtime.encodeArgs). */
+  | { t: "shared"; key: number; buffers: SharedArrayBuffer[] }
+  | { t: "shared-drop"; key: number }
   /** A named actor was made (descriptor) or died (null): workers keep the names for current().getActor. */
   | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null };
 

@@ -99,6 +99,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     this.hooks = {
       ref: (id) => new ObjectRef(id, this),
       actor: (d) => makeActorHandle(this, d),
+      shared: (key, index) => this.sharedBuffer(key, index),
     };
     port.on("message", (m: DriverToWorker) => this.onMessage(m));
     setCurrent(this.api);
@@ -308,7 +309,21 @@ export class WorkerRuntime implements Backend, RefOwner {
   private readonly collectingHooks: DecodeHooks = {
     ref: (id) => { const r = new ObjectRef(id, this, false); this.decodedRefs.push(r); return r; },
     actor: (d) => this.hooks.actor(d),
+    shared: (key, index) => this.sharedBuffer(key, index),
   };
+
+  /** SharedArrayBuffers shared with task arguments, by key (see Runtime.encodeArgs). */
+  private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
+  private sharedBuffer(key: number, index: number): SharedArrayBuffer {
+    // Posted before the task was submitted, but tasks come through shared memory: the message may still wait.
+    if (!this.sharedBuffers.has(key)) {
+      this.drainingInTask = true;
+      try { this.drainMessages(); } finally { this.drainingInTask = false; }
+    }
+    const sab = this.sharedBuffers.get(key)?.[index];
+    if (!sab) throw new LoomError(`a task argument names shared buffer ${key}.${index}, which this worker never received`);
+    return sab;
+  }
   private decodedRefs: ObjectRef[] = [];
 
   /**
@@ -623,6 +638,8 @@ export class WorkerRuntime implements Backend, RefOwner {
         break;
       }
       case "drop-segments": for (const id of m.ids) this.store.dropSegment(id); break;
+      case "shared": this.sharedBuffers.set(m.key, m.buffers); break;
+      case "shared-drop": this.sharedBuffers.delete(m.key); break;
       case "actor-name":
         if (m.actor) this.namedActors.set(m.name, m.actor); else this.namedActors.delete(m.name);
         break;
