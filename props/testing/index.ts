@@ -21,7 +21,13 @@ export type GraphFault =
   /** Evict the first result of the `target`-th task finished so far in this run (mod their count). */
   | { kind: "evict"; target: number }
   /** Crash the `target`-th actor created so far in this run (mod their count); it restarts if it may. */
-  | { kind: "killActor"; target: number };
+  | { kind: "killActor"; target: number }
+  /** Arm a crash point (rt.faults.crashAt): the next thread to reach it dies there. Counts as a worker kill. */
+  | { kind: "crashAt"; point: CrashPointName };
+
+/** The worker protocol's crash points (SPEC: rt.faults.crashAt). */
+export const CRASH_POINTS = ["taken", "running", "sealing", "sealed", "putting", "checkpointing"] as const;
+export type CrashPointName = (typeof CRASH_POINTS)[number];
 
 /** A fault and when it fires: once `afterTasks` tasks have finished (mod the undisturbed run's count + 1). */
 export interface TimedFault {
@@ -46,6 +52,8 @@ export const evictFault = (): fc.Arbitrary<GraphFault> => target.map((t) => ({ k
 /** Arbitrary worker kill. */
 export const killWorkerFault = (): fc.Arbitrary<GraphFault> =>
   fc.oneof(fc.constant("busy" as const), fc.nat({ max: 15 })).map((worker) => ({ kind: "killWorker" as const, worker }));
+/** Arbitrary crash point. */
+export const crashAtFault = (): fc.Arbitrary<GraphFault> => fc.constantFrom(...CRASH_POINTS).map((point) => ({ kind: "crashAt" as const, point }));
 /** Arbitrary actor crash. */
 export const killActorFault = (): fc.Arbitrary<GraphFault> => target.map((t) => ({ kind: "killActor" as const, target: t }));
 
@@ -55,7 +63,8 @@ export function faultSchedule(options: FaultScheduleOptions = {}): fc.Arbitrary<
   return fc
     .tuple(
       fc.array(fc.record({ afterTasks, fault: other }), { maxLength: options.maxFaults ?? 4 }),
-      fc.array(fc.record({ afterTasks, fault: killWorkerFault() }), { maxLength: options.maxWorkerKills ?? 3 }),
+      // Worker kills and crash points share the budget: each can end one attempt of a task.
+      fc.array(fc.record({ afterTasks, fault: fc.oneof(killWorkerFault(), crashAtFault()) }), { maxLength: options.maxWorkerKills ?? 3 }),
     )
     .map(([a, b]) => [...a, ...b].sort((x, y) => x.afterTasks - y.afterTasks));
 }
@@ -137,7 +146,12 @@ async function runUnderFaults(
   const known = new Set(rt.graph().nodes.map((n) => n.id));
   let count = 0;
 
+  const crashes: Promise<{ fired: number }>[] = [];
   const fire = (fault: GraphFault): void => {
+    if (fault.kind === "crashAt") {
+      crashes.push(rt.faults.crashAt(fault.point));
+      return;
+    }
     if (fault.kind === "killWorker") {
       const index = fault.worker === "busy" ? undefined : fault.worker % rt.workerCount;
       kills.push(rt.faults.killWorker(index).then((w) => fired.push(`killWorker(${fault.worker}) -> worker ${w}`), () => {}));
@@ -184,6 +198,12 @@ async function runUnderFaults(
   } finally {
     rt.events.off("task:finished", onFinished);
     await Promise.all(kills);
+    if (crashes.length) {
+      // A point no thread reached stays armed until here: clear it, so the next run starts clean.
+      rt.faults.disarm();
+      const report = (await Promise.all(crashes))[0]!;
+      for (const taskId of report.taskIds) fired.push(`crashAt -> the thread running ${taskId} died`);
+    }
   }
 }
 
