@@ -146,7 +146,7 @@ async function runUnderFaults(
   const known = new Set(rt.graph().nodes.map((n) => n.id));
   let count = 0;
 
-  const crashes: Promise<{ fired: number }>[] = [];
+  const crashes: Promise<{ fired: number; taskIds: string[] }>[] = [];
   const fire = (fault: GraphFault): void => {
     if (fault.kind === "crashAt") {
       crashes.push(rt.faults.crashAt(fault.point));
