@@ -62,11 +62,18 @@ export class ActorMethod<A extends unknown[] = unknown[], R = unknown> {
     readonly method: string,
     private readonly defaults: TaskOptions = {},
   ) {}
+  /**
+   * The handle this method came from: a method kept after its handle is dropped keeps the handle, and so the
+   * actor, alive (an unnamed actor whose handles are all gone is terminated).
+   */
+  holder: object | undefined = undefined;
   remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>> {
     return this.backend.submitActorCall(this.actor, this.method, args, this.defaults) as ObjectRef<Awaited<R>>;
   }
   options(options: TaskOptions): ActorMethod<A, R> {
-    return new ActorMethod(this.backend, this.actor, this.method, { ...this.defaults, ...checkTaskOptions(options) });
+    const method = new ActorMethod<A, R>(this.backend, this.actor, this.method, { ...this.defaults, ...checkTaskOptions(options) });
+    method.holder = this.holder;
+    return method;
   }
 }
 
@@ -79,7 +86,7 @@ export function makeActorHandle<T>(backend: Backend, descriptor: ActorHandleDesc
   Object.defineProperty(handle, ACTOR_BRAND, { value: descriptor, enumerable: false });
   Object.defineProperty(handle, ACTOR_OWNER, { value: backend, enumerable: false });
   Object.defineProperty(handle, "actorId", { value: descriptor.actorId, enumerable: false });
-  return markActorHandle(new Proxy(handle, {
+  const proxy = markActorHandle(new Proxy(handle, {
     get(target, key) {
       if (key in target) return target[key];
       if (typeof key === "string" && key !== "then" && key !== "toJSON" && key !== "constructor" && !key.startsWith("__")) {
@@ -88,6 +95,8 @@ export function makeActorHandle<T>(backend: Backend, descriptor: ActorHandleDesc
       return undefined;
     },
   })) as unknown as ActorHandle<T>;
+  for (const method of descriptor.methods) (handle[method] as ActorMethod).holder = proxy;
+  return proxy;
 }
 
 export class ActorClass<C extends abstract new (...args: any) => any = abstract new (...args: any) => any> {

@@ -138,3 +138,21 @@ test("SharedArrayBuffers in a task's arguments are shared with it, as postMessag
   stored[0] = 5;
   assert.equal(((await rt.get(ref, { timeoutMs: 10_000 })) as Int32Array)[0], 0, "put copies: stored objects are immutable");
 });
+
+test("an unnamed actor whose handles are all gone is terminated once its calls finish (as in Ray); a kept method keeps it", { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" }, async () => {
+  const base = rt.tableSizes().actors;
+  const collect = async () => {
+    for (let k = 0; k < 4; k++) { (globalThis as { gc?: () => void }).gc!(); await new Promise((r) => setTimeout(r, 30)); }
+  };
+  const useAndDrop = async (): Promise<number[]> => {
+    const actors = Array.from({ length: 50 }, (_, i) => t.Counter.remote(i));
+    return (await rt.get(actors.map((c) => c.inc.remote(1)), { timeoutMs: 30_000 })) as number[];
+  };
+  assert.equal((await useAndDrop()).length, 50);
+  await collect();
+  assert.ok(rt.tableSizes().actors - base <= 2, `actors left after their handles went: ${rt.tableSizes().actors - base}`);
+  const keepMethod = () => t.Counter.remote(100).inc;
+  const inc = keepMethod();
+  await collect();
+  assert.equal(await rt.get(inc.remote(1), { timeoutMs: 10_000 }), 101, "a method kept alone keeps its actor");
+});

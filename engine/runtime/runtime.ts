@@ -182,6 +182,10 @@ interface ActorEntry {
   lastCall?: TaskId;
   deathError?: WireError;
   resources: Resources;
+  /** A handle of it went into a task's arguments or a stored value: it is never terminated for lost handles. */
+  escaped?: boolean;
+  /** The driver's handles are all gone: it ends once its pending calls finish (see handleGone). */
+  terminateWhenIdle?: boolean;
   /**
    * Its resources did not fit when it was made: neither its constructor nor its calls are sent to a thread
    * until they do (they are held for its whole life, as in Ray), and calls wait in its log meanwhile.
@@ -1028,6 +1032,10 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     entry.state = state;
+    if (entry.kind === "actor-method" && !entry.replay) {
+      const actor = this.actors.get(entry.actorId!);
+      if (actor?.terminateWhenIdle) queueMicrotask(() => this.terminateIfIdle(actor));
+    }
     const now = performance.now() - this.startTime;
     if (entry.node) {
       entry.node.state = state;
@@ -1798,7 +1806,33 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.encodeArgs(args);
     const actor = this.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     actor.create.sharedKey = sharedKey;
-    return makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
+    const handle = makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
+    if (options.name === undefined) this.handleFinalizer.register(handle, actor.id);
+    return handle;
+  }
+
+  /**
+   * As in Ray, an unnamed actor whose handles are all gone is terminated once its pending calls finish. The
+   * driver sees its own handle die; a handle that ever went into a task's arguments or a stored value may live
+   * on where the driver cannot see, so that actor is kept (escaped).
+   */
+  private readonly handleFinalizer = new FinalizationRegistry<ActorId>((id) => this.handleGone(id));
+  private handleGone(id: ActorId): void {
+    const actor = this.actors.get(id);
+    if (!actor || this.closed || actor.state === "dead" || actor.escaped || actor.name !== undefined) return;
+    actor.terminateWhenIdle = true;
+    this.terminateIfIdle(actor);
+  }
+  private terminateIfIdle(actor: ActorEntry): void {
+    if (!actor.terminateWhenIdle || actor.state === "dead" || actor.escaped) return;
+    const busy = actor.create.state === "pending" || actor.create.state === "running" ||
+      actor.log.some((call) => call.state === "pending" || call.state === "running");
+    if (!busy) this.killActor(actor.id, true, "its handles are all gone");
+  }
+  /** Called by the value codec when this runtime encodes an actor handle (see handleGone). */
+  actorEncoded(descriptor: ActorHandleDescriptor): void {
+    const actor = this.actors.get(descriptor.actorId);
+    if (actor) actor.escaped = true;
   }
 
   private createActorEntry(

@@ -166,7 +166,11 @@ export function walk(value: unknown, state: WalkState): unknown {
     return { [MARK]: "ref", id: obj.id };
   }
   if (isActorHandle(obj)) {
-    if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
+    if (state.owner) {
+      checkOwnedBy(state.owner, obj, pathOf(state));
+      // The handle escapes into a task or a stored value: its owner can no longer see when it is dropped.
+      (state.owner as { actorEncoded?(descriptor: unknown): void }).actorEncoded?.(obj[ACTOR_BRAND]);
+    }
     state.markers = true;
     return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
   }
