@@ -3,7 +3,7 @@
 // and shrinks a difference to the smallest schedule. It drives faults through rt.faults only.
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
-import { init, ObjectRef, type Runtime, type InitOptions } from "loom";
+import { init, ObjectRef, type Runtime, type InitOptions } from "loom-dag";
 import { objectIdOf, type TaskId } from "../../engine/ids.js";
 import { ACTOR_BRAND } from "../../engine/refs.js";
 
