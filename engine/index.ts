@@ -1,20 +1,36 @@
-// The public facade of Loom (SPEC.md): init, current, the error classes and the types users hold.
-import { Runtime, type InitOptions } from "./runtime/runtime.js";
+// The public facade of Loom: init, current, the error classes and the types users hold. The runtime is exported
+// as interfaces (api.ts), not as the class, so the engine's own methods stay off what users see.
+import { Runtime as DriverRuntime, type InitOptions } from "./runtime/runtime.js";
+import type { LoomApi, Runtime } from "./api.js";
 import { peekCurrent, requireCurrent } from "./current.js";
 import { LoomError } from "./errors.js";
 
-export { Runtime, Faults } from "./runtime/runtime.js";
+export type {
+  LoomApi, Runtime, Faults, GetOptions, WaitOptions, WaitResult, CancelOptions, KillOptions, ValuesOf, StoreUsage,
+} from "./api.js";
 export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind } from "./runtime/runtime.js";
 export { ObjectRef, isObjectRef } from "./refs.js";
 export { RemoteFunction, ActorClass, ActorMethod } from "./remote.js";
-export type { ActorHandle, ModuleWrappers, FunctionDescriptor } from "./remote.js";
+export type { ActorHandle, ModuleWrappers, RemoteArgs, RemoteResult } from "./remote.js";
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {
   LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
   SerializationError, TaskCancelledError, ObjectStoreFullError,
 } from "./errors.js";
 
-/** Starts a Loom runtime in this process (the driver). One runtime at a time. */
+/**
+ * Starts a Loom runtime in this process (the driver): the worker threads and the shared-memory object store.
+ * One runtime at a time; `shutdown()` it before starting another. Unknown options throw a `LoomError`.
+ * @example
+ * import { init } from "loom-dag";
+ * const rt = await init({ workers: 4 });
+ * try {
+ *   const square = rt.remote(function square(x: number) { return x * x; });
+ *   console.log(await rt.get(square.remote(7))); // 49
+ * } finally {
+ *   await rt.shutdown();
+ * }
+ */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (typeof options !== "object" || options === null) throw new LoomError(`init(): options must be an object, got ${String(options)}`);
   const known = new Set(["workers", "objectStoreBytes", "spillDir", "resources"]);
@@ -22,16 +38,25 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     if (!known.has(key)) throw new LoomError(`init(): unknown option ${JSON.stringify(key)}; known options: ${[...known].join(", ")}`);
   }
   const existing = peekCurrent<Runtime>();
-  if (existing instanceof Runtime && !existing.isShutdown) {
+  if (existing instanceof DriverRuntime && !existing.isShutdown) {
     throw new LoomError("init(): a Loom runtime is already running in this process; call shutdown() first or use current()");
   }
-  return new Runtime(options);
+  const runtime: Runtime = new DriverRuntime(options);
+  return runtime;
 }
 
 /**
- * The Loom API of this thread: the runtime made by init() in the driver, or inside a task or actor method,
- * the same API bound to the worker (remote, module, put, get, wait, cancel, signal).
+ * The Loom API of this thread: in the driver, the runtime made by `init`; inside a task or actor method, the same
+ * API bound to the worker, so tasks submit tasks, put, get and wait. Works however the task module imports Loom.
+ * @example
+ * // tasks.ts
+ * import { current } from "loom-dag";
+ * export async function sumOfSquares(n: number): Promise<number> {
+ *   const square = current().remote(function square(x: number) { return x * x; });
+ *   const parts = await current().get(Array.from({ length: n }, (_, i) => square.remote(i)));
+ *   return parts.reduce((a, b) => a + b, 0);
+ * }
  */
-export function current(): Runtime {
-  return requireCurrent<Runtime>();
+export function current(): LoomApi {
+  return requireCurrent<LoomApi>();
 }

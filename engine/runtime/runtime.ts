@@ -11,7 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
 import {
   LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError,
-  toWire, fromWire, type WireError,
+  toWire, fromWire, withCallerFrames, type WireError,
 } from "../errors.js";
 import {
   childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, RETURN_SLOTS,
@@ -31,7 +31,7 @@ import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
-import { checkWaitArgs, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout } from "../worker/worker-runtime.js";
 
 export interface InitOptions {
@@ -342,10 +342,10 @@ export class Runtime implements Backend, RefOwner {
   }
 
   get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
-  get<T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
   get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
     this.checkOpen();
-    if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
+    checkGetOptions(options);
     const check = (r: unknown, i?: number): ObjectRef => {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describeArgument(r)}`);
       return r;
@@ -358,10 +358,10 @@ export class Runtime implements Backend, RefOwner {
       if (polled) return polled;
     }
     const all = Array.isArray(refs) ? this.getMany(refs.map((r, i) => check(r, i).id)) : this.getOne(check(refs).id);
-    return this.tracked(withTimeout(all, options.timeoutMs));
+    return withCallerFrames(this.tracked(withTimeout(all, options.timeoutMs)));
   }
 
-  async wait(refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
+  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: R[]; pending: R[] }> {
     this.checkOpen();
     const want = checkWaitArgs(refs, options);
     if (want === 0) return { ready: [], pending: [] };
@@ -1497,7 +1497,8 @@ export class Runtime implements Backend, RefOwner {
       } else {
         this.releaseSlot(slot);
         if (entry.state !== "cancelled") {
-          this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died and ${limit} retries are spent`));
+          const death = this.pool.deathOf(index);
+          this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died (${death.reason}) and ${limit} retries are spent`, { cause: death.cause }));
           this.finishTask(entry, "failed", index);
         }
       }

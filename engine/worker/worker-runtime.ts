@@ -22,7 +22,7 @@ import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from 
 import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import { setCurrent } from "../current.js";
-import { checkWaitArgs, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkGetOptions, describeArgument } from "../api-checks.js";
 
 /** The spec part of a task payload (the fixed part is in the task slot). */
 export interface TaskPayload {
@@ -759,6 +759,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     module: (url: URL | string) => wrapModule(this, url),
     put: <T>(value: T): ObjectRef<T> => this.putEncoded(encodeValue(value, "value")) as ObjectRef<T>,
     get: (refs: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> => {
+      checkGetOptions(options);
       const one = (r: unknown) => {
         if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describeArgument(r)}`);
         return this.getOne(r.id, false);
