@@ -18,6 +18,7 @@ export class LoomError extends Error {
 
   // A TaskError rebuilt as the thrown class (say `InsufficientFunds`) cannot also have TaskError's prototype;
   // it carries the Loom class instead, so `instanceof TaskError` and `instanceof LoomError` still hold.
+  /** @internal */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     const loomClass = typeof value === "object" && value !== null ? (value as Record<symbol, unknown>)[LOOM_CLASS] : undefined;

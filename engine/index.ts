@@ -1,3 +1,7 @@
+/**
+ * The engine: `init`, `current`, the runtime's types, remote functions and actors, and the error classes.
+ * @module loom-dag
+ */
 // The public facade of Loom: init, current, the error classes and the types users hold. The runtime is exported
 // as interfaces (api.ts), not as the class, so the engine's own methods stay off what users see.
 import { Runtime as DriverRuntime, type InitOptions } from "./runtime/runtime.js";

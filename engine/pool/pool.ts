@@ -80,7 +80,10 @@ export class Pool {
   /** The runtime's worker count, once the lease is ready. */
   private workerCount: number | undefined;
 
-  /** `{ workers }` (multiprocessing style) or piscina's `{ filename, maxThreads, ... }`. */
+  /**
+   * `{ workers }` (multiprocessing style) or piscina's `{ filename, maxThreads, ... }`.
+   * @example const pool = new Pool({ workers: 4 });
+   */
   constructor(options?: PoolOptions) {
     this.spec = poolSpecOf(options);
     this.lease = acquireRuntime(this.spec.workers);
@@ -115,35 +118,50 @@ export class Pool {
     return this.state;
   }
 
-  /** Applies `fn` to every item; resolves to the results in input order. */
+  /**
+   * Applies `fn` to every item; resolves to the results in input order.
+   * @example const squares = await pool.map((n: number) => n * n, [1, 2, 3], { chunksize: 1 }); // [1, 4, 9]
+   */
   map<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): Promise<Awaited<R>[]>;
   map<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
   map(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): Promise<unknown[]> {
     return collect(this.stream("map", fn, items, "single", options, true, Infinity));
   }
 
-  /** map for functions of several arguments: `fn(...args)` for each args array. */
+  /**
+   * map for functions of several arguments: `fn(...args)` for each args array.
+   * @example const sums = await pool.starmap((a: number, b: number) => a + b, [[1, 2], [3, 4]]); // [3, 7]
+   */
   starmap<A extends unknown[], R>(fn: (...args: A) => R, items: PoolItems<A>, options?: MapOptions): Promise<Awaited<R>[]>;
   starmap<F extends (...args: any[]) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>>, options?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
   starmap(fn: unknown, items: PoolItems<unknown[]>, options?: MapOptions): Promise<unknown[]> {
     return collect(this.stream("starmap", fn, items, "spread", options, true, Infinity));
   }
 
-  /** Results as an async iterable, in input order; a failed item throws at its position. */
+  /**
+   * Results as an async iterable, in input order; a failed item throws at its position.
+   * @example for await (const line of pool.imap(render, pages)) process.stdout.write(line);
+   */
   imap<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined>;
   imap<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   imap(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): AsyncGenerator<unknown, void, undefined> {
     return this.stream("imap", fn, items, "single", options, true, IMAP_WINDOW).values();
   }
 
-  /** Results as an async iterable, in the order they finish. */
+  /**
+   * Results as an async iterable, in the order they finish.
+   * @example for await (const hit of pool.imapUnordered(probe, hosts)) if (hit) break;
+   */
   imapUnordered<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined>;
   imapUnordered<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   imapUnordered(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): AsyncGenerator<unknown, void, undefined> {
     return this.stream("imapUnordered", fn, items, "single", options, false, IMAP_WINDOW).values();
   }
 
-  /** One call, `fn(...args)`, as one task. */
+  /**
+   * One call, `fn(...args)`, as one task.
+   * @example const total = await pool.apply((a: number, b: number) => a + b, [1, 2]); // 3
+   */
   apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>>;
   apply<F extends (...args: any[]) => any>(fn: RemoteFunction<F>, args?: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
   apply(fn: unknown, args?: unknown[]): Promise<unknown> {
@@ -159,6 +177,7 @@ export class Pool {
    * `name` (default: the pool's `name`, else "default") with `task`. Errors reject
    * (a TaskError); an aborted signal cancels the task and rejects with an AbortError-like
    * TaskCancelledError ("The task has been aborted").
+   * @example const pool = new Pool({ filename: new URL("./worker.js", import.meta.url).href }); await pool.run({ a: 4, b: 6 });
    */
   run<T = any, R = any>(task: T, options?: RunOptions): Promise<R> {
     try {
@@ -185,7 +204,10 @@ export class Pool {
     }
   }
 
-  /** Lets submitted work finish, then shuts the runtime down if pools made it. `force`: cancel what has not started. */
+  /**
+   * Lets submitted work finish, then shuts the runtime down if pools made it. `force`: cancel what has not started.
+   * @example await pool.close();
+   */
   close(options?: { force?: boolean }): Promise<void> {
     if (this.ending !== undefined) return this.ending;
     this.state = "closing";
@@ -199,12 +221,18 @@ export class Pool {
     return this.ending;
   }
 
-  /** An alias of close() (graceful, unlike piscina's destroy). */
+  /**
+   * An alias of close() (graceful, unlike piscina's destroy).
+   * @example await pool.destroy();
+   */
   destroy(): Promise<void> {
     return this.close();
   }
 
-  /** Stops now: every task of this pool is cancelled (running ones lose their worker) and pending calls reject. */
+  /**
+   * Stops now: every task of this pool is cancelled (running ones lose their worker) and pending calls reject.
+   * @example await pool.terminate();
+   */
   terminate(): Promise<void> {
     if (this.state === "terminated" || this.state === "closed") return this.ending ?? Promise.resolve();
     this.state = "terminated";

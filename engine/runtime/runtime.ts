@@ -34,10 +34,15 @@ import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout } from "../worker/worker-runtime.js";
 
+/** Options of `init`. */
 export interface InitOptions {
+  /** Worker threads (default: `os.availableParallelism()`). */
   workers?: number;
+  /** Capacity of the shared-memory object store in bytes (default: a quarter of RAM, at most 8 GiB). */
   objectStoreBytes?: number;
+  /** Where objects spill when the store is full (default: a temporary directory). */
   spillDir?: string;
+  /** Custom resources this node offers, beside `cpu` (which defaults to `workers`). */
   resources?: Record<string, number>;
 }
 

@@ -1,4 +1,8 @@
-// loom/testing: property-test your own task graphs under faults. Fault-schedule arbitraries, and
+/**
+ * Property-test your own task graphs under faults: fault-schedule arbitraries and `checkUnderFaults`.
+ * @module loom-dag/testing
+ */
+// loom-dag/testing: property-test your own task graphs under faults. Fault-schedule arbitraries, and
 // checkUnderFaults, which compares a graph's undisturbed result with its results under generated schedules
 // and shrinks a difference to the smallest schedule. It drives faults through rt.faults only.
 import fc from "fast-check";
@@ -49,7 +53,10 @@ export const killWorkerFault = (): fc.Arbitrary<GraphFault> =>
 /** Arbitrary actor crash. */
 export const killActorFault = (): fc.Arbitrary<GraphFault> => target.map((t) => ({ kind: "killActor" as const, target: t }));
 
-/** Arbitrary fault schedules: evictions and actor kills, plus at most `maxWorkerKills` worker kills, in firing order. */
+/**
+ * Arbitrary fault schedules: evictions and actor kills, plus at most `maxWorkerKills` worker kills, in firing order.
+ * @example fc.sample(faultSchedule({ maxFaults: 2, killActors: false }), 3); // three schedules to look at
+ */
 export function faultSchedule(options: FaultScheduleOptions = {}): fc.Arbitrary<TimedFault[]> {
   const other = options.killActors === false ? evictFault() : fc.oneof({ arbitrary: evictFault(), weight: 3 }, { arbitrary: killActorFault(), weight: 1 });
   return fc
@@ -191,6 +198,11 @@ async function runUnderFaults(
  * Checks that `build` gives the same result under generated fault schedules as undisturbed. `build` builds
  * its graph on the runtime it is given and returns the values it wants compared (after `rt.get`). Throws
  * with fast-check's report (the smallest failing schedule, seed and path) when a faulty run differs.
+ * @example
+ * await checkUnderFaults(async (rt) => {
+ *   const m = await rt.module<typeof import("./tasks.js")>(new URL("./tasks.ts", import.meta.url));
+ *   return rt.get(m.sum.remote(m.square.remote(3), m.square.remote(4)));
+ * }, { numRuns: 20, init: { workers: 2 } });
  */
 export async function checkUnderFaults(build: (rt: Runtime) => Promise<unknown>, options: CheckUnderFaultsOptions = {}): Promise<CheckReport> {
   const rt = options.runtime ?? (await init(options.init ?? { workers: 2 }));
