@@ -214,7 +214,7 @@ export async function wrapModule(backend: Backend, url: URL | string): Promise<R
   const href = normalizeModuleUrl(url);
   let mod: Record<string, unknown>;
   try {
-    mod = await (backend.importModule ? backend.importModule(href) : import(href));
+    mod = await (backend.importModule ? backend.importModule(href) : importInDriver(href));
   } catch (error) {
     throw new LoomError(`rt.module: cannot load ${href}: ${(error as Error).message}`, { cause: error });
   }
@@ -236,6 +236,23 @@ export async function wrapModule(backend: Backend, url: URL | string): Promise<R
       return target[key as string];
     },
   });
+}
+
+/**
+ * A .ts module in a driver started without a TypeScript loader: register tsx's and import again. Node keeps a
+ * failed import per URL, so the second import asks for the same file under a query of its own.
+ */
+async function importInDriver(href: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(href)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
+    const { ensureTypeScriptLoader } = await import("./worker/function-cache.js");
+    await ensureTypeScriptLoader(href);
+    const retry = new URL(href);
+    retry.searchParams.set("loom-ts", "1");
+    return (await import(retry.href)) as Record<string, unknown>;
+  }
 }
 
 export function normalizeModuleUrl(url: URL | string): string {

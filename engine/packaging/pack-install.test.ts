@@ -47,11 +47,12 @@ test("npm pack gives a tarball that installs into a fresh project and runs with 
     assert.equal(installed.status, 0, `npm install of the tarball succeeded: ${explain(installed)}`);
     assert.ok(existsSync(join(app, "node_modules/loom-dag/build/core.wasm")), "the built core came with the package (nothing built on install)");
 
-    // 3. Plain node on .mjs modules: tasks, a nested task through current(), an actor, an inline function.
+    // 3. Plain node on .mjs modules (tasks, a nested task through current(), an actor, an inline function), and
+    //    on a .ts module, which Loom loads through the tsx that came with it.
     const plain = run(process.execPath, ["main.mjs"], app, 120_000);
     assert.equal(plain.status, 0, `node main.mjs exited cleanly: ${explain(plain)}`);
-    const out = JSON.parse(plain.stdout) as { sum: number; squares: number; count: number; inTask: string; inDriver: string };
-    assert.deepEqual([out.sum, out.squares, out.count], [6, 30, 16], "add, nested squares, the actor's count");
+    const out = JSON.parse(plain.stdout) as { sum: number; squares: number; count: number; fromTs: number; inTask: string; inDriver: string };
+    assert.deepEqual([out.sum, out.squares, out.count, out.fromTs], [6, 30, 16, 8], "add, nested squares, the actor's count, a .ts module's nested task");
     const installedEntry = pathToFileURL(join(app, "node_modules/loom-dag/dist/engine/index.js")).href;
     assert.equal(out.inDriver, installedEntry, "the driver loads the installed copy");
     assert.equal(out.inTask, installedEntry, "a task module's import of loom-dag resolves to the copy the worker runs");
