@@ -101,6 +101,31 @@ export class ObjectStoreFullError extends LoomError {
   override readonly code = "ERR_OBJECT_STORE_FULL";
 }
 
+/**
+ * `checkImmutable` found a stored object changed after it was stored: something wrote into a value `get`
+ * returned (a view on the stored object). Names the object, what made it, and where it was read.
+ * @example
+ * const w = await rt.get(weights);
+ * w[0] = 1;                      // a bug: w is a view on the stored object
+ * await rt.get(weights);         // with checkImmutable: rejects with ObjectMutatedError
+ */
+export class ObjectMutatedError extends LoomError {
+  override name = "ObjectMutatedError";
+  override readonly code = "ERR_OBJECT_MUTATED";
+  /** The object's id. */
+  readonly objectId: number;
+  /** The task (or put) that made it. */
+  readonly madeBy: string;
+  /** Where it was read (the driver's get call sites, the tasks that took it as an argument), newest last. */
+  readonly readAt: string[];
+  constructor(message: string, fields?: { objectId: number; madeBy: string; readAt: string[] }) {
+    super(message);
+    this.objectId = fields?.objectId ?? -1;
+    this.madeBy = fields?.madeBy ?? "";
+    this.readAt = fields?.readAt ?? [];
+  }
+}
+
 /** The shape an error takes between threads and inside stored objects. */
 export interface WireError {
   code: string;
@@ -245,6 +270,12 @@ function isEngineFrame(line: string): boolean {
 /** Frames of user code: not Loom's own and not Node's internals. */
 function userFrames(stack: string): string[] {
   return stack.split("\n").filter((line) => /^\s+at /.test(line) && !isEngineFrame(line) && !/[( ]node:/.test(line));
+}
+
+/** Where user code called into Loom from, for messages: its first frame outside the engine. */
+export function userStack(): string {
+  const first = userFrames(new Error().stack ?? "")[0];
+  return first ? `get ${first.trim()}` : "get in the driver (after an await)";
 }
 
 /**

@@ -19,7 +19,7 @@ export type { ActorHandle, ModuleWrappers, RemoteArgs, RemoteResult } from "./re
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {
   LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
-  SerializationError, TaskCancelledError, ObjectStoreFullError,
+  SerializationError, TaskCancelledError, ObjectStoreFullError, ObjectMutatedError,
 } from "./errors.js";
 
 /**
@@ -37,7 +37,7 @@ export {
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (typeof options !== "object" || options === null) throw new LoomError(`init(): options must be an object, got ${String(options)}`);
-  const known = new Set(["workers", "objectStoreBytes", "spillDir", "resources"]);
+  const known = new Set(["workers", "objectStoreBytes", "spillDir", "resources", "checkImmutable"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new LoomError(`init(): unknown option ${JSON.stringify(key)}; known options: ${[...known].join(", ")}`);
   }
@@ -45,7 +45,11 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (existing instanceof DriverRuntime && !existing.isShutdown) {
     throw new LoomError("init(): a Loom runtime is already running in this process; call shutdown() first or use current()");
   }
-  const runtime: Runtime = new DriverRuntime(options);
+  if (options.checkImmutable !== undefined && typeof options.checkImmutable !== "boolean") {
+    throw new LoomError(`init(): invalid checkImmutable ${String(options.checkImmutable)} (expected a boolean)`);
+  }
+  const checkImmutable = options.checkImmutable ?? process.env.NODE_ENV === "test";
+  const runtime: Runtime = new DriverRuntime({ ...options, checkImmutable });
   return runtime;
 }
 

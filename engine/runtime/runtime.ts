@@ -11,7 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "../serialization/value-codec.js";
 import {
   LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError,
-  toWire, fromWire, withCallerFrames, type WireError,
+  toWire, fromWire, withCallerFrames, userStack, type WireError,
 } from "../errors.js";
 import {
   childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, RETURN_SLOTS,
@@ -33,6 +33,7 @@ import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout } from "../worker/worker-runtime.js";
+import { ImmutabilityChecker } from "../object-store/immutability-checker.js";
 
 /** Options of `init`. */
 export interface InitOptions {
@@ -44,6 +45,11 @@ export interface InitOptions {
   spillDir?: string;
   /** Custom resources this node offers, beside `cpu` (which defaults to `workers`). */
   resources?: Record<string, number>;
+  /**
+   * Detect writes into stored objects through the views `get` returns (a checksum per object held in a
+   * segment, compared on reads and at shutdown; see ObjectMutatedError). Default: on when NODE_ENV is "test".
+   */
+  checkImmutable?: boolean;
 }
 
 export type TaskKind = "task" | "actor-create" | "actor-method" | "put";
@@ -265,6 +271,8 @@ export class Runtime implements Backend, RefOwner {
   private keepAlive: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly startTime = performance.now();
+  /** Only with checkImmutable; undefined otherwise, so the default path pays one check for undefined. */
+  private readonly immutability: ImmutabilityChecker | undefined;
 
   constructor(options: InitOptions = {}) {
     const workers = options.workers ?? os.availableParallelism();
@@ -301,6 +309,7 @@ export class Runtime implements Backend, RefOwner {
       this.emit("worker:started", { worker: i });
     }
     this.faults = new Faults(this);
+    if (options.checkImmutable) this.immutability = new ImmutabilityChecker((id) => this.tasks.get(taskIdOfObject(id))?.name);
     setCurrent(this);
     this.park();
   }
@@ -438,10 +447,12 @@ export class Runtime implements Backend, RefOwner {
     for (const list of this.sealWaiters.values()) for (const w of list) w.reject(error);
     this.sealWaiters.clear();
     if (this.keepAlive) clearInterval(this.keepAlive);
+    const mutated = this.immutability?.checkAll((id) => this.store.segments.get(id));
     await this.pool.terminateAll();
     this.spill.close();
     this.store.pool?.clear();
     Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
+    if (mutated) throw mutated;
   }
 
   /** Inside a task, the task's cancellation signal; the driver has none. */
@@ -824,6 +835,9 @@ export class Runtime implements Backend, RefOwner {
       return;
     }
     entry.state = state;
+    if (this.immutability && entry.deps.length > 0) {
+      this.immutability.readByTask(entry.deps, `${entry.name} (${formatTaskId(entry.id)})`, (id) => this.store.segments.get(id));
+    }
     const now = performance.now() - this.startTime;
     if (entry.node) {
       entry.node.state = state;
@@ -920,6 +934,7 @@ export class Runtime implements Backend, RefOwner {
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
+    this.immutability?.forget(o.id);
     for (const r of o.contains) this.decRef(r);
     if (o.lineageCounted) this.releaseLineage(this.tasks.get(taskIdOfObject(o.id)));
   }
@@ -943,6 +958,7 @@ export class Runtime implements Backend, RefOwner {
   private segmentStored(id: ObjectId): void {
     const segment = this.store.segments.get(id);
     if (!segment) return;
+    this.immutability?.stored(id, segment);
     this.spill.stored(id, segment.byteLength);
     // Recycled segments waiting for reuse count against the store's bound too; they go before any object spills.
     this.store.pool?.trim(Math.max(0, this.objectStoreBytes - this.spill.bytesInMemory));
@@ -1045,6 +1061,8 @@ export class Runtime implements Backend, RefOwner {
       const o = this.objects.get(r.id)!;
       const got = this.store.read(r.id, o.entry, this.hooks);
       if (got.error) return Promise.reject(got.error);
+      const mutated = this.immutability?.read(r.id, this.store.segments.get(r.id), userStack());
+      if (mutated) return Promise.reject(mutated);
       values.push(got.value);
     }
     return Promise.resolve(Array.isArray(refs) ? values : values[0]);
@@ -1140,6 +1158,8 @@ export class Runtime implements Backend, RefOwner {
     if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
     const r = this.store.read(id, o.entry, this.hooks);
     if (r.error) throw r.error;
+    const mutated = this.immutability?.read(id, this.store.segments.get(id), userStack());
+    if (mutated) throw mutated;
     return r.value;
   }
 

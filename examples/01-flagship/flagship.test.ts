@@ -17,7 +17,8 @@ const GET = { timeoutMs: 30_000 };
 
 let rt: Runtime;
 before(async () => {
-  rt = await init({ workers: 2 });
+  // checkImmutable on: a clean flagship run must raise no ObjectMutatedError (shutdown would reject with it).
+  rt = await init({ workers: 2, checkImmutable: true });
 });
 after(async () => {
   await rt.shutdown();

@@ -70,7 +70,7 @@ export function faultSchedule(options: FaultScheduleOptions = {}): fc.Arbitrary<
 export interface CheckUnderFaultsOptions extends FaultScheduleOptions {
   /** A runtime to use (left running); by default one is started with `init` and shut down at the end. */
   runtime?: Runtime;
-  /** Options for the runtime started when `runtime` is not given (default { workers: 2 }). */
+  /** Options for the runtime started when `runtime` is not given (default { workers: 2 }; checkImmutable is on unless set). */
   init?: InitOptions;
   /** Faulty runs (default 20). */
   numRuns?: number;
@@ -205,7 +205,8 @@ async function runUnderFaults(
  * }, { numRuns: 20, init: { workers: 2 } });
  */
 export async function checkUnderFaults(build: (rt: Runtime) => Promise<unknown>, options: CheckUnderFaultsOptions = {}): Promise<CheckReport> {
-  const rt = options.runtime ?? (await init(options.init ?? { workers: 2 }));
+  // checkImmutable on unless the caller says otherwise: a test is where a write into a stored object should show.
+  const rt = options.runtime ?? (await init({ checkImmutable: true, ...(options.init ?? { workers: 2 }) }));
   const equals = options.equals ?? defaultEquals;
   try {
     let tasks = 0;
