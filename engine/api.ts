@@ -91,7 +91,9 @@ export interface LoomApi {
    * Waits for the value behind a ref (or each ref of a list) and returns it. A task's failure rejects with its
    * error (a `TaskError`, `WorkerCrashedError`, ...). Typed arrays, `ArrayBuffer`, `DataView` and Arrow data
    * of 16 KiB or more come back as views on the stored object, without a copy; smaller ones are copies.
-   * Either way the value must not be written to: stored objects are immutable.
+   * Either way the value must not be written to: stored objects are immutable (copy with `.slice()` first).
+   * With `init({ checkImmutable: true })`, a get of an object changed since it was stored rejects with
+   * `ObjectMutatedError`.
    * @example
    * const total = await rt.get(m.add.remote(1, 2));            // number
    * const [a, b] = await rt.get([refA, refB]);                  // each element keeps its type
