@@ -47,6 +47,15 @@ test("a write in a task into its argument: shutdown rejects with ObjectMutatedEr
   assert.ok(error.readAt.some((r) => /task scaleInPlace/.test(r)), `read by scaleInPlace: ${error.readAt.join(" | ")}`);
 });
 
+test("a write in a task into an object it read with current().get: shutdown names the object", async () => {
+  const error = await withRuntime(true, async (rt, m) => {
+    const ref = rt.put(new Float64Array(BIG).fill(3));
+    assert.equal(await rt.get(m.scaleNested.remote({ ref })), BIG);
+  });
+  assert.ok(error instanceof ObjectMutatedError, `an ObjectMutatedError (got ${String(error)})`);
+  assert.match(error.madeBy, /^put/);
+});
+
 test("no false alarm: reads, small copies written to, and objects freed after use", async () => {
   const error = await withRuntime(true, async (rt, m) => {
     const ref = m.ramp.remote(BIG);

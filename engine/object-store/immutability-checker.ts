@@ -1,8 +1,8 @@
 // checkImmutable: catches writes into stored objects through the views `get` returns. Only objects held in a
 // segment can be written that way (arena values are copied out on every read), so only those get a checksum:
 // taken when the driver learns the object is stored, compared when a task that took it as an argument ends,
-// when the driver's `get` reads it, and at shutdown. It owns the checksums and the read sites; the runtime
-// decides when to call it, and does not make one at all unless asked (the default path pays nothing).
+// when the driver's `get` reads it, when it is freed, and at shutdown. It owns the checksums and the read
+// sites; the runtime decides when to call it, and makes none unless asked (the default path pays nothing).
 import { ObjectMutatedError } from "../errors.js";
 import { formatTaskId, taskIdOfObject, type ObjectId } from "../ids.js";
 import { SEGMENT_HEADER } from "./segment-pool.js";
@@ -67,8 +67,13 @@ export class ImmutabilityChecker {
     }
   }
 
-  forget(id: ObjectId): void {
+  /** The object is freed (its segment may be reused): a last comparison, kept for shutdown if it fails. */
+  released(id: ObjectId, segment: SharedArrayBuffer | undefined): void {
+    const entry = this.checked.get(id);
+    if (!entry) return;
     this.checked.delete(id);
+    const error = segment ? this.compare(id, entry, segment) : undefined;
+    if (error) this.unreported ??= error;
   }
 
   /** At shutdown: every object still stored is compared; the first mismatch found (now or before) is returned. */

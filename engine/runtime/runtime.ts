@@ -928,13 +928,13 @@ export class Runtime implements Backend, RefOwner {
     if (o.entry !== 0) {
       const flags = ex.objFlags(o.entry);
       const location = ex.objLocation(o.entry);
+      if (this.immutability && flags & L.FLAG_SEGMENT) this.immutability.released(o.id, this.store.segments.get(o.id));
       if (ex.objState(o.entry) === L.OBJ_SEALED) this.store.release(o.id, location, flags);
       if (flags & L.FLAG_SEGMENT) this.spill.discard(o.id);
       if (flags & L.FLAG_SEGMENT) this.droppedSegments.push(o.id);
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
-    this.immutability?.forget(o.id);
     for (const r of o.contains) this.decRef(r);
     if (o.lineageCounted) this.releaseLineage(this.tasks.get(taskIdOfObject(o.id)));
   }
