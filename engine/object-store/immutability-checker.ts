@@ -51,10 +51,10 @@ export class ImmutabilityChecker {
   }
 
   /** Records a read, then compares: the error to give the reader when the object changed since it was stored. */
-  read(id: ObjectId, segment: SharedArrayBuffer | undefined, where: string): ObjectMutatedError | undefined {
+  read(id: ObjectId, segment: SharedArrayBuffer | undefined, where: () => string): ObjectMutatedError | undefined {
     const entry = this.checked.get(id);
     if (!entry || !segment) return undefined;
-    entry.readAt.push(where);
+    entry.readAt.push(where()); // a stack trace per read: only for objects that have a checksum
     if (entry.readAt.length > READ_SITES) entry.readAt.shift();
     return this.compare(id, entry, segment);
   }
@@ -62,7 +62,7 @@ export class ImmutabilityChecker {
   /** After a task that took these objects as arguments ended: a write it made is kept for shutdown. */
   readByTask(ids: readonly ObjectId[], task: string, segmentOf: (id: ObjectId) => SharedArrayBuffer | undefined): void {
     for (const id of ids) {
-      const error = this.read(id, segmentOf(id), `task ${task}`);
+      const error = this.read(id, segmentOf(id), () => `task ${task}`);
       if (error) this.unreported ??= error;
     }
   }

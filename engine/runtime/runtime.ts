@@ -1061,7 +1061,7 @@ export class Runtime implements Backend, RefOwner {
       const o = this.objects.get(r.id)!;
       const got = this.store.read(r.id, o.entry, this.hooks);
       if (got.error) return Promise.reject(got.error);
-      const mutated = this.immutability?.read(r.id, this.store.segments.get(r.id), userStack());
+      const mutated = this.immutability?.read(r.id, this.store.segments.get(r.id), userStack);
       if (mutated) return Promise.reject(mutated);
       values.push(got.value);
     }
@@ -1158,7 +1158,7 @@ export class Runtime implements Backend, RefOwner {
     if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
     const r = this.store.read(id, o.entry, this.hooks);
     if (r.error) throw r.error;
-    const mutated = this.immutability?.read(id, this.store.segments.get(id), userStack());
+    const mutated = this.immutability?.read(id, this.store.segments.get(id), userStack);
     if (mutated) throw mutated;
     return r.value;
   }
