@@ -10,12 +10,30 @@ export function describeArgument(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+function checkOptionKeys(what: string, options: unknown, known: readonly string[]): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new LoomError(`${what}(): options must be an object, got ${describeArgument(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new LoomError(`${what}(): unknown option ${JSON.stringify(key)}; known options: ${known.join(", ")}`);
+  }
+}
+
+const GET_OPTIONS = ["timeoutMs"] as const;
+const WAIT_OPTIONS = ["numReturns", "timeoutMs"] as const;
+
+/** Checks `get`'s options: an unknown key is refused, as in `.options()`, rather than silently ignored. */
+export function checkGetOptions(options: unknown): void {
+  checkOptionKeys("get", options, GET_OPTIONS);
+}
+
 /**
  * Checks `wait`'s arguments and returns how many refs it waits for (0 for an empty list). Refs must be distinct,
  * as in Ray: a ref listed twice could never make up two of the `numReturns` ready ones.
  */
 export function checkWaitArgs(refs: unknown, options: { numReturns?: number; timeoutMs?: number }): number {
   if (!Array.isArray(refs)) throw new LoomError(`wait(): expected an array of ObjectRefs, got ${describeArgument(refs)}`);
+  checkOptionKeys("wait", options, WAIT_OPTIONS);
   const firstAt = new Map<ObjectId, number>();
   refs.forEach((r: unknown, i) => {
     if (!isObjectRef(r)) throw new LoomError(`wait(): refs[${i}] is not an ObjectRef (${describeArgument(r)})`);

@@ -4,21 +4,33 @@ import { MAX_RETURNS } from "./ids.js";
 
 export type Resources = Record<string, number>;
 
+/** Options of remote functions and actor method calls (`.options({...})`). */
 export interface TaskOptions {
+  /** n > 1: the function returns an array of n values, and `.remote` returns n refs (default 1). */
   numReturns?: number;
+  /** Retries after the task's worker crashed (default 3; -1: unlimited). */
   maxRetries?: number;
+  /** Also retry when the function throws (default false). */
   retryExceptions?: boolean;
+  /** What the task needs to run (default `{ cpu: 1 }`; `cpu` is 1 unless named). */
   resources?: Resources;
+  /** The task's name in errors, events and the graph (default: the function's name). */
   name?: string;
   /** An attempt running longer is stopped (SPEC "Timeouts"): a finite number > 0. */
   timeoutMs?: number;
 }
 
+/** Options of actor classes (`m.Counter.options({...})`). */
 export interface ActorOptions {
+  /** Restarts after a crash, replaying the method log (default 0; -1: unlimited). */
   maxRestarts?: number;
+  /** Retries of a method call in flight when the actor crashed (default 0). */
   maxTaskRetries?: number;
+  /** Call the class's `checkpoint()` every n calls; a restart then `restore`s it and replays only later calls. */
   checkpointEvery?: number;
+  /** A named actor, found with `getActor(name)` in the driver and in tasks. */
   name?: string;
+  /** What the actor holds for its whole life (default `{ cpu: 1 }`). */
   resources?: Resources;
   /** Calls of one actor that may run at once (default 1). */
   maxConcurrency?: number;

@@ -21,14 +21,25 @@ export interface RefOwner {
   trackRef(ref: ObjectRef): void;
 }
 
-/** A future: the id of an object that a task will make (or that `put` made). Not thenable, as in Ray. */
+/**
+ * A future: the id of an object that a task will make (or that `put` made). Not thenable, as in Ray: read its
+ * value with `rt.get(ref)`, or pass the ref to another task, which then runs once the value exists.
+ * @example
+ * const ref = m.add.remote(1, 2);       // ObjectRef<number>
+ * const next = m.add.remote(ref, 10);   // a data edge: add runs when ref is ready
+ * console.log(await rt.get(next));      // 13
+ */
 export class ObjectRef<T = unknown> {
+  /** @internal carries T for inference; never set */
   declare readonly __type?: T;
+  /** The object's id (its task's id and return index). */
   readonly id: ObjectId;
+  /** @internal recognises refs across copies of Loom */
   readonly [REF_BRAND] = true;
   /** The runtime (driver or worker) that made it: ids restart in every runtime, so a ref means nothing elsewhere. */
   #owner: RefOwner | undefined;
-  /** `track`: counted by its owner (see RefOwner.trackRef); false for refs the caller counts itself. */
+  /** @internal refs are made by the runtime (`remote`, `put`), never by users. `track`: counted by its owner
+   *  (see RefOwner.trackRef); false for refs the caller counts itself. */
   constructor(id: ObjectId, owner?: RefOwner, track = true) {
     this.id = id;
     this.#owner = owner;
@@ -39,14 +50,26 @@ export class ObjectRef<T = unknown> {
   static ownerOf(ref: ObjectRef): RefOwner | undefined {
     return #owner in ref ? ref.#owner : undefined;
   }
+  /**
+   * `ObjectRef(<id>)`, for logs.
+   * @example console.log(`waiting for ${ref}`);
+   */
   toString(): string {
     return `ObjectRef(${this.id})`;
   }
+  /**
+   * `{ objectRef: <id> }`: a ref in JSON output names its object (it does not turn back into a ref).
+   * @example JSON.stringify({ result: ref }); // '{"result":{"objectRef":4096}}'
+   */
   toJSON(): { objectRef: number } {
     return { objectRef: this.id };
   }
 }
 
+/**
+ * Whether a value is an ObjectRef (of any copy of Loom loaded in this thread).
+ * @example const value = isObjectRef(x) ? await rt.get(x) : x;
+ */
 export function isObjectRef(value: unknown): value is ObjectRef {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true && made.has(value);
 }

@@ -38,10 +38,10 @@ export function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined, wha
  * them: `ready` is the first `want` ready refs in input order, `pending` every other ref in input order.
  * `settled(ref)` resolves or rejects once the ref is ready.
  */
-export function waitForReady(
-  refs: ObjectRef[], want: number, timeoutMs: number | undefined, settled: (ref: ObjectRef) => Promise<unknown>,
-): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
-  const isReady = new Set<ObjectRef>();
+export function waitForReady<R extends ObjectRef>(
+  refs: readonly R[], want: number, timeoutMs: number | undefined, settled: (ref: R) => Promise<unknown>,
+): Promise<{ ready: R[]; pending: R[] }> {
+  const isReady = new Set<R>();
   return new Promise<void>((resolve) => {
     let done = false;
     let cancel = () => {};
@@ -57,8 +57,8 @@ export function waitForReady(
     }
     if (!done && timeoutMs !== undefined) cancel = startTimer(timeoutMs, () => { done = true; resolve(); });
   }).then(() => {
-    const ready: ObjectRef[] = [];
-    const pending: ObjectRef[] = [];
+    const ready: R[] = [];
+    const pending: R[] = [];
     for (const r of refs) (isReady.has(r) && ready.length < want ? ready : pending).push(r);
     return { ready, pending };
   });

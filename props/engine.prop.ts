@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import fc from "fast-check";
-import { init } from "loom";
+import { init } from "loom-dag";
 import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
 import { knownBugFor, KNOWN_ENGINE_BUGS, REGRESSIONS } from "./regressions.js";

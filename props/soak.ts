@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { randomInt } from "node:crypto";
 import fc from "fast-check";
-import { init } from "loom";
+import { init } from "loom-dag";
 import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
 import { knownBugFor } from "./regressions.js";

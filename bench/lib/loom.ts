@@ -106,7 +106,7 @@ export function withLimit<T>(name: string, work: Promise<T>, limit: number): Pro
       void loadLoom().then(async (loom) => {
         if (typeof loom === "string") return;
         try {
-          await loom.current().shutdown();
+          await (loom.current() as Engine.Runtime).shutdown();
         } catch {
           /* no runtime running */
         }

@@ -2,7 +2,7 @@
 // order, one value per actor at a time, waiting values, errors at their position, push and popIdle.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, ActorPool, LoomError, TaskError, type Runtime } from "loom";
+import { init, ActorPool, LoomError, TaskError, type Runtime } from "loom-dag";
 
 type Cases = typeof import("../test-fixtures/ray-cases.js");
 let rt: Runtime;

@@ -2,7 +2,7 @@
 // creation to its death, as in Ray; one whose resources do not fit waits, its calls queued in order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, ActorDiedError, type Runtime } from "loom";
+import { init, ActorDiedError, type Runtime } from "loom-dag";
 
 type Fixtures = typeof import("../test-fixtures/actors.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, LoomError, TaskError, ActorDiedError, ReconstructionError, ObjectRef, type Runtime } from "loom";
+import { init, LoomError, TaskError, ActorDiedError, ReconstructionError, ObjectRef, type Runtime } from "loom-dag";
 
 type Fixtures = typeof import("../test-fixtures/actors.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");

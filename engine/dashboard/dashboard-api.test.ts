@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
-import { init, LoomError, type Runtime } from "loom";
+import { init, LoomError, type Runtime } from "loom-dag";
 import { httpGet, getJson } from "./test-fixtures/http.js";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, type Runtime } from "loom";
+import { init, type Runtime } from "loom-dag";
 import { formatTaskId, taskIdOfObject } from "../ids.js";
 
 const CHROMIUM = "/usr/bin/chromium";

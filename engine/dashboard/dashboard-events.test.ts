@@ -2,7 +2,7 @@
 // in batches at most every 100 ms; rt.events listeners only while a page is connected.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, type Runtime } from "loom";
+import { init, type Runtime } from "loom-dag";
 import { SseReader } from "./test-fixtures/http.js";
 import { formatTaskId, taskIdOfObject } from "../ids.js";
 

@@ -3,7 +3,7 @@
 // These tests never call gc() themselves; only the engine's pacing can free the objects.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, type Runtime } from "loom";
+import { init, type Runtime } from "loom-dag";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
 const PUT_BYTES = 8 * 2 ** 20;

@@ -2,7 +2,7 @@
 // made from them is alive in the driver or in a worker: those views must keep seeing the values they saw.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, type ObjectRef, type Runtime } from "loom";
+import { init, type ObjectRef, type Runtime } from "loom-dag";
 
 type Views = typeof import("../test-fixtures/views.js");
 const ELEMENTS = (2 * 2 ** 20) / 8; // 2 MiB: big enough to be recycled

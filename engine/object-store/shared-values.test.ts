@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
-import { init, type ObjectRef, type Runtime } from "loom";
+import { init, type ObjectRef, type Runtime } from "loom-dag";
 
 type Fixtures = typeof import("../test-fixtures/shared-values.js");
 let rt: Runtime;

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, ObjectStoreFullError, type ObjectRef } from "loom";
+import { init, ObjectStoreFullError, type ObjectRef } from "loom-dag";
 
 const MiB = 2 ** 20;
 

@@ -1,3 +1,7 @@
+/**
+ * The drop-in for worker pools: `map`, `imap`, `starmap`, `apply`, and piscina's `run`, on Loom's runtime.
+ * @module loom-dag/pool
+ */
 // loom/pool: the drop-in for worker pools (multiprocessing-style and piscina-style).
 // The surface only; the Pool lives in pool.ts.
 

@@ -1,7 +1,7 @@
 // Pool, multiprocessing style, on a real runtime of 2 workers that the first pool makes.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { current, LoomError, SerializationError, TaskCancelledError, TaskError } from "../index.js";
+import { current, LoomError, SerializationError, TaskCancelledError, TaskError, type Runtime } from "../index.js";
 import { Pool } from "./index.js";
 
 const fixtures = new URL("./test-fixtures/worker.ts", import.meta.url);
@@ -19,7 +19,7 @@ const square = (x: number) => x * x;
 
 /** Counts task submissions on the driver's event bus while `body` runs. */
 async function countTasks(body: () => Promise<unknown>): Promise<number> {
-  const rt = current();
+  const rt = current() as Runtime; // in the driver, current() is the runtime init made
   let n = 0;
   const count = () => n++;
   rt.events.on("task:submitted", count);

@@ -52,7 +52,10 @@ export class Pool<T = any, R = any> extends EventEmitter {
   private ending: Promise<void> | undefined;
   private readonly createdAt = performance.now();
 
-  /** `{ workers }` (multiprocessing style) or piscina's `{ filename, maxThreads, ... }`. */
+  /**
+   * `{ workers }` (multiprocessing style) or piscina's `{ filename, maxThreads, ... }`.
+   * @example const pool = new Pool({ workers: 4 });
+   */
   constructor(options?: PoolOptions) {
     super();
     this.spec = poolSpecOf(options);
@@ -160,35 +163,50 @@ export class Pool<T = any, R = any> extends EventEmitter {
     return this.state;
   }
 
-  /** Applies `fn` to every item; resolves to the results in input order. */
+  /**
+   * Applies `fn` to every item; resolves to the results in input order.
+   * @example const squares = await pool.map((n: number) => n * n, [1, 2, 3], { chunksize: 1 }); // [1, 4, 9]
+   */
   map<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): Promise<Awaited<R>[]>;
   map<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
   map(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): Promise<unknown[]> {
     return collect(this.stream("map", fn, items, "single", options, true, Infinity));
   }
 
-  /** map for functions of several arguments: `fn(...args)` for each args array. */
+  /**
+   * map for functions of several arguments: `fn(...args)` for each args array.
+   * @example const sums = await pool.starmap((a: number, b: number) => a + b, [[1, 2], [3, 4]]); // [3, 7]
+   */
   starmap<A extends unknown[], R>(fn: (...args: A) => R, items: PoolItems<A>, options?: MapOptions): Promise<Awaited<R>[]>;
   starmap<F extends (...args: any[]) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>>, options?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
   starmap(fn: unknown, items: PoolItems<unknown[]>, options?: MapOptions): Promise<unknown[]> {
     return collect(this.stream("starmap", fn, items, "spread", options, true, Infinity));
   }
 
-  /** Results as an async iterable, in input order; a failed item throws at its position. */
+  /**
+   * Results as an async iterable, in input order; a failed item throws at its position.
+   * @example for await (const line of pool.imap(render, pages)) process.stdout.write(line);
+   */
   imap<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined>;
   imap<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   imap(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): AsyncGenerator<unknown, void, undefined> {
     return this.stream("imap", fn, items, "single", options, true, IMAP_WINDOW).values();
   }
 
-  /** Results as an async iterable, in the order they finish. */
+  /**
+   * Results as an async iterable, in the order they finish.
+   * @example for await (const hit of pool.imapUnordered(probe, hosts)) if (hit) break;
+   */
   imapUnordered<T, R>(fn: (item: T) => R, items: PoolItems<T>, options?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined>;
   imapUnordered<F extends (item: any) => any>(fn: RemoteFunction<F>, items: PoolItems<Parameters<F>[0]>, options?: MapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   imapUnordered(fn: unknown, items: PoolItems<unknown>, options?: MapOptions): AsyncGenerator<unknown, void, undefined> {
     return this.stream("imapUnordered", fn, items, "single", options, false, IMAP_WINDOW).values();
   }
 
-  /** One call, `fn(...args)`, as one task. */
+  /**
+   * One call, `fn(...args)`, as one task.
+   * @example const total = await pool.apply((a: number, b: number) => a + b, [1, 2]); // 3
+   */
   apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>>;
   apply<F extends (...args: any[]) => any>(fn: RemoteFunction<F>, args?: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
   apply(fn: unknown, args?: unknown[]): Promise<unknown> {
@@ -204,6 +222,7 @@ export class Pool<T = any, R = any> extends EventEmitter {
    * the pool's `name`, else "default") with `task` on one of the pool's threads. A throw rejects with the error
    * as the thread threw it; an aborted signal rejects with an AbortError; after close() or destroy() too.
    * A thread that dies under the task rejects it with that cause, unless Loom's `maxRetries` runs it again.
+   * @example const pool = new Pool({ filename: new URL("./worker.js", import.meta.url).href }); await pool.run({ a: 4, b: 6 });
    */
   run(task: T, options?: RunOptions): Promise<R> {
     let opts: RunOptions;
@@ -229,6 +248,7 @@ export class Pool<T = any, R = any> extends EventEmitter {
    * Lets everything submitted finish, then stops the threads and lets go of the runtime; emits 'close'.
    * `force`: run() tasks not started reject with an AbortError and runtime calls not finished are cancelled;
    * running run() tasks still finish.
+   * @example await pool.close();
    */
   close(options?: { force?: boolean }): Promise<void> {
     if (options !== undefined && (options === null || typeof options !== "object")) return Promise.reject(new TypeError("options must be an object"));
@@ -244,7 +264,10 @@ export class Pool<T = any, R = any> extends EventEmitter {
     return this.ending;
   }
 
-  /** Stops now: threads are terminated, run() tasks running or queued reject, runtime calls are cancelled with force. */
+  /**
+   * Stops now: threads are terminated, run() tasks running or queued reject, runtime calls are cancelled with force.
+   * @example await pool.destroy();
+   */
   destroy(): Promise<void> {
     if (this.state === "terminated" || this.state === "closed") return this.ending ?? Promise.resolve();
     this.state = "terminated";

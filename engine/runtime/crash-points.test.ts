@@ -3,7 +3,7 @@
 // and checks the answer, that the crash fired, and which task it hit.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, LoomError, type Runtime } from "loom";
+import { init, LoomError, type Runtime } from "loom-dag";
 
 type Cases = typeof import("../test-fixtures/ray-cases.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");

@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   init, ObjectRef, ObjectLostError, ReconstructionError, TaskCancelledError, type Runtime,
-} from "loom";
+} from "loom-dag";
 
 type Cases = typeof import("../test-fixtures/ray-cases.js");
 type Actors = typeof import("../test-fixtures/actors.js");

@@ -4,7 +4,7 @@
 // "ready" answers for an object the driver frees again right after each rebuild (ready-lost-loop).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, ObjectLostError, ReconstructionError, type Runtime } from "loom";
+import { init, ObjectLostError, ReconstructionError, type Runtime } from "loom-dag";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
 let rt: Runtime;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { init, LoomError, TaskCancelledError, type Runtime } from "loom";
+import { init, LoomError, TaskCancelledError, type Runtime } from "loom-dag";
 
 type Cases = typeof import("../test-fixtures/ray-cases.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");

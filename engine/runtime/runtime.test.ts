@@ -8,7 +8,7 @@ import { join } from "node:path";
 import {
   init, current, LoomError, TaskError, GetTimeoutError, SerializationError, TaskCancelledError, WorkerCrashedError,
   ObjectLostError, ObjectRef, type Runtime,
-} from "loom";
+} from "loom-dag";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
 let rt: Runtime;

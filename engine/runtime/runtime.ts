@@ -12,7 +12,7 @@ import { encodeValue, writeEncoded, type DecodeHooks, type EncodedValue } from "
 import {
   LoomError, ActorDiedError, WorkerCrashedError, TaskCancelledError, ObjectLostError, ReconstructionError, ObjectStoreFullError,
   TaskTimeoutError,
-  toWire, fromWire, type WireError,
+  toWire, fromWire, withCallerFrames, userStack, type WireError,
 } from "../errors.js";
 import {
   childTaskId, objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, formatObjectId, DRIVER_TASK_ID, RETURN_SLOTS,
@@ -35,16 +35,27 @@ import { IdTable } from "./id-table.js";
 import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
 import { setCurrent, clearCurrent } from "../current.js";
-import { checkWaitArgs, checkTimeout, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
+import { ImmutabilityChecker } from "../object-store/immutability-checker.js";
 
+/** Options of `init`. */
 export interface InitOptions {
+  /** Worker threads (default: `os.availableParallelism()`). */
   workers?: number;
+  /** Capacity of the shared-memory object store in bytes (default: a quarter of RAM, at most 8 GiB). */
   objectStoreBytes?: number;
+  /** Where objects spill when the store is full (default: a temporary directory). */
   spillDir?: string;
+  /** Custom resources this node offers, beside `cpu` (which defaults to `workers`). */
   resources?: Record<string, number>;
   /** Serve the live dashboard (engine/dashboard) on 127.0.0.1: true for port 8265, or { port } (0: any free port). */
   dashboard?: boolean | { port?: number };
+  /**
+   * Detect writes into stored objects through the views `get` returns (a checksum per object held in a
+   * segment, compared on reads and at shutdown; see ObjectMutatedError). Default: on when NODE_ENV is "test".
+   */
+  checkImmutable?: boolean;
 }
 
 /** What inspect() returns: plain data, copied out of the driver's tables. */
@@ -304,6 +315,8 @@ export class Runtime implements Backend, RefOwner {
   dashboardUrl: string | undefined = undefined;
   /** Set by attachDashboard; closed at shutdown. */
   private dashboard: { close(): Promise<void> } | undefined;
+  /** Only with checkImmutable; undefined otherwise, so the default path pays one check for undefined. */
+  private readonly immutability: ImmutabilityChecker | undefined;
 
   constructor(options: InitOptions = {}) {
     const workers = options.workers ?? os.availableParallelism();
@@ -342,6 +355,7 @@ export class Runtime implements Backend, RefOwner {
     this.crashes = new CrashControl(this.i32);
     this.timeouts = new TaskTimeouts(core, this.timeoutHost());
     this.faults = new Faults(this);
+    if (options.checkImmutable) this.immutability = new ImmutabilityChecker((id) => this.tasks.get(taskIdOfObject(id))?.name);
     setCurrent(this);
     this.park();
   }
@@ -388,11 +402,11 @@ export class Runtime implements Backend, RefOwner {
   }
 
   get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
-  get<T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
   get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
     this.checkOpen();
-    if (typeof options !== "object" || options === null) throw new LoomError(`get(): options must be an object, got ${String(options)}`);
-    checkTimeout("get()", options.timeoutMs);
+    checkGetOptions(options);
+    checkTimeout("get()", (options as { timeoutMs?: unknown }).timeoutMs);
     const check = (r: unknown, i?: number): ObjectRef => {
       if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef${i === undefined ? "" : ` at refs[${i}]`}, got ${describeArgument(r)}`);
       checkOwnedBy(this, r, i === undefined ? "get(): the ref" : `get(): refs[${i}]`);
@@ -407,10 +421,10 @@ export class Runtime implements Backend, RefOwner {
       if (polled) return polled;
     }
     const all = Array.isArray(refs) ? this.getMany(refs.map((r) => r.id)) : this.getOne((refs as ObjectRef).id);
-    return this.tracked(withTimeout(all, options.timeoutMs));
+    return withCallerFrames(this.tracked(withTimeout(all, options.timeoutMs)));
   }
 
-  async wait(refs: ObjectRef[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: ObjectRef[]; pending: ObjectRef[] }> {
+  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: R[]; pending: R[] }> {
     this.checkOpen();
     const want = checkWaitArgs(refs, options);
     refs.forEach((r, i) => checkOwnedBy(this, r, `wait(): refs[${i}]`));
@@ -509,10 +523,12 @@ export class Runtime implements Backend, RefOwner {
     this.sealWaiters.clear();
     if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.dashboard) await this.dashboard.close();
+    const mutated = this.immutability?.checkAll((id) => this.store.segments.get(id));
     await this.pool.terminateAll();
     this.spill.close();
     this.store.pool?.clear();
     Atomics.notify(this.i32, Core.ctl(L.CTL_DONE_SEQ));
+    if (mutated) throw mutated;
   }
 
   /** Inside a task, the task's cancellation signal; the driver has none. */
@@ -1036,6 +1052,9 @@ export class Runtime implements Backend, RefOwner {
       const actor = this.actors.get(entry.actorId!);
       if (actor?.terminateWhenIdle) queueMicrotask(() => this.terminateIfIdle(actor));
     }
+    if (this.immutability && entry.deps.length > 0) {
+      this.immutability.readByTask(entry.deps, `${entry.name} (${formatTaskId(entry.id)})`, (id) => this.store.segments.get(id));
+    }
     const now = performance.now() - this.startTime;
     if (entry.node) {
       entry.node.state = state;
@@ -1126,6 +1145,7 @@ export class Runtime implements Backend, RefOwner {
     if (o.entry !== 0) {
       const flags = ex.objFlags(o.entry);
       const location = ex.objLocation(o.entry);
+      if (this.immutability && flags & L.FLAG_SEGMENT) this.immutability.released(o.id, this.store.segments.get(o.id));
       if (ex.objState(o.entry) === L.OBJ_SEALED) this.store.release(o.id, location, flags);
       if (flags & L.FLAG_SEGMENT) this.spill.discard(o.id);
       if (flags & L.FLAG_SEGMENT) this.droppedSegments.push(o.id);
@@ -1179,6 +1199,7 @@ export class Runtime implements Backend, RefOwner {
   private segmentStored(id: ObjectId): void {
     const segment = this.store.segments.get(id);
     if (!segment) return;
+    this.immutability?.stored(id, segment);
     this.spill.stored(id, segment.byteLength);
     // Recycled segments waiting for reuse count against the store's bound too; they go before any object spills.
     this.store.pool?.trim(Math.max(0, this.objectStoreBytes - this.spill.bytesInMemory));
@@ -1281,6 +1302,8 @@ export class Runtime implements Backend, RefOwner {
       const o = this.objects.get(r.id)!;
       const got = this.store.read(r.id, o.entry, this.hooks);
       if (got.error) return Promise.reject(got.error);
+      const mutated = this.immutability?.read(r.id, this.store.segments.get(r.id), userStack);
+      if (mutated) return Promise.reject(mutated);
       values.push(got.value);
     }
     return Promise.resolve(Array.isArray(refs) ? values : values[0]);
@@ -1376,6 +1399,8 @@ export class Runtime implements Backend, RefOwner {
     if (!o || o.entry === 0) throw new ObjectLostError(`object ${id} was freed before it could be read`);
     const r = this.store.read(id, o.entry, this.hooks);
     if (r.error) throw r.error;
+    const mutated = this.immutability?.read(id, this.store.segments.get(id), userStack);
+    if (mutated) throw mutated;
     return r.value;
   }
 
@@ -1775,7 +1800,8 @@ export class Runtime implements Backend, RefOwner {
       } else {
         this.releaseSlot(slot);
         if (!settled) {
-          this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died and ${limit} retries are spent`));
+          const death = this.pool.deathOf(index);
+          this.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died (${death.reason}) and ${limit} retries are spent`, { cause: death.cause }));
           this.finishTask(entry, "failed", index);
         }
       }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, LoomError, TaskTimeoutError, type Runtime } from "loom";
+import { init, LoomError, TaskTimeoutError, type Runtime } from "loom-dag";
 
 type Cases = typeof import("../test-fixtures/ray-cases.js");
 type Tasks = typeof import("../test-fixtures/tasks.js");

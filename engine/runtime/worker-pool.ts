@@ -11,6 +11,17 @@ export interface WorkerSlot {
   alive: boolean;
   /** Messages are posted at once; a new thread buffers them until its entry module runs. */
   generation: number;
+  /** Set when the thread has died: its exit code, and the error it died of if one escaped. */
+  exitCode?: number;
+  uncaught?: Error;
+}
+
+/** Why a worker died, for the errors of the tasks it took with it. */
+export interface WorkerDeath {
+  /** "exited with code 7", or "uncaught TypeError: ...". */
+  reason: string;
+  /** The uncaught error, or an Error naming the exit code (its `exitCode` field holds it). */
+  cause: Error;
 }
 
 export interface WorkerPoolEvents {
@@ -80,15 +91,30 @@ export class WorkerPool {
     const slot: WorkerSlot = { index, thread, alive: true, generation: ++this.generation };
     // A message from a thread already replaced must not count against its replacement (same index).
     thread.on("message", (m: WorkerToDriver) => { if (this.workers[index] === slot) this.on.message(index, m); });
-    thread.on("error", (e) => this.on.error(index, e));
+    thread.on("error", (e) => {
+      slot.uncaught = e;
+      this.on.error(index, e);
+    });
     thread.on("exit", (code) => {
       slot.alive = false;
+      slot.exitCode = code;
       this.on.exit(index, slot.generation, code);
     });
     // After the listeners (adding a message listener refs the port): an idle driver lets the process exit.
     thread.unref();
     this.workers[index] = slot;
     return slot;
+  }
+
+  /** Why the thread at `index` died (read before a replacement is spawned there). */
+  deathOf(index: number): WorkerDeath {
+    const w = this.workers[index];
+    if (w?.uncaught) {
+      return { reason: `uncaught ${w.uncaught.name}: ${w.uncaught.message}`, cause: w.uncaught };
+    }
+    const code = w?.exitCode;
+    const reason = code === undefined ? "exit code unknown" : `exited with code ${code}`;
+    return { reason, cause: Object.assign(new Error(`worker ${index} ${reason}`), { exitCode: code }) };
   }
 
   post(index: number, message: DriverToWorker): void {

@@ -3,7 +3,7 @@
 // or at get for a return value) with a SerializationError naming path and depth; what is accepted can be read.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, isObjectRef, LoomError, ObjectRef, SerializationError, type Runtime } from "loom";
+import { init, isObjectRef, LoomError, ObjectRef, SerializationError, type Runtime } from "loom-dag";
 
 type Fixtures = typeof import("../test-fixtures/values.js");
 let rt: Runtime;

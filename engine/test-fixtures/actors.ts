@@ -2,7 +2,7 @@
 // Side effects that must be counted across restarts go to files; everything else is returned.
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { threadId, workerData } from "node:worker_threads";
-import { current, type ObjectRef } from "loom";
+import { current, type ObjectRef } from "loom-dag";
 
 type Tasks = typeof import("./tasks.js");
 type Self = typeof import("./actors.js");

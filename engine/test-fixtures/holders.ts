@@ -1,5 +1,5 @@
 // An actor that keeps and forgets the objects it puts, for the worker-side ref counting tests.
-import { current, type ObjectRef } from "loom";
+import { current, type ObjectRef } from "loom-dag";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

@@ -1,5 +1,5 @@
 // A driver in plain JavaScript, run by `node` with no loader: prints what its tasks and actor computed.
-import { init } from "loom";
+import { init } from "loom-dag";
 
 const rt = await init({ workers: 2 });
 try {

@@ -1,5 +1,5 @@
 // A task module in plain JavaScript (no TypeScript, no loader): workers must import it as it is.
-import { current } from "loom";
+import { current } from "loom-dag";
 
 export function add(a, b) {
   return a + b;

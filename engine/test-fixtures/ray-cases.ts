@@ -1,7 +1,7 @@
 // Tasks and actors for engine/runtime/ray-cases.test.ts: scenarios taken from Ray's own test suite (reference
 // counting of refs nested in arguments, retries as new attempts, checkpoints), written as Loom programs.
 import { writeFileSync } from "node:fs";
-import { current, type ObjectRef } from "loom";
+import { current, type ObjectRef } from "loom-dag";
 
 type Self = typeof import("./ray-cases.js");
 const self = () => current().module<Self>(new URL(import.meta.url)) as Promise<any>;

@@ -1,7 +1,7 @@
 // A driver run in its own process by engine/runtime/robustness.test.ts: loads that once froze the driver for
 // good (an endless synchronous loop, so no timer of the test's own could fire). It prints one JSON line of what
 // it saw; the test kills it if it does not finish in time.
-import { init, ObjectStoreFullError, type ObjectRef } from "loom";
+import { init, ObjectStoreFullError, type ObjectRef } from "loom-dag";
 
 const rt = await init({ workers: 2, objectStoreBytes: 64 * 2 ** 20 });
 const m = (await rt.module(new URL("./ray-cases.ts", import.meta.url))) as Record<string, any>;

@@ -1,6 +1,6 @@
 // Task and actor module used by the engine's tests: real code with its own imports.
 import { appendFileSync } from "node:fs";
-import { current } from "loom";
+import { current } from "loom-dag";
 
 export function add(a: number, b: number): number {
   return a + b;

@@ -1,6 +1,6 @@
 // Tasks for the value codec's runtime tests: values built in a worker (return values), and what a worker sees
 // of an argument (identity is checked where the value was decoded, before it travels back).
-import { current } from "loom";
+import { current } from "loom-dag";
 
 export function echo<T>(x: T): T {
   return x;

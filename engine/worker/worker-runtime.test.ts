@@ -3,7 +3,7 @@
 // actor's puts are freed. One runtime with one worker, so every replacement is worker 0.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { init, TaskError, type ObjectRef, type Runtime } from "loom";
+import { init, TaskError, type ObjectRef, type Runtime } from "loom-dag";
 
 type Stamps = typeof import("../test-fixtures/stamps.js");
 type DriverOnly = typeof import("../test-fixtures/driver-only.js");

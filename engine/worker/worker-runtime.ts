@@ -25,7 +25,7 @@ import {
   crashPoint, CRASH_TAKEN, CRASH_RUNNING, CRASH_SEALING, CRASH_SEALED, CRASH_PUTTING, CRASH_CHECKPOINTING,
 } from "./crash-points.js";
 import { setCurrent } from "../current.js";
-import { checkWaitArgs, checkTimeout, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
 
 /** The spec part of a task payload (the fixed part is in the task slot). */
@@ -885,6 +885,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     module: (url: URL | string) => wrapModule(this, url),
     put: <T>(value: T): ObjectRef<T> => this.putEncoded(encodeValue(value, "value")) as ObjectRef<T>,
     get: (refs: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> => {
+      checkGetOptions(options);
       const one = (r: unknown) => {
         if (!isObjectRef(r)) throw new LoomError(`get(): expected an ObjectRef, got ${describeArgument(r)}`);
         return this.getOne(r.id, false);

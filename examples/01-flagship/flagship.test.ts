@@ -23,7 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), "loom-flagship-"));
 let rt: Runtime;
 let tasks: LoadedTasks;
 before(async () => {
-  rt = await init({ workers: 2 });
+  // checkImmutable on: a clean flagship run must raise no ObjectMutatedError (shutdown would reject with it).
+  rt = await init({ workers: 2, checkImmutable: true });
   tasks = await loadFlightTasks(rt);
 });
 after(async () => {

@@ -1,5 +1,5 @@
 // piscina.ts with only its import line changed: the same piscina code, run on Loom.
-import { Pool as Piscina } from "../../engine/pool/index.js"; // in your project: from "loom/pool"
+import { Pool as Piscina } from "../../engine/pool/index.js"; // in your project: from "loom-dag/pool"
 import { estimatePi, isMain, JOBS_PER_WORKER, makeJobs, parseArgs } from "./jobs.js";
 
 export const tasks = new URL("./tasks.ts", import.meta.url).href;

@@ -1,6 +1,6 @@
 // Monte Carlo π with Loom's Pool, multiprocessing style: map a function over jobs.
 // countInside is self-contained, so it is shipped to the workers by source.
-import { Pool } from "../../engine/pool/index.js"; // in your project: from "loom/pool"
+import { Pool } from "../../engine/pool/index.js"; // in your project: from "loom-dag/pool"
 import { estimatePi, isMain, JOBS_PER_WORKER, makeJobs, parseArgs } from "./jobs.js";
 import countInside from "./tasks.js";
 

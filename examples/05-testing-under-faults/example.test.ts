@@ -3,8 +3,8 @@
 // retries (maxRetries defaults to 3, and schedules kill at most 3 workers) survive the crashes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Runtime, ObjectRef } from "loom";
-import { checkUnderFaults, faultSchedule } from "loom/testing";
+import type { Runtime, ObjectRef } from "loom-dag";
+import { checkUnderFaults, faultSchedule } from "loom-dag/testing";
 import fc from "fast-check";
 
 /** The user's graph: builds it on `rt`, returns what should not change under faults. */

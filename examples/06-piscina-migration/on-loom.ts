@@ -1,6 +1,6 @@
 // piscina.ts with only its import line changed: the same piscina program, run on loom/pool. (The first
 // comment is the other change.)
-import { Piscina } from "../../engine/pool/index.js"; // in your project: from "loom/pool"
+import { Piscina } from "../../engine/pool/index.js"; // in your project: from "loom-dag/pool"
 
 export const tasks = new URL("./tasks.mjs", import.meta.url).href;
 

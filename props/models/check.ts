@@ -2,7 +2,7 @@
 // under its faults on Loom and in the serial interpreter and compare every get; a mismatch, a hang or a driver
 // call that threw is a PropertyFailure. Also LoomSession, the runtime reused across runs.
 import { isDeepStrictEqual } from "node:util";
-import type { Runtime } from "loom";
+import type { Runtime } from "loom-dag";
 import { resolve, describeSteps, type ProgramUnderFaults, type Step } from "../arbitraries/program.js";
 import { interpret, ancestors, allowedUnderLoss, type Outcome, type ErrorName } from "./serial-interpreter.js";
 import { runOnLoom, loadOps, StepThrew, type OpsModule, type Observed, type RunOptions, type EffectiveFaults } from "./loom-runner.js";

@@ -1,7 +1,7 @@
 // Runs resolved program steps on a Loom runtime with the ops fixture (props/fixtures/ops.ts), injecting the
 // faults in place, and records what every get returned. Nothing is checked here: the property compares the
 // observations with the serial interpreter (props/models/check.ts).
-import { GetTimeoutError, isObjectRef, type Runtime, type ObjectRef, type ActorHandle } from "loom";
+import { GetTimeoutError, isObjectRef, type Runtime, type ObjectRef, type ActorHandle } from "loom-dag";
 import type { Resolved, RArg, Step, Value } from "../arbitraries/program.js";
 
 /** The ops module as the runner uses it (rt.module wrappers, typed loosely: the runner builds calls from data). */

@@ -1,9 +1,13 @@
-// loom/testing: property-test your own task graphs under faults. Fault-schedule arbitraries, and
+/**
+ * Property-test your own task graphs under faults: fault-schedule arbitraries and `checkUnderFaults`.
+ * @module loom-dag/testing
+ */
+// loom-dag/testing: property-test your own task graphs under faults. Fault-schedule arbitraries, and
 // checkUnderFaults, which compares a graph's undisturbed result with its results under generated schedules
 // and shrinks a difference to the smallest schedule. It drives faults through rt.faults only.
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
-import { init, ObjectRef, type Runtime, type InitOptions } from "loom";
+import { init, ObjectRef, type Runtime, type InitOptions } from "loom-dag";
 import { objectIdOf, type TaskId } from "../../engine/ids.js";
 import { ACTOR_BRAND, markActorHandle } from "../../engine/refs.js";
 
@@ -57,7 +61,10 @@ export const crashAtFault = (): fc.Arbitrary<GraphFault> => fc.constantFrom(...C
 /** Arbitrary actor crash. */
 export const killActorFault = (): fc.Arbitrary<GraphFault> => target.map((t) => ({ kind: "killActor" as const, target: t }));
 
-/** Arbitrary fault schedules: evictions and actor kills, plus at most `maxWorkerKills` worker kills, in firing order. */
+/**
+ * Arbitrary fault schedules: evictions and actor kills, plus at most `maxWorkerKills` worker kills, in firing order.
+ * @example fc.sample(faultSchedule({ maxFaults: 2, killActors: false }), 3); // three schedules to look at
+ */
 export function faultSchedule(options: FaultScheduleOptions = {}): fc.Arbitrary<TimedFault[]> {
   const other = options.killActors === false ? evictFault() : fc.oneof({ arbitrary: evictFault(), weight: 3 }, { arbitrary: killActorFault(), weight: 1 });
   return fc
@@ -72,7 +79,7 @@ export function faultSchedule(options: FaultScheduleOptions = {}): fc.Arbitrary<
 export interface CheckUnderFaultsOptions extends FaultScheduleOptions {
   /** A runtime to use (left running); by default one is started with `init` and shut down at the end. */
   runtime?: Runtime;
-  /** Options for the runtime started when `runtime` is not given (default { workers: 2 }). */
+  /** Options for the runtime started when `runtime` is not given (default { workers: 2 }; checkImmutable is on unless set). */
   init?: InitOptions;
   /** Faulty runs (default 20). */
   numRuns?: number;
@@ -211,9 +218,15 @@ async function runUnderFaults(
  * Checks that `build` gives the same result under generated fault schedules as undisturbed. `build` builds
  * its graph on the runtime it is given and returns the values it wants compared (after `rt.get`). Throws
  * with fast-check's report (the smallest failing schedule, seed and path) when a faulty run differs.
+ * @example
+ * await checkUnderFaults(async (rt) => {
+ *   const m = await rt.module<typeof import("./tasks.js")>(new URL("./tasks.ts", import.meta.url));
+ *   return rt.get(m.sum.remote(m.square.remote(3), m.square.remote(4)));
+ * }, { numRuns: 20, init: { workers: 2 } });
  */
 export async function checkUnderFaults(build: (rt: Runtime) => Promise<unknown>, options: CheckUnderFaultsOptions = {}): Promise<CheckReport> {
-  const rt = options.runtime ?? (await init(options.init ?? { workers: 2 }));
+  // checkImmutable on unless the caller says otherwise: a test is where a write into a stored object should show.
+  const rt = options.runtime ?? (await init({ checkImmutable: true, ...(options.init ?? { workers: 2 }) }));
   const equals = options.equals ?? defaultEquals;
   try {
     let tasks = 0;
