@@ -938,12 +938,19 @@ export class Runtime implements Backend, RefOwner {
    */
   private expireAttempt(entry: TaskEntry, worker: number): void {
     const timeoutMs = entry.options.timeoutMs!;
-    this.pool.post(worker, { t: "abort", taskId: entry.id, timeoutMs });
+    const abort = { t: "abort" as const, taskId: entry.id, timeoutMs };
     const limit = entry.options.maxRetries;
-    if (entry.options.retryExceptions && (limit === -1 || entry.attempts < limit)) { entry.timedOut = true; return; }
+    if (entry.options.retryExceptions && (limit === -1 || entry.attempts < limit)) {
+      entry.timedOut = true;
+      this.pool.post(worker, abort);
+      return;
+    }
+    // Sealed before the worker hears of it: told first, the task may return and seal its value within
+    // microseconds, on its own thread, while this one is still here.
     this.sealError(entry, new TaskTimeoutError(`task ${entry.name} (${formatTaskId(entry.id)}) ran longer than its timeoutMs (${timeoutMs} ms)`,
       { taskId: formatTaskId(entry.id), functionName: entry.name, timeoutMs }));
     this.finishTask(entry, "failed", worker);
+    this.pool.post(worker, abort);
     // Never replayed: a restarted actor must not run the call that overstayed again.
     const actor = entry.kind === "actor-method" ? this.actors.get(entry.actorId!) : undefined;
     if (actor) actor.log = actor.log.filter((call) => call !== entry);
