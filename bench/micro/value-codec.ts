@@ -3,7 +3,7 @@
 // path). Baselines in the same process: node's v8.serialize+deserialize, and with `--against <value-codec.ts>`
 // another copy of the codec (an older commit's, extracted elsewhere), alternated round by round.
 // Usage: node --import tsx/esm bench/micro/value-codec.ts [--against /path/engine/serialization/value-codec.ts]
-//        [--rounds 7] [--ms 300]
+//        [--rounds 7] [--ms 300] [--only <part of a case's name>]
 import { serialize, deserialize } from "node:v8";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
@@ -69,7 +69,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-const fmt = (r: number) => r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : `${(r / 1e3).toFixed(0)}k`;
+const fmt = (r: number) => r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : r >= 1e4 ? `${(r / 1e3).toFixed(0)}k` : r.toFixed(0);
 
 async function main(): Promise<void> {
   const against: Codec | undefined = againstPath ? await import(againstPath) as Codec : undefined;
@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     `${rounds} rounds of ${msPerSample} ms per variant; round trips/s, median`);
   const header = ["case", "codec", ...(against ? ["--against", "codec/against"] : []), "v8 ser+deser", "codec/v8"];
   console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+  const only = arg("--only", "");
   for (const [name, make] of cases) {
+    if (only && !name.includes(only)) continue;
     const value = make();
     const variants: Array<[string, () => unknown]> = [["codec", () => roundTrip(current, value)]];
     if (against) variants.push(["against", () => roundTrip(against, value)]);
