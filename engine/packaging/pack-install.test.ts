@@ -36,7 +36,9 @@ test("npm pack gives a tarball that installs into a fresh project and runs with 
     for (const file of ["package/build/core.wasm", "package/dist/engine/index.js", "package/dist/engine/index.d.ts", "package/dist/engine/pool/index.d.ts", "package/dist/props/testing/index.js"]) {
       assert.ok(listing.includes(file), `the tarball holds ${file}`);
     }
-    const strays = listing.filter((f) => /\.test\.|test-fixtures|\.map$|^package\/(engine|core-wasm\/assembly|bench|props\/models)\//.test(f));
+    // Sources stay out, except the dashboard's page (static files the dashboard serves, no build step).
+    const strays = listing.filter((f) => /\.test\.|test-fixtures|\.map$|^package\/(engine|core-wasm\/assembly|bench|props\/models)\//.test(f) &&
+      !/^package\/engine\/dashboard\/page\/[\w-]+\.(html|js|css)$/.test(f));
     assert.deepEqual(strays, [], "no tests, fixtures, source maps or sources in the tarball");
 
     // 2. A fresh project: one npm install of the tarball (plus @types/node, which any TypeScript user has).
