@@ -129,7 +129,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found unshrunk (the window is a few microseconds wide: alone, this program rarely hits it). Fixed in
-    // d7ecd24; the deterministic repro evicted the object from a task:finished listener's microtask.
+    // d7ecd24. What guards the fix is engine/runtime/lost-object-pins.test.ts (it evicts the object from a
+    // task:finished listener's microtask; it fails on d7ecd24^); this replay only shows the program still passes.
     name: "an object evicted between 'ready' and its read in a worker (ready-then-lost)",
     seed: 6, path: "30",
     input: {
@@ -148,7 +149,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found by CI seed 24301 on a runtime earlier runs had used; shrunk, but alone it passes: the wrong free is
-    // only seen by a get in flight at that moment. Fixed in d7ecd24.
+    // only seen by a get in flight at that moment. Fixed in d7ecd24. What guards the fix is
+    // engine/runtime/lost-object-pins.test.ts (fails on d7ecd24^); this replay only shows the program still passes.
     name: "rebuilding one return of a split frees its siblings (multi-return-sibling-freed)",
     seed: 24301, path: "23:5:4:4:7:12:21:3:4:4:16:60:34:27:13:33",
     input: {

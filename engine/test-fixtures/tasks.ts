@@ -65,6 +65,11 @@ export async function signalLater(ms: number, file: string): Promise<boolean> {
   appendFileSync(file, String(aborted));
   return aborted;
 }
+/** sumRefs that appends "getting" to `file` just before its get, so a test can act while the get waits. */
+export async function sumRefsMarked(box: { refs: unknown[] }, file: string): Promise<number> {
+  appendFileSync(file, "getting\n");
+  return sumRefs(box);
+}
 /** Sums an array of refs it receives unresolved (nested refs stay refs). */
 export async function sumRefs(box: { refs: unknown[] }): Promise<number> {
   const rt = current();
