@@ -105,7 +105,7 @@ export const REGRESSIONS: PinnedRegression[] = [
     },
   },
   {
-    // Shrunk; deterministic.
+    // Shrunk; deterministic. Fixed in d7ecd24; engine/runtime/lost-object-pins.test.ts fails on d7ecd24^.
     name: "a task taking an evicted put: .remote() throws (remote-throws-on-lost-put)",
     seed: 1, path: "16:3:2:2:2:5:7:8:8:8:8:8:8:5:7:10:0:2:2:2:2:2:3:1:3:3:3:3",
     input: {
@@ -115,7 +115,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     bug: "remote-throws-on-lost-put",
   },
   {
-    // Shrunk; deterministic, no faults needed.
+    // Shrunk; deterministic, no faults needed. Fixed in d7ecd24; engine/runtime/lost-object-pins.test.ts (the
+    // same shape, a nested get in place of chain) hangs on d7ecd24^.
     name: "two tasks each getting two pending refs deadlock 2 workers (in-task-multi-get-deadlock)",
     seed: 1, path: "92:2:1:2:4:6:6:6:7:8:8:8:8:8:6:6:6:6:6",
     input: {
@@ -129,8 +130,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found unshrunk (the window is a few microseconds wide: alone, this program rarely hits it). Fixed in
-    // d7ecd24. What guards the fix is engine/runtime/lost-object-pins.test.ts (it evicts the object from a
-    // task:finished listener's microtask; it fails on d7ecd24^); this replay only shows the program still passes.
+    // d7ecd24. What guards the fix is engine/runtime/lost-object-pins.test.ts (the reader's thread is held while
+    // the object is evicted after its "ready"; it fails on d7ecd24^); this replay only shows the program still passes.
     name: "an object evicted between 'ready' and its read in a worker (ready-then-lost)",
     seed: 6, path: "30",
     input: {

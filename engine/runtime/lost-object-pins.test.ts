@@ -1,5 +1,5 @@
 // Deterministic engine tests for two fixes the random-program property found (d7ecd24), whose pinned programs in
-// props/regressions.ts pass without the fix on a fresh runtime: both fail on d7ecd24^.
+// props/regressions.ts pass without the fix on a fresh runtime. Each fails on d7ecd24^ unless it says otherwise.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,26 +32,40 @@ test("rebuilding one return of a split leaves its sealed sibling stored (multi-r
 });
 
 test("an object evicted between the worker being told it is ready and its read is wanted again (ready-then-lost)", async () => {
-  const gate = join(dir, "gate");
+  const xGate = join(dir, "x-gate");
+  const readerGate = join(dir, "reader-gate");
   const mark = join(dir, "getting");
   writeFileSync(mark, "");
-  const x = m.untilFile.remote(gate, 60_000) as ObjectRef<boolean>;
-  // The consumer gets x inside a worker (a nested ref stays a ref), and waits there until x is sealed.
-  const sum = m.sumRefsMarked.remote({ refs: [x] }, mark);
+  // x holds one worker's thread; the reader, on the other, asks for x and then holds its own thread, so the
+  // driver's "x is ready" waits unread while the test evicts x.
+  const x = m.blockThread.remote(xGate, 60_000) as ObjectRef<boolean>;
+  const reader = m.getThenBlock.remote({ refs: [x] }, mark, readerGate, 60_000);
   for (let i = 0; i < 2000 && readFileSync(mark, "utf8") === ""; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(readFileSync(mark, "utf8"), "getting\n", "the consumer is in its get within 20 s");
-  // x's end is handled (and the waiting worker told it is ready) before task:finished; evicting it in the
-  // listener's microtask loses it before the worker can read it.
-  let evicted: boolean | undefined;
-  const onFinished = (e: { name: string }) => {
-    if (e.name === "untilFile") queueMicrotask(() => { evicted ??= rt.faults.evict(x); });
-  };
-  rt.events.on("task:finished", onFinished);
-  try {
-    writeFileSync(gate, "");
-    assert.equal(await rt.get(sum, { timeoutMs: 60_000 }), 1, "the worker wants x again and reads the rebuilt value");
-  } finally {
-    rt.events.off("task:finished", onFinished);
-  }
-  assert.equal(evicted, true, "x was evicted after it was sealed");
+  assert.equal(readFileSync(mark, "utf8"), "getting\n", "the reader asked for x within 20 s");
+  const finished = new Promise<void>((resolve) => {
+    const on = (e: { name: string }) => { if (e.name === "blockThread") { rt.events.off("task:finished", on); resolve(); } };
+    rt.events.on("task:finished", on);
+  });
+  writeFileSync(xGate, "");
+  await finished;
+  assert.equal(rt.faults.evict(x), true, "x is evicted after the reader was told it is ready");
+  writeFileSync(readerGate, "");
+  assert.deepEqual(await rt.get(reader, { timeoutMs: 60_000 }), [true], "the reader wants x again and reads the rebuilt value");
+});
+
+test("a task taking an evicted put fails with ObjectLostError; .remote() does not throw (remote-throws-on-lost-put)", async () => {
+  const p = rt.put(0);
+  assert.equal(rt.faults.evict(p), true);
+  let ref: ObjectRef<number> | undefined;
+  assert.doesNotThrow(() => { ref = m.add.remote(p, 1) as ObjectRef<number>; }, ".remote() returns a ref");
+  await assert.rejects(rt.get(ref!, { timeoutMs: 60_000 }), (e: Error) => e.name === "ObjectLostError", "the task fails with the put's loss");
+});
+
+test("two tasks each getting two pending refs inside a worker finish on 2 workers (in-task-multi-get-deadlock)", async () => {
+  // Each get of several refs released the worker's CPU slot once per ref, so the slots were miscounted and the
+  // nested task x waits for never ran. Before the fix this hangs; 60 s is far above a slow start.
+  const x = m.depth.remote(1);
+  const sums = [m.sumRefs.remote({ refs: [x, x] }), m.sumRefs.remote({ refs: [x, x] })];
+  const after = m.add.remote(x, 0);
+  assert.deepEqual(await rt.get([...sums, after], { timeoutMs: 60_000 }), [2, 2, 1]);
 });

@@ -65,10 +65,25 @@ export async function signalLater(ms: number, file: string): Promise<boolean> {
   appendFileSync(file, String(aborted));
   return aborted;
 }
-/** sumRefs that appends "getting" to `file` just before its get, so a test can act while the get waits. */
-export async function sumRefsMarked(box: { refs: unknown[] }, file: string): Promise<number> {
-  appendFileSync(file, "getting\n");
-  return sumRefs(box);
+/** Holds this thread synchronously (no message is read meanwhile) until `gate` (a file) exists, at most `ms`. */
+export function blockThread(gate: string, ms: number): boolean {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + ms;
+  while (!existsSync(gate)) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(nap, 0, 0, 5);
+  }
+  return true;
+}
+/**
+ * Starts a get of `box.refs` (its want goes to the driver at once), marks `mark`, then holds its thread until
+ * `gate` exists: the driver's "ready" answer waits unread meanwhile. Returns the values.
+ */
+export async function getThenBlock(box: { refs: unknown[] }, mark: string, gate: string, ms: number): Promise<unknown[]> {
+  const pending = current().get(box.refs as never) as Promise<unknown[]>;
+  appendFileSync(mark, "getting\n");
+  blockThread(gate, ms);
+  return pending;
 }
 /** Sums an array of refs it receives unresolved (nested refs stay refs). */
 export async function sumRefs(box: { refs: unknown[] }): Promise<number> {
