@@ -179,7 +179,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     // ways the property's programs unheld a driver-held object: Runtime.recover took its task's argument holds
     // only after dispatch, and a rebuild failing at once in dispatch (a lost put) released them anyway, freeing
     // an argument the driver's ref still named; and incRef dropped a hold on a freed object, so the next rebuild
-    // of it was freed under its holder. Deterministic repros: engine/runtime/rebuild-refs.test.ts.
+    // of it was freed under its holder (9de10bd). Deterministic repros: engine/runtime/rebuild-refs.test.ts, whose
+    // first two tests fail on 9de10bd^ ("reported ready 21 times"); this replay is not the guard.
     name: "a worker told 21 times that an evicted result is ready (ready-lost-loop)",
     seed: 67519617, path: "17",
     input: {
@@ -199,7 +200,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     bug: "ready-lost-loop",
   },
   {
-    // Found by a soak (seed 921401880, unshrunk, on a used runtime), then reduced by hand; deterministic.
+    // Found by a soak (seed 921401880, unshrunk, on a used runtime), then reduced by hand; deterministic: this
+    // replay fails on a0bd444^ (3 of 3), before the fix.
     name: "rebuilding a task with a nested ref frees that ref's object (rebuild-drops-nested-refs)",
     seed: 921401880, path: "42",
     input: {
