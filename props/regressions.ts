@@ -47,7 +47,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   {
     // Found on 79dff31 by the drop/collect shapes (seed 3, 50 runs), before the correctness fixes of issue 15:
     // both gets of the split's kept sibling and its dependent hung after the other sibling was dropped and a
-    // worker killed. Passes since those fixes; which one closed it is not pinned down.
+    // worker killed. Passes since those fixes; which one closed it is not pinned down, so no commit is known on
+    // which this replay (or any engine test) fails: it guards nothing proven yet.
     name: "a split whose sibling the driver dropped, under evictions and a worker kill (dropped-sibling-hang)",
     seed: 3, path: "found by the drop/collect shapes",
     input: {
@@ -65,7 +66,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Fixed in the engine (function-cache.ts memoizes the tsx registration): the first program run on workers
-    // replaced after kills failed with TaskError 'Unknown file extension ".ts"' for ops.ts (found unshrunk).
+    // replaced after kills failed with TaskError 'Unknown file extension ".ts"' for ops.ts (found unshrunk). The fix
+    // predates props/, so this replay was never seen to fail without it: it guards nothing proven.
     name: "fresh workers load a .ts task module while an actor starts (ts-loader-race)",
     seed: 1, path: "10",
     input: {
@@ -88,7 +90,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   {
     // Fixed in the engine (dropped actor hosts skip their queued jobs): an actor crashed twice in a row gave
     // `null` (the constructor's seal landing on a reused slot), ActorDiedError 'has no instance', or hung.
-    // Found as seed 5 path "9" (unshrunk, a wrong `null`), reduced by hand to the double crash.
+    // Found as seed 5 path "9" (unshrunk, a wrong `null`), reduced by hand to the double crash. The fix predates
+    // props/, so this replay was never seen to fail without it: it guards nothing proven.
     name: "an actor crashed twice before its restart is served (actor-restart-stale-slots)",
     seed: 5, path: "9",
     input: {
