@@ -47,7 +47,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   {
     // Found on 79dff31 by the drop/collect shapes (seed 3, 50 runs), before the correctness fixes of issue 15:
     // both gets of the split's kept sibling and its dependent hung after the other sibling was dropped and a
-    // worker killed. Passes since those fixes; which one closed it is not pinned down.
+    // worker killed. Passes since those fixes; which one closed it is not pinned down, so no commit is known on
+    // which this replay (or any engine test) fails: it guards nothing proven yet.
     name: "a split whose sibling the driver dropped, under evictions and a worker kill (dropped-sibling-hang)",
     seed: 3, path: "found by the drop/collect shapes",
     input: {
@@ -65,7 +66,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Fixed in the engine (function-cache.ts memoizes the tsx registration): the first program run on workers
-    // replaced after kills failed with TaskError 'Unknown file extension ".ts"' for ops.ts (found unshrunk).
+    // replaced after kills failed with TaskError 'Unknown file extension ".ts"' for ops.ts (found unshrunk). The fix
+    // predates props/, so this replay was never seen to fail without it: it guards nothing proven.
     name: "fresh workers load a .ts task module while an actor starts (ts-loader-race)",
     seed: 1, path: "10",
     input: {
@@ -88,7 +90,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   {
     // Fixed in the engine (dropped actor hosts skip their queued jobs): an actor crashed twice in a row gave
     // `null` (the constructor's seal landing on a reused slot), ActorDiedError 'has no instance', or hung.
-    // Found as seed 5 path "9" (unshrunk, a wrong `null`), reduced by hand to the double crash.
+    // Found as seed 5 path "9" (unshrunk, a wrong `null`), reduced by hand to the double crash. The fix predates
+    // props/, so this replay was never seen to fail without it: it guards nothing proven.
     name: "an actor crashed twice before its restart is served (actor-restart-stale-slots)",
     seed: 5, path: "9",
     input: {
@@ -105,7 +108,7 @@ export const REGRESSIONS: PinnedRegression[] = [
     },
   },
   {
-    // Shrunk; deterministic.
+    // Shrunk; deterministic. Fixed in d7ecd24; engine/runtime/lost-object-pins.test.ts fails on d7ecd24^.
     name: "a task taking an evicted put: .remote() throws (remote-throws-on-lost-put)",
     seed: 1, path: "16:3:2:2:2:5:7:8:8:8:8:8:8:5:7:10:0:2:2:2:2:2:3:1:3:3:3:3",
     input: {
@@ -115,7 +118,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     bug: "remote-throws-on-lost-put",
   },
   {
-    // Shrunk; deterministic, no faults needed.
+    // Shrunk; deterministic, no faults needed. Fixed in d7ecd24; engine/runtime/lost-object-pins.test.ts (the
+    // same shape, a nested get in place of chain) hangs on d7ecd24^.
     name: "two tasks each getting two pending refs deadlock 2 workers (in-task-multi-get-deadlock)",
     seed: 1, path: "92:2:1:2:4:6:6:6:7:8:8:8:8:8:6:6:6:6:6",
     input: {
@@ -129,7 +133,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found unshrunk (the window is a few microseconds wide: alone, this program rarely hits it). Fixed in
-    // d7ecd24; the deterministic repro evicted the object from a task:finished listener's microtask.
+    // d7ecd24. What guards the fix is engine/runtime/lost-object-pins.test.ts (the reader's thread is held while
+    // the object is evicted after its "ready"; it fails on d7ecd24^); this replay only shows the program still passes.
     name: "an object evicted between 'ready' and its read in a worker (ready-then-lost)",
     seed: 6, path: "30",
     input: {
@@ -148,7 +153,8 @@ export const REGRESSIONS: PinnedRegression[] = [
   },
   {
     // Found by CI seed 24301 on a runtime earlier runs had used; shrunk, but alone it passes: the wrong free is
-    // only seen by a get in flight at that moment. Fixed in d7ecd24.
+    // only seen by a get in flight at that moment. Fixed in d7ecd24. What guards the fix is
+    // engine/runtime/lost-object-pins.test.ts (fails on d7ecd24^); this replay only shows the program still passes.
     name: "rebuilding one return of a split frees its siblings (multi-return-sibling-freed)",
     seed: 24301, path: "23:5:4:4:7:12:21:3:4:4:16:60:34:27:13:33",
     input: {
@@ -176,7 +182,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     // ways the property's programs unheld a driver-held object: Runtime.recover took its task's argument holds
     // only after dispatch, and a rebuild failing at once in dispatch (a lost put) released them anyway, freeing
     // an argument the driver's ref still named; and incRef dropped a hold on a freed object, so the next rebuild
-    // of it was freed under its holder. Deterministic repros: engine/runtime/rebuild-refs.test.ts.
+    // of it was freed under its holder (9de10bd). Deterministic repros: engine/runtime/rebuild-refs.test.ts, whose
+    // first two tests fail on 9de10bd^ ("reported ready 21 times"); this replay is not the guard.
     name: "a worker told 21 times that an evicted result is ready (ready-lost-loop)",
     seed: 67519617, path: "17",
     input: {
@@ -196,7 +203,8 @@ export const REGRESSIONS: PinnedRegression[] = [
     bug: "ready-lost-loop",
   },
   {
-    // Found by a soak (seed 921401880, unshrunk, on a used runtime), then reduced by hand; deterministic.
+    // Found by a soak (seed 921401880, unshrunk, on a used runtime), then reduced by hand; deterministic: this
+    // replay fails on a0bd444^ (3 of 3), before the fix.
     name: "rebuilding a task with a nested ref frees that ref's object (rebuild-drops-nested-refs)",
     seed: 921401880, path: "42",
     input: {

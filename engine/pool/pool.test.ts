@@ -3,6 +3,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { current, LoomError, SerializationError, TaskCancelledError, TaskError, type Runtime } from "../index.js";
 import { Pool } from "./index.js";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const fixtures = new URL("./test-fixtures/worker.ts", import.meta.url);
 let pool: Pool;
@@ -13,6 +16,7 @@ before(() => {
 
 after(async () => {
   await pool.close();
+  for (const dir of gateDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const square = (x: number) => x * x;
@@ -70,19 +74,34 @@ test("map takes iterables and async iterables", async () => {
 });
 
 test("imap yields in input order; imapUnordered in completion order", async () => {
-  const sleepy = async (ms: number) => {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return ms;
+  // Item 0 is held at a gate the test opens only once the other three have finished (each marks a log), so the
+  // order does not hang on timers racing a loaded machine.
+  const run = async (unordered: boolean) => {
+    const dir = mkdtempSync(join(tmpdir(), "loom-pool-order-"));
+    gateDirs.push(dir);
+    const gate = join(dir, "gate");
+    const log = join(dir, "done");
+    writeFileSync(log, "");
+    const held = async (item: { v: number; gate: string; log: string }) => {
+      const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+      for (let k = 0; k < 6000 && item.v === 0 && !fs.existsSync(item.gate); k++) await new Promise((r) => setTimeout(r, 10));
+      fs.appendFileSync(item.log, `${item.v}\n`);
+      return item.v;
+    };
+    const items = [0, 1, 2, 3].map((v) => ({ v, gate, log }));
+    const it = (unordered ? pool.imapUnordered(held, items, { chunksize: 1 }) : pool.imap(held, items, { chunksize: 1 }))[Symbol.asyncIterator]();
+    const out: number[] = [];
+    if (unordered) for (let i = 0; i < 3; i++) out.push((await within(it.next(), 30_000, "an unheld item")).value as number);
+    for (let k = 0; k < 3000 && readFileSync(log, "utf8").split("\n").filter(Boolean).length < 3; k++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(readFileSync(log, "utf8").split("\n").filter(Boolean).sort().join(), "1,2,3", "the unheld items finished");
+    writeFileSync(gate, "");
+    for (let r = await within(it.next(), 30_000, "the next item"); !r.done; r = await within(it.next(), 30_000, "the next item")) out.push(r.value as number);
+    return out;
   };
-  const delays = [400, 10, 20, 30];
-  const ordered: number[] = [];
-  for await (const v of pool.imap(sleepy, delays)) ordered.push(v);
-  assert.deepEqual(ordered, delays);
-
-  const unordered: number[] = [];
-  for await (const v of pool.imapUnordered(sleepy, delays)) unordered.push(v);
-  assert.deepEqual([...unordered].sort((a, b) => a - b), [10, 20, 30, 400]);
-  assert.equal(unordered.at(-1), 400, "the slow item comes last");
+  assert.deepEqual(await run(false), [0, 1, 2, 3], "imap: input order, though item 0 finished last");
+  const unordered = await run(true);
+  assert.deepEqual([...unordered].sort((a, b) => a - b), [0, 1, 2, 3]);
+  assert.equal(unordered.at(-1), 0, "imapUnordered: the held item comes last");
 });
 
 test("imap and imapUnordered chunk too", async () => {
@@ -158,21 +177,55 @@ test("onProgress counts finished items up to the total", async () => {
   assert.deepEqual(await pool.map(square, [1, 2], { progress: true }), [1, 4]);
 });
 
+const gateDirs: string[] = [];
+/** Settles `p` or fails after `ms`: a limit for a hang, far above any slow start. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+/** Items for gated(): each holds (up to 60 s) until the gate file exists, and marks in `log` that it ran. */
+function gatedItems(name: string, n: number, free = 0): Array<{ i: number; gate: string; log: string; free: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), `loom-pool-${name}-`));
+  gateDirs.push(dir); // removed after the runtime, as tasks still polling would never see a removed gate
+  const log = join(dir, "ran");
+  writeFileSync(log, "");
+  return Array.from({ length: n }, (_, i) => ({ i, gate: join(dir, "gate"), log, free: i < free }));
+}
+const gated = async (item: { i: number; gate: string; log: string; free: boolean }) => {
+  const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+  fs.appendFileSync(item.log, `${item.i}\n`);
+  for (let k = 0; k < 6000 && !item.free && !fs.existsSync(item.gate); k++) await new Promise((r) => setTimeout(r, 10));
+  return item.i;
+};
+
 test("leaving an imap early cancels what it still had in flight", async () => {
-  const slow = async (x: number) => {
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    return x;
-  };
+  // The first 3 items return at once; the rest are held at a gate, so the tasks left in flight can only end by
+  // their cancel: a pool that kept them would not answer apply until the gate opens (60 s).
+  const items = gatedItems("imap", 200, 3);
   const got: number[] = [];
-  for await (const v of pool.imap(slow, Array.from({ length: 200 }, (_, i) => i))) {
-    got.push(v);
-    if (got.length === 3) break;
+  try {
+    for await (const v of pool.imap(gated, items, { chunksize: 1 })) {
+      got.push(v);
+      if (got.length === 3) break;
+    }
+    assert.deepEqual(got, [0, 1, 2]);
+    // From the early exit on, the only task the runtime starts is apply's: the held ones still queued never do.
+    const rt = current() as Runtime; // in the driver, current() is the runtime init made
+    const started: string[] = [];
+    const onStarted = (e: { name: string }) => started.push(e.name);
+    rt.events.on("task:started", onStarted);
+    try {
+      assert.equal(await within(pool.apply(square, [3]), 30_000, "apply after the early exit"), 9);
+    } finally {
+      rt.events.off("task:started", onStarted);
+    }
+    assert.equal(started.length, 1, `tasks started after the early exit: ${started.join(", ")}`);
+    const ran = readFileSync(items[0].log, "utf8").split("\n").filter(Boolean).length;
+    assert.ok(ran < items.length, `the cancelled tasks that had not started never ran (${ran} of ${items.length} did)`);
+  } finally {
+    writeFileSync(items[0].gate, "");
   }
-  assert.deepEqual(got, [0, 1, 2]);
-  // The other 197 tasks (3 s of work on 2 workers) never run: the pool is free again at once.
-  const left = Date.now();
-  assert.equal(await pool.apply(square, [3]), 9);
-  assert.ok(Date.now() - left < 1_500, `took ${Date.now() - left} ms`);
 });
 
 test("a value that cannot cross threads fails at its position", async () => {
@@ -241,16 +294,16 @@ test("close lets submitted work finish, then refuses new calls", async () => {
 
 test("close({ force: true }) cancels what has not finished", async () => {
   const p = new Pool({ workers: 2 });
-  const sleepy = async (x: number) => {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    return x;
-  };
-  const mapped = p.map(sleepy, Array.from({ length: 40 }, (_, i) => i), { chunksize: 1 });
-  mapped.catch(() => undefined);
-  const started = Date.now();
-  await p.close({ force: true });
-  await assert.rejects(mapped, TaskCancelledError);
-  assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
+  // Every task is held at a gate that never opens (each gives up after 60 s): only the cancel can end them.
+  const items = gatedItems("force", 40);
+  try {
+    const mapped = p.map(gated, items, { chunksize: 1 });
+    mapped.catch(() => undefined);
+    await within(p.close({ force: true }), 30_000, "close({ force: true })");
+    await assert.rejects(within(mapped, 30_000, "the cancelled map"), TaskCancelledError);
+  } finally {
+    writeFileSync(items[0].gate, "");
+  }
 });
 
 test("run() honours maxQueue: a task beyond the running one and the queue rejects", async () => {

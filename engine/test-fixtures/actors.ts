@@ -31,10 +31,13 @@ export class Counter {
   }
   /**
    * Adds `by` once `gate` (a file) no longer names this thread: a test keeps a call in flight on the instance it
-   * is about to kill, while a restarted instance on another thread runs the same call at once.
+   * is about to kill, while a restarted instance on another thread runs the same call at once. `${gate}.log` gets
+   * "start <thread>" and "end <thread>" lines, so the test knows the call is running, not queued, and when it ended.
    */
   async holdInc(by: number, gate: string): Promise<number> {
+    appendFileSync(`${gate}.log`, `start ${threadId}\n`);
     while (existsSync(gate) && readFileSync(gate, "utf8") === String(threadId)) await sleep(5);
+    appendFileSync(`${gate}.log`, `end ${threadId}\n`);
     return this.inc(by);
   }
   value(): number {
@@ -53,9 +56,24 @@ export class Counter {
     while (Date.now() < end);
     return this.n;
   }
-  /** When the call started (Date.now()) and how many items it was given: a big argument arrives with its call. */
-  stampList(items: unknown[]): { at: number; length: number } {
-    return { at: Date.now(), length: items.length };
+  /** Creates `mark` (a file) and says how many items it was given: a big argument arrives with its call. */
+  stampList(items: unknown[], mark: string): { length: number } {
+    appendFileSync(mark, "started\n");
+    return { length: items.length };
+  }
+  /**
+   * Holds this thread (synchronously: no message is read meanwhile) until `gate` (a file) exists, at most `ms`;
+   * appends "started" to `${gate}.log` first. True when the gate opened.
+   */
+  blockUntil(gate: string, ms: number): boolean {
+    appendFileSync(`${gate}.log`, "started\n");
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + ms;
+    while (!existsSync(gate)) {
+      if (Date.now() > deadline) return false;
+      Atomics.wait(nap, 0, 0, 5);
+    }
+    return true;
   }
   /** Where this instance lives: the worker index and the thread id. */
   where(): { index: number; thread: number } {

@@ -1,5 +1,5 @@
 // Task and actor module used by the engine's tests: real code with its own imports.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { current } from "loom-dag";
 
 export function add(a: number, b: number): number {
@@ -31,6 +31,32 @@ export async function waitForAbort(ms: number): Promise<string> {
     signal.addEventListener("abort", () => { clearTimeout(t); resolve("aborted"); });
   });
 }
+/**
+ * Appends its worker's index to `file` once it runs, then spins for `ms` on its first attempt only, so a test can
+ * wait for the mark and kill that very worker mid-task, and a retry ends at once. Returns its attempt count.
+ */
+export function markThenSpinOnce(file: string, ms: number): number {
+  appendFileSync(file, `${(current() as unknown as { workerIndex: number }).workerIndex}\n`);
+  const attempts = readFileSync(file, "utf8").split("\n").length - 1;
+  if (attempts === 1) busy(ms);
+  return attempts;
+}
+/** waitForAbort that marks `file` when it starts and records how it ended, which a cancelled task's get hides. */
+export async function markThenWaitForAbort(file: string, ms: number): Promise<string> {
+  appendFileSync(file, "started\n");
+  const how = await waitForAbort(ms);
+  appendFileSync(file, how + "\n");
+  return how;
+}
+/** Waits (polling, up to `ms`) until `file` exists: a task that stays pending until the test opens its gate. */
+export async function untilFile(file: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
 /** Reads its signal only after `ms`, so a cancel in between reaches a task that has not looked at it yet. */
 export async function signalLater(ms: number, file: string): Promise<boolean> {
   appendFileSync(file, "started,");
@@ -38,6 +64,26 @@ export async function signalLater(ms: number, file: string): Promise<boolean> {
   const aborted = (current().signal as AbortSignal).aborted;
   appendFileSync(file, String(aborted));
   return aborted;
+}
+/** Holds this thread synchronously (no message is read meanwhile) until `gate` (a file) exists, at most `ms`. */
+export function blockThread(gate: string, ms: number): boolean {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + ms;
+  while (!existsSync(gate)) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(nap, 0, 0, 5);
+  }
+  return true;
+}
+/**
+ * Starts a get of `box.refs` (its want goes to the driver at once), marks `mark`, then holds its thread until
+ * `gate` exists: the driver's "ready" answer waits unread meanwhile. Returns the values.
+ */
+export async function getThenBlock(box: { refs: unknown[] }, mark: string, gate: string, ms: number): Promise<unknown[]> {
+  const pending = current().get(box.refs as never) as Promise<unknown[]>;
+  appendFileSync(mark, "getting\n");
+  blockThread(gate, ms);
+  return pending;
 }
 /** Sums an array of refs it receives unresolved (nested refs stay refs). */
 export async function sumRefs(box: { refs: unknown[] }): Promise<number> {

@@ -3,6 +3,9 @@
 // actor's puts are freed. One runtime with one worker, so every replacement is worker 0.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { init, TaskError, type ObjectRef, type Runtime } from "loom-dag";
 
 type Stamps = typeof import("../test-fixtures/stamps.js");
@@ -38,10 +41,17 @@ test("a replacement worker imports the modules it was told about before it takes
     const s = await stampWithStart();
     epoch = Math.min(epoch, s.ranAt - s.takenAt);
   }
-  const retried = stamps.stamp.remote(300);
-  await new Promise((r) => setTimeout(r, 100)); // running (waiting in its timer) when the worker dies
+  // The task marks each attempt: the kill comes once it runs (a kill while it is queued proves nothing), and the
+  // replacement must run it again.
+  const mark = join(mkdtempSync(join(tmpdir(), "loom-stamp-")), "attempts");
+  writeFileSync(mark, "");
+  const retried = stamps.stamp.remote(60_000, mark);
+  for (let i = 0; i < 2000 && readFileSync(mark, "utf8") === ""; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(readFileSync(mark, "utf8"), "ran\n", "the task started within 20 s");
   await rt.faults.killWorker(0);
   const s = await getStamp(retried);
+  assert.equal(readFileSync(mark, "utf8"), "ran\nran\n", "the task ran again on the replacement");
+  rmSync(dirname(mark), { recursive: true, force: true });
   const takenAt = epoch + started;
   // A cold thread takes the task first and imports afterwards (loadedAt > takenAt by the whole import).
   assert.ok(s.loadedAt <= takenAt, `the replacement loaded stamps.ts at ${s.loadedAt}, ${s.loadedAt - takenAt} ms after it took the retried task (${takenAt})`);
