@@ -217,10 +217,13 @@ test("leaving an imap early cancels what it still had in flight", async () => {
     rt.events.on("task:started", onStarted);
     try {
       assert.equal(await within(pool.apply(square, [3]), 30_000, "apply after the early exit"), 9);
+      // A task's start is reported with its end, which the driver may take after get resolved from shared memory.
+      for (let k = 0; k < 500 && started.length === 0; k++) await new Promise((r) => setTimeout(r, 10));
     } finally {
       rt.events.off("task:started", onStarted);
     }
-    assert.equal(started.length, 1, `tasks started after the early exit: ${started.join(", ")}`);
+    assert.ok(started.length >= 1, "apply's task was seen to start");
+    assert.deepEqual(started.filter((name) => /gated/.test(name)), [], `no held task started after the early exit: ${started.join(", ")}`);
     const ran = readFileSync(items[0].log, "utf8").split("\n").filter(Boolean).length;
     assert.ok(ran < items.length, `the cancelled tasks that had not started never ran (${ran} of ${items.length} did)`);
   } finally {
