@@ -206,6 +206,8 @@ interface ActorEntry {
 
 const NO_SLOT = -1;
 const GRAPH_LIMIT = 100_000;
+/** How long an evicted object's arena block stays unused before it is freed (see evict). */
+const EVICTED_BLOCK_QUARANTINE_MS = 1_000;
 /** How many forgotten actors' death errors are kept for calls through their old handles. */
 const DEAD_ACTORS_KEPT = 4096;
 /** A shared empty list for fields that are usually empty (saves an allocation per task); frozen, so a push throws. */
@@ -1596,10 +1598,19 @@ export class Runtime implements Backend, RefOwner {
     const ex = this.core.exports;
     if (ex.objState(o.entry) !== L.OBJ_SEALED) return false;
     const flags = ex.objFlags(o.entry);
-    this.store.release(o.id, ex.objLocation(o.entry), flags);
-    if (flags & L.FLAG_SEGMENT) this.spill.forget(o.id);
-    if (flags & L.FLAG_SEGMENT) { this.droppedSegments.push(o.id); this.flushDroppedSegments(); }
+    const location = ex.objLocation(o.entry);
     ex.objSetState(o.entry, L.OBJ_LOST);
+    if (flags & L.FLAG_SEGMENT) {
+      this.store.release(o.id, location, flags);
+      this.spill.forget(o.id);
+      this.droppedSegments.push(o.id);
+      this.flushDroppedSegments();
+    } else if (location !== 0) {
+      // A worker may be reading it right now (it saw it sealed an instant ago, with a ref it holds): a block
+      // freed at once could be reused by the next seal and decoded as this object's value. Unlike a free (no
+      // ref left, so no reader), an eviction waits until any such read is long over.
+      setTimeout(() => { if (!this.closed) this.core.exports.arenaFree(location); }, EVICTED_BLOCK_QUARANTINE_MS).unref();
+    }
     if (o.isPut) this.putIds.add(o.id);
     this.emit("object:lost", { objectId: o.id, taskId: formatTaskId(taskIdOfObject(o.id)), reason: "evicted" });
     return true;
