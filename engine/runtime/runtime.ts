@@ -375,15 +375,8 @@ export class Runtime implements Backend, RefOwner {
 
   async module<M = Record<string, unknown>>(url: URL | string): Promise<ModuleWrappers<M>> {
     this.checkOpen();
-    try {
-      return (await wrapModule(this, url)) as ModuleWrappers<M>;
-    } catch (error) {
-      // A .ts module in a driver started without tsx: register the TypeScript loader once and try again.
-      if (!/ERR_UNKNOWN_FILE_EXTENSION|Unknown file extension/.test(String((error as Error).message))) throw error;
-      const { ensureTypeScriptLoader } = await import("../worker/function-cache.js");
-      await ensureTypeScriptLoader(url instanceof URL ? url.href : new URL(url, "file://" + process.cwd() + "/").href);
-      return (await wrapModule(this, url)) as ModuleWrappers<M>;
-    }
+    // A .ts module in a driver started without tsx is handled by wrapModule (it registers tsx and retries).
+    return (await wrapModule(this, url)) as ModuleWrappers<M>;
   }
 
   put<T>(value: T): ObjectRef<T> {

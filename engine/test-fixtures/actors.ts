@@ -3,6 +3,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { threadId, workerData } from "node:worker_threads";
 import { current, type ObjectRef } from "loom-dag";
+import { blockThread } from "./tasks.js";
 
 type Tasks = typeof import("./tasks.js");
 type Self = typeof import("./actors.js");
@@ -67,13 +68,7 @@ export class Counter {
    */
   blockUntil(gate: string, ms: number): boolean {
     appendFileSync(`${gate}.log`, "started\n");
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    const deadline = Date.now() + ms;
-    while (!existsSync(gate)) {
-      if (Date.now() > deadline) return false;
-      Atomics.wait(nap, 0, 0, 5);
-    }
-    return true;
+    return blockThread(gate, ms);
   }
   /** Where this instance lives: the worker index and the thread id. */
   where(): { index: number; thread: number } {

@@ -182,6 +182,15 @@ export class WorkerRuntime implements Backend, RefOwner {
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
   }
 
+  /**
+   * drainMessages from inside a task's synchronous code: an actor call that arrives meanwhile starts after the
+   * task yields, not in its middle (see actorEnqueue).
+   */
+  private drainMessagesInTask(): void {
+    this.drainingInTask = true;
+    try { this.drainMessages(); } finally { this.drainingInTask = false; }
+  }
+
   /** Counts messages, so a task that sent any reports its end by message too, after them (same channel). */
   private posted = 0;
   private post(message: WorkerToDriver): void {
@@ -316,10 +325,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
   private sharedBuffer(key: number, index: number): SharedArrayBuffer {
     // Posted before the task was submitted, but tasks come through shared memory: the message may still wait.
-    if (!this.sharedBuffers.has(key)) {
-      this.drainingInTask = true;
-      try { this.drainMessages(); } finally { this.drainingInTask = false; }
-    }
+    if (!this.sharedBuffers.has(key)) this.drainMessagesInTask();
     const sab = this.sharedBuffers.get(key)?.[index];
     if (!sab) throw new LoomError(`a task argument names shared buffer ${key}.${index}, which this worker never received`);
     return sab;
@@ -908,8 +914,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       // The driver announces a name (and its actor's death) before it submits any task that could look it up,
       // but tasks come through shared memory and those messages through the port: they may still be queued
       // behind the task that runs now. Read them first, or a killed actor's stale name is found.
-      this.drainingInTask = true;
-      try { this.drainMessages(); } finally { this.drainingInTask = false; }
+      this.drainMessagesInTask();
       const actor = this.namedActors.get(name);
       if (!actor) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
       return makeActorHandle<T>(this, actor);
