@@ -1,9 +1,10 @@
-// Worker threads: spawns them over the shared core, routes their messages to the runtime, reports deaths.
-// It does not decide what a death means for tasks and actors; the runtime does.
+// Worker threads: spawns them over the shared core, routes their messages to the driver, reports deaths: the
+// DriverTransport over worker_threads. It does not decide what a death means for tasks and actors; the driver does.
 import { Worker, type WorkerOptions } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import type { CoreHandle } from "../wasm/core.js";
-import type { DriverToWorker, WorkerToDriver } from "../transport/messages.js";
+import type { DriverToWorker, WorkerToDriver } from "./messages.js";
+import type { DriverTransport, DriverTransportEvents, WorkerDeath } from "./driver-transport.js";
 
 export interface WorkerSlot {
   index: number;
@@ -16,19 +17,8 @@ export interface WorkerSlot {
   uncaught?: Error;
 }
 
-/** Why a worker died, for the errors of the tasks it took with it. */
-export interface WorkerDeath {
-  /** "exited with code 7", or "uncaught TypeError: ...". */
-  reason: string;
-  /** The uncaught error, or an Error naming the exit code (its `exitCode` field holds it). */
-  cause: Error;
-}
-
-export interface WorkerPoolEvents {
-  message(index: number, message: WorkerToDriver): void;
-  exit(index: number, generation: number, code: number): void;
-  error(index: number, error: Error): void;
-}
+export type WorkerPoolEvents = DriverTransportEvents;
+export type { WorkerDeath };
 
 /**
  * The driver's exec arguments for a worker, with tsx's full loader (`--import tsx`) narrowed to its ESM loader
@@ -66,7 +56,7 @@ function workerEntry(): { url: URL; typescript: boolean } {
   return { url: new URL(`../worker/worker-main.${typescript ? "ts" : "js"}`, import.meta.url), typescript };
 }
 
-export class WorkerPool {
+export class WorkerPool implements DriverTransport {
   readonly workers: WorkerSlot[] = [];
   private generation = 0;
 
@@ -124,6 +114,20 @@ export class WorkerPool {
 
   broadcast(message: DriverToWorker): void {
     for (const w of this.workers) if (w?.alive) w.thread.postMessage(message);
+  }
+
+  alive(index: number): boolean {
+    return this.workers[index]?.alive ?? false;
+  }
+
+  isCurrent(index: number, generation: number): boolean {
+    const w = this.workers[index];
+    return !w || w.generation === generation;
+  }
+
+  async terminate(index: number): Promise<void> {
+    const w = this.workers[index];
+    if (w?.alive) await w.thread.terminate();
   }
 
   async terminateAll(): Promise<void> {

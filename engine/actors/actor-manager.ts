@@ -1,0 +1,326 @@
+// Actors: their entries, placement, admission by resources, per-actor call logs, restarts and replay,
+// checkpoints, names, and termination when their handles are gone.
+import * as L from "../../core-wasm/shared/layout.js";
+import { LoomError, ActorDiedError, toWire, fromWire, type WireError } from "../errors.js";
+import { objectIdOf, type ObjectId, type TaskId, type ActorId } from "../ids.js";
+import type { ActorHandleDescriptor } from "../refs.js";
+import type { FunctionDescriptor } from "../remote.js";
+import { resolveTaskOptions, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
+import type { DriverContext } from "../runtime/driver-context.js";
+import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
+import { leastLoadedWorker, type PlacementPolicy } from "../scheduler/placement-policy.js";
+
+/** How many forgotten actors' death errors are kept for calls through their old handles. */
+const DEAD_ACTORS_KEPT = 4096;
+
+export interface ActorEntry {
+  id: ActorId;
+  fnId: number;
+  className: string;
+  methods: string[];
+  create: TaskEntry;
+  options: ActorOptions & TaskOptions;
+  worker: number;
+  state: "alive" | "dead";
+  restarts: number;
+  /** Calls since the last checkpoint, in submission order. */
+  log: TaskEntry[];
+  checkpoint?: { seq: number; state: Uint8Array };
+  seq: number;
+  name?: string;
+  lastCall?: TaskId;
+  deathError?: WireError;
+  resources: Resources;
+  /** A handle of it went into a task's arguments or a stored value: it is never terminated for lost handles. */
+  escaped?: boolean;
+  /** The driver's handles are all gone: it ends once its pending calls finish (see handleGone). */
+  terminateWhenIdle?: boolean;
+  /**
+   * Its resources did not fit when it was made: neither its constructor nor its calls are sent to a thread
+   * until they do (they are held for its whole life, as in Ray), and calls wait in its log meanwhile.
+   */
+  awaitingResources?: boolean;
+}
+
+/** What ActorManager reaches in the driver: its arrows in engine/README.md. */
+export type ActorManagerDeps = Pick<DriverContext, "closed" | "core" | "dispatcher" | "events" | "functions" | "graph" | "i32" | "objects" | "parkWake" | "refs" | "resources" | "tasks" | "transport" | "workerCount">;
+
+export class ActorManager {
+  readonly actors = new Map<ActorId, ActorEntry>();
+  readonly namedActors = new Map<string, ActorId>();
+  /** Actors waiting for their resources, in creation order (see ActorEntry.awaitingResources). */
+  actorsAwaitingResources: ActorEntry[] = [];
+  /** Actors hosted per worker index (placement's input). */
+  actorLoad: number[];
+
+  constructor(private readonly d: ActorManagerDeps, private readonly place: PlacementPolicy = leastLoadedWorker) {
+    this.actorLoad = new Array(d.workerCount).fill(0);
+  }
+
+  get(id: ActorId): ActorEntry | undefined { return this.actors.get(id); }
+  set(id: ActorId, actor: ActorEntry): void { this.actors.set(id, actor); }
+  delete(id: ActorId): boolean { return this.actors.delete(id); }
+  values(): IterableIterator<ActorEntry> { return this.actors.values(); }
+  get size(): number { return this.actors.size; }
+
+  descriptorOf(actor: ActorEntry): ActorHandleDescriptor {
+    return { actorId: actor.id, className: actor.className, methods: actor.methods };
+  }
+
+  /** Starts the actors whose resources now fit, oldest first: the constructor, then every call they hold. */
+  admitActors(): void {
+    this.actorsAwaitingResources = this.actorsAwaitingResources.filter((actor) => {
+      if (actor.state === "dead") return false;
+      if (!this.d.resources.fits(actor.resources)) return true;
+      actor.awaitingResources = false;
+      this.d.resources.acquire(actor.resources);
+      this.dispatchActorTask(actor.create);
+      for (const call of actor.log) if (call.state === "pending") this.dispatchActorTask(call);
+      return false;
+    });
+  }
+
+  /**
+   * As in Ray, an unnamed actor whose handles are all gone is terminated once its pending calls finish. The
+   * driver sees its own handle die; a handle that ever went into a task's arguments or a stored value may live
+   * on where the driver cannot see, so that actor is kept (escaped).
+   */
+  readonly handleFinalizer = new FinalizationRegistry<ActorId>((id) => this.handleGone(id));
+
+  private handleGone(id: ActorId): void {
+    const actor = this.actors.get(id);
+    if (!actor || this.d.closed || actor.state === "dead" || actor.escaped || actor.name !== undefined) return;
+    actor.terminateWhenIdle = true;
+    this.terminateIfIdle(actor);
+  }
+
+  terminateIfIdle(actor: ActorEntry): void {
+    if (!actor.terminateWhenIdle || actor.state === "dead" || actor.escaped) return;
+    const busy = actor.create.state === "pending" || actor.create.state === "running" ||
+      actor.log.some((call) => call.state === "pending" || call.state === "running");
+    if (!busy) this.killActor(actor.id, true, "its handles are all gone");
+  }
+
+  /** Called by the value codec when this runtime encodes an actor handle (see handleGone). */
+  actorEncoded(descriptor: ActorHandleDescriptor): void {
+    const actor = this.actors.get(descriptor.actorId);
+    if (actor) actor.escaped = true;
+  }
+
+  createActorEntry(
+    taskId: TaskId, parentId: TaskId, cls: FunctionDescriptor, methods: string[], payload: Uint8Array,
+    deps: ObjectId[], nested: ObjectId[], options: ActorOptions & TaskOptions,
+  ): ActorEntry {
+    const actorId = taskId as unknown as ActorId;
+    if (options.name !== undefined) {
+      const existing = this.namedActors.get(options.name);
+      if (existing !== undefined && this.actors.get(existing)?.state === "alive") {
+        throw new LoomError(`an actor named ${JSON.stringify(options.name)} already exists; pick another name or kill it first`);
+      }
+    }
+    const resources = options.resources ?? {};
+    this.d.resources.noteIfInfeasible({ cpu: 0, ...resources }, taskId, cls.name);
+    const fnId = this.d.functions.functionId(cls);
+    // Refs nested in the constructor's arguments are held for the actor's life: a restart decodes them again.
+    const create = this.d.tasks.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, nested, resolveTaskOptions({}));
+    create.actorId = actorId;
+    const actor: ActorEntry = {
+      id: actorId, fnId, className: cls.name, methods, create, options, worker: this.placeActor(), state: "alive",
+      restarts: 0, log: [], seq: 0, name: options.name, resources,
+    };
+    this.actors.set(actorId, actor);
+    if (options.name !== undefined) {
+      this.namedActors.set(options.name, actorId);
+      this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
+    }
+    if (this.d.resources.fits(resources)) {
+      this.d.resources.acquire(resources);
+      this.d.dispatcher.dispatch(create);
+    } else {
+      actor.awaitingResources = true;
+      this.actorsAwaitingResources.push(actor);
+    }
+    return actor;
+  }
+
+  /** A worker for an actor (the placement policy: by default the one hosting the fewest), counted in its load. */
+  placeActor(exclude = -1): number {
+    const best = this.place(this.actorLoad, exclude);
+    this.actorLoad[best]++;
+    return best;
+  }
+
+
+  dispatchActorTask(entry: TaskEntry): void {
+    const actor = this.actors.get(entry.actorId!);
+    if (entry.kind === "actor-method") {
+      if (!actor || actor.state === "dead") {
+        entry.state = "failed";
+        const death = actor?.deathError ?? this.deadActors.get(entry.actorId!);
+        this.d.tasks.sealError(entry, death ? fromWire(death) : new ActorDiedError(`actor ${entry.name.split(".")[0]} is dead`));
+        this.d.tasks.finishTask(entry, "failed", -1);
+        return;
+      }
+      if (entry.seq === undefined) {
+        entry.seq = ++actor.seq;
+        actor.log.push(entry);
+        if (actor.lastCall !== undefined) this.d.graph.recordEdge(actor.lastCall, entry.id, 2);
+        actor.lastCall = entry.id;
+      }
+    }
+    if (!actor) return;
+    if (actor.awaitingResources) { entry.state = "pending"; return; } // sent in order once it is admitted
+    const slot = this.d.dispatcher.takeSlot(entry);
+    if (slot === NO_SLOT) { this.d.dispatcher.toBacklog(entry); return; }
+    // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
+    Atomics.store(this.d.i32, (this.d.core.plan.taskTable + slot * L.TASK_BYTES + L.TASK_STATE) >> 2, L.TASK_READY);
+    if (!entry.replay) entry.state = "running"; // a replayed call keeps its settled state
+    const segments = this.d.objects.segmentsFor(entry.deps);
+    if (entry.kind === "actor-create") {
+      this.d.transport.post(actor.worker, { t: "actor-create", actorId: actor.id, slot, fnId: actor.fnId, checkpoint: actor.checkpoint?.state, checkpointSeq: actor.checkpoint?.seq ?? 0, checkpointEvery: actor.options.checkpointEvery ?? 0, maxConcurrency: actor.options.maxConcurrency, segments });
+    } else {
+      this.d.transport.post(actor.worker, { t: "actor-call", actorId: actor.id, slot, replay: entry.replay ?? false, seq: entry.seq!, segments });
+    }
+  }
+
+  onCheckpoint(actorId: ActorId, seq: number, state: Uint8Array): void {
+    const actor = this.actors.get(actorId);
+    if (!actor) return;
+    actor.checkpoint = { seq, state };
+    // Calls up to the checkpoint need not be replayed again: nor kept, unless something still reads them.
+    while (actor.log.length && actor.log[0].seq! <= seq) this.d.tasks.forgetIfUnneeded(actor.log.shift()!);
+  }
+
+  killActor(actorId: ActorId, noRestart: boolean, why = "it was killed"): void {
+    const actor = this.actors.get(actorId);
+    if (!actor || actor.state === "dead") return;
+    if (actor.awaitingResources && !noRestart) return; // never started: a crash has nothing to kill
+    this.d.transport.post(actor.worker, { t: "actor-drop", actorId });
+    this.actorLoad[actor.worker]--;
+    if (noRestart) this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was killed`));
+    else this.restartActor(actor, why);
+  }
+
+  /**
+   * Restarts an actor on another thread:
+   * 1. If its restarts are spent, it dies: pending and future calls fail with ActorDiedError.
+   * 2. Otherwise a fresh instance is created (restored from the last checkpoint, if any).
+   * 3. Calls since that checkpoint are replayed in order: finished ones only to rebuild state (their results
+   *    are kept), unfinished ones for real if their retries allow, else they fail with ActorDiedError.
+   */
+  restartActor(actor: ActorEntry, why: string, threadAlive = true): void {
+    const limit = actor.options.maxRestarts ?? 0;
+    if (limit !== -1 && actor.restarts >= limit) {
+      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`), threadAlive);
+      return;
+    }
+    actor.restarts++;
+    const old = actor.worker;
+    actor.worker = this.placeActor(old);
+    this.d.events.emit("actor:restarted", { actorId: actor.id, className: actor.className, worker: actor.worker, restarts: actor.restarts });
+    this.abandonSlots(actor, threadAlive, old);
+    const create = actor.create;
+    if (create.state === "finished" || create.state === "failed" || create.state === "cancelled") {
+      // It will finish again: hold its arguments again (finishing releases them) and count it in flight.
+      for (const d of create.deps) this.d.refs.incRef(d);
+      this.d.parkWake.inFlight++;
+    }
+    create.state = "pending";
+    this.redispatch(create);
+    const died = new Set<TaskEntry>();
+    for (const call of actor.log) {
+      // Its results sealed but its end not taken yet: callers may have read them, so it finished (it is replayed,
+      // never run again as a retry, which would apply it to the state twice).
+      const sealed = call.state === "running" ? this.d.tasks.returnsSealed(call) : undefined;
+      if (sealed !== undefined) this.d.tasks.finishTask(call, sealed, old);
+      const finished = call.state === "finished" || call.state === "failed";
+      if (finished) {
+        call.replay = true;
+        this.redispatch(call);
+        continue;
+      }
+      if (call.state === "cancelled") continue;
+      const retries = call.options.maxRetries;
+      if (retries === -1 || call.attempts < retries) {
+        call.attempts++;
+        call.run = call.runs++;
+        call.timedOut = false;
+        this.redispatch(call);
+      } else {
+        this.d.tasks.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
+        this.d.tasks.finishTask(call, "failed", old);
+        died.add(call);
+      }
+    }
+    // A call that died with the old instance never touched the state the new one rebuilds: never replay it.
+    if (died.size) actor.log = actor.log.filter((call) => !died.has(call));
+  }
+
+  private redispatch(entry: TaskEntry): void {
+    if (entry.slot !== NO_SLOT) this.d.dispatcher.releaseSlot(entry.slot);
+    this.dispatchActorTask(entry);
+  }
+
+  /** Slots of this actor's tasks that were sent to the dead thread will never be reported: free them. */
+  private abandonSlots(actor: ActorEntry, threadAlive: boolean, worker: number): void {
+    // Calls that finished but whose "done" record the driver has not taken yet: settle them before freeing slots.
+    this.d.parkWake.drainDone();
+    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+      const e = this.d.dispatcher.slotOwner[slot];
+      if (!e || e.actorId !== actor.id || (e.kind !== "actor-method" && e.kind !== "actor-create")) continue;
+      if (!threadAlive) { this.d.dispatcher.releaseSlot(slot); continue; }
+      // The old thread still holds this slot (queued, running, or its message not read yet): it reports it skipped
+      // or done; until then nobody else may use it.
+      e.slot = NO_SLOT;
+      this.d.dispatcher.slotOwner[slot] = { tombstone: worker, actorId: undefined, kind: "put", slot } as unknown as TaskEntry;
+    }
+  }
+
+  private actorDied(actor: ActorEntry, error: ActorDiedError, threadAlive = true): void {
+    actor.state = "dead";
+    actor.deathError = toWire(error);
+    if (!actor.awaitingResources) this.d.resources.releaseResources(actor.resources);
+    if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
+      this.namedActors.delete(actor.name);
+      this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: null });
+    }
+    this.d.events.emit("actor:died", { actorId: actor.id, className: actor.className });
+    this.abandonSlots(actor, threadAlive, actor.worker);
+    for (const call of actor.log) {
+      if (call.state === "pending" || call.state === "running") {
+        this.d.tasks.sealError(call, error);
+        this.d.tasks.finishTask(call, "failed", -1);
+      }
+    }
+    if (actor.create.state === "pending" || actor.create.state === "running") {
+      this.d.tasks.sealError(actor.create, error);
+      this.d.tasks.finishTask(actor.create, "failed", -1);
+    }
+    // It will never be built again: the refs its constructor's arguments nested are free to go.
+    for (const d of actor.create.nestedRefs) this.d.refs.decRef(d);
+    actor.create.nestedRefs = NONE;
+    if (!actor.awaitingResources) this.d.dispatcher.drainAdmissions(); // what it held may start actors and tasks that wait
+    this.forgetActor(actor);
+  }
+
+  /**
+   * A dead actor is forgotten, so the driver's tables do not grow with the actors ever made: its entry, its
+   * constructor and its logged calls (those whose results something still reads go when those are freed).
+   * Later calls through a handle still fail with its death error, kept for the most recent deaths.
+   */
+  private forgetActor(actor: ActorEntry): void {
+    if (this.actors.get(actor.id) !== actor) return;
+    this.actors.delete(actor.id);
+    this.deadActors.set(actor.id, actor.deathError!);
+    if (this.deadActors.size > DEAD_ACTORS_KEPT) this.deadActors.delete(this.deadActors.keys().next().value!);
+    for (const call of actor.log) this.d.tasks.forgetIfUnneeded(call);
+    actor.log = [];
+    // Nobody holds a ref to the creation marker: freeing it releases the constructor's lineage.
+    const marker = this.d.objects.get(objectIdOf(actor.create.id, 0));
+    if (marker && marker.refs <= 0) this.d.objects.freeObject(marker);
+    this.d.tasks.forgetIfUnneeded(actor.create);
+  }
+
+  /** Death errors of recently forgotten actors, oldest first (see forgetActor). */
+  private readonly deadActors = new Map<ActorId, WireError>();
+}

@@ -1,0 +1,170 @@
+// The driver's side of the worker message protocol (transport/messages.ts): routes each message from a
+// thread to the owner that handles it, and settles what a dead thread took with it.
+import * as L from "../../core-wasm/shared/layout.js";
+import { WorkerCrashedError } from "../errors.js";
+import { taskIdOfObject, formatTaskId, DRIVER_TASK_ID } from "../ids.js";
+import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
+import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
+import type { DriverContext } from "./driver-context.js";
+import { GraphRecord } from "../graph/graph-recorder.js";
+import { isDefaultResources } from "../scheduler/resource-ledger.js";
+
+/** What WorkerProtocol reaches in the driver: its arrows in engine/README.md. */
+export type WorkerProtocolDeps = Pick<DriverContext, "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters">;
+
+export class WorkerProtocol {
+  constructor(private readonly d: WorkerProtocolDeps) {}
+
+  onWorkerMessage(index: number, m: WorkerToDriver): void {
+    switch (m.t) {
+      case "ready": break;
+      case "done": {
+        if (m.checkpoint) this.d.actors.onCheckpoint(m.checkpoint.actorId, m.checkpoint.seq, m.checkpoint.state);
+        // Seals deferred by the worker until the driver had read the task's own messages.
+        for (const r of m.seals ?? []) this.d.parkWake.notifyWorkers(this.d.objects.seal(this.d.objects.registerObject(r.id, false), r));
+        this.d.tasks.onTaskDone(m.slot);
+        this.d.dispatcher.drainAdmissions();
+        break;
+      }
+      case "submit": this.submitFromWorker(index, m.spec); break;
+      case "put": {
+        const o = this.d.objects.registerObject(m.id, true);
+        if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+        this.d.refs.holdContained(o, m.refs);
+        // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
+        // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
+        this.d.refs.holdForThread(index, m.id, m.parentId);
+        this.d.objects.seal(o, m);
+        this.d.graph.recordNode(new GraphRecord(taskIdOfObject(m.id), "put", "put", "finished"));
+        this.d.waiters.onSealed(m.id);
+        break;
+      }
+      case "segment": {
+        this.d.store.keepSegment(m.id, m.segment);
+        this.d.objects.segmentStored(m.id);
+        const o = this.d.objects.get(m.id);
+        if (o) this.d.refs.holdContained(o, m.refs);
+        this.d.waiters.onSealed(m.id);
+        break;
+      }
+      case "contains": {
+        const o = this.d.objects.get(m.id);
+        if (o) this.d.refs.holdContained(o, m.refs);
+        break;
+      }
+      case "want": {
+        this.d.objects.restoreIfSpilled(m.id);
+        this.d.spill.touch(m.id);
+        if (this.d.objects.isReadable(m.id)) {
+          this.d.transport.post(index, { t: "object", id: m.id, segment: this.d.store.segmentToSend(m.id) });
+          break;
+        }
+        let set = this.d.waiters.workerWants.get(m.id);
+        if (!set) { set = new Set(); this.d.waiters.workerWants.set(m.id, set); }
+        set.add(index);
+        const o = this.d.objects.get(m.id);
+        if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
+          try { this.d.recovery.recover(m.id); } catch (error) { this.d.waiters.rejectWaiters(m.id, error as Error); }
+        }
+        break;
+      }
+      case "borrow": this.d.refs.holdForThread(index, m.id, DRIVER_TASK_ID); break;
+      case "refs": for (const id of m.drop) this.d.refs.releaseWorkerPut(index, id); break;
+      case "cancel": this.d.tasks.cancelTask(taskIdOfObject(m.id), m.force); break;
+      case "kill-actor": this.d.actors.killActor(m.actorId, m.noRestart); break;
+    }
+  }
+
+  private submitFromWorker(index: number, spec: WireSubmission): void {
+    if (this.d.closed) return;
+    const existing = this.d.tasks.get(spec.taskId);
+    if (existing) {
+      // A re-executed parent submits the same child again: reuse it; it is not run twice. Its new refs there
+      // hold its results again.
+      if (!spec.actorCreate) this.d.refs.holdResultsForThread(index, existing, spec.parentId);
+      return;
+    }
+    if (spec.actorCreate) {
+      this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options);
+      return;
+    }
+    if (spec.actorCall) {
+      const actor = this.d.actors.get(spec.actorCall.actorId);
+      const resolved = resolveTaskOptions(spec.options);
+      const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, spec.nested, resolved);
+      entry.actorId = spec.actorCall.actorId;
+      entry.method = spec.actorCall.method;
+      this.d.refs.holdResultsForThread(index, entry, spec.parentId);
+      this.d.dispatcher.dispatch(entry);
+      return;
+    }
+    const resolved = resolveTaskOptions(spec.options);
+    const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "task", this.d.functions.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, spec.nested, resolved);
+    this.d.refs.holdResultsForThread(index, entry, spec.parentId);
+    if (resolved.resources !== DEFAULT_RESOURCES) this.d.resources.noteIfInfeasible(resolved.resources, entry.id, entry.name);
+    this.d.dispatcher.dispatch(entry);
+  }
+
+  onWorkerExit(index: number, generation: number): void {
+    if (this.d.closed) return;
+    if (!this.d.transport.isCurrent(index, generation)) return;
+    this.d.events.emit("worker:died", { worker: index });
+    this.d.crashes.threadDied();
+    // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
+    const ex = this.d.core.exports;
+    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+      const entry = this.d.dispatcher.slotOwner[slot];
+      if (!entry || entry.kind !== "task") continue;
+      const state = this.d.core.taskField(slot, L.TASK_STATE);
+      if (state !== L.TASK_RUNNING || this.d.core.taskField(slot, L.TASK_WORKER) !== index) continue;
+      if (entry.admitted) { this.d.resources.releaseResources(entry.options.resources); entry.admitted = false; }
+      const sealed = this.d.tasks.returnsSealed(entry);
+      if (sealed !== undefined && entry.state !== "cancelled") {
+        // Died after sealing its results, before its end was taken: callers may have read them. It finished.
+        this.d.dispatcher.releaseSlot(slot);
+        this.d.tasks.finishTask(entry, sealed, index);
+        continue;
+      }
+      const limit = entry.options.maxRetries;
+      const settled = entry.state === "cancelled" || entry.state === "failed" || entry.state === "finished";
+      if (!settled && (limit === -1 || entry.attempts < limit || entry.timedOut)) {
+        entry.timedOut = false;
+        entry.attempts++;
+        entry.run = entry.runs++;
+        this.d.core.setTaskField(slot, L.TASK_ATTEMPT, entry.attempts);
+        this.d.core.setTaskField(slot, L.TASK_RUN, entry.run);
+        if (entry.options.timeoutMs !== undefined) this.d.tasks.watchTimeout(entry, slot);
+        this.d.events.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "worker died" });
+        if (!isDefaultResources(entry.options.resources)) {
+          this.d.core.setTaskField(slot, L.TASK_TARGET, L.TARGET_ADMIT);
+        }
+        ex.taskRequeue(slot);
+        this.d.parkWake.notifyWorkers(1);
+        if (!isDefaultResources(entry.options.resources)) this.d.dispatcher.drainAdmissions();
+      } else {
+        this.d.dispatcher.releaseSlot(slot);
+        if (!settled) {
+          const death = this.d.transport.deathOf(index);
+          this.d.tasks.sealError(entry, new WorkerCrashedError(`task ${entry.name} (${formatTaskId(entry.id)}): its worker ${index} died (${death.reason}) and ${limit} retries are spent`, { cause: death.cause }));
+          this.d.tasks.finishTask(entry, "failed", index);
+        }
+      }
+    }
+    // Its refs died with it: whatever else needs those objects holds them itself (arguments, containers).
+    const held = this.d.refs.workerPuts[index];
+    if (held) { this.d.refs.workerPuts[index] = new Set(); for (const id of held) this.d.refs.decRef(id); }
+    this.d.transport.spawn(index);
+    // The replacement knows no functions yet: give it every definition before it can take a task.
+    this.d.functions.functionList.forEach((fn, id) => this.d.transport.post(index, { t: "fn", id, fn }));
+    for (const [key, buffers] of this.d.args.sharedBuffers) this.d.transport.post(index, { t: "shared", key, buffers });
+    for (const [name, id] of this.d.actors.namedActors) this.d.transport.post(index, { t: "actor-name", name, actor: this.d.actors.descriptorOf(this.d.actors.get(id)!) });
+    this.d.events.emit("worker:started", { worker: index });
+    this.d.actors.actorLoad[index] = 0;
+    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+      if ((this.d.dispatcher.slotOwner[slot] as { tombstone?: number } | undefined)?.tombstone === index) this.d.dispatcher.releaseSlot(slot);
+    }
+    for (const actor of this.d.actors.values()) {
+      if (actor.state === "alive" && !actor.awaitingResources && actor.worker === index) this.d.actors.restartActor(actor, `its worker ${index} died`, false);
+    }
+  }
+}
