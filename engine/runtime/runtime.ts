@@ -24,6 +24,7 @@ import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
+import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 import { emitterSink } from "../graph/event-sink.js";
 import { GraphRecord, GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
 import { ResourceLedger } from "../scheduler/resource-ledger.js";
@@ -46,37 +47,7 @@ export { PAYLOAD_PREFIX } from "../tasks/task-entry.js";
 export { Faults } from "./faults.js";
 export type { EncodedValue };
 
-/** Options of `init`. */
-export interface InitOptions {
-  /** Worker threads (default: `os.availableParallelism()`). */
-  workers?: number;
-  /** Capacity of the shared-memory object store in bytes (default: a quarter of RAM, at most 8 GiB). */
-  objectStoreBytes?: number;
-  /** Where objects spill when the store is full (default: a temporary directory). */
-  spillDir?: string;
-  /** Custom resources this node offers, beside `cpu` (which defaults to `workers`). */
-  resources?: Record<string, number>;
-  /** Serve the live dashboard (engine/dashboard) on 127.0.0.1: true for port 8265, or { port } (0: any free port). */
-  dashboard?: boolean | { port?: number };
-  /**
-   * Detect writes into stored objects through the views `get` returns (a checksum per object held in a
-   * segment, compared on reads and at shutdown; see ObjectMutatedError). Default: on when NODE_ENV is "test".
-   */
-  checkImmutable?: boolean;
-}
-
-/** What inspect() returns: plain data, copied out of the driver's tables. */
-export interface RuntimeInspection {
-  /** ms since 1970 that task start and end times count from. */
-  epoch: number;
-  workers: Array<{ alive: boolean }>;
-  running: Array<{ taskId: string; name: string; worker: number; started: number }>;
-  actors: Array<{ actorId: number; className: string; name?: string; state: "pending" | "alive" | "dead"; worker: number; restarts: number; pendingCalls: number }>;
-  resources: Resources;
-  used: Resources;
-  spilledBytes: number;
-}
-
+export type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 
 export class Runtime implements Backend, RefOwner {
   readonly events = new EventEmitter();
