@@ -75,7 +75,13 @@ export class ParkWake {
       r.value.then(() => { if (token === this.parkToken) { this.parkToken++; resume(); } });
       const poll = setTimeout(() => { if (token === this.parkToken) { this.parkToken++; resume(); } }, SAFETY_POLL_MS);
       poll.unref();
-    } else resume();
+    } else {
+      // Settled at once (the done sequence moved after it was read): resume on a microtask, never here. park()
+      // is called from takeSlot, inside a dispatch that may be inside a backlog drain; draining the done queue
+      // here would free slots and drain the backlog again inside the outer drain, whose bookkeeping it breaks
+      // (seen once as a TypeError in drainBacklogNow under the throughput bench). The worker does the same.
+      queueMicrotask(resume);
+    }
   }
 
   private drainScheduled = false;
