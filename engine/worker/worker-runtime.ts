@@ -4,7 +4,6 @@
 // host of the actors placed on this thread.
 import { encodeArgs, type EncodedArgs } from "../serialization/arg-codec.js";
 import type { MessagePort } from "node:worker_threads";
-import { receiveMessageOnPort } from "node:worker_threads";
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core, type CoreHandle } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
@@ -19,6 +18,7 @@ import {
 } from "../remote.js";
 import { checkTaskOptions, type TaskOptions, type ActorOptions } from "../options.js";
 import type { DriverToWorker, WorkerToDriver, WireSubmission, SealRecord } from "../transport/messages.js";
+import { PortDriverLink, type DriverLink } from "../transport/driver-link.js";
 import { FunctionCache, ensureTypeScriptLoader } from "./function-cache.js";
 import { taskContext, type TaskContext } from "./task-context.js";
 import {
@@ -90,7 +90,11 @@ export class WorkerRuntime implements Backend, RefOwner {
     return n;
   }
 
-  constructor(handle: CoreHandle, readonly index: number, private readonly port: MessagePort, capacityBytes: number) {
+  /** The channel to the driver: control messages both ways (tasks come through the core's queues). */
+  readonly link: DriverLink;
+
+  constructor(handle: CoreHandle, readonly index: number, port: MessagePort, capacityBytes: number) {
+    this.link = new PortDriverLink(port);
     this.core = Core.attach(handle);
     this.i32 = this.core.i32;
     this.epoch = new Float64Array(this.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1);
@@ -101,7 +105,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       actor: (d) => makeActorHandle(this, d),
       shared: (key, index) => this.sharedBuffer(key, index),
     };
-    port.on("message", (m: DriverToWorker) => this.onMessage(m));
+    this.link.onMessage((m) => this.onMessage(m));
     setCurrent(this.api);
     thisWorkerIndex = index;
   }
@@ -148,14 +152,14 @@ export class WorkerRuntime implements Backend, RefOwner {
   private droppedPuts: ObjectId[] = [];
   /**
    * One message per batch. An id that gained a ref again since (a value read back here decoded one) is kept.
-   * Sent straight on the port: it is not a task's message (see finish), and it follows every message that
-   * made another hold on the object (a put containing the ref, a submission passing it), the port being FIFO.
+   * Sent uncounted: it is not a task's message (see finish), and it follows every message that made another
+   * hold on the object (a put containing the ref, a submission passing it), the link being FIFO.
    */
   private readonly reportDroppedPuts = (): void => {
     const drop = this.droppedPuts.filter((id) => this.putRefs.get(id) === 0);
     this.droppedPuts = [];
     for (const id of drop) this.putRefs.delete(id);
-    if (drop.length) this.port.postMessage({ t: "refs", drop } satisfies WorkerToDriver);
+    if (drop.length) this.link.send({ t: "refs", drop });
   };
 
   /**
@@ -166,7 +170,7 @@ export class WorkerRuntime implements Backend, RefOwner {
    */
   start(): void {
     this.post({ t: "ready" });
-    this.drainMessages();
+    this.link.drain();
     const warm = this.functions.warmModules();
     if (!warm) { this.pump(); return; }
     let timer: NodeJS.Timeout | undefined;
@@ -174,28 +178,9 @@ export class WorkerRuntime implements Backend, RefOwner {
     void Promise.race([warm, limit]).then(() => { clearTimeout(timer); this.pump(); });
   }
 
-  /** Set while a task drains the port (see actorEnqueue). */
-  private drainingInTask = false;
-
-  /** Handles every message the driver has posted so far, now, ahead of the event loop. */
-  private drainMessages(): void {
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as DriverToWorker);
-  }
-
-  /**
-   * drainMessages from inside a task's synchronous code: an actor call that arrives meanwhile starts after the
-   * task yields, not in its middle (see actorEnqueue).
-   */
-  private drainMessagesInTask(): void {
-    this.drainingInTask = true;
-    try { this.drainMessages(); } finally { this.drainingInTask = false; }
-  }
-
-  /** Counts messages, so a task that sent any reports its end by message too, after them (same channel). */
-  private posted = 0;
+  /** Counted by the link, so a task that sent any message reports its end by message too, after them. */
   private post(message: WorkerToDriver): void {
-    this.posted++;
-    this.port.postMessage(message);
+    this.link.post(message);
   }
 
   /**
@@ -205,7 +190,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private finish(slot: number, outcome: number, postedAtStart: number, seals?: SealRecord[]): void {
     const checkpoint = this.checkpointToReport;
     this.checkpointToReport = undefined;
-    if (this.posted === postedAtStart && !seals?.length && !checkpoint) {
+    if (this.link.posted === postedAtStart && !seals?.length && !checkpoint) {
       this.core.exports.taskFinish(slot, outcome);
       this.notifyDriver();
       return;
@@ -228,7 +213,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private readonly epoch: Float64Array;
   private markStarted(slot: number): number {
     this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch[0]!) * 100));
-    return this.posted;
+    return this.link.posted;
   }
 
   // ---- the loop: take ready tasks while this thread's CPU slot is free ----
@@ -325,7 +310,7 @@ export class WorkerRuntime implements Backend, RefOwner {
   private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
   private sharedBuffer(key: number, index: number): SharedArrayBuffer {
     // Posted before the task was submitted, but tasks come through shared memory: the message may still wait.
-    if (!this.sharedBuffers.has(key)) this.drainMessagesInTask();
+    if (!this.sharedBuffers.has(key)) this.link.drainInTask();
     const sab = this.sharedBuffers.get(key)?.[index];
     if (!sab) throw new LoomError(`a task argument names shared buffer ${key}.${index}, which this worker never received`);
     return sab;
@@ -495,7 +480,7 @@ export class WorkerRuntime implements Backend, RefOwner {
    */
   private beginSeals(slot: number): SealRecord[] | undefined {
     const startedAt = this.startedPosted[slot]!;
-    this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.posted ? [] : undefined;
+    this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.link.posted ? [] : undefined;
     return this.deferSeals;
   }
   private deferSeals: SealRecord[] | undefined;
@@ -706,7 +691,7 @@ export class WorkerRuntime implements Backend, RefOwner {
     host.mailbox.push({ job, exclusive });
     // Messages drained from inside a task (current().getActor) must not run another actor's method in the middle
     // of that task's synchronous code: start after it yields.
-    if (this.drainingInTask) queueMicrotask(() => this.actorDrain(host));
+    if (this.link.drainingInTask) queueMicrotask(() => this.actorDrain(host));
     else this.actorDrain(host);
   }
 
@@ -914,7 +899,7 @@ export class WorkerRuntime implements Backend, RefOwner {
       // The driver announces a name (and its actor's death) before it submits any task that could look it up,
       // but tasks come through shared memory and those messages through the port: they may still be queued
       // behind the task that runs now. Read them first, or a killed actor's stale name is found.
-      this.drainMessagesInTask();
+      this.link.drainInTask();
       const actor = this.namedActors.get(name);
       if (!actor) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
       return makeActorHandle<T>(this, actor);
