@@ -21,7 +21,7 @@ export interface WireSubmission {
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
 }
 
-/** A result written by a worker, for the driver to seal (see WorkerRuntime.beginSeals). */
+/** A result written by a worker, for the driver to seal (see TaskCompleter.beginSeals). */
 export interface SealRecord {
   id: ObjectId;
   location: number;
@@ -56,7 +56,7 @@ export type WorkerToDriver =
   | { t: "want"; id: ObjectId }
   /** A ref an actor call decoded, which the actor may keep: held for this thread until a "refs" report drops it. */
   | { t: "borrow"; id: ObjectId }
-  /** Objects this thread put and holds no ObjectRef to any more (see WorkerRuntime.trackRef). */
+  /** Objects this thread put and holds no ObjectRef to any more (see WorkerRefCounter.trackRef). */
   | { t: "refs"; drop: ObjectId[] }
   | { t: "cancel"; id: ObjectId; force: boolean }
   | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };
