@@ -2,6 +2,8 @@
 // table's JS side (reference counts, waiters), the actors and the graph. Submissions are written into the
 // core's task table and armed there; workers take them from the ready queue and seal results in shared
 // memory; the driver learns of finished tasks through the done queue.
+import { StreamTable } from "../streaming/stream-table.js";
+import { ObjectRefGenerator, isObjectRefGenerator } from "../streaming/object-ref-generator.js";
 import { encodeArgs, PayloadSlab, type EncodedArgs } from "../serialization/arg-codec.js";
 import os from "node:os";
 import { EventEmitter } from "eventemitter3";
@@ -151,6 +153,8 @@ interface TaskEntry {
   timedOut?: boolean;
   /** Resources held while it runs through admission. */
   admitted: boolean;
+  /** Called once when this run settles (see finishTask): rebuilds of yields lost while it ran. */
+  afterRun?: Array<() => void>;
   node?: GraphRecord;
   replay?: boolean;
   seq?: number;
@@ -221,6 +225,7 @@ const SAFETY_POLL_MS = 25;
 /** A slot's payload: [header bytes u32][pad], the JSON header, then the encoded argument list (8-aligned). */
 export const PAYLOAD_PREFIX = 8;
 
+
 export class Runtime implements Backend, RefOwner {
   readonly events = new EventEmitter();
   readonly faults: Faults;
@@ -256,6 +261,18 @@ export class Runtime implements Backend, RefOwner {
   private readonly totalResources: Resources;
   private readonly usedResources: Resources = {};
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
+  /** Streaming generators and the objects they yielded (see engine/streaming). */
+  private readonly streams = new StreamTable({
+    hold: (id) => this.incRef(id),
+    release: (id) => this.decRef(id),
+    refFor: (id) => new ObjectRef(id, this),
+    ack: (worker, taskId, taken) => this.pool.post(worker, { t: "stream-ack", taskId, taken }),
+    ended: (taskId) => this.getOne(objectIdOf(taskId, 0)) as Promise<number>,
+  });
+  /** The task whose lineage makes an object: its id's task, or for a streaming generator's yield, the generator. */
+  private producerOf(id: ObjectId): TaskId {
+    return this.streams.hasItems ? this.streams.producerOf(id) ?? taskIdOfObject(id) : taskIdOfObject(id);
+  }
   /** Crash points armed through faults.crashAt (see crash-control.ts). */
   readonly crashes: CrashControl;
   private graphNodes: GraphRecord[] = [];
@@ -357,7 +374,7 @@ export class Runtime implements Backend, RefOwner {
     this.crashes = new CrashControl(this.i32);
     this.timeouts = new TaskTimeouts(core, this.timeoutHost());
     this.faults = new Faults(this);
-    if (options.checkImmutable) this.immutability = new ImmutabilityChecker((id) => this.tasks.get(taskIdOfObject(id))?.name);
+    if (options.checkImmutable) this.immutability = new ImmutabilityChecker((id) => this.tasks.get(this.producerOf(id))?.name);
     setCurrent(this);
     this.park();
   }
@@ -428,11 +445,18 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
-  cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
+  cancel(ref: ObjectRef | ObjectRefGenerator, options: { force?: boolean } = {}): void {
     this.checkOpen();
+    if (isObjectRefGenerator(ref)) {
+      if (ObjectRefGenerator.ownerOf(ref) !== this) throw new LoomError("cancel(): the generator was made by another Loom runtime (one that was shut down, or a second one)");
+      this.cancelTask(ref.taskId, options.force ?? false);
+      const task = this.tasks.get(ref.taskId);
+      if (task?.state === "cancelled") this.streams.cancelled(ref.taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was cancelled`));
+      return;
+    }
     if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
     checkOwnedBy(this, ref, "cancel(): the ref");
-    this.cancelTask(taskIdOfObject(ref.id), options.force ?? false);
+    this.cancelTask(this.producerOf(ref.id), options.force ?? false);
   }
 
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
@@ -589,7 +613,7 @@ export class Runtime implements Backend, RefOwner {
     return new ObjectRef(id, this);
   }
 
-  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
     const resolved = resolveTaskOptions(options);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
@@ -597,9 +621,14 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.encodeArgs(args);
     const entry = this.newTask(taskId, DRIVER_TASK_ID, "task", this.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
     entry.sharedKey = sharedKey;
-    const refs = this.returnRefs(entry);
+    const refs = this.returnRefsOrStream(entry);
     this.dispatch(entry);
     return refs;
+  }
+
+  /** What `.remote()` returns: the task's return refs, or a streaming generator's ObjectRefGenerator. */
+  private returnRefsOrStream(entry: TaskEntry): ObjectRef | ObjectRef[] | ObjectRefGenerator {
+    return entry.options.streaming === undefined ? this.returnRefs(entry) : this.streams.open(entry.id, this);
   }
 
   private returnRefs(entry: TaskEntry): ObjectRef | ObjectRef[] {
@@ -637,7 +666,7 @@ export class Runtime implements Backend, RefOwner {
     };
     this.tasks.set(id, entry);
     for (const d of deps) {
-      const producer = this.tasks.get(taskIdOfObject(d));
+      const producer = this.tasks.get(this.producerOf(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
         if (entry.lineageParents === NONE) entry.lineageParents = [];
@@ -655,7 +684,7 @@ export class Runtime implements Backend, RefOwner {
     entry.node = this.recordNode(new GraphRecord(id, name, kind, "pending", 0));
     if (parentId !== DRIVER_TASK_ID) this.recordEdge(parentId, id, 1);
     for (const d of deps) {
-      const producer = taskIdOfObject(d);
+      const producer = this.producerOf(d);
       if (this.tasks.get(producer)?.kind !== "put") this.recordEdge(producer, id, 0);
     }
     this.inFlight++;
@@ -763,6 +792,7 @@ export class Runtime implements Backend, RefOwner {
     if (cached && cached.options === entry.options && cached.name === entry.name && cached.method === entry.method) return cached.bytes;
     const bytes = Buffer.from(JSON.stringify({
       f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
+      g: entry.options.streaming,
     }));
     this.headers.set(entry.fnId, { options: entry.options, name: entry.name, method: entry.method, bytes });
     return bytes;
@@ -1076,6 +1106,8 @@ export class Runtime implements Backend, RefOwner {
       this.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
     }
     for (let i = 0; i < entry.options.numReturns; i++) this.onSealed(objectIdOf(entry.id, i));
+    const afterRun = entry.afterRun;
+    if (afterRun) { entry.afterRun = undefined; for (const f of afterRun) queueMicrotask(f); }
   }
 
   // ---- objects: registration, readiness, reference counts ----
@@ -1092,7 +1124,7 @@ export class Runtime implements Backend, RefOwner {
       if (o.entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
     }
     if (!isPut && !o.lineageCounted) {
-      const task = this.tasks.get(taskIdOfObject(id));
+      const task = this.tasks.get(this.producerOf(id));
       if (task) { task.lineageRefs++; o.lineageCounted = true; }
     }
     return o;
@@ -1135,7 +1167,7 @@ export class Runtime implements Backend, RefOwner {
     const o = this.objects.get(id);
     if (!o) return;
     if (--o.refs > 0) return;
-    const task = this.tasks.get(taskIdOfObject(id));
+    const task = this.tasks.get(this.producerOf(id));
     const sealed = o.entry !== 0 && this.core.exports.objState(o.entry) === L.OBJ_SEALED;
     if (!sealed && task && task.state === "pending" || task?.state === "running") { o.freeWhenSealed = true; return; }
     this.freeObject(o);
@@ -1157,7 +1189,8 @@ export class Runtime implements Backend, RefOwner {
     // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
     if (this.backlog.length) this.scheduleBacklogDrain();
     for (const r of o.contains) this.decRef(r);
-    if (o.lineageCounted) this.releaseLineage(this.tasks.get(taskIdOfObject(o.id)));
+    if (o.lineageCounted) this.releaseLineage(this.tasks.get(this.producerOf(o.id)));
+    if (this.streams.hasItems) this.streams.forgetItem(o.id);
   }
 
   /** Drops one lineage reference; a task nothing can need any more is forgotten, and so, in turn, its producers. */
@@ -1444,7 +1477,7 @@ export class Runtime implements Backend, RefOwner {
    *    its own lost arguments are rebuilt first by the same path when it is dispatched.
    */
   recover(id: ObjectId): number {
-    const taskId = taskIdOfObject(id);
+    const taskId = this.producerOf(id);
     const o = this.objects.get(id);
     const task = this.tasks.get(taskId);
     // Evicted objects were announced by evict(); objects found missing (freed, then needed) are announced here.
@@ -1453,6 +1486,15 @@ export class Runtime implements Backend, RefOwner {
       throw new ObjectLostError(`object ${id} was made by put() and is lost; put objects cannot be rebuilt`);
     }
     if (!task) throw new ReconstructionError(`object ${id} is lost and its lineage was released (nothing referenced it)`);
+    if (taskId !== taskIdOfObject(id)) {
+      this.reopenYield(id);
+      if (task.state === "pending" || task.state === "running") {
+        // A yield lost while its generator still runs: this run made it already and will not make it again.
+        // Rebuild it once the run has ended.
+        (task.afterRun ??= []).push(() => { try { this.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); } });
+        return this.registerObject(id, false).entry;
+      }
+    }
     if (task.kind === "actor-create") {
       throw new ReconstructionError(`object ${id} is the creation marker of actor ${task.name} and is lost; it is not rebuilt`);
     }
@@ -1498,6 +1540,14 @@ export class Runtime implements Backend, RefOwner {
       ro.freeWhenSealed = false;
     }
     return reopened;
+  }
+
+  /** A lost yield of a streaming generator: reopened, so the generator's re-execution seals it again. */
+  private reopenYield(id: ObjectId): void {
+    const o = this.registerObject(id, false);
+    const ex = this.core.exports;
+    if (ex.objState(o.entry) === L.OBJ_LOST) ex.objReopen(o.entry);
+    o.freeWhenSealed = false;
   }
 
   private putIds = new Set<ObjectId>();
@@ -1605,7 +1655,7 @@ export class Runtime implements Backend, RefOwner {
       setTimeout(() => { if (!this.closed) this.core.exports.arenaFree(location); }, EVICTED_BLOCK_QUARANTINE_MS).unref();
     }
     if (o.isPut) this.putIds.add(o.id);
-    this.emit("object:lost", { objectId: o.id, taskId: formatTaskId(taskIdOfObject(o.id)), reason: "evicted" });
+    this.emit("object:lost", { objectId: o.id, taskId: formatTaskId(this.producerOf(o.id)), reason: "evicted" });
     return true;
   }
 
@@ -1734,11 +1784,32 @@ export class Runtime implements Backend, RefOwner {
         }
         break;
       }
+      case "yield": this.onYield(m); break;
+      case "stream-wait": this.streams.wantRoom(index, m.taskId, m.need); break;
       case "borrow": this.holdForThread(index, m.id, DRIVER_TASK_ID); break;
       case "refs": for (const id of m.drop) this.releaseWorkerPut(index, id); break;
-      case "cancel": this.cancelTask(taskIdOfObject(m.id), m.force); break;
+      case "cancel": this.cancelTask(this.producerOf(m.id), m.force); break;
       case "kill-actor": this.killActor(m.actorId, m.noRestart); break;
     }
+  }
+
+  /**
+   * A streaming generator's yield, written by its worker: registered under the generator's lineage, sealed, and
+   * handed to its stream. A yield nobody holds (a rebuild's repeat of one long dropped) is freed again at once.
+   */
+  private onYield(m: Extract<WorkerToDriver, { t: "yield" }>): void {
+    this.streams.noteItem(m.taskId, m.id);
+    const o = this.registerObject(m.id, false);
+    if (this.core.exports.objState(o.entry) === L.OBJ_SEALED) {
+      this.store.release(m.id, m.location, m.flags & ~L.FLAG_SEGMENT); // sealed first by an earlier run: keep that
+      return;
+    }
+    if (m.segment) { this.store.keepSegment(m.id, m.segment); this.segmentStored(m.id); }
+    this.holdContained(o, m.refs);
+    this.notifyWorkers(this.seal(o, m));
+    const kept = this.streams.arrived(m.taskId, m.index);
+    this.onSealed(m.id);
+    if (!kept && o.refs <= 0 && this.objects.get(m.id) === o) this.freeObject(o);
   }
 
   private submitFromWorker(index: number, spec: WireSubmission): void {
@@ -1919,7 +1990,7 @@ export class Runtime implements Backend, RefOwner {
     return best;
   }
 
-  submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+  submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
     const actor = this.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.driverChildren++);
@@ -1929,7 +2000,7 @@ export class Runtime implements Backend, RefOwner {
     entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
-    const refs = this.returnRefs(entry);
+    const refs = this.returnRefsOrStream(entry);
     this.dispatch(entry);
     return refs;
   }

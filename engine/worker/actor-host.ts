@@ -13,6 +13,7 @@ import { taskIdOf, type PayloadReader, type TaskPayload } from "./payload-reader
 import { encodeErrorValue, type ActorCheckpoint, type TaskCompleter } from "./task-completer.js";
 import type { TaskExecutor } from "./task-executor.js";
 import { actorDrain, type ActorMailbox } from "./actor-mailbox.js";
+import type { StreamRunner } from "./stream-runner.js";
 
 /** An actor hosted here: a row of ActorHost.actors, from actor-create to actor-drop. */
 interface HostedActor extends ActorMailbox {
@@ -32,6 +33,7 @@ export class ActorHost {
     private readonly core: Core, private readonly index: number, private readonly functions: FunctionCache,
     private readonly payloads: PayloadReader, private readonly executor: TaskExecutor,
     private readonly completer: TaskCompleter, private readonly hooks: DecodeHooks, private readonly link: DriverLink,
+    private readonly streams: StreamRunner,
   ) {
     this.i32 = core.i32;
   }
@@ -128,7 +130,8 @@ export class ActorHost {
       const method = host.instance[p.am!];
       if (typeof method !== "function") throw new LoomError(`actor ${p.n} has no method ${JSON.stringify(p.am)}`);
       crashPoint(this.i32, CRASH_RUNNING, taskId);
-      const value = await taskContext.run(ctx, () => method.apply(host.instance, args));
+      let value = await taskContext.run(ctx, () => method.apply(host.instance, args));
+      if (p.g !== undefined) value = await this.streams.run(taskId, p, ctx, value, !replay);
       host.calls++;
       if (host.dropped) { completer.finish(slot, L.OUTCOME_SKIPPED, completer.takeStarted(slot)); return; } // the restarted instance answers
       // Taken before the result is sealed and reported with it: a caller that has seen this result (or a later

@@ -16,10 +16,11 @@ export interface TaskPayload {
   x: boolean;         // retry on exceptions
   m: number;          // max retries (-1: unlimited)
   am?: string;        // actor method name (actor calls)
+  g?: number;         // a streaming generator: its generatorBackpressure (0: none)
 }
 
 /** The JSON header of a payload: the same for every call of one function with one set of options. */
-type PayloadHeader = Pick<TaskPayload, "f" | "n" | "x" | "m" | "am">;
+type PayloadHeader = Pick<TaskPayload, "f" | "n" | "x" | "m" | "am" | "g">;
 
 /** The id of the task in `slot`. */
 export function taskIdOf(core: Core, slot: number): TaskId {
@@ -60,7 +61,7 @@ export class PayloadReader {
       this.decodedRefs = [];
       for (const r of decoded) if (!args.includes(r)) this.refs.borrow(r);
     }
-    return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am };
+    return { f: h.f, a: args, n: h.n, r: this.core.taskField(slot, L.TASK_RETURNS), x: h.x, m: h.m, am: h.am, g: h.g };
   }
 
   /**

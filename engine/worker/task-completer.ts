@@ -108,8 +108,10 @@ export class TaskCompleter {
   sealEncoded(id: ObjectId, e: EncodedValue, flags: number): number {
     const ex = this.core.exports;
     const found = ex.objFind(idLo(id), idHi(id));
-    // Already sealed (the driver sealed a cancellation, or a replay re-made it): keep the first value.
-    if (found !== 0 && ex.objState(found) !== L.OBJ_PENDING) return 0;
+    // Not registered: the driver freed it, as nobody holds it any more (a return of a task being rebuilt whose
+    // last ref went meanwhile). Already sealed (the driver sealed a cancellation, or a replay re-made it): keep
+    // the first value. Either way there is nothing to write.
+    if (found === 0 || ex.objState(found) !== L.OBJ_PENDING) return 0;
     const where = this.store.writeEncoded(id, e, flags);
     crashPoint(this.i32, CRASH_SEALING, taskIdOfObject(id));
     if (where.segment) this.link.post({ t: "segment", id, segment: where.segment, refs: e.refs });

@@ -13,6 +13,7 @@ import { taskIdOf, type PayloadReader, type TaskPayload } from "./payload-reader
 import type { TaskCompleter } from "./task-completer.js";
 import type { ObjectReader } from "./object-reader.js";
 import type { CpuSlot, TaskRunner } from "./task-pump.js";
+import type { StreamRunner } from "./stream-runner.js";
 
 export class TaskExecutor implements TaskRunner {
   /** Tasks and actor calls running here, until their end is reported (the "abort" message finds them here). */
@@ -22,6 +23,7 @@ export class TaskExecutor implements TaskRunner {
   constructor(
     private readonly core: Core, private readonly functions: FunctionCache, private readonly payloads: PayloadReader,
     private readonly completer: TaskCompleter, private readonly objects: ObjectReader, private readonly cpu: CpuSlot,
+    private readonly streams: StreamRunner,
   ) {
     this.i32 = core.i32;
   }
@@ -76,6 +78,12 @@ export class TaskExecutor implements TaskRunner {
     } catch (error) {
       return this.completer.failTask(slot, taskId, p, error);
     }
+    if (p.g !== undefined) {
+      return Promise.resolve(result).then((gen) => this.streams.run(taskId, p, ctx, gen, true)).then(
+        (count) => this.completer.completeTask(slot, taskId, p, count),
+        (error) => this.completer.failTask(slot, taskId, p, error),
+      );
+    }
     if (result instanceof Promise) {
       return result.then(
         (value) => this.completer.completeTask(slot, taskId, p, value),
@@ -117,5 +125,6 @@ export class TaskExecutor implements TaskRunner {
     if (ctx) (ctx.controller ??= new AbortController()).abort(why);
     // Its caller already has its TaskCancelledError: the slot is free at once, even if its code never settles.
     if (ctx) { ctx.cancelled = true; this.cpu.releaseCpu(ctx); }
+    this.streams.onAbort(taskId);
   }
 }

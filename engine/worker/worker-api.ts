@@ -85,10 +85,11 @@ export class WorkerApi implements Backend {
   }
 
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    refuseStreaming(options);
     const taskId = this.nextChildId();
     const { payload, deps, nested } = this.encodeArgs(args);
     this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, nested, options } });
-    return this.childRefs(taskId, options.numReturns ?? 1);
+    return this.childRefs(taskId, (options.numReturns as number | undefined) ?? 1);
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
@@ -101,10 +102,11 @@ export class WorkerApi implements Backend {
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+    refuseStreaming(options);
     const taskId = this.nextChildId();
     const { payload, deps, nested } = this.encodeArgs(args);
     this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method } } });
-    return this.childRefs(taskId, options.numReturns ?? 1);
+    return this.childRefs(taskId, (options.numReturns as number | undefined) ?? 1);
   }
 
   /** What current() returns in this thread. */
@@ -132,6 +134,7 @@ export class WorkerApi implements Backend {
       return this.cpu.blocked(waitForReady(refs, want, options.timeoutMs, (r) => this.objects.getOne(r.id, false)));
     },
     cancel: (ref: ObjectRef, options: { force?: boolean } = {}) => {
+      if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
       this.link.post({ t: "cancel", id: ref.id, force: options.force ?? false });
     },
     getActor: <T = any>(name: string): ActorHandle<T> => {
@@ -171,4 +174,11 @@ function workerIndexOf(): number {
 function returnRefs(taskId: TaskId, n: number, owner: RefOwner): ObjectRef | ObjectRef[] {
   if (n === 1) return new ObjectRef(objectIdOf(taskId, 0), owner);
   return Array.from({ length: n }, (_, i) => new ObjectRef(objectIdOf(taskId, i), owner));
+}
+
+/** Streaming calls are consumed in the driver, which receives the yields; a task cannot iterate one yet. */
+function refuseStreaming(options: TaskOptions): void {
+  if (options.numReturns === "streaming") {
+    throw new LoomError(`numReturns: "streaming" works for calls made by the driver; inside a task, return an array or pass refs instead`);
+  }
 }

@@ -20,6 +20,7 @@ import { TaskPump } from "./task-pump.js";
 import { TaskExecutor } from "./task-executor.js";
 import { ActorHost } from "./actor-host.js";
 import { WorkerApi } from "./worker-api.js";
+import { StreamRunner } from "./stream-runner.js";
 
 export type { TaskPayload } from "./payload-reader.js";
 
@@ -38,6 +39,7 @@ export class WorkerRuntime {
   private readonly pump: TaskPump;
   private readonly executor: TaskExecutor;
   private readonly actors: ActorHost;
+  private readonly streams: StreamRunner;
   readonly api: WorkerApi;
   /** SharedArrayBuffers shared with task arguments, by key (see Runtime.encodeArgs). */
   private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
@@ -56,9 +58,10 @@ export class WorkerRuntime {
     this.completer = new TaskCompleter(this.core, this.store, this.link);
     this.pump = new TaskPump(this.core, index, this.completer);
     this.objects = new ObjectReader(this.core, this.store, this.hooks, this.link, this.pump);
-    this.executor = new TaskExecutor(this.core, this.functions, payloads, this.completer, this.objects, this.pump);
+    this.streams = new StreamRunner(this.core, this.store, this.link, this.pump);
+    this.executor = new TaskExecutor(this.core, this.functions, payloads, this.completer, this.objects, this.pump, this.streams);
     this.pump.runner = this.executor;
-    this.actors = new ActorHost(this.core, index, this.functions, payloads, this.executor, this.completer, this.hooks, this.link);
+    this.actors = new ActorHost(this.core, index, this.functions, payloads, this.executor, this.completer, this.hooks, this.link, this.streams);
     this.api = new WorkerApi(this.core, this.store, index, this.link, this.refs, this.objects, this.pump);
     this.link.onMessage((m) => this.onMessage(m));
     setCurrent(this.api.api);
@@ -105,6 +108,7 @@ export class WorkerRuntime {
         this.actors.enqueueActorCall(m.actorId, m.slot, m.replay);
         break;
       case "actor-drop": this.actors.dropActor(m.actorId); break;
+      case "stream-ack": this.streams.onAck(m.taskId, m.taken); break;
       case "drop-segments": for (const id of m.ids) this.store.dropSegment(id); break;
       case "shared": this.sharedBuffers.set(m.key, m.buffers); break;
       case "shared-drop": this.sharedBuffers.delete(m.key); break;
