@@ -822,6 +822,10 @@ export class Runtime implements Backend, RefOwner {
    * arena's free bytes but none of its free blocks then fails with ObjectStoreFullError instead of waiting.
    */
   private drainBacklog(): void {
+    // Not re-entered: a dispatch can end tasks (a lost argument fails one; parking drains the done queue) and so
+    // free slots; the loop running now takes those slots too. A nested drain under it shifted entries the outer
+    // loop then took for its own, and put back an undefined one.
+    if (this.drainingBacklog) return;
     this.drainingBacklog = true;
     try {
       this.drainBacklogNow();
@@ -830,9 +834,12 @@ export class Runtime implements Backend, RefOwner {
     }
   }
   private drainingBacklog = false;
+  /** The entry toBacklog queued last (see drainBacklogNow). */
+  private lastBacklogged: TaskEntry | undefined;
 
   /** Queues a task that found no slot or no arena block; with no slot in use, nothing else would look again. */
   private toBacklog(entry: TaskEntry): void {
+    this.lastBacklogged = entry;
     this.backlog.push(entry);
     if (!this.drainingBacklog && this.freeSlots.length === this.core.plan.taskSlots) this.scheduleBacklogDrain();
   }
@@ -847,10 +854,13 @@ export class Runtime implements Backend, RefOwner {
   private drainBacklogNow(): void {
     while (this.backlog.length && this.freeSlots.length) {
       const entry = this.backlog.shift()!;
-      const waiting = this.backlog.length;
+      this.lastBacklogged = undefined;
       this.dispatch(entry);
-      if (this.backlog.length === waiting) continue;
-      this.backlog.unshift(this.backlog.pop()!);
+      // Started, or failed: go on. (Its dispatch may have queued others, say an argument's rebuild; they wait.)
+      if (this.lastBacklogged !== entry) continue;
+      const tail = this.backlog.pop(); // entry, queued last by its dispatch
+      if (tail !== entry) { if (tail !== undefined) this.backlog.push(tail); this.backlog.remove(entry); }
+      this.backlog.unshift(entry);
       if (this.freeSlots.length !== this.core.plan.taskSlots || !this.failUnplaceable(this.backlog.shift()!)) break;
     }
   }
