@@ -100,7 +100,7 @@ function own(o: object, key: string): unknown {
 }
 
 function kindOf(o: object): string {
-  if ((o as Record<symbol, unknown>)[REF_BRAND] === true) return "ObjectRef";
+  if ((o as Record<symbol, unknown>)[REF_BRAND] !== undefined) return "ObjectRef";
   if (Array.isArray(o)) return "Array";
   if (o instanceof Error) return "Error";
   if (ArrayBuffer.isView(o)) return o instanceof DataView ? "DataView" : (Object.getPrototypeOf(Object.getPrototypeOf(o)) === Uint8Array.prototype ? "Uint8Array" : o.constructor.name);
