@@ -22,6 +22,7 @@ const WORKLOADS = [
   "numeric",
   "monte-carlo-pi",
   "reconstruction",
+  "streaming",
   "million-tasks",
   "startup",
   "flagship-duckdb",

@@ -3,6 +3,7 @@
 // reference counting, recovery) stay off what users see and autocomplete.
 import type { EventEmitter } from "eventemitter3";
 import type { ObjectRef } from "./refs.js";
+import type { ObjectRefGenerator } from "./streaming/object-ref-generator.js";
 import type { ActorHandle, ModuleWrappers, RemoteFunction } from "./remote.js";
 import type { GraphNode, GraphEdge } from "./runtime/runtime.js";
 
@@ -122,8 +123,10 @@ export interface LoomApi {
    * const ref = m.slowSearch.remote(query);
    * rt.cancel(ref);
    * await rt.get(ref); // rejects with TaskCancelledError
+   * // A streaming generator: its next() rejects with TaskCancelledError; refs taken before stay valid.
+   * rt.cancel(gen);
    */
-  cancel(ref: ObjectRef, options?: CancelOptions): void;
+  cancel(ref: ObjectRef | ObjectRefGenerator, options?: CancelOptions): void;
 
   /**
    * Kills an actor. Its pending and later calls reject with `ActorDiedError`; by default it is not restarted.

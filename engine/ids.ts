@@ -41,6 +41,15 @@ export function childTaskId(parent: TaskId, index: number, run = 0): TaskId {
 export function objectIdOf(task: TaskId, returnIndex: number): ObjectId {
   return (task * RETURN_SLOTS + returnIndex) as ObjectId;
 }
+/** Yields of a streaming generator are numbered above every child index a task could use. */
+const STREAM_ITEM_BASE = 2 ** 31;
+/**
+ * The object of a streaming generator's `index`-th yield. The same for every run of the task, so a retried
+ * generator's yields land on the objects its earlier run already sealed, and the consumer sees each index once.
+ */
+export function streamItemId(task: TaskId, index: number): ObjectId {
+  return objectIdOf(childTaskId(task, STREAM_ITEM_BASE + index), 0);
+}
 export function taskIdOfObject(object: ObjectId): TaskId {
   return Math.floor(object / RETURN_SLOTS) as TaskId;
 }

@@ -16,9 +16,10 @@ export type {
 } from "./api.js";
 export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind, RuntimeInspection } from "./runtime/runtime.js";
 export { ObjectRef, isObjectRef } from "./refs.js";
+export { ObjectRefGenerator } from "./streaming/object-ref-generator.js";
 export { RemoteFunction, ActorClass, ActorMethod } from "./remote.js";
 export { ActorPool, type ActorPoolFn } from "./actors/actor-pool.js";
-export type { ActorHandle, ModuleWrappers, RemoteArgs, RemoteResult } from "./remote.js";
+export type { ActorHandle, ModuleWrappers, RemoteArgs, RemoteResult, YieldOf } from "./remote.js";
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {
   LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,

@@ -6,8 +6,13 @@ export type Resources = Record<string, number>;
 
 /** Options of remote functions and actor method calls (`.options({...})`). */
 export interface TaskOptions {
-  /** n > 1: the function returns an array of n values, and `.remote` returns n refs (default 1). */
-  numReturns?: number;
+  /**
+   * n > 1: the function returns an array of n values, and `.remote` returns n refs (default 1). `"streaming"`: a
+   * generator function whose yields come out one by one through an `ObjectRefGenerator` while it runs.
+   */
+  numReturns?: number | "streaming";
+  /** With `numReturns: "streaming"`: the generator pauses while this many of its yields are not yet taken. */
+  generatorBackpressure?: number;
   /** Retries after the task's worker crashed (default 3; -1: unlimited). */
   maxRetries?: number;
   /** Also retry when the function throws (default false). */
@@ -37,7 +42,10 @@ export interface ActorOptions {
 }
 
 export interface ResolvedTaskOptions {
+  /** Return objects: 1 for a streaming task (its end: the count of yields, or its error). */
   numReturns: number;
+  /** A streaming generator: 0 without backpressure, else generatorBackpressure. Undefined for other tasks. */
+  streaming?: number;
   maxRetries: number;
   retryExceptions: boolean;
   resources: Resources;
@@ -57,10 +65,10 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-function checkCount(what: string, value: unknown, min: number, allowInfinite: boolean): number {
+function checkCount(what: string, value: unknown, min: number, allowInfinite: boolean, orElse = ""): number {
   if (allowInfinite && value === -1) return -1;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    fail(what, value, `an integer >= ${min}${allowInfinite ? " or -1 for unlimited" : ""}`);
+    fail(what, value, `an integer >= ${min}${allowInfinite ? " or -1 for unlimited" : ""}${orElse ? ` ${orElse}` : ""}`);
   }
   return value;
 }
@@ -77,7 +85,7 @@ export function checkResources(what: string, value: unknown): Resources {
   return out;
 }
 
-const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name", "timeoutMs"]);
+const TASK_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "resources", "name", "timeoutMs", "generatorBackpressure"]);
 const ACTOR_KEYS = new Set(["maxRestarts", "maxTaskRetries", "checkpointEvery", "name", "resources", "numReturns", "maxRetries", "retryExceptions", "maxConcurrency"]);
 
 export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOptions {
@@ -87,10 +95,14 @@ export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOpt
     if (!allowed.has(key)) throw new LoomError(`unknown option ${JSON.stringify(key)}; known options: ${[...allowed].join(", ")}`);
   }
   const out: TaskOptions = {};
-  if (o.numReturns !== undefined) {
-    out.numReturns = checkCount("numReturns", o.numReturns, 1, false);
-    if (out.numReturns > MAX_RETURNS) fail("numReturns", o.numReturns, `at most ${MAX_RETURNS}`);
+  if (o.numReturns === "streaming") {
+    out.numReturns = "streaming";
+  } else if (o.numReturns !== undefined) {
+    const n = checkCount("numReturns", o.numReturns, 1, false, `or "streaming"`);
+    if (n > MAX_RETURNS) fail("numReturns", o.numReturns, `at most ${MAX_RETURNS}, or "streaming"`);
+    out.numReturns = n;
   }
+  if (o.generatorBackpressure !== undefined) out.generatorBackpressure = checkCount("generatorBackpressure", o.generatorBackpressure, 1, false);
   if (o.maxRetries !== undefined) out.maxRetries = checkCount("maxRetries", o.maxRetries, 0, true);
   if (o.retryExceptions !== undefined) {
     if (typeof o.retryExceptions !== "boolean") fail("retryExceptions", o.retryExceptions, "a boolean");
@@ -111,6 +123,7 @@ export function checkTaskOptions(options: unknown, allowed = TASK_KEYS): TaskOpt
 export function checkActorOptions(options: unknown): ActorOptions & TaskOptions {
   const base = checkTaskOptions(options, ACTOR_KEYS) as ActorOptions & TaskOptions;
   const o = options as Record<string, unknown>;
+  if (base.numReturns === "streaming") fail("numReturns", o.numReturns, "a number for an actor class (\"streaming\" applies to generator methods and functions)");
   if (o.maxRestarts !== undefined) base.maxRestarts = checkCount("maxRestarts", o.maxRestarts, 0, true);
   if (o.maxTaskRetries !== undefined) base.maxTaskRetries = checkCount("maxTaskRetries", o.maxTaskRetries, 0, true);
   if (o.checkpointEvery !== undefined) base.checkpointEvery = checkCount("checkpointEvery", o.checkpointEvery, 1, false);
@@ -127,8 +140,13 @@ const resolvedCache = new WeakMap<TaskOptions, ResolvedTaskOptions>();
 export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
   let r = resolvedCache.get(o);
   if (!r) {
+    const streaming = o.numReturns === "streaming";
+    if (o.generatorBackpressure !== undefined && !streaming) {
+      throw new LoomError(`option generatorBackpressure (${o.generatorBackpressure}) applies only with numReturns: "streaming"`);
+    }
     r = {
-      numReturns: o.numReturns ?? 1,
+      numReturns: streaming ? 1 : (o.numReturns as number | undefined) ?? 1,
+      streaming: streaming ? o.generatorBackpressure ?? 0 : undefined,
       maxRetries: o.maxRetries ?? 3,
       retryExceptions: o.retryExceptions ?? false,
       resources: o.resources ?? DEFAULT_RESOURCES,

@@ -9,9 +9,9 @@ export const ACTOR_BRAND = Symbol.for("loom.ActorHandle");
 export const ACTOR_OWNER = Symbol("loom.ActorHandle.owner");
 
 /**
- * Every ref and actor handle made in this thread, by any copy of this module (they share it through the
- * global registry of symbols). The brand alone is not proof: `{ ...ref }` copies it, and any object can carry
- * it. Entries live as long as their ref or handle.
+ * Every actor handle made in this thread, by any copy of this module (they share it through the global registry
+ * of symbols). The brand alone is not proof: `{ ...handle }` copies it, and any object can carry it. Entries live
+ * as long as their handle.
  */
 const made: WeakSet<object> = ((globalThis as Record<symbol, unknown>)[Symbol.for("loom.madeRefsAndHandles")] ??= new WeakSet()) as WeakSet<object>;
 
@@ -34,8 +34,8 @@ export class ObjectRef<T = unknown> {
   declare readonly __type?: T;
   /** The object's id (its task's id and return index). */
   readonly id: ObjectId;
-  /** @internal recognises refs across copies of Loom */
-  readonly [REF_BRAND] = true;
+  /** @internal recognises refs across copies of Loom (on the prototype: see REF_TOKEN) */
+  declare readonly [REF_BRAND]: object;
   /** The runtime (driver or worker) that made it: ids restart in every runtime, so a ref means nothing elsewhere. */
   #owner: RefOwner | undefined;
   /** @internal refs are made by the runtime (`remote`, `put`), never by users. `track`: counted by its owner
@@ -43,7 +43,6 @@ export class ObjectRef<T = unknown> {
   constructor(id: ObjectId, owner?: RefOwner, track = true) {
     this.id = id;
     this.#owner = owner;
-    made.add(this);
     if (track) owner?.trackRef(this);
   }
   /** The runtime that made `ref`; undefined for a ref made without one or by another copy of this module. */
@@ -71,8 +70,17 @@ export class ObjectRef<T = unknown> {
  * @example const value = isObjectRef(x) ? await rt.get(x) : x;
  */
 export function isObjectRef(value: unknown): value is ObjectRef {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === true && made.has(value);
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REF_BRAND] === REF_TOKEN;
 }
+
+/**
+ * What ObjectRef.prototype carries under REF_BRAND, one object per thread shared by every copy of this module
+ * (through the global registry of symbols), so a ref made by one copy is a ref to another. On the prototype, not
+ * the instance: `{ ...ref }` and structured clones do not copy it, and making a ref costs no per-instance mark
+ * (a WeakSet entry per ref cost about 1 µs, a seventh of a trivial task's driver time).
+ */
+const REF_TOKEN: object = ((globalThis as Record<symbol, unknown>)[Symbol.for("loom.refToken")] ??= Object.freeze({})) as object;
+Object.defineProperty(ObjectRef.prototype, REF_BRAND, { value: REF_TOKEN, enumerable: false, writable: false });
 
 /** The serializable part of an actor handle. */
 export interface ActorHandleDescriptor {

@@ -4,6 +4,7 @@ import { LoomError, isErrorClass, registerErrorClass } from "./errors.js";
 import type { ActorId } from "./ids.js";
 import { ObjectRef, ACTOR_BRAND, ACTOR_OWNER, markActorHandle, type ActorHandleDescriptor } from "./refs.js";
 import { checkTaskOptions, checkActorOptions, type TaskOptions, type ActorOptions } from "./options.js";
+import type { ObjectRefGenerator } from "./streaming/object-ref-generator.js";
 
 /** Where a function's code comes from: an export of a module, or the source of an inline function. */
 export type FunctionDescriptor =
@@ -15,21 +16,29 @@ export function functionKey(d: FunctionDescriptor): string {
 }
 
 export interface Backend {
-  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[];
+  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator;
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle;
-  submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[];
+  submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator;
   /** Imports a module for rt.module; a worker first waits for its TypeScript loader (see function-cache.ts). */
   importModule?(href: string): Promise<Record<string, unknown>>;
 }
 
 /**
  * What `.remote()` returns: one ref, or with `numReturns: n` (n > 1) a tuple of n refs typed from the function's
- * tuple return (`[number, string]` gives `[ObjectRef<number>, ObjectRef<string>]`).
+ * tuple return (`[number, string]` gives `[ObjectRef<number>, ObjectRef<string>]`), or with
+ * `numReturns: "streaming"` an ObjectRefGenerator typed from the generator's yields.
  */
-export type RemoteResult<R, N extends number | undefined = undefined> =
-  N extends undefined | 1 ? ObjectRef<Awaited<R>>
+export type RemoteResult<R, N extends ReturnsOption = undefined> =
+  N extends "streaming" ? ObjectRefGenerator<YieldOf<R>>
+  : N extends undefined | 1 ? ObjectRef<Awaited<R>>
   : number extends N ? ObjectRef<Awaited<R>> | ObjectRef<unknown>[]
   : RefsOf<Awaited<R>, N & number>;
+
+/** The `numReturns` option as the type system tracks it. */
+export type ReturnsOption = number | "streaming" | undefined;
+
+/** What a (sync or async) generator yields. */
+export type YieldOf<R> = R extends Generator<infer Y, any, any> ? Y : R extends AsyncGenerator<infer Y, any, any> ? Y : unknown;
 
 type RefsOf<V, N extends number> = V extends readonly unknown[]
   ? number extends V["length"] ? TupleOf<ObjectRef<V[number]>, N> : { -readonly [K in keyof V]: ObjectRef<V[K]> }
@@ -41,7 +50,7 @@ type TupleOf<T, N extends number, Acc extends T[] = []> = Acc["length"] extends 
  * A function that runs as a task: `.remote(...args)` submits a call and returns its future at once. Made by
  * `rt.remote(fn)` for inline functions and by `rt.module(url)` for a module's exported functions.
  */
-export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[]) => any, N extends number | undefined = undefined> {
+export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[]) => any, N extends ReturnsOption = undefined> {
   /** @internal */
   constructor(
     private readonly backend: Backend,
@@ -69,7 +78,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
    * const [min, max] = m.range.options({ numReturns: 2 }).remote(values); // range returns [number, number]
    * m.flaky.options({ maxRetries: 5, retryExceptions: true }).remote();
    */
-  options<const M extends number>(options: TaskOptions & { numReturns: M }): RemoteFunction<F, M>;
+  options<const M extends number | "streaming">(options: TaskOptions & { numReturns: M }): RemoteFunction<F, M>;
   options(options: TaskOptions & { numReturns?: undefined }): RemoteFunction<F, N>;
   options(options: TaskOptions): RemoteFunction<F, number>;
   options(options: TaskOptions): RemoteFunction<F, any> {
@@ -92,7 +101,7 @@ type Methods<T> = {
 };
 
 /** One method of an actor handle: `.remote(...args)` queues a call on the actor and returns its future. */
-export class ActorMethod<A extends unknown[] = unknown[], R = unknown, N extends number | undefined = undefined> {
+export class ActorMethod<A extends unknown[] = unknown[], R = unknown, N extends ReturnsOption = undefined> {
   /** @internal */
   constructor(
     private readonly backend: Backend,
@@ -123,7 +132,7 @@ export class ActorMethod<A extends unknown[] = unknown[], R = unknown, N extends
    * @example
    * const [mean, count] = stats.summary.options({ numReturns: 2 }).remote();
    */
-  options<const M extends number>(options: TaskOptions & { numReturns: M }): ActorMethod<A, R, M>;
+  options<const M extends number | "streaming">(options: TaskOptions & { numReturns: M }): ActorMethod<A, R, M>;
   options(options: TaskOptions & { numReturns?: undefined }): ActorMethod<A, R, N>;
   options(options: TaskOptions): ActorMethod<A, R, number>;
   options(options: TaskOptions): ActorMethod<A, R, any> {

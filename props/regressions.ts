@@ -216,4 +216,37 @@ export const REGRESSIONS: PinnedRegression[] = [
     },
     bug: "rebuild-drops-nested-refs",
   },
+  {
+    // Found by the new stream op on the first streaming commit (seed 2): a yield evicted while its generator
+    // still ran was never rebuilt (recover waited for "its first run", which had made it already), so its get hung.
+    name: "a yield evicted while its generator runs (stream-yield-lost-mid-run)",
+    seed: 2, path: "0:0:0:1:0:0:3:2:2",
+    input: { program: [{ op: "stream", arg: { ref: 0 }, n: 1 }], faults: [{ at: 9, fault: { fault: "evict", target: 0 } }] },
+  },
+  {
+    // Found on the first fix of the above (seed 4): evicted again while its rebuild still ran, the rebuild was
+    // awaited on the generator's end object, sealed since the first run, so recover looped and the get hung.
+    name: "a yield evicted twice, the second time during its rebuild (stream-yield-lost-in-rebuild)",
+    seed: 4, path: "28:2:1:1:2:2:2:2:3:2:4",
+    input: {
+      program: [{ op: "stream", arg: { lit: 0 }, n: 1 }, { op: "get", ref: 0 }, { op: "call", fn: "add", args: [{ lit: "a" }, { ref: 0 }] }],
+      faults: [{ at: 1, fault: { fault: "evict", target: 0 } }, { at: 10, fault: { fault: "evict", target: 41 } }],
+    },
+  },
+  {
+    // Found with the one above (seed 2989): yields evicted around an actor's life; same cause.
+    name: "yields evicted among actors (stream-yields-evicted-among-actors)",
+    seed: 2989, path: "6:4:3:3:3:6:0:2:2:5:9",
+    input: {
+      program: [
+        { op: "actor", init: { ref: 0 } }, { op: "stream", arg: { ref: 0 }, n: 4 }, { op: "get", ref: 27 },
+        { op: "get", ref: 20 }, { op: "actor", init: { lit: 32 } },
+      ],
+      faults: [
+        { at: 2, fault: { fault: "evict", target: 39 } }, { at: 3, fault: { fault: "evict", target: 32 } },
+        { at: 8, fault: { fault: "evict", target: 16 } }, { at: 10, fault: { fault: "evict", target: 34 } },
+        { at: 10, fault: { fault: "evict", target: 26 } }, { at: 11, fault: { fault: "killActor", actor: 6 } },
+      ],
+    },
+  },
 ];

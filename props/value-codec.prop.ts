@@ -1,8 +1,8 @@
 // The value codec's property (issue 27): any value either comes back from encode and decode as node's
-// structuredClone gives it (same data, same identity structure, same own keys, same holes), in both the
-// arena's copying decode and the segment's zero-copy one, or, when it is nested more than MAX_DEPTH containers
-// deep, is refused at encode with a SerializationError naming that depth. Nothing else may be refused, except
-// what structuredClone cannot clone either, and nothing may throw anything else.
+// structuredClone gives it (same data, same identity structure, same own keys, an array's named keys included,
+// same holes), in both the arena's copying decode and the segment's zero-copy one, or, when it is nested more
+// than MAX_DEPTH containers deep, is refused at encode with a SerializationError naming that depth. Nothing else
+// may be refused, except what structuredClone cannot clone either, and nothing may throw anything else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -68,6 +68,10 @@ test("codec: the cases the property found or was built for, pinned", () => {
     JSON.parse('{"__proto__": [1, {"__proto__": null}], "\\u0000loom": "ref", "id": 3}'),
     new Error("outer", { cause: { big: new Float64Array(4096) } }),
   ];
+  // The first values the named-key arrays found (the codec dropped an array's own named keys).
+  const namedProto: unknown[] = [];
+  Object.defineProperty(namedProto, "__proto__", { value: new Uint8Array(2048), writable: true, enumerable: true, configurable: true });
+  pinned.push([namedProto], Object.assign(new Array(200).fill(1), { constructor: /a+/ }));
   const ownCause = new Error("self");
   ownCause.cause = [ownCause];
   pinned.push(ownCause, { e: ownCause });

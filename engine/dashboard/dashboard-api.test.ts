@@ -58,8 +58,8 @@ test("/api/nodes: this runtime as one alive node, shaped as rt.nodes()", async (
 test("/api/tasks: counts by function and state, recent rows with SPEC's fields", async () => {
   const body = await getJson(url + "/api/tasks");
   assert.deepEqual(keys(body), ["counts", "recent"]);
-  assert.deepEqual(body.counts.add, { pending: 0, running: 0, finished: 21, failed: 0 });
-  assert.deepEqual(body.counts.fail, { pending: 0, running: 0, finished: 0, failed: 1 });
+  assert.deepEqual(body.counts.add, { pending: 0, running: 0, finished: 21, failed: 0, cancelled: 0 });
+  assert.deepEqual(body.counts.fail, { pending: 0, running: 0, finished: 0, failed: 1, cancelled: 0 });
   assert.equal(body.counts["Counter.inc"]?.finished, 1, JSON.stringify(body.counts));
   const { nodes } = await getJson(url + "/api/nodes");
   for (const row of body.recent) {

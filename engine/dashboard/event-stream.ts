@@ -7,9 +7,9 @@ import type { ServerResponse } from "node:http";
 import type { EventEmitter } from "eventemitter3";
 import type { DashboardState } from "./dashboard-state.js";
 
-/** The events of SPEC.md's list, and worker:error, which the runtime emits too. */
+/** The events of SPEC.md's list, worker:error, which the runtime emits too, and task:cancelled, which it is to. */
 export const FORWARDED_EVENTS = [
-  "task:submitted", "task:started", "task:finished", "task:failed", "task:retried", "task:infeasible",
+  "task:submitted", "task:started", "task:finished", "task:failed", "task:cancelled", "task:retried", "task:infeasible",
   "worker:started", "worker:died", "worker:error", "object:spilled", "object:lost", "object:rebuilt",
   "actor:restarted", "actor:died", "node:added", "node:died",
 ] as const;

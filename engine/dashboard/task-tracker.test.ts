@@ -23,10 +23,10 @@ function run(events: EventEmitter, id: number, name: string, ok: boolean, time =
 test("a task's row goes pending, then finished with its start, end and worker", () => {
   const { events, t } = tracker();
   events.emit("task:submitted", { taskId: "t1", name: "add" });
-  assert.deepEqual(t.counts(), { add: { pending: 1, running: 0, finished: 0, failed: 0 } });
+  assert.deepEqual(t.counts(), { add: { pending: 1, running: 0, finished: 0, failed: 0, cancelled: 0 } });
   assert.equal(t.recentRows()[0]!.state, "pending");
   run(events, 1, "add", true, 20);
-  assert.deepEqual(t.counts(), { add: { pending: 0, running: 0, finished: 1, failed: 0 } });
+  assert.deepEqual(t.counts(), { add: { pending: 0, running: 0, finished: 1, failed: 0, cancelled: 0 } });
   const row = t.recentRows()[0]!;
   assert.deepEqual({ ...row, submittedAt: 0 }, {
     taskId: "t1", functionName: "add", state: "finished", nodeId: "node-1", workerId: 1,
@@ -45,7 +45,7 @@ test("at a high rate the counts stay exact and rows are a bounded sample; failur
     events.emit("task:submitted", { taskId: `t${i.toString(16)}`, name: "inc" });
   }
   for (let i = 1; i <= n; i++) run(events, i, "inc", i !== 777);
-  assert.deepEqual(t.counts(), { inc: { pending: 0, running: 0, finished: n - 1, failed: 1 } });
+  assert.deepEqual(t.counts(), { inc: { pending: 0, running: 0, finished: n - 1, failed: 1, cancelled: 0 } });
   const rows = t.recentRows();
   assert.ok(rows.length <= RECENT_LIMIT, `${rows.length} rows`);
   // The first SAMPLE_EVERY submissions come before the rate is known; after them, one row in a thousand or so.
@@ -76,7 +76,28 @@ test("throughput counts ends per second; takeChanges returns only what changed",
   assert.equal(buckets.reduce((s, b) => s + b.finished, 0), 5);
   const first = t.takeChanges(0);
   assert.equal(first.rows.length, 5);
-  assert.deepEqual(first.counts, { f: { pending: 0, running: 0, finished: 5, failed: 0 } });
+  assert.deepEqual(first.counts, { f: { pending: 0, running: 0, finished: 5, failed: 0, cancelled: 0 } });
   const second = t.takeChanges(first.errorCount);
   assert.deepEqual([second.rows.length, second.counts, second.errors.length], [0, undefined, 0]);
+});
+
+test("a cancelled task counts as cancelled, not pending, queued or running, with or without a row", () => {
+  const { events, t } = tracker();
+  for (const id of ["t1", "t2", "t3"]) events.emit("task:submitted", { taskId: id, name: "slow" });
+  // t2 is seen running by a poll, then both t1 (queued) and t2 are cancelled; t3 runs to its end.
+  t.setRunning({ epoch: EPOCH, workers: [], running: [{ taskId: "t2", name: "slow", worker: 0, started: 5 }], actors: [], resources: {}, used: {}, spilledBytes: 0 } as never);
+  assert.deepEqual(t.counts(), { slow: { pending: 2, running: 1, finished: 0, failed: 0, cancelled: 0 } });
+  events.emit("task:cancelled", { taskId: "t1", name: "slow", worker: -1, time: 30 });
+  events.emit("task:cancelled", { taskId: "t2", name: "slow", worker: 0, time: 31 });
+  assert.deepEqual(t.counts(), { slow: { pending: 1, running: 0, finished: 0, failed: 0, cancelled: 2 } });
+  run(events, 3, "slow", true);
+  assert.deepEqual(t.counts(), { slow: { pending: 0, running: 0, finished: 1, failed: 0, cancelled: 2 } });
+  const rows = new Map(t.recentRows().map((r) => [r.taskId, r]));
+  assert.deepEqual([rows.get("t1")?.state, rows.get("t1")?.finishedAt, rows.get("t1")?.workerId], ["cancelled", EPOCH + 30, null]);
+  assert.deepEqual([rows.get("t2")?.state, rows.get("t2")?.finishedAt, rows.get("t2")?.workerId], ["cancelled", EPOCH + 31, 0]);
+  assert.equal(t.errors().length, 0, "a cancellation is nobody's error");
+  assert.equal(t.throughput(1, EPOCH + 31).reduce((n, b) => n + b.failed, 0), 0, "nor a failure in the throughput");
+  // A later poll that still lists the cancelled task (its code may not have settled) does not revive it.
+  t.setRunning({ epoch: EPOCH, workers: [], running: [{ taskId: "t2", name: "slow", worker: 0, started: 5 }], actors: [], resources: {}, used: {}, spilledBytes: 0 } as never);
+  assert.equal(t.recentRows().find((r) => r.taskId === "t2")?.state, "cancelled");
 });

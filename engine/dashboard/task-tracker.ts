@@ -4,7 +4,7 @@
 import type { EventEmitter } from "eventemitter3";
 import type { RuntimeInspection } from "../runtime/runtime.js";
 
-export type TaskState = "pending" | "running" | "finished" | "failed";
+export type TaskState = "pending" | "running" | "finished" | "failed" | "cancelled";
 
 /** A row of `/api/tasks`' `recent`, as SPEC.md names it. Times are ms since 1970. */
 export interface TaskRow {
@@ -32,7 +32,7 @@ export interface ErrorRow {
 
 export interface ThroughputBucket { at: number; finished: number; failed: number }
 
-interface Counts { submitted: number; finished: number; failed: number }
+interface Counts { submitted: number; finished: number; failed: number; cancelled: number }
 /** A row and the tick it last changed in (rows are kept in the order they changed: the Map's order). */
 interface Tracked { row: TaskRow; version: number }
 
@@ -80,6 +80,8 @@ export class TaskTracker {
       ["task:started", this.startedListener],
       ["task:finished", (e) => this.onEnded(e, "finished")],
       ["task:failed", (e) => this.onEnded(e, "failed")],
+      // A cancelled task never runs to an end of its own: without this it would count as pending for good.
+      ["task:cancelled", (e) => this.onCancelled(e)],
       ["task:retried", (e) => this.onRetried(e)],
     ];
     for (const [name, fn] of this.listeners) events.on(name, fn);
@@ -93,7 +95,7 @@ export class TaskTracker {
     this.countsChanged = true;
     if (name === this.lastName) return this.lastCounts!;
     let c = this.byFunction.get(name);
-    if (!c) this.byFunction.set(name, c = { submitted: 0, finished: 0, failed: 0 });
+    if (!c) this.byFunction.set(name, c = { submitted: 0, finished: 0, failed: 0, cancelled: 0 });
     this.lastName = name;
     this.lastCounts = c;
     return c;
@@ -183,6 +185,20 @@ export class TaskTracker {
     if (state === "failed") this.recordError(row);
   }
 
+  /**
+   * A task cancelled by rt.cancel: counted apart from failures (nobody's error to show, and the throughput's
+   * failed line stays what went wrong), its row (if it has one, or if it was running) marked cancelled.
+   */
+  private onCancelled(e: TaskEvent): void {
+    this.countsOf(e.name).cancelled++;
+    this.running = this.running.filter((r) => r.taskId !== e.taskId);
+    if (!this.recent.has(e.taskId)) return;
+    const row = this.touch(e.taskId, e.name);
+    row.state = "cancelled";
+    if (e.worker !== undefined && e.worker >= 0) row.workerId = e.worker;
+    row.finishedAt = e.time !== undefined ? this.epoch + e.time : Date.now();
+  }
+
   private recordError(row: TaskRow): void {
     this.readError(row.taskId).then((error) => {
       const remote = error as (Error & { remoteStack?: string; remoteName?: string }) | undefined;
@@ -215,7 +231,7 @@ export class TaskTracker {
     }
   }
 
-  /** `{ [functionName]: { pending, running, finished, failed } }`; running as of the last setRunning. */
+  /** `{ [functionName]: { pending, running, finished, failed, cancelled } }`; running as of the last setRunning. */
   counts(): Record<string, Record<TaskState, number>> {
     const running = new Map<string, number>();
     for (const r of this.running) running.set(r.name, (running.get(r.name) ?? 0) + 1);
@@ -223,8 +239,8 @@ export class TaskTracker {
     for (const [name, c] of this.byFunction) {
       const run = running.get(name) ?? 0;
       // An actor's constructor ends once per restart but is submitted once: never count below zero.
-      const pending = Math.max(0, c.submitted - c.finished - c.failed - run);
-      out[name] = { pending, running: run, finished: c.finished, failed: c.failed };
+      const pending = Math.max(0, c.submitted - c.finished - c.failed - c.cancelled - run);
+      out[name] = { pending, running: run, finished: c.finished, failed: c.failed, cancelled: c.cancelled };
     }
     return out;
   }

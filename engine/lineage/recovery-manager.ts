@@ -9,7 +9,7 @@ import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 
 /** What RecoveryManager reaches in the driver: its arrows in engine/README.md. */
-export type RecoveryManagerDeps = Pick<DriverContext, "actors" | "core" | "dispatcher" | "events" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
+export type RecoveryManagerDeps = Pick<DriverContext, "streams" | "actors" | "core" | "dispatcher" | "events" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
 
 export class RecoveryManager {
   constructor(private readonly d: RecoveryManagerDeps) {}
@@ -21,7 +21,7 @@ export class RecoveryManager {
    *    its own lost arguments are rebuilt first by the same path when it is dispatched.
    */
   recover(id: ObjectId): number {
-    const taskId = taskIdOfObject(id);
+    const taskId = this.d.streams.producerOf(id);
     const o = this.d.objects.get(id);
     const task = this.d.tasks.get(taskId);
     // Evicted objects were announced by evict(); objects found missing (freed, then needed) are announced here.
@@ -30,6 +30,15 @@ export class RecoveryManager {
       throw new ObjectLostError(`object ${id} was made by put() and is lost; put objects cannot be rebuilt`);
     }
     if (!task) throw new ReconstructionError(`object ${id} is lost and its lineage was released (nothing referenced it)`);
+    if (taskId !== taskIdOfObject(id)) {
+      this.reopenYield(id);
+      if (task.state === "pending" || task.state === "running") {
+        // A yield lost while its generator still runs: this run made it already and will not make it again.
+        // Rebuild it once the run has ended.
+        (task.afterRun ??= []).push(() => { try { this.recover(id); } catch (error) { this.d.waiters.rejectWaiters(id, error as Error); } });
+        return this.d.objects.registerObject(id, false).entry;
+      }
+    }
     if (task.kind === "actor-create") {
       throw new ReconstructionError(`object ${id} is the creation marker of actor ${task.name} and is lost; it is not rebuilt`);
     }
@@ -55,6 +64,14 @@ export class RecoveryManager {
     for (const d of task.nestedRefs) this.d.refs.incRef(d);
     this.d.dispatcher.dispatch(task, true);
     return obj.entry;
+  }
+
+  /** A lost yield of a streaming generator: reopened, so the generator's re-execution seals it again. */
+  private reopenYield(id: ObjectId): void {
+    const o = this.d.objects.registerObject(id, false);
+    const ex = this.d.core.exports;
+    if (ex.objState(o.entry) === L.OBJ_LOST) ex.objReopen(o.entry);
+    o.freeWhenSealed = false;
   }
 
   /**

@@ -32,7 +32,7 @@ export interface ObjectEntry {
 }
 
 /** What ObjectDirectory reaches in the driver: its arrows in engine/README.md. */
-export type ObjectDirectoryDeps = Pick<DriverContext, "closed" | "core" | "dispatcher" | "events" | "immutability" | "objectStoreBytes" | "refs" | "runtime" | "spill" | "store" | "tasks" | "transport">;
+export type ObjectDirectoryDeps = Pick<DriverContext, "streams" | "closed" | "core" | "dispatcher" | "events" | "immutability" | "objectStoreBytes" | "refs" | "runtime" | "spill" | "store" | "tasks" | "transport">;
 
 export class ObjectDirectory {
   /** A task's first return (taskId * RETURN_SLOTS) is dense; other returns go to the table's Map. */
@@ -69,7 +69,7 @@ export class ObjectDirectory {
       if (o.entry === 0) throw new LoomError("the object table is full; release ObjectRefs you no longer need");
     }
     if (!isPut && !o.lineageCounted) {
-      const task = this.d.tasks.get(taskIdOfObject(id));
+      const task = this.d.tasks.get(this.d.streams.producerOf(id));
       if (task) { task.lineageRefs++; o.lineageCounted = true; }
     }
     return o;
@@ -99,7 +99,8 @@ export class ObjectDirectory {
     // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);
-    if (o.lineageCounted) this.d.tasks.releaseLineage(this.d.tasks.get(taskIdOfObject(o.id)));
+    if (o.lineageCounted) this.d.tasks.releaseLineage(this.d.tasks.get(this.d.streams.producerOf(o.id)));
+    if (this.d.streams.hasItems) this.d.streams.forgetItem(o.id);
   }
 
   flushDroppedSegments(): void {
@@ -185,7 +186,7 @@ export class ObjectDirectory {
       setTimeout(() => { if (!this.d.closed) this.d.core.exports.arenaFree(location); }, EVICTED_BLOCK_QUARANTINE_MS).unref();
     }
     if (o.isPut) this.putIds.add(o.id);
-    this.d.events.emit("object:lost", { objectId: o.id, taskId: formatTaskId(taskIdOfObject(o.id)), reason: "evicted" });
+    this.d.events.emit("object:lost", { objectId: o.id, taskId: formatTaskId(this.d.streams.producerOf(o.id)), reason: "evicted" });
     return true;
   }
 

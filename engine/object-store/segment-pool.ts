@@ -9,6 +9,14 @@
 export const SEGMENT_HEADER = 64;
 /** Segments smaller than this are not recycled (their page faults cost little). */
 export const POOL_MIN_BYTES = 1 << 20;
+/**
+ * The most idle memory the pool keeps, whatever the store's size. The runtime offers a quarter of the store
+ * (up to 1 GiB with a big machine's default store), and dead 8 MiB segments piled up to ~300 MiB before
+ * reuse (issue 27). Reuse pays where puts of one size repeat: a few segments per size cover that, and 64 MiB
+ * is eight 8 MiB segments or 64 of 1 MiB, while a fresh segment's page faults (an 8 MiB put at a sixth of
+ * memcpy speed) are only paid again past that. A segment bigger than the budget is not kept at all.
+ */
+export const MAX_IDLE_BYTES = 64 * 2 ** 20;
 /** How long a freed segment waits for the handles on it to be collected before the pool gives up on it. */
 const QUARANTINE_MS = 10_000;
 
@@ -61,8 +69,11 @@ export class SegmentPool {
   private freeBytes = 0;
   private quarantinedBytes = 0;
 
-  /** `limitBytes` bounds free plus quarantined memory. */
-  constructor(private limitBytes: number) {}
+  /** Free plus quarantined memory stays within `limitBytes`, and within MAX_IDLE_BYTES whatever it says. */
+  private readonly limitBytes: number;
+  constructor(limitBytes: number) {
+    this.limitBytes = Math.min(limitBytes, MAX_IDLE_BYTES);
+  }
 
   get idleBytes(): number {
     return this.freeBytes + this.quarantinedBytes;

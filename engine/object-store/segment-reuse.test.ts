@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { init, type ObjectRef, type Runtime } from "loom-dag";
+import { SegmentPool, MAX_IDLE_BYTES, segmentSize } from "./segment-pool.js";
 
 type Views = typeof import("../test-fixtures/views.js");
 const ELEMENTS = (2 * 2 ** 20) / 8; // 2 MiB: big enough to be recycled
@@ -77,4 +78,21 @@ test("a view kept by a worker keeps its memory from reuse; once it drops it, the
   assert.ok(freed >= idle, `the segments are idle once no one sees them (before ${idle}, now ${freed})`);
   rt.put(filled(30, WORKER_ELEMENTS));
   assert.ok(rt.storeUsage().idleSegmentBytes < freed, `a put reuses one (idle ${freed} -> ${rt.storeUsage().idleSegmentBytes})`);
+});
+
+test(`idle segments stay within MAX_IDLE_BYTES (${MAX_IDLE_BYTES / 2 ** 20} MiB) however big the store, and within a smaller limit`, () => {
+  const MiB = 2 ** 20;
+  // What the runtime offers with an 8 GiB store: a quarter, capped at 1 GiB. Forty dead 8 MiB segments.
+  const big = new SegmentPool(2 ** 30);
+  for (let i = 0; i < 40; i++) big.retire(new SharedArrayBuffer(segmentSize(8 * MiB)));
+  assert.ok(big.idleBytes <= MAX_IDLE_BYTES, `idle ${big.idleBytes / MiB} MiB, at most ${MAX_IDLE_BYTES / MiB}`);
+  assert.ok(big.idleBytes >= MAX_IDLE_BYTES - segmentSize(8 * MiB), `it still keeps what fits (idle ${big.idleBytes / MiB} MiB)`);
+  assert.ok(big.takeRecycled(8 * MiB) !== undefined, "a put of that size gets one back");
+  // A segment bigger than the budget is not kept at all.
+  big.retire(new SharedArrayBuffer(segmentSize(100 * MiB)));
+  assert.equal(big.takeRecycled(100 * MiB), undefined, "a 100 MiB segment is not kept idle");
+  // A small store's quarter still bounds it.
+  const small = new SegmentPool(16 * MiB);
+  for (let i = 0; i < 10; i++) small.retire(new SharedArrayBuffer(segmentSize(4 * MiB)));
+  assert.ok(small.idleBytes <= 16 * MiB, `idle ${small.idleBytes / MiB} MiB with a 16 MiB limit`);
 });

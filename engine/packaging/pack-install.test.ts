@@ -33,7 +33,7 @@ test("npm pack gives a tarball that installs into a fresh project and runs with 
     assert.equal(tarballs.length, 1, `one tarball in ${dir}: ${tarballs.join(", ")}`);
     const tarball = join(dir, tarballs[0]!);
     const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n");
-    for (const file of ["package/build/core.wasm", "package/dist/engine/index.js", "package/dist/engine/index.d.ts", "package/dist/engine/pool/index.d.ts", "package/dist/props/testing/index.js"]) {
+    for (const file of ["package/LICENSE", "package/build/core.wasm", "package/dist/engine/index.js", "package/dist/engine/index.d.ts", "package/dist/engine/pool/index.d.ts", "package/dist/props/testing/index.js"]) {
       assert.ok(listing.includes(file), `the tarball holds ${file}`);
     }
     // Sources stay out, except the dashboard's page (static files the dashboard serves, no build step).

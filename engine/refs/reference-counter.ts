@@ -23,8 +23,12 @@ export class ReferenceCounter {
    * @param objects the object table
    * @param tasks the task table
    * @param isSealed whether a core entry (ObjectEntry.entry, non-zero) is sealed
+   * @param producerOf the task whose lineage makes an object (a streaming generator for its yields)
    */
-  constructor(private readonly objects: RefTable, private readonly tasks: TaskLookup, private readonly isSealed: (entry: number) => boolean) {}
+  constructor(
+    private readonly objects: RefTable, private readonly tasks: TaskLookup, private readonly isSealed: (entry: number) => boolean,
+    private readonly producerOf: (id: ObjectId) => TaskId = taskIdOfObject,
+  ) {}
 
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
   /** Per worker index: the objects that thread put and may still hold refs to; one ref each (see "put"). */
@@ -100,7 +104,7 @@ export class ReferenceCounter {
     const o = this.objects.get(id);
     if (!o) return;
     if (--o.refs > 0) return;
-    const task = this.tasks.get(taskIdOfObject(id));
+    const task = this.tasks.get(this.producerOf(id));
     const sealed = o.entry !== 0 && this.isSealed(o.entry);
     if (!sealed && task && task.state === "pending" || task?.state === "running") { o.freeWhenSealed = true; return; }
     this.objects.freeObject(o);

@@ -21,6 +21,7 @@ import type { ResourceLedger } from "../scheduler/resource-ledger.js";
 import type { TaskDispatcher } from "../scheduler/task-dispatcher.js";
 import type { ParkWake } from "../scheduler/park-wake.js";
 import type { WorkerProtocol } from "./worker-protocol.js";
+import type { StreamTable } from "../streaming/stream-table.js";
 import type { CrashControl } from "./crash-control.js";
 import type { Runtime, Faults } from "./runtime.js";
 
@@ -58,4 +59,6 @@ export interface DriverContext {
   readonly dispatcher: TaskDispatcher;
   readonly parkWake: ParkWake;
   readonly protocol: WorkerProtocol;
+  /** Streaming generators, and the generator that made each yielded object (its producer for lineage). */
+  readonly streams: StreamTable;
 }

@@ -1,13 +1,16 @@
 // The driver's facade: the public API of SPEC.md, its argument checks, and the wiring of the owners that do
 // the work (see engine/README.md): the task manager, the reference counter, the object directory and its seal
 // waiters, lineage recovery, the actor manager, the scheduler (dispatch, admission, park/wake), the graph.
+import { StreamTable } from "../streaming/stream-table.js";
+import { ObjectRefGenerator, isObjectRefGenerator } from "../streaming/object-ref-generator.js";
 import os from "node:os";
 import { EventEmitter } from "eventemitter3";
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
-import { LoomError, withCallerFrames } from "../errors.js";
+import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
+import type { TaskEntry } from "../tasks/task-entry.js";
 import { childTaskId, objectIdOf, formatTaskId, taskIdOfObject, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
 import {
@@ -90,12 +93,20 @@ export class Runtime implements Backend, RefOwner {
       graph: new GraphRecorder(), resources: new ResourceLedger(totalResources, events),
       functions: undefined!, args: undefined!, tasks: undefined!, refs: undefined!, objects: undefined!, waiters: undefined!,
       reader: undefined!, recovery: undefined!, actors: undefined!, dispatcher: undefined!, parkWake: undefined!, protocol: undefined!,
+      streams: undefined!,
     };
+    d.streams = new StreamTable({
+      hold: (id) => d.refs.incRef(id),
+      release: (id) => d.refs.decRef(id),
+      refFor: (id) => new ObjectRef(id, this),
+      ack: (worker, taskId, taken) => d.transport.post(worker, { t: "stream-ack", taskId, taken }),
+      ended: (taskId) => d.reader.getOne(objectIdOf(taskId, 0)) as Promise<number>,
+    });
     d.functions = new FunctionRegistry(d);
     d.args = new ArgumentEncoder(d);
     d.tasks = new TaskManager(d);
     d.objects = new ObjectDirectory(d);
-    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED);
+    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED, (id) => d.streams.producerOf(id));
     d.waiters = new SealWaiters(d);
     d.reader = new ObjectReader(d);
     d.recovery = new RecoveryManager(d);
@@ -113,7 +124,7 @@ export class Runtime implements Backend, RefOwner {
       d.transport.spawn(i);
       this.emit("worker:started", { worker: i });
     }
-    if (options.checkImmutable) d.immutability = new ImmutabilityChecker((id) => d.tasks.get(taskIdOfObject(id))?.name);
+    if (options.checkImmutable) d.immutability = new ImmutabilityChecker((id) => d.tasks.get(d.streams.producerOf(id))?.name);
     setCurrent(this);
     d.parkWake.park();
   }
@@ -186,11 +197,18 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
-  cancel(ref: ObjectRef, options: { force?: boolean } = {}): void {
+  cancel(ref: ObjectRef | ObjectRefGenerator, options: { force?: boolean } = {}): void {
     this.checkOpen();
+    if (isObjectRefGenerator(ref)) {
+      if (ObjectRefGenerator.ownerOf(ref) !== this) throw new LoomError("cancel(): the generator was made by another Loom runtime (one that was shut down, or a second one)");
+      this.d.tasks.cancelTask(ref.taskId, options.force ?? false);
+      const task = this.d.tasks.get(ref.taskId);
+      if (task?.state === "cancelled") this.d.streams.cancelled(ref.taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was cancelled`));
+      return;
+    }
     if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
     checkOwnedBy(this, ref, "cancel(): the ref");
-    this.d.tasks.cancelTask(taskIdOfObject(ref.id), options.force ?? false);
+    this.d.tasks.cancelTask(this.d.streams.producerOf(ref.id), options.force ?? false);
   }
 
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
@@ -293,7 +311,12 @@ export class Runtime implements Backend, RefOwner {
     if (this.d.closed) throw new LoomError("the Loom runtime has been shut down; call init() again");
   }
 
-  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+  /** What `.remote()` returns: the task's return refs, or a streaming generator's ObjectRefGenerator. */
+  private returnRefsOrStream(entry: TaskEntry): ObjectRef | ObjectRef[] | ObjectRefGenerator {
+    return entry.options.streaming === undefined ? this.d.tasks.returnRefs(entry) : this.d.streams.open(entry.id, this);
+  }
+
+  submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
     const resolved = resolveTaskOptions(options);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
@@ -301,7 +324,7 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "task", this.d.functions.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
     entry.sharedKey = sharedKey;
-    const refs = this.d.tasks.returnRefs(entry);
+    const refs = this.returnRefsOrStream(entry);
     this.d.dispatcher.dispatch(entry);
     return refs;
   }
@@ -325,7 +348,7 @@ export class Runtime implements Backend, RefOwner {
     return handle;
   }
 
-  submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
+  submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
     const actor = this.d.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
@@ -335,7 +358,7 @@ export class Runtime implements Backend, RefOwner {
     entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
-    const refs = this.d.tasks.returnRefs(entry);
+    const refs = this.returnRefsOrStream(entry);
     this.d.dispatcher.dispatch(entry);
     return refs;
   }

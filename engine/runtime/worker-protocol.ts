@@ -10,7 +10,7 @@ import { GraphRecord } from "../graph/graph-recorder.js";
 import { isDefaultResources } from "../scheduler/resource-ledger.js";
 
 /** What WorkerProtocol reaches in the driver: its arrows in engine/README.md. */
-export type WorkerProtocolDeps = Pick<DriverContext, "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters">;
+export type WorkerProtocolDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters">;
 
 export class WorkerProtocol {
   constructor(private readonly d: WorkerProtocolDeps) {}
@@ -70,9 +70,30 @@ export class WorkerProtocol {
       }
       case "borrow": this.d.refs.holdForThread(index, m.id, DRIVER_TASK_ID); break;
       case "refs": for (const id of m.drop) this.d.refs.releaseWorkerPut(index, id); break;
-      case "cancel": this.d.tasks.cancelTask(taskIdOfObject(m.id), m.force); break;
+      case "cancel": this.d.tasks.cancelTask(this.d.streams.producerOf(m.id), m.force); break;
+      case "yield": this.onYield(m); break;
+      case "stream-wait": this.d.streams.wantRoom(index, m.taskId, m.need); break;
       case "kill-actor": this.d.actors.killActor(m.actorId, m.noRestart); break;
     }
+  }
+
+  /**
+   * A streaming generator's yield, written by its worker: registered under the generator's lineage, sealed, and
+   * handed to its stream. A yield nobody holds (a rebuild's repeat of one long dropped) is freed again at once.
+   */
+  private onYield(m: Extract<WorkerToDriver, { t: "yield" }>): void {
+    this.d.streams.noteItem(m.taskId, m.id);
+    const o = this.d.objects.registerObject(m.id, false);
+    if (this.d.core.exports.objState(o.entry) === L.OBJ_SEALED) {
+      this.d.store.release(m.id, m.location, m.flags & ~L.FLAG_SEGMENT); // sealed first by an earlier run: keep that
+      return;
+    }
+    if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+    this.d.refs.holdContained(o, m.refs);
+    this.d.parkWake.notifyWorkers(this.d.objects.seal(o, m));
+    const kept = this.d.streams.arrived(m.taskId, m.index);
+    this.d.waiters.onSealed(m.id);
+    if (!kept && o.refs <= 0 && this.d.objects.get(m.id) === o) this.d.objects.freeObject(o);
   }
 
   private submitFromWorker(index: number, spec: WireSubmission): void {

@@ -100,6 +100,7 @@ export class TaskDispatcher {
     if (cached && cached.options === entry.options && cached.name === entry.name && cached.method === entry.method) return cached.bytes;
     const bytes = Buffer.from(JSON.stringify({
       f: entry.fnId, n: entry.name, x: entry.options.retryExceptions, m: entry.options.maxRetries, am: entry.method,
+      g: entry.options.streaming,
     }));
     this.headers.set(entry.fnId, { options: entry.options, name: entry.name, method: entry.method, bytes });
     return bytes;
@@ -130,6 +131,10 @@ export class TaskDispatcher {
    * arena's free bytes but none of its free blocks then fails with ObjectStoreFullError instead of waiting.
    */
   private drainBacklog(): void {
+    // Not re-entered: a dispatch can end tasks (a lost argument fails one; parking drained the done queue) and so
+    // free slots; the loop running now takes those slots too. A nested drain under it shifted entries the outer
+    // loop then took for its own, and put back an undefined one.
+    if (this.drainingBacklog) return;
     this.drainingBacklog = true;
     try {
       this.drainBacklogNow();
@@ -139,8 +144,11 @@ export class TaskDispatcher {
   }
 
   private drainingBacklog = false;
+  /** The entry toBacklog queued last (see drainBacklogNow). */
+  private lastBacklogged: TaskEntry | undefined;
   /** Queues a task that found no slot or no arena block; with no slot in use, nothing else would look again. */
   toBacklog(entry: TaskEntry): void {
+    this.lastBacklogged = entry;
     this.backlog.push(entry);
     if (!this.drainingBacklog && this.freeSlots.length === this.d.core.plan.taskSlots) this.scheduleBacklogDrain();
   }
@@ -155,10 +163,13 @@ export class TaskDispatcher {
   private drainBacklogNow(): void {
     while (this.backlog.length && this.freeSlots.length) {
       const entry = this.backlog.shift()!;
-      const waiting = this.backlog.length;
+      this.lastBacklogged = undefined;
       this.dispatch(entry);
-      if (this.backlog.length === waiting) continue;
-      this.backlog.unshift(this.backlog.pop()!);
+      // Started, or failed: go on. (Its dispatch may have queued others, say an argument's rebuild; they wait.)
+      if (this.lastBacklogged !== entry) continue;
+      const tail = this.backlog.pop(); // entry, queued last by its dispatch
+      if (tail !== entry) { if (tail !== undefined) this.backlog.push(tail); this.backlog.remove(entry); }
+      this.backlog.unshift(entry);
       if (this.freeSlots.length !== this.d.core.plan.taskSlots || !this.failUnplaceable(this.backlog.shift()!)) break;
     }
   }

@@ -44,7 +44,7 @@ export function encodeArgs(
 ): EncodedArgs {
   let deps: ObjectId[] = EMPTY;
   let list: unknown[] = args;
-  let encoded = encodeValue(args, "args", owner, shared);
+  let encoded = encodeValue(args, "args", owner, shared, true);
   if (encoded.buffers.length === 0 && encoded.size <= INLINE_ARG_LIMIT) {
     for (const a of args) if (isObjectRef(a)) (deps === EMPTY ? (deps = []) : deps).push(a.id);
   } else {
@@ -57,7 +57,7 @@ export function encodeArgs(
       (deps === EMPTY ? (deps = []) : deps).push(ref.id);
       return ref;
     });
-    encoded = encodeValue(list, "args", owner, shared);
+    encoded = encodeValue(list, "args", owner, shared, true);
   }
   const payload = alloc(encoded.size);
   writeEncoded(encoded, payload, 0);

@@ -46,6 +46,21 @@ test("cycles and shared parts keep their identity across each crossing", async (
   assert.equal(twice.self.self, twice, "no level is unrolled, however many crossings");
 });
 
+test("an array's named keys survive put, arguments and return values", async () => {
+  // eslint-disable-next-line no-sparse-arrays
+  const tagged = Object.assign([1, , 3], { tag: "x", inner: Object.assign([4], { n: 5 }), long: Object.assign(new Array(300).fill(0), { k: "v" }) });
+  const backs = [await rt.get(rt.put(tagged)), await rt.get(fx.echo.remote(tagged)), await rt.get(fx.tagged.remote()),
+    ((await rt.get(fx.echo.remote({ a: tagged, d: new Date(0) }))) as any).a];
+  for (const back of backs as any[]) {
+    assert.deepEqual(Object.keys(back), ["0", "2", "tag", "inner", "long"]);
+    assert.equal(1 in back, false, "index 1 is a hole");
+    assert.equal(back.tag, "x");
+    assert.equal(back.inner.n, 5);
+    assert.equal(back.long.k, "v");
+    assert.equal(back.long.length, 300);
+  }
+});
+
 test("holes stay holes in put, arguments and return values", async () => {
   // eslint-disable-next-line no-sparse-arrays
   const holey = [1, , 3];

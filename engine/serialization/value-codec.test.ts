@@ -155,3 +155,47 @@ test("a plain key that looks like the codec's own marker stays plain data", () =
     assert.equal(cloneDifference(roundTrip(around), around), undefined);
   }
 });
+
+test("an array's own named keys survive as structuredClone keeps them: short, long, holey, beside markers, in cycles", () => {
+  const tagged = Object.assign([1, 2], { tag: "x", "-1": { deep: [3] } });
+  // eslint-disable-next-line no-sparse-arrays
+  const holey = Object.assign([1, , 3], { note: null });
+  // Past the pre-check length (128), where util.inspect is asked first, and past V8's number-string cache.
+  const long = Object.assign(Array.from({ length: 20_000 }, (_, i) => i), { name: "n", nested: { a: [1] } });
+  delete (long as unknown[])[7];
+  const withRef = Object.assign([new ObjectRef(1 as ObjectId)], { ref: new ObjectRef(2 as ObjectId), big: new Float64Array(4096) });
+  const cyclic: unknown[] & { self?: unknown; shared?: unknown } = [{ n: 1 }];
+  cyclic.self = cyclic;
+  cyclic.shared = cyclic[0];
+  const proto = [1];
+  Object.defineProperty(proto, "__proto__", { value: [2], enumerable: true, writable: true, configurable: true });
+  const hidden = Object.defineProperty([1], "secret", { value: 2, enumerable: false });
+  for (const value of [tagged, holey, long, withRef, cyclic, proto, hidden, { inside: [tagged, tagged] }, new Map([[1, tagged]])]) {
+    for (const zeroCopy of [false, true]) {
+      assert.equal(cloneDifference(roundTrip(value, zeroCopy), value), undefined);
+    }
+  }
+  assert.deepEqual(Object.keys(roundTrip(tagged)), Object.keys(structuredClone(tagged)));
+  assert.equal(roundTrip(long).name, "n");
+  assert.equal(roundTrip(long).length, 20_000);
+  assert.equal(7 in roundTrip(long), false);
+  const refs = roundTrip(withRef);
+  assert.ok(isObjectRef(refs.ref) && refs.ref.id === 2, "a ref in a named key is revived");
+  assert.ok(refs.big instanceof Float64Array && refs.big.length === 4096, "an out-of-band buffer in a named key is revived");
+  assert.deepEqual(encodeValue(withRef).refs, [1, 2]);
+  const back = roundTrip(cyclic);
+  assert.equal(back.self, back);
+  assert.equal(back.shared, back[0]);
+  assert.equal(Object.getPrototypeOf(roundTrip(proto)), Array.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(roundTrip(proto), "__proto__")?.value, [2]);
+  assert.equal(Object.hasOwn(roundTrip(hidden), "secret"), false, "a non-enumerable key is not cloned (structuredClone drops it)");
+  // The flat JSON fast path (short lists of scalars) must not drop them either.
+  assert.equal(roundTrip(Object.assign([1, "a", true], { k: 1 })).k, 1);
+});
+
+test("an array's named key is walked like a member: a function there is refused with its path", () => {
+  const error = refusal(() => encodeValue([Object.assign([1], { fn: () => 1 })], "args"));
+  assert.equal(error.path, "args[0].fn");
+  const long = Object.assign(new Array<number>(500).fill(0), { "odd key": Symbol("s") });
+  assert.equal(refusal(() => encodeValue({ long }, "value")).path, 'value.long["odd key"]');
+});

@@ -54,6 +54,8 @@ export interface TaskEntry {
   timedOut?: boolean;
   /** Resources held while it runs through admission. */
   admitted: boolean;
+  /** Called once when this run settles (see finishTask): rebuilds of yields lost while it ran. */
+  afterRun?: Array<() => void>;
   node?: GraphRecord;
   replay?: boolean;
   seq?: number;

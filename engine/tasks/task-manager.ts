@@ -13,7 +13,7 @@ import { NONE, NO_SLOT, type TaskEntry, type TaskKind } from "./task-entry.js";
 import { GraphRecord } from "../graph/graph-recorder.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
-export type TaskManagerDeps = Pick<DriverContext, "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters">;
+export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters">;
 
 export class TaskManager {
   readonly tasks = new IdTable<TaskEntry>();
@@ -43,7 +43,7 @@ export class TaskManager {
     };
     this.tasks.set(id, entry);
     for (const d of deps) {
-      const producer = this.tasks.get(taskIdOfObject(d));
+      const producer = this.tasks.get(this.d.streams.producerOf(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
         if (entry.lineageParents === NONE) entry.lineageParents = [];
@@ -61,7 +61,7 @@ export class TaskManager {
     entry.node = this.d.graph.recordNode(new GraphRecord(id, name, kind, "pending", 0));
     if (parentId !== DRIVER_TASK_ID) this.d.graph.recordEdge(parentId, id, 1);
     for (const d of deps) {
-      const producer = taskIdOfObject(d);
+      const producer = this.d.streams.producerOf(d);
       if (this.tasks.get(producer)?.kind !== "put") this.d.graph.recordEdge(producer, id, 0);
     }
     this.d.parkWake.inFlight++;
@@ -184,6 +184,8 @@ export class TaskManager {
       this.d.events.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
     }
     for (let i = 0; i < entry.options.numReturns; i++) this.d.waiters.onSealed(objectIdOf(entry.id, i));
+    const afterRun = entry.afterRun;
+    if (afterRun) { entry.afterRun = undefined; for (const f of afterRun) queueMicrotask(f); }
   }
 
   /** Drops one lineage reference; a task nothing can need any more is forgotten, and so, in turn, its producers. */

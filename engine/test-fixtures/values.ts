@@ -20,6 +20,12 @@ export function holey(): unknown[] {
   return [1, , 3];
 }
 
+/** Arrays with named keys (structured clone keeps them), a hole, and one long enough for the codec's pre-check. */
+export function tagged(): unknown[] {
+  // eslint-disable-next-line no-sparse-arrays
+  return Object.assign([1, , 3], { tag: "x", inner: Object.assign([4], { n: 5 }), long: Object.assign(new Array(300).fill(0), { k: "v" }) });
+}
+
 export function nested(depth: number, kind: "object" | "array"): unknown {
   let v: unknown = 1;
   for (let i = 0; i < depth; i++) v = kind === "object" ? { a: v } : [v];

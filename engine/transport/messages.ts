@@ -21,7 +21,7 @@ export interface WireSubmission {
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
 }
 
-/** A result written by a worker, for the driver to seal (see WorkerRuntime.beginSeals). */
+/** A result written by a worker, for the driver to seal (see TaskCompleter.beginSeals). */
 export interface SealRecord {
   id: ObjectId;
   location: number;
@@ -38,6 +38,8 @@ export type DriverToWorker =
   /** `segments`: those of the call's arguments already sealed, so the thread need not ask for them. */
   | { t: "actor-call"; actorId: ActorId; slot: number; replay: boolean; seq: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
   | { t: "actor-drop"; actorId: ActorId }
+  /** `taken` yields of the streaming generator `taskId` were taken by its consumer (Infinity: go on freely). */
+  | { t: "stream-ack"; taskId: TaskId; taken: number }
   | { t: "drop-segments"; ids: ObjectId[] }
   /** SharedArrayBuffers a task's arguments share with it, named by `key` in its payload (see Runtime.encodeArgs). */
   | { t: "shared"; key: number; buffers: SharedArrayBuffer[] }
@@ -54,9 +56,13 @@ export type WorkerToDriver =
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
+  /** A streaming generator's `index`-th yield, written at location/segment, for the driver to register and seal. */
+  | { t: "yield"; taskId: TaskId; index: number; id: ObjectId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
+  /** The generator `taskId` pauses until `need` of its yields are taken (generatorBackpressure). */
+  | { t: "stream-wait"; taskId: TaskId; need: number }
   /** A ref an actor call decoded, which the actor may keep: held for this thread until a "refs" report drops it. */
   | { t: "borrow"; id: ObjectId }
-  /** Objects this thread put and holds no ObjectRef to any more (see WorkerRuntime.trackRef). */
+  /** Objects this thread put and holds no ObjectRef to any more (see WorkerRefCounter.trackRef). */
   | { t: "refs"; drop: ObjectId[] }
   | { t: "cancel"; id: ObjectId; force: boolean }
   | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };

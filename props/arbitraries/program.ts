@@ -23,6 +23,8 @@ export type ProgramOp =
   | { op: "spin"; arg: Arg; ms: number }
   /** numReturns = n: n results [a+1, …, a+n]. */
   | { op: "split"; arg: Arg; n: number }
+  /** numReturns "streaming": a generator yielding [a+1, …, a+n], its refs taken as they come. */
+  | { op: "stream"; arg: Arg; n: number }
   /** Refs passed nested in an object: the task gets them itself. */
   | { op: "nestedSum"; refs: number[] }
   /** A task that submits n tasks from its worker (control edges) and sums them. */
@@ -68,6 +70,7 @@ export const programOp: fc.Arbitrary<ProgramOp> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("throwIf" as const), arg, mod }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("spin" as const), arg, ms: fc.integer({ min: 1, max: 8 }) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("split" as const), arg, n: fc.integer({ min: 2, max: 3 }) }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("stream" as const), arg, n: fc.integer({ min: 1, max: 4 }) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("nestedSum" as const), refs: fc.array(ref, { minLength: 1, maxLength: 3 }) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("fanOut" as const), arg, n: fc.integer({ min: 1, max: 4 }) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("chain" as const), arg, depth: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
@@ -111,6 +114,7 @@ export type Step =
   | { s: "throwIf"; out: number; arg: RArg; mod: number }
   | { s: "spin"; out: number; arg: RArg; ms: number }
   | { s: "split"; outs: number[]; arg: RArg; n: number }
+  | { s: "stream"; outs: number[]; arg: RArg; n: number }
   | { s: "nestedSum"; out: number; refs: number[] }
   | { s: "fanOut"; out: number; arg: RArg; n: number }
   | { s: "chain"; out: number; arg: RArg; depth: number }
@@ -207,6 +211,12 @@ export function resolve(input: ProgramUnderFaults): Resolved {
         steps.push({ s: "split", outs, arg: a, n: op.n });
         break;
       }
+      case "stream": {
+        const a = rarg(op.arg);
+        const outs = Array.from({ length: op.n }, () => newSlot("task", depsOf(a)));
+        steps.push({ s: "stream", outs, arg: a, n: op.n });
+        break;
+      }
       case "nestedSum": {
         if (!live.length) break;
         const refs = op.refs.map(pick);
@@ -292,6 +302,7 @@ export function describeSteps(steps: Step[]): string {
       case "throwIf": return `$${st.out} = throwIf(${showArg(st.arg)}, ${st.mod})`;
       case "spin": return `$${st.out} = spin(${showArg(st.arg)}, ${st.ms}ms)`;
       case "split": return `${st.outs.map((o) => `$${o}`).join(", ")} = split(${showArg(st.arg)}, ${st.n})`;
+      case "stream": return `${st.outs.map((o) => `$${o}`).join(", ")} = streamRange(${showArg(st.arg)}, ${st.n}) (streaming)`;
       case "nestedSum": return `$${st.out} = nestedSum({ refs: [${st.refs.map((r) => `$${r}`).join(", ")}] })`;
       case "fanOut": return `$${st.out} = fanOut(${showArg(st.arg)}, ${st.n})`;
       case "chain": return `$${st.out} = chain(${showArg(st.arg)}, ${st.depth})`;

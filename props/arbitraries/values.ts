@@ -1,6 +1,7 @@
 // Random values for the value codec's property: a plan (plain data fast-check can print and shrink) and the
 // value built from it. A `back` step reuses an object already built, so plans make shared parts (a finished
 // object) and cycles (an ancestor still being filled); a `deep` step wraps its leaf in up to 3,000 containers.
+// Arrays have holes and, some of them, named keys (`Object.assign([1], { tag: "x" })`), some past 128 elements.
 import fc from "fast-check";
 
 type Leaf =
@@ -10,7 +11,7 @@ type Leaf =
   | { t: "buffer"; bytes: number; seed: number } | { t: "back"; k: number };
 export type ValuePlan =
   | Leaf
-  | { t: "array"; items: ValuePlan[]; holes: number[] }
+  | { t: "array"; items: ValuePlan[]; holes: number[]; names: Array<[string, ValuePlan]>; long: number | undefined }
   | { t: "object"; entries: Array<[string, ValuePlan]> }
   | { t: "map"; entries: Array<[ValuePlan, ValuePlan]> }
   | { t: "set"; items: ValuePlan[] }
@@ -58,7 +59,13 @@ export const valuePlan: fc.Arbitrary<ValuePlan> = fc.letrec<{ value: ValuePlan }
   value: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     { arbitrary: leaf, weight: 4 },
-    fc.record({ t: fc.constant("array" as const), items: fc.array(tie("value"), { maxLength: 5 }), holes: fc.array(fc.nat(6), { maxLength: 2 }) }),
+    fc.record({
+      t: fc.constant("array" as const), items: fc.array(tie("value"), { maxLength: 5 }), holes: fc.array(fc.nat(6), { maxLength: 2 }),
+      // Named keys (index-like ones become elements, as they would in any program); `long` pads the array past
+      // the codec's named-key pre-check (NAMES_PRECHECK_LENGTH, 128) with numbers and a trailing hole.
+      names: fc.oneof({ arbitrary: fc.constant<Array<[string, ValuePlan]>>([]), weight: 2 }, fc.array(fc.tuple(oddKey, tie("value")), { minLength: 1, maxLength: 3 })),
+      long: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, fc.integer({ min: 100, max: 3000 })),
+    }),
     fc.record({ t: fc.constant("object" as const), entries: fc.array(fc.tuple(oddKey, tie("value")), { maxLength: 5 }) }),
     fc.record({ t: fc.constant("map" as const), entries: fc.array(fc.tuple(tie("value"), tie("value")), { maxLength: 3 }) }),
     fc.record({ t: fc.constant("set" as const), items: fc.array(tie("value"), { maxLength: 3 }) }),
@@ -105,7 +112,15 @@ export function buildValue(plan: ValuePlan, pool: object[] = []): unknown {
       const out: unknown[] = [];
       pool.push(out);
       plan.items.forEach((p, i) => { out[i] = buildValue(p, pool); });
+      if (plan.long !== undefined) {
+        for (let i = out.length; i < plan.long; i++) out[i] = i;
+        out.length = plan.long + 1;
+      }
       for (const h of plan.holes) if (h < out.length) delete out[h];
+      for (const [k, p] of plan.names) {
+        if (k === "length") continue; // an array's own length, not a key that could be added
+        Object.defineProperty(out, k, { value: buildValue(p, pool), writable: true, enumerable: true, configurable: true });
+      }
       return out;
     }
     case "object": {

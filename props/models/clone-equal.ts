@@ -1,6 +1,6 @@
 // What "round-trips as structured clone would" means for the value codec's tests: the same values and the same
 // identity structure (an object met twice on one side is one object met twice on the other, cycles included),
-// the same own keys in order, holes where the other side has holes. Views compare by type and elements, not by
+// the same own keys in order (an array's named keys too), holes where the other side has holes. Views compare by type and elements, not by
 // their buffer: the codec stores only a view's bytes (SPEC, Objects), where structuredClone copies the whole
 // buffer. Refs are not structured-cloneable: a ref compares by its id. Iterative, so that values thousands of
 // levels deep can be compared.
@@ -39,6 +39,10 @@ export function cloneDifference(actual: unknown, expected: unknown): string | un
           if ((i in xe) !== (i in xa)) return `${path}[${i}]: ${i in xe ? "a hole" : "an element"} where ${i in xe ? "an element" : "a hole"} was expected`;
           push(xa[i], xe[i], `${path}[${i}]`);
         }
+        // Named keys (structured clone keeps an array's own enumerable non-index keys, in order).
+        const [na, ne] = [namedKeys(xa), namedKeys(xe)];
+        if (na.join("\u0001") !== ne.join("\u0001")) return `${path}: named keys ${JSON.stringify(na)} where ${JSON.stringify(ne)} were expected`;
+        for (const k of ne) push(own(xa, k), own(xe, k), `${path}[${JSON.stringify(k)}]`);
         break;
       }
       case "Object": {
@@ -95,12 +99,17 @@ export function cloneDifference(actual: unknown, expected: unknown): string | un
   return undefined;
 }
 
+/** An array's own enumerable keys that are not indices ("0" to "4294967294"), in order. */
+function namedKeys(list: unknown[]): string[] {
+  return Object.keys(list).filter((k) => { const n = Number(k); return !(n >>> 0 === n && n !== 4294967295 && String(n) === k); });
+}
+
 function own(o: object, key: string): unknown {
   return Object.getOwnPropertyDescriptor(o, key)?.value;
 }
 
 function kindOf(o: object): string {
-  if ((o as Record<symbol, unknown>)[REF_BRAND] === true) return "ObjectRef";
+  if ((o as Record<symbol, unknown>)[REF_BRAND] !== undefined) return "ObjectRef";
   if (Array.isArray(o)) return "Array";
   if (o instanceof Error) return "Error";
   if (ArrayBuffer.isView(o)) return o instanceof DataView ? "DataView" : (Object.getPrototypeOf(Object.getPrototypeOf(o)) === Uint8Array.prototype ? "Uint8Array" : o.constructor.name);
@@ -128,7 +137,10 @@ export function nestingDepth(value: unknown): number {
     if (typeof v !== "object" || v === null || seen.has(v)) continue;
     seen.add(v);
     const children: unknown[] = [];
-    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) children.push(v[i]);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) children.push(v[i]);
+      for (const k of namedKeys(v)) children.push(own(v, k));
+    }
     else if (v instanceof Map) for (const [k, x] of v) children.push(k, x);
     else if (v instanceof Set) for (const x of v) children.push(x);
     else if (v instanceof Error) { if (!Object.hasOwn(v, "cause")) continue; children.push(v.cause); }

@@ -113,6 +113,25 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
         st.outs.forEach((o, k) => { refs[o] = rs[k]; });
         break;
       }
+      case "stream": {
+        // The refs are taken as the generator yields them. If it fails before its n-th yield (its argument
+        // failed), the rest are tasks on the same argument, which fail the same way (dependents fail with their
+        // argument's error); were the stream to fail while its argument is fine, those give a, not a + k + 1, and
+        // the comparison with the interpreter catches it.
+        const gen = m.streamRange.options({ numReturns: "streaming" }).remote(v(st.arg), st.n) as AsyncIterator<ObjectRef<Value>>;
+        let k = 0;
+        try {
+          for (; k < st.n; k++) {
+            const next = await withDeadline(gen.next(), timeoutMs, `stream $${st.outs[0]}: yield ${k}`);
+            if (next.done) break;
+            refs[st.outs[k]!] = next.value;
+          }
+        } catch (e) {
+          log.push(`step ${i}: stream stopped after ${k} refs: ${(e as Error)?.message ?? String(e)}`);
+        }
+        for (; k < st.n; k++) refs[st.outs[k]!] = m.spin.remote(v(st.arg), 0);
+        break;
+      }
       case "nestedSum": refs[st.out] = m.nestedSum.remote({ refs: st.refs.map((s) => refs[s]) }); break;
       case "nestedChain": refs[st.out] = m.nestedChain.remote({ refs: st.refs.map((s) => refs[s]) }, st.depth); break;
       case "drop": refs[st.slot] = undefined; log.push(`step ${i}: drop($${st.slot})`); break;
@@ -152,6 +171,13 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
     }
   }
+}
+
+/** Rejects when `p` takes longer than `ms`: a stream that never yields is a hang, reported, not waited out. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new GetTimeoutError(`${what} took over ${ms} ms`)), ms); });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** A step threw in the driver (a submission, a fault call) instead of answering through its refs. */

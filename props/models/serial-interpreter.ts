@@ -61,7 +61,7 @@ export function interpret(r: Resolved): Outcome[] {
         break;
       }
       case "spin": { const a = args(st.arg); out[st.out] = failed(a) ? err(a) : ok(a[0]); break; }
-      case "split": {
+      case "split": case "stream": {
         const a = args(st.arg);
         st.outs.forEach((o, i) => { out[o] = failed(a) ? err(a) : ok(norm(num(a[0]) + i + 1)); });
         break;

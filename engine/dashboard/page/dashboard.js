@@ -73,7 +73,7 @@ function noteEvent(name, data) {
 }
 
 const EVENTS = [
-  "task:submitted", "task:started", "task:finished", "task:failed", "task:retried", "task:infeasible",
+  "task:submitted", "task:started", "task:finished", "task:failed", "task:cancelled", "task:retried", "task:infeasible",
   "worker:started", "worker:died", "worker:error", "object:spilled", "object:lost", "object:rebuilt",
   "actor:restarted", "actor:died", "node:added", "node:died",
 ];

@@ -61,7 +61,7 @@ export function renderCounts(table, counts) {
   const names = Object.keys(counts).sort();
   fillBody(table, names.map((name) => {
     const c = counts[name];
-    return el("tr", { "data-function": name }, td(name), td(c.pending, "num"), td(c.running, "num state-running"), td(c.finished, "num"), td(c.failed, c.failed ? "num state-failed" : "num"));
+    return el("tr", { "data-function": name }, td(name), td(c.pending, "num"), td(c.running, "num state-running"), td(c.finished, "num"), td(c.failed, c.failed ? "num state-failed" : "num"), td(c.cancelled ?? 0, "num state-cancelled"));
   }));
 }
 
@@ -81,7 +81,7 @@ export function renderThroughput(svg, buckets, now) {
     el("svg:text", { x: W - 4, y: H - 2, "font-size": 11, fill: "#6b7280", "text-anchor": "end", text: `now: ${points[points.length - 2]?.finished ?? 0}/s` }));
 }
 
-const STATE_COLOR = { pending: "#a3a3a3", running: "#2563eb", finished: "#16a34a", failed: "#dc2626" };
+const STATE_COLOR = { pending: "#a3a3a3", running: "#2563eb", finished: "#16a34a", failed: "#dc2626", cancelled: "#d97706" };
 
 export function renderTimeline(svg, workers, tasks, now) {
   const span = 30_000, W = svg.clientWidth || 1000, lane = 18, left = 70;
