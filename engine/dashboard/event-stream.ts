@@ -7,7 +7,7 @@ import type { ServerResponse } from "node:http";
 import type { EventEmitter } from "eventemitter3";
 import type { DashboardState } from "./dashboard-state.js";
 
-/** The events of SPEC.md's list, worker:error, which the runtime emits too, and task:cancelled, which it is to. */
+/** The events of SPEC.md's list, and worker:error and task:cancelled, which the runtime emits too. */
 export const FORWARDED_EVENTS = [
   "task:submitted", "task:started", "task:finished", "task:failed", "task:cancelled", "task:retried", "task:infeasible",
   "worker:started", "worker:died", "worker:error", "object:spilled", "object:lost", "object:rebuilt",

@@ -182,6 +182,8 @@ export class TaskManager {
     if (state === "failed") this.d.events.emit("task:failed", { taskId: formatTaskId(entry.id), name: entry.name, worker });
     else if (state === "finished" && this.d.events.listening("task:finished")) {
       this.d.events.emit("task:finished", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
+    } else if (state === "cancelled") {
+      this.d.events.emit("task:cancelled", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
     }
     for (let i = 0; i < entry.options.numReturns; i++) this.d.waiters.onSealed(objectIdOf(entry.id, i));
     const afterRun = entry.afterRun;
