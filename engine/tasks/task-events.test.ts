@@ -13,7 +13,8 @@ test("cancel emits task:cancelled with the task's id and name, for a queued and 
     const running = t.waitForAbort.remote(20_000);
     const queued = t.sleep.remote(10);
     const end = Date.now() + 10_000;
-    while (rt.inspect().running.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const inspect = (rt as unknown as { inspect(): { running: unknown[] } }).inspect.bind(rt);
+    while (inspect().running.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     rt.cancel(queued);
     rt.cancel(running);
     await assert.rejects(rt.get(running, { timeoutMs: 20_000 }));
