@@ -249,4 +249,18 @@ export const REGRESSIONS: PinnedRegression[] = [
       ],
     },
   },
+  {
+    // Found by the 10-minute soak on the merged engine (b0e82cd): a yield evicted, then the put its generator took
+    // evicted too. The rebuild's dispatch failed (lost put) and sealed the generator's end with the error, but not
+    // the reopened yield, whose get hung. Now the run's end fails every yield it was to make again and did not.
+    name: "a lost yield whose generator cannot re-run (stream-yield-rebuild-fails)",
+    seed: 2027399617, path: "8:3:5:8:8:9:9:9:6:6:6:7:13:16:16",
+    input: {
+      program: [
+        { op: "put", value: 0 }, { op: "put", value: 0 }, { op: "stream", arg: { ref: 21 }, n: 1 },
+        { op: "call", fn: "add", args: [{ lit: 0 }, { ref: 0 }] },
+      ],
+      faults: [{ at: 3, fault: { fault: "evict", target: 5 } }, { at: 3, fault: { fault: "evict", target: 1 } }],
+    },
+  },
 ];

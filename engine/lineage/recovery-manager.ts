@@ -34,10 +34,13 @@ export class RecoveryManager {
       this.reopenYield(id);
       if (task.state === "pending" || task.state === "running") {
         // A yield lost while its generator still runs: this run made it already and will not make it again.
-        // Rebuild it once the run has ended.
+        // Rebuild it once the run has ended (not failed then as one this run was to make: see failUnyielded).
+        task.reopenedYields?.delete(id);
         (task.afterRun ??= []).push(() => { try { this.recover(id); } catch (error) { this.d.waiters.rejectWaiters(id, error as Error); } });
         return this.d.objects.registerObject(id, false).entry;
       }
+      // The run about to start must make it again; if it does not, finishTask fails it (failUnyielded).
+      (task.reopenedYields ??= new Set()).add(id);
     }
     if (task.kind === "actor-create") {
       throw new ReconstructionError(`object ${id} is the creation marker of actor ${task.name} and is lost; it is not rebuilt`);

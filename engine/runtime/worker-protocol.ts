@@ -90,6 +90,7 @@ export class WorkerProtocol {
     }
     if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
     this.d.refs.holdContained(o, m.refs);
+    this.d.tasks.get(m.taskId)?.reopenedYields?.delete(m.id); // made again: nothing to fail at the run's end
     this.d.parkWake.notifyWorkers(this.d.objects.seal(o, m));
     const kept = this.d.streams.arrived(m.taskId, m.index);
     this.d.waiters.onSealed(m.id);

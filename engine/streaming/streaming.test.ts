@@ -191,3 +191,13 @@ test("a yield lost while its generator still runs is rebuilt once the run ends",
   assert.equal(await again, 0);
   assert.ok(Atomics.load(produced, 0) >= 5, "the generator ran again after its first run");
 });
+
+test("a lost yield whose generator cannot run again rejects with a ReconstructionError (its put argument is lost too)", async () => {
+  const n = rt.put(3);
+  const refs = await collect(s.count.options({ numReturns: "streaming" }).remote(n));
+  assert.deepEqual(await rt.get(refs, GET), [0, 1, 2]);
+  assert.equal(rt.faults.evict(refs[1]!), true);
+  assert.equal(rt.faults.evict(n), true);
+  await assert.rejects(rt.get(refs[1]!, GET), (e: Error) => e.name === "ReconstructionError");
+  assert.deepEqual(await rt.get([refs[0]!, refs[2]!], GET), [0, 2], "the yields still stored are unharmed");
+});

@@ -56,6 +56,10 @@ export interface TaskEntry {
   admitted: boolean;
   /** Called once when this run settles (see finishTask): rebuilds of yields lost while it ran. */
   afterRun?: Array<() => void>;
+  /** Yields of this streaming generator that its current run is to make again (a rebuild); see finishTask. */
+  reopenedYields?: Set<ObjectId>;
+  /** The error the driver sealed into its returns last (sealError): the cause a rebuild's yields report. */
+  failure?: Error;
   node?: GraphRecord;
   replay?: boolean;
   seq?: number;

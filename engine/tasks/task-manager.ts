@@ -2,7 +2,7 @@
 // timeouts, cancellation, and lineage pinning (a task is forgotten when nothing can need it). Where a task
 // runs is the dispatcher's; how a lost object comes back is the recovery manager's.
 import * as L from "../../core-wasm/shared/layout.js";
-import { TaskCancelledError, TaskTimeoutError } from "../errors.js";
+import { TaskCancelledError, TaskTimeoutError, ReconstructionError } from "../errors.js";
 import { objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, type ObjectId, type TaskId } from "../ids.js";
 import { ObjectRef } from "../refs.js";
 import type { ResolvedTaskOptions } from "../options.js";
@@ -186,8 +186,30 @@ export class TaskManager {
       this.d.events.emit("task:cancelled", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: now });
     }
     for (let i = 0; i < entry.options.numReturns; i++) this.d.waiters.onSealed(objectIdOf(entry.id, i));
+    if (entry.reopenedYields) this.failUnyielded(entry, state);
     const afterRun = entry.afterRun;
     if (afterRun) { entry.afterRun = undefined; for (const f of afterRun) queueMicrotask(f); }
+  }
+
+  /**
+   * A generator's run that was to make lost yields again has ended: those it did not make (its rebuild failed,
+   * was cancelled, or yielded fewer this time) get a ReconstructionError, so their readers do not wait forever.
+   */
+  private failUnyielded(entry: TaskEntry, state: "finished" | "failed" | "cancelled"): void {
+    const ex = this.d.core.exports;
+    const yields = entry.reopenedYields!;
+    entry.reopenedYields = undefined;
+    let released = 0;
+    for (const id of yields) {
+      const o = this.d.objects.get(id);
+      if (!o || o.entry === 0 || ex.objState(o.entry) !== L.OBJ_PENDING) continue;
+      const why = state === "finished" ? "ended without yielding it again" : state === "cancelled" ? "was cancelled" : "failed";
+      const error = new ReconstructionError(`object ${id}, yielded by ${entry.name} (${formatTaskId(entry.id)}), is lost and its generator's re-execution ${why}`,
+        entry.failure && state !== "finished" ? { cause: entry.failure } : undefined);
+      released += this.d.objects.seal(o, this.d.store.writeError(id, error));
+      this.d.waiters.onSealed(id);
+    }
+    this.d.parkWake.notifyWorkers(released);
   }
 
   /** Drops one lineage reference; a task nothing can need any more is forgotten, and so, in turn, its producers. */
@@ -278,6 +300,7 @@ export class TaskManager {
 
   /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */
   sealError(entry: TaskEntry, error: Error): void {
+    entry.failure = error;
     const ex = this.d.core.exports;
     let released = 0;
     for (let i = 0; i < entry.options.numReturns; i++) {

@@ -34,7 +34,7 @@ export type ProgramOp =
   /** A task that creates an actor from its worker and calls it once per x. */
   | { op: "actorInTask"; arg: Arg; xs: number[] }
   /** Creates an Accumulator actor (constructor argument may be a ref). */
-  | { op: "actor"; init: Arg }
+  | { op: "actor"; init: Arg; concurrent?: boolean }
   /** A method call on the `actor`-th actor made so far (skipped while there is none). */
   | { op: "method"; actor: number; method: ActorMethodName; arg: Arg; mod: number }
   /** The driver awaits a get of the `ref`-th result mid-program (skipped while there is none). */
@@ -75,7 +75,7 @@ export const programOp: fc.Arbitrary<ProgramOp> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("fanOut" as const), arg, n: fc.integer({ min: 1, max: 4 }) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("chain" as const), arg, depth: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("actorInTask" as const), arg, xs: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 3 }) }), weight: 1 },
-  { arbitrary: fc.record({ op: fc.constant("actor" as const), init: arg }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("actor" as const), init: arg, concurrent: fc.boolean() }), weight: 2 },
   {
     arbitrary: fc.record({
       op: fc.constant("method" as const), actor: fc.nat({ max: 7 }),
@@ -119,7 +119,13 @@ export type Step =
   | { s: "fanOut"; out: number; arg: RArg; n: number }
   | { s: "chain"; out: number; arg: RArg; depth: number }
   | { s: "actorInTask"; out: number; arg: RArg; xs: number[] }
-  | { s: "actor"; actor: number; init: RArg }
+  /**
+   * maxConcurrency: 4 for an actor asked to be concurrent whose method calls all take literals: its methods are
+   * synchronous, so calls whose arguments are ready at once still run one after the other in submission order,
+   * and the interpreter's serial order holds. A call waiting on a ref could be overtaken by a later one (as in
+   * Ray's async actors), which the interpreter does not model: such actors keep maxConcurrency 1.
+   */
+  | { s: "actor"; actor: number; init: RArg; maxConcurrency: number }
   | { s: "method"; out: number; actor: number; method: ActorMethodName; arg: RArg; mod: number }
   | { s: "get"; slot: number }
   | { s: "nestedChain"; out: number; refs: number[]; depth: number }
@@ -250,7 +256,7 @@ export function resolve(input: ProgramUnderFaults): Resolved {
       case "actor": {
         const init = rarg(op.init);
         actorInputs.push(depsOf(init));
-        steps.push({ s: "actor", actor: actorInputs.length - 1, init });
+        steps.push({ s: "actor", actor: actorInputs.length - 1, init, maxConcurrency: op.concurrent ? 4 : 1 });
         break;
       }
       case "method": {
@@ -265,6 +271,11 @@ export function resolve(input: ProgramUnderFaults): Resolved {
     }
   });
   placeFaults(byStep[ops.length]);
+
+  // An actor whose calls wait on refs keeps maxConcurrency 1 (see the "actor" step).
+  const waitsOnRefs = new Set<number>();
+  for (const st of steps) if (st.s === "method" && "slot" in st.arg) waitsOnRefs.add(st.actor);
+  for (const st of steps) if (st.s === "actor" && waitsOnRefs.has(st.actor)) st.maxConcurrency = 1;
 
   // feedsActor: every ancestor of an actor input.
   const mark = (slot: number): void => {
@@ -307,7 +318,7 @@ export function describeSteps(steps: Step[]): string {
       case "fanOut": return `$${st.out} = fanOut(${showArg(st.arg)}, ${st.n})`;
       case "chain": return `$${st.out} = chain(${showArg(st.arg)}, ${st.depth})`;
       case "actorInTask": return `$${st.out} = actorInTask(${showArg(st.arg)}, [${st.xs.join(", ")}])`;
-      case "actor": return `A${st.actor} = Accumulator(${showArg(st.init)})`;
+      case "actor": return `A${st.actor} = Accumulator(${showArg(st.init)})${st.maxConcurrency > 1 ? ` (maxConcurrency ${st.maxConcurrency})` : ""}`;
       case "method": return `$${st.out} = A${st.actor}.${st.method}(${showArg(st.arg)}${st.method === "addOrThrow" ? `, ${st.mod}` : ""})`;
       case "get": return `get($${st.slot})`;
       case "nestedChain": return `$${st.out} = nestedChain({ refs: [${st.refs.map((r) => `$${r}`).join(", ")}] }, ${st.depth})`;

@@ -144,7 +144,11 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       case "fanOut": refs[st.out] = m.fanOut.remote(v(st.arg), st.n); break;
       case "chain": refs[st.out] = m.chain.remote(v(st.arg), st.depth); break;
       case "actorInTask": refs[st.out] = m.actorInTask.remote(v(st.arg), st.xs); break;
-      case "actor": actors[st.actor] = m.Accumulator.options(ACTOR_OPTIONS).remote(v(st.init)); break;
+      case "actor": {
+        const options = st.maxConcurrency > 1 ? { ...ACTOR_OPTIONS, maxConcurrency: st.maxConcurrency } : ACTOR_OPTIONS;
+        actors[st.actor] = m.Accumulator.options(options).remote(v(st.init));
+        break;
+      }
       case "method": {
         const a = actors[st.actor] as Record<string, { remote(...args: unknown[]): ObjectRef<Value> }>;
         refs[st.out] = st.method === "get" ? a.get.remote()
