@@ -2,6 +2,7 @@
 // check if a type drifts, and each `@ts-expect-error` fails it if a misuse stops being an error.
 import {
   TaskError, type ActorHandle, type LoomApi, type ModuleWrappers, type ObjectRef, type Runtime, current,
+  type ObjectRefGenerator,
 } from "loom-dag";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -14,6 +15,8 @@ declare const tasks: {
   three(): Promise<[boolean, number[], { label: string }]>;
   list(n: number): number[];
   label(x: number): Promise<string>;
+  chunks(n: number): AsyncGenerator<Float64Array>;
+  count(n: number): Generator<number>;
   Counter: new (start: number) => { inc(by: number): number; pair(): [number, number]; reset(): void };
   InsufficientFunds: new (balance: number) => Error & { balance: number };
 };
@@ -29,6 +32,16 @@ export async function typedUses(): Promise<void> {
   type _text = Expect<Equal<typeof text, ObjectRef<string>>>;
   // @ts-expect-error: a string where a number is expected
   m.add.remote("1", 2);
+
+  // numReturns: "streaming" gives an ObjectRefGenerator typed from the generator's yields; cancel takes it.
+  const gen = m.chunks.options({ numReturns: "streaming" }).remote(3);
+  type _gen = Expect<Equal<typeof gen, ObjectRefGenerator<Float64Array>>>;
+  for await (const ref of gen) {
+    type _ref = Expect<Equal<typeof ref, ObjectRef<Float64Array>>>;
+  }
+  const counted = m.count.options({ numReturns: "streaming", generatorBackpressure: 2 }).remote(3);
+  type _counted = Expect<Equal<typeof counted, ObjectRefGenerator<number>>>;
+  rt.cancel(counted);
 
   // numReturns: n gives a tuple of n refs typed from the function's tuple return.
   const [doubled, label] = m.split.options({ numReturns: 2 }).remote(21);
