@@ -263,4 +263,21 @@ export const REGRESSIONS: PinnedRegression[] = [
       faults: [{ at: 3, fault: { fault: "evict", target: 5 } }, { at: 3, fault: { fault: "evict", target: 1 } }],
     },
   },
+  {
+    // Found by the second 10-minute soak on the merged engine (reduced by hand from its counterexample; fails
+    // without the fix, 1 of 1): a task's refs nested in its arguments did not pin
+    // their producers' lineage (only top-level ones did). With the nested ref dropped and collected, rebuilding a
+    // result two steps down ($2 = throwIf(nestedSum({ refs: [$0] }))) found $0's lineage released and failed with
+    // ReconstructionError instead of the TaskError it holds. Nested refs now pin lineage like top-level ones.
+    name: "a rebuild through a task whose nested ref was dropped (nested-ref-lineage)",
+    seed: 1704645153, path: "17:4:3:7:7:7:7:7:14:14:17:17:17:17:20:20:20:23:25:25:25:27:28:28:28:35:34:34:33:33",
+    input: {
+      program: [
+        { op: "fanOut", arg: { lit: 0 }, n: 1 }, { op: "nestedSum", refs: [0] }, { op: "drop", ref: 0 },
+        { op: "throwIf", arg: { ref: 0 }, mod: 2 }, { op: "drop", ref: 0 }, { op: "collect" },
+        { op: "stream", arg: { ref: 0 }, n: 1 },
+      ],
+      faults: [{ at: 0, fault: { fault: "killWorker", worker: "busy" } }, { at: 7, fault: { fault: "evict", target: 0 } }],
+    },
+  },
 ];

@@ -42,7 +42,9 @@ export class TaskManager {
       attempts: 0, run: 0, runs: 1, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
     };
     this.tasks.set(id, entry);
-    for (const d of deps) {
+    // Lineage: the producers of its arguments, top-level and nested alike (a rebuild reads both again), stay
+    // known while this task may be rebuilt; put arguments, which cannot be rebuilt, are held.
+    for (const d of nested.length ? deps.concat(nested) : deps) {
       const producer = this.tasks.get(this.d.streams.producerOf(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
