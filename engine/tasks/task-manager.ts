@@ -42,9 +42,11 @@ export class TaskManager {
       attempts: 0, run: 0, runs: 1, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
     };
     this.tasks.set(id, entry);
-    // Lineage: the producers of its arguments, top-level and nested alike (a rebuild reads both again), stay
-    // known while this task may be rebuilt; put arguments, which cannot be rebuilt, are held.
-    for (const d of nested.length ? deps.concat(nested) : deps) {
+    // Lineage: the producers of its arguments stay known while this task may be rebuilt; put arguments, which
+    // cannot be rebuilt, are held. A plain task's nested refs too (its rebuild reads them again). An actor call's
+    // nested refs are not pinned: they are borrowed by the actor (held while it keeps them, then freed), and a
+    // call stays in the actor's log for the actor's life, which would hold them as long.
+    for (const d of nested.length && kind === "task" ? deps.concat(nested) : deps) {
       const producer = this.tasks.get(this.d.streams.producerOf(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
