@@ -100,7 +100,7 @@ export class ObjectDirectory {
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);
     if (o.lineageCounted) this.d.tasks.releaseLineage(this.d.tasks.get(this.d.streams.producerOf(o.id)));
-    if (this.d.streams.hasItems) this.d.streams.forgetItem(o.id);
+    this.d.streams.forgetItem(o.id);
   }
 
   flushDroppedSegments(): void {

@@ -49,7 +49,7 @@ class Stream implements StreamSource {
   arrived(index: number): boolean {
     if (this.closed || this.cancelled || index < this.received) return false;
     // Yields come in order from one run; a gap (never seen) is filled with the objects it names, rebuilt on read.
-    while (this.received <= index) this.push(streamItemId(this.taskId, this.received));
+    this.receiveUpTo(index + 1);
     this.wake();
     return true;
   }
@@ -88,18 +88,21 @@ class Stream implements StreamSource {
     this.room = { worker, need };
   }
 
-  private push(id: ObjectId): void {
-    this.note(this.taskId, id);
-    this.host.hold(id);
-    this.queue.push(id);
-    this.received++;
+  /** Queues yields received..count-1 for the consumer, each held until taken. */
+  private receiveUpTo(count: number): void {
+    for (; this.received < count; this.received++) {
+      const id = streamItemId(this.taskId, this.received);
+      this.note(this.taskId, id);
+      this.host.hold(id);
+      this.queue.push(id);
+    }
   }
 
   private ended(end: { count: number } | { error: Error }): void {
     if (this.closed || this.end) return;
     this.end = end;
     // Yields the driver never saw arrive (none in a normal run) are named by index; a read rebuilds them.
-    if ("count" in end && !this.cancelled) while (this.received < end.count) this.push(streamItemId(this.taskId, this.received));
+    if ("count" in end && !this.cancelled) this.receiveUpTo(end.count);
     this.openRoom(Infinity);
     this.wake();
   }
@@ -156,14 +159,9 @@ export class StreamTable {
     return gen;
   }
 
-  /** Whether any yielded object is known: when none is, every object's producer is its id's task. */
-  get hasItems(): boolean {
-    return this.producers.size > 0;
-  }
-
   /** The task whose lineage makes an object: its id's task, or for a streaming generator's yield, the generator. */
   producerOf(id: ObjectId): TaskId {
-    return this.producers.size > 0 ? this.producers.get(id) ?? taskIdOfObject(id) : taskIdOfObject(id);
+    return this.producers.get(id) ?? taskIdOfObject(id);
   }
 
   /** A yield is about to be registered: its lineage is the generator's. */
