@@ -1,0 +1,122 @@
+// The messages of the cluster's wire (wire.ts carries them): one JSON header each, with a binary body where
+// bytes travel. Three conversations:
+//  - with the head (control): a node or driver registers, beats, asks for the node table, and hears of joins
+//    and deaths. The head is never on the path of a task or an object.
+//  - with a node (work): a driver asks it to run tasks and host actors; the node pulls their arguments from
+//    whoever holds them and answers with the results.
+//  - objects: any process that holds objects (nodes, drivers) serves `pull` in chunks.
+// A request carries `rid`; its reply is `{ t: "reply", re: rid, ... }`, with `error` (a WireError-shaped
+// object, see errors.ts toWire) when it failed.
+import type { FunctionDescriptor } from "../remote.js";
+import type { Resources } from "../options.js";
+import type { ActorHandleDescriptor } from "../refs.js";
+
+/** One node as the head knows it (SPEC "Cluster": rt.nodes()). */
+export interface NodeInfo {
+  nodeId: string;
+  /** host:port of its object and work server (a driver's serves objects only). */
+  address: string;
+  state: "alive" | "dead";
+  isHead: boolean;
+  isDriver: boolean;
+  workers: number;
+  resources: Resources;
+  /** Resources not in use, as the node last reported them. */
+  available: Resources;
+  /** Bumped each time the head declares the node dead; messages of an older epoch are refused. */
+  epoch: number;
+  pid: number;
+}
+
+// ---- with the head ----
+
+/** → head. Reply: { nodeId, epoch, nodeTimeoutMs, nodes: NodeInfo[] }. */
+export interface RegisterRequest {
+  t: "register";
+  address: string;
+  workers: number;
+  resources: Resources;
+  isDriver: boolean;
+  isHead?: boolean;
+  pid: number;
+}
+/** → head, every nodeTimeoutMs / 5. The head answers a dead node's beat with { t: "refused" } and closes. */
+export interface Heartbeat { t: "heartbeat"; nodeId: string; epoch: number; available: Resources }
+/** → head. Reply: { nodes: NodeInfo[] }. */
+export interface NodesRequest { t: "nodes" }
+/** → head, before a node leaves on purpose (drained). Reply: {}. */
+export interface LeavingNotice { t: "leaving"; nodeId: string }
+/** head → everyone registered. */
+export interface NodeAdded { t: "node-added"; node: NodeInfo }
+export interface NodeDied { t: "node-died"; nodeId: string; epoch: number; reason: string }
+
+// ---- with a node ----
+
+/** Where to pull an argument from: the object's key and the address of a process holding it. */
+export interface ObjectSource { key: string; from: string; size?: number }
+
+/**
+ * → node: run one task. Body: the task's argument payload (arg-codec's encoded list), whose refs name objects by
+ * the submitter's ids; `refs` maps each such id (as a string) to where it can be pulled.
+ * Reply: { results: ResultInfo[] } with the inline results' bytes concatenated in the body; or { error }.
+ */
+export interface RunTask {
+  t: "run-task";
+  /** The submitter's node id and task id, for logs and errors. */
+  owner: string;
+  taskId: number;
+  fn: FunctionDescriptor;
+  name: string;
+  /** sha256 of the module file as the submitter sees it (module functions), checked by the node. */
+  moduleHash?: string;
+  options: RemoteTaskOptions;
+  refs: Record<string, ObjectSource>;
+}
+
+export interface RemoteTaskOptions {
+  numReturns: number;
+  maxRetries: number;
+  retryExceptions: boolean;
+  resources: Resources;
+  timeoutMs?: number;
+}
+
+/** One return of a remote task or call: its bytes came inline (in order, in the reply's body) or wait under `key` to be pulled. */
+export interface ResultInfo { flags: number; size: number; key?: string }
+
+/** → node: start an actor. Body: the constructor's payload. Reply: {} or { error }. */
+export interface CreateActor {
+  t: "actor-create";
+  owner: string;
+  actorKey: string;
+  cls: FunctionDescriptor;
+  methods: string[];
+  moduleHash?: string;
+  options: { maxConcurrency?: number; resources: Resources };
+  refs: Record<string, ObjectSource>;
+}
+/** → node: one call, in submission order per actor. Body: its payload. Reply: as RunTask's. */
+export interface CallActor {
+  t: "actor-call";
+  actorKey: string;
+  taskId: number;
+  method: string;
+  options: RemoteTaskOptions;
+  refs: Record<string, ObjectSource>;
+}
+/** → node. No reply. */
+export interface KillActor { t: "actor-kill"; actorKey: string }
+
+// ---- objects ----
+
+/** → any holder. Reply: { flags, size, hasRefs } with bytes [offset, offset + length) in the body; or { error }. */
+export interface Pull { t: "pull"; key: string; offset: number; length: number }
+/** → a holder: drop these objects (the owner has its copy, or nothing needs them). No reply. */
+export interface Release { t: "release"; keys: string[] }
+
+/** Bytes a pull asks for at most: objects move in chunks this size. */
+export const PULL_CHUNK_BYTES = 4 * 2 ** 20;
+/** Results up to this size travel inline with the reply; bigger ones are pulled. */
+export const INLINE_RESULT_BYTES = 256 * 1024;
+
+export type { ActorHandleDescriptor };

@@ -1,0 +1,333 @@
+// The cluster's wire: length-prefixed frames over TCP, each a JSON header and an optional binary body, after a
+// mutual challenge-response that proves both ends hold the cluster token without sending it. Everything that
+// talks between Loom processes (head, nodes, drivers) goes through here, so the checks live in one place:
+// frame sizes are bounded (a small one before authentication), a malformed or unexpected frame closes the
+// connection, and nothing a peer sends can throw out of this module.
+import net from "node:net";
+import { randomBytes, createHmac, timingSafeEqual } from "node:crypto";
+
+/** Largest frame after authentication: a header and a body (object chunks are a few MiB). */
+export const MAX_FRAME_BYTES = 64 * 2 ** 20;
+/** Largest frame before it: the handshake's frames are tiny, so a stranger cannot make us buffer much. */
+const MAX_HANDSHAKE_FRAME = 1024;
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+const PROTOCOL_VERSION = 1;
+
+export interface Header {
+  /** The message type. */
+  t: string;
+  /** A request's id; its reply carries it as `re`. */
+  rid?: number;
+  re?: number;
+  [field: string]: unknown;
+}
+
+export interface Frame {
+  h: Header;
+  body: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function encodeFrame(h: Header, body: Uint8Array = EMPTY): Buffer {
+  const head = Buffer.from(JSON.stringify(h));
+  const out = Buffer.allocUnsafe(8 + head.length + body.length);
+  out.writeUInt32BE(4 + head.length + body.length, 0);
+  out.writeUInt32BE(head.length, 4);
+  head.copy(out, 8);
+  out.set(body, 8 + head.length);
+  return out;
+}
+
+/** Splits a byte stream into frames; throws WireError on a frame that is malformed or too big. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  constructor(public maxFrame: number) {}
+
+  push(data: Buffer): Frame[] {
+    this.chunks.push(data);
+    this.buffered += data.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [all];
+      const length = all.readUInt32BE(0);
+      if (length < 4 || length > this.maxFrame) throw new WireError(`frame of ${length} bytes (the limit is ${this.maxFrame})`);
+      if (this.buffered < 4 + length) break;
+      const headerLength = all.readUInt32BE(4);
+      if (headerLength > length - 4 || headerLength === 0) throw new WireError(`frame header of ${headerLength} bytes in a ${length}-byte frame`);
+      let h: unknown;
+      try {
+        h = JSON.parse(all.toString("utf8", 8, 8 + headerLength));
+      } catch {
+        throw new WireError("frame header is not JSON");
+      }
+      if (typeof h !== "object" || h === null || Array.isArray(h) || typeof (h as Header).t !== "string") throw new WireError("frame header has no message type");
+      const rid = (h as Header).rid, re = (h as Header).re;
+      if ((rid !== undefined && !Number.isSafeInteger(rid)) || (re !== undefined && !Number.isSafeInteger(re))) throw new WireError("frame header has a bad request id");
+      // The body is copied out: the stream's buffer is reused for the next frames.
+      const body = Uint8Array.prototype.slice.call(all, 8 + headerLength, 4 + length);
+      frames.push({ h: h as Header, body });
+      const rest = all.subarray(4 + length);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+    }
+    return frames;
+  }
+}
+
+export class WireError extends Error {
+  override name = "WireError";
+}
+
+export interface WireOptions {
+  /** The cluster token; undefined on a loopback-only cluster started without one (both ends must agree). */
+  token?: string;
+}
+
+function mac(token: string | undefined, role: string, a: string, b: string): string {
+  return createHmac("sha256", token ?? "").update(`${role}:${a}:${b}`).digest("hex");
+}
+
+function macMatches(expected: string, got: unknown): boolean {
+  if (typeof got !== "string" || got.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(got));
+}
+
+type Pending = { resolve: (f: Frame) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout };
+
+/**
+ * One authenticated connection. `onFrame` gets every frame that is not a reply to a request made here; a
+ * handler that throws closes nothing (the error is reported to `onError`).
+ */
+export class Connection {
+  onFrame: (frame: Frame, connection: Connection) => void = () => {};
+  onError: (error: Error) => void = () => {};
+  private readonly closeListeners: Array<(why: string) => void> = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextRid = 1;
+  closed = false;
+
+  constructor(private readonly socket: net.Socket, private readonly reader: FrameReader, readonly peer: string) {
+    socket.on("data", (data: Buffer) => this.data(data));
+    socket.on("close", () => this.closeNow("the connection closed"));
+    socket.on("error", (e) => this.closeNow(`the connection failed: ${e.message}`));
+  }
+
+  /** Frames that arrived with the handshake's last one. */
+  deliver(frames: Frame[]): void {
+    for (const f of frames) this.dispatch(f);
+  }
+
+  private data(data: Buffer): void {
+    if (this.closed) return;
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(data);
+    } catch (e) {
+      this.onError(e as Error);
+      this.closeNow(`protocol error: ${(e as Error).message}`);
+      return;
+    }
+    for (const f of frames) { if (this.closed) return; this.dispatch(f); }
+  }
+
+  private dispatch(f: Frame): void {
+    if (f.h.re !== undefined) {
+      const p = this.pending.get(f.h.re);
+      if (!p) return; // a reply to a request that timed out, or a stray: dropped
+      this.pending.delete(f.h.re);
+      if (p.timer) clearTimeout(p.timer);
+      p.resolve(f);
+      return;
+    }
+    try {
+      this.onFrame(f, this);
+    } catch (e) {
+      this.onError(e as Error);
+    }
+  }
+
+  send(h: Header, body?: Uint8Array): void {
+    if (this.closed) return;
+    this.socket.write(encodeFrame(h, body));
+  }
+
+  /** Sends a request and resolves with its reply; rejects when the connection closes or the time runs out. */
+  request(h: Header, body?: Uint8Array, timeoutMs?: number): Promise<Frame> {
+    if (this.closed) return Promise.reject(new WireError(`${this.peer}: the connection is closed`));
+    const rid = this.nextRid++;
+    return new Promise<Frame>((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(() => { this.pending.delete(rid); reject(new WireError(`${this.peer}: no reply to ${h.t} within ${timeoutMs} ms`)); }, timeoutMs);
+        p.timer.unref?.();
+      }
+      this.pending.set(rid, p);
+      this.send({ ...h, rid }, body);
+    });
+  }
+
+  reply(to: Header, h: Omit<Header, "t"> & { t?: string }, body?: Uint8Array): void {
+    if (to.rid === undefined) return;
+    this.send({ t: "reply", ...h, re: to.rid } as Header, body);
+  }
+
+  onClose(listener: (why: string) => void): void {
+    if (this.closed) queueMicrotask(() => listener("the connection closed"));
+    else this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    this.closeNow("closed here");
+  }
+
+  /** Stops reading and writing at once (the tests' stand-in for a lost machine). */
+  destroy(): void {
+    this.closeNow("destroyed here");
+  }
+
+  private closeNow(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    const error = new WireError(`${this.peer}: ${why}`);
+    for (const p of this.pending.values()) { if (p.timer) clearTimeout(p.timer); p.reject(error); }
+    this.pending.clear();
+    for (const l of this.closeListeners.splice(0)) {
+      try { l(why); } catch (e) { this.onError(e as Error); }
+    }
+  }
+}
+
+/** Reads frames until `want` arrives (the handshake), failing on anything else, a bad frame, or the timeout. */
+function handshakeStep(socket: net.Socket, reader: FrameReader, want: string, peer: string): Promise<{ frame: Frame; rest: Frame[] }> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error, result?: { frame: Frame; rest: Frame[] }) => {
+      clearTimeout(timer);
+      socket.off("data", onData); socket.off("close", onClose); socket.off("error", onClose);
+      if (error) reject(error); else resolve(result!);
+    };
+    const onData = (data: Buffer) => {
+      let frames: Frame[];
+      try { frames = reader.push(data); } catch (e) { done(e as Error); return; }
+      if (frames.length === 0) return;
+      const [first, ...rest] = frames;
+      if (first!.h.t !== want) done(new WireError(`${peer}: expected ${want} during the handshake, got ${JSON.stringify(first!.h.t).slice(0, 40)}`));
+      else done(undefined, { frame: first!, rest });
+    };
+    const onClose = () => done(new WireError(`${peer}: the connection closed during the handshake (a wrong token?)`));
+    const timer = setTimeout(() => done(new WireError(`${peer}: no ${want} within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+    socket.on("data", onData); socket.on("close", onClose); socket.on("error", onClose);
+  });
+}
+
+export interface WireServer {
+  readonly host: string;
+  readonly port: number;
+  /** Open connections, for tests and shutdown. */
+  readonly connections: Set<Connection>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on host:port (port 0: any free one) and hands each connection that proves the token to
+ * `onConnection`. A connection that fails the handshake is closed and reported to `onRejected`.
+ */
+export function listen(
+  options: WireOptions & { host: string; port: number },
+  onConnection: (c: Connection) => void,
+  onRejected: (why: string) => void = () => {},
+): Promise<WireServer> {
+  const connections = new Set<Connection>();
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
+    const serverNonce = randomBytes(16).toString("hex");
+    socket.on("error", () => {});
+    socket.write(encodeFrame({ t: "hello", v: PROTOCOL_VERSION, nonce: serverNonce }));
+    handshakeStep(socket, reader, "auth", peer).then(({ frame, rest }) => {
+      const clientNonce = frame.h.nonce;
+      if (typeof clientNonce !== "string" || !/^[0-9a-f]{32}$/.test(clientNonce) || !macMatches(mac(options.token, "client", serverNonce, clientNonce), frame.h.mac)) {
+        socket.write(encodeFrame({ t: "denied", reason: "the token does not match" }));
+        socket.end();
+        socket.destroySoon?.();
+        onRejected(`${peer}: the token does not match`);
+        return;
+      }
+      if (rest.length) throw new WireError(`${peer}: sent frames before the handshake ended`);
+      reader.maxFrame = MAX_FRAME_BYTES;
+      const c = new Connection(socket, reader, peer);
+      connections.add(c);
+      c.onClose(() => connections.delete(c));
+      socket.write(encodeFrame({ t: "welcome", mac: mac(options.token, "server", clientNonce, serverNonce) }));
+      onConnection(c);
+    }).catch((e: Error) => {
+      socket.destroy();
+      onRejected(e.message);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        host: options.host,
+        port: address.port,
+        connections,
+        close: () => new Promise<void>((done) => {
+          for (const c of connections) c.close();
+          server.close(() => done());
+        }),
+      });
+    });
+  });
+}
+
+/** Connects to host:port and proves the token; rejects when the peer does not prove it back. */
+export function connect(options: WireOptions & { host: string; port: number; timeoutMs?: number }): Promise<Connection> {
+  const peer = `${options.host}:${options.port}`;
+  return new Promise<Connection>((resolve, reject) => {
+    const socket = net.connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => { socket.destroy(); reject(new WireError(`${peer}: could not connect within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`)); }, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    const fail = (e: Error) => { clearTimeout(timer); socket.destroy(); reject(e); };
+    socket.once("error", (e) => fail(new WireError(`${peer}: ${e.message}`)));
+    socket.once("connect", () => {
+      const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
+      handshakeStep(socket, reader, "hello", peer).then(async ({ frame }) => {
+        const serverNonce = frame.h.nonce;
+        if (frame.h.v !== PROTOCOL_VERSION) throw new WireError(`${peer}: speaks wire version ${String(frame.h.v)}, this process ${PROTOCOL_VERSION}`);
+        if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new WireError(`${peer}: sent a bad challenge`);
+        const clientNonce = randomBytes(16).toString("hex");
+        socket.write(encodeFrame({ t: "auth", nonce: clientNonce, mac: mac(options.token, "client", serverNonce, clientNonce) }));
+        const { frame: welcome, rest } = await handshakeStep(socket, reader, "welcome", peer).catch((e: Error) => {
+          throw new WireError(`${e.message.replace(/ \(a wrong token\?\)$/, "")}: it refused our token (check LOOM_TOKEN, --token or ~/.loom/token)`);
+        });
+        if (!macMatches(mac(options.token, "server", clientNonce, serverNonce), welcome.h.mac)) throw new WireError(`${peer}: could not prove it holds the cluster token`);
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        reader.maxFrame = MAX_FRAME_BYTES;
+        const c = new Connection(socket, reader, peer);
+        resolve(c);
+        c.deliver(rest);
+      }).catch(fail);
+    });
+  });
+}
+
+/** "host:port" → parts; a clear error on anything else. */
+export function parseAddress(address: string, what = "address"): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port > 0 && port < 65536)) throw new WireError(`${what} ${JSON.stringify(address)} is not host:port`);
+  return { host: m[1]!, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "localhost" || host === "::1" || /^127\./.test(host);
+}

@@ -1,0 +1,63 @@
+// Objects as bytes, for the cluster's wire: a sealed object's encoded payload and flags read out of this
+// process's store (to serve a pull), and such bytes written back in and sealed under a new id (a pulled copy).
+// The bytes are the value codec's, so a copy decodes exactly as the original; refs inside them name objects of
+// the process that wrote them, which is why `hasRefs` travels with them.
+import * as L from "../../core-wasm/shared/layout.js";
+import { LoomError } from "../errors.js";
+import type { ObjectId } from "../ids.js";
+import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
+import { ARENA_OBJECT_LIMIT } from "./object-store.js";
+import type { DriverContext } from "../runtime/driver-context.js";
+
+export interface RawObject {
+  /** FLAG_ERROR when the object holds a task's failure; FLAG_SEGMENT when its payload had a segment of its own. */
+  flags: number;
+  bytes: Uint8Array;
+  /** Whether the value holds refs (they name objects of the process that wrote it). */
+  hasRefs: boolean;
+}
+
+type RawDeps = Pick<DriverContext, "core" | "objects" | "store" | "spill" | "waiters" | "parkWake">;
+
+/** The sealed object's bytes (a view: copy before the object can be freed), or undefined if it is not sealed here. */
+export function exportRaw(d: RawDeps, id: ObjectId): RawObject | undefined {
+  d.objects.restoreIfSpilled(id);
+  if (!d.objects.isReadable(id)) return undefined;
+  const o = d.objects.get(id)!;
+  const ex = d.core.exports;
+  const flags = ex.objFlags(o.entry);
+  const size = ex.objSize(o.entry);
+  const hasRefs = o.contains.length > 0;
+  if (flags & L.FLAG_SEGMENT) {
+    const segment = d.store.segments.get(id)!;
+    d.spill.touch(id);
+    return { flags: flags & (L.FLAG_ERROR | L.FLAG_SEGMENT), bytes: new Uint8Array(segment, SEGMENT_HEADER, size), hasRefs };
+  }
+  const at = ex.objLocation(o.entry);
+  return { flags: flags & L.FLAG_ERROR, bytes: d.core.u8.subarray(at, at + size), hasRefs };
+}
+
+/**
+ * Writes a pulled object's bytes under `id` (registered by the caller, not yet sealed) and seals it. Bytes that
+ * had a segment get one again (their buffers are laid out for it); small ones go to the arena when it has room.
+ */
+export function importRaw(d: RawDeps, id: ObjectId, flags: number, bytes: Uint8Array): void {
+  const o = d.objects.get(id);
+  if (!o || o.entry === 0) throw new LoomError(`object ${id} is not registered; cannot store a pulled copy`);
+  const ex = d.core.exports;
+  let where: { location: number; size: number; flags: number };
+  const at = !(flags & L.FLAG_SEGMENT) && bytes.length <= ARENA_OBJECT_LIMIT ? ex.arenaAlloc(Math.max(bytes.length, 1)) : 0;
+  if (at !== 0) {
+    d.core.u8.set(bytes, at);
+    where = { location: at, size: bytes.length, flags: flags & L.FLAG_ERROR };
+  } else {
+    const segment = d.store.pool?.takeRecycled(bytes.length) ?? new SharedArrayBuffer(segmentSize(bytes.length));
+    new Uint8Array(segment, SEGMENT_HEADER, bytes.length).set(bytes);
+    if (!d.store.pool) handles.pinHere(segment);
+    d.store.keepSegment(id, segment);
+    where = { location: 0, size: bytes.length, flags: (flags & L.FLAG_ERROR) | L.FLAG_SEGMENT };
+  }
+  d.parkWake.notifyWorkers(d.objects.seal(o, where));
+  if (where.flags & L.FLAG_SEGMENT) d.objects.segmentStored(id);
+  d.waiters.onSealed(id);
+}
