@@ -43,6 +43,7 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
+import { exportRaw, importRaw, type RawObject } from "../object-store/raw-objects.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -401,5 +402,23 @@ export class Runtime implements Backend, RefOwner {
 
   busyWorker(): number {
     return this.d.dispatcher.busyWorker();
+  }
+
+  // ---- the cluster's seams (engine/cluster): objects as bytes ----
+
+  /** @internal A sealed object's encoded bytes and flags, to answer a pull; undefined unless it is sealed here. */
+  exportObject(id: ObjectId): RawObject | undefined {
+    return exportRaw(this.d, id);
+  }
+
+  /** @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. */
+  importObject(flags: number, bytes: Uint8Array): ObjectRef {
+    this.checkOpen();
+    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
+    const id = objectIdOf(taskId, 0);
+    this.d.objects.registerObject(id, true);
+    importRaw(this.d, id, flags, bytes);
+    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    return new ObjectRef(id, this);
   }
 }
