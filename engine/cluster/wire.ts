@@ -331,3 +331,6 @@ export function parseAddress(address: string, what = "address"): { host: string;
 export function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "localhost" || host === "::1" || /^127\./.test(host);
 }
+
+/** The name the first users of this module knew ConnectionError by. */
+export { ConnectionError as WireError };
