@@ -158,6 +158,9 @@ test("an inline task whose argument is pulled from another process; a second tas
 test("a module task, its module's hash checked; a copy that differs is refused, naming the module and the node", { timeout: 60_000 }, async () => {
   const fn = { kind: "module", url: TASKS_URL, name: "add" };
   assert.equal(await value(await ask(runTask({ fn, moduleHash: sha256(TASKS_URL) }), payload([2, 3]))), 5);
+  const pair = { kind: "module", url: TASKS_URL, name: "pair" };
+  const two = await values(await ask(runTask({ fn: pair, options: { ...taskOptions, numReturns: 2 } }), payload([4])));
+  assert.deepEqual(two.map((r) => r.value), [4, 40], "two inline returns, in order");
   const error = replyError(await ask(runTask({ fn, moduleHash: "0".repeat(64) }), payload([2, 3])));
   assert.equal(error.code, "ERR_LOOM");
   assert.match(error.message, /module .*tasks\.ts differs on node node-test from the driver's copy/);
@@ -220,6 +223,32 @@ test("an actor's calls run in arrival order even when an earlier call's argument
   assert.match(gone.message, /actor drv\/actor\/1 is not hosted on node node-test/);
 });
 
+test("an actor that dies on the node: its calls' ActorDiedError travels as their results", { timeout: 60_000 }, async () => {
+  const actorKey = "drv/actor/2";
+  const url = new URL("../test-fixtures/cluster-actors.ts", import.meta.url).href;
+  const created = await ask({ t: "actor-create", owner: "drv", actorKey, cls: { kind: "module", url, name: "Fragile" }, methods: ["ping", "crash"], moduleHash: sha256(url), options: { resources: { cpu: 1 } }, refs: {} }, payload([]));
+  assert.equal(created.h.error, undefined);
+  const call = (method: string) => ask({ t: "actor-call", actorKey, taskId: nextTaskId++, method, options: taskOptions, refs: {} }, payload([]));
+  assert.equal(await value(await call("ping")), "pong");
+  for (const method of ["crash", "ping"]) {
+    const [r] = await values(await call(method));
+    assert.ok(r!.info.flags & L.FLAG_ERROR, `${method}: an error value`);
+    assert.equal((r!.error as LoomError).code, "ERR_ACTOR_DIED", `${method}: ${r!.error}`);
+  }
+  node.driver.send({ t: "actor-kill", actorKey });
+});
+
+test("objects holding refs do not move between nodes yet: as an argument or as a result", { timeout: 60_000 }, async () => {
+  objects.set("drv/400/0", { ...raw(1), hasRefs: true });
+  const fn = inline("function one(x) { return x; }");
+  const argument = replyError(await ask(runTask({ fn, refs: { "3": { key: "drv/400/0", from: holderAddress } } }), payload([refTo(3)])));
+  assert.match(argument.message, /objects holding refs cannot yet move between nodes/);
+  const returnsRef = { kind: "module", url: TASKS_URL, name: "returnsRef" };
+  const result = replyError(await ask(runTask({ fn: returnsRef }), payload([5])));
+  assert.match(result.message, /returning refs from a task on another node is not supported yet/);
+  assert.deepEqual(await node.command("held"), { held: 0 }, "nothing held for the refused result");
+});
+
 test("malformed messages are answered with errors, and the node goes on serving", { timeout: 60_000 }, async () => {
   const fn = inline("function one() { return 1; }");
   const cases: Array<[string, Header, Uint8Array | undefined, RegExp]> = [
@@ -228,6 +257,7 @@ test("malformed messages are answered with errors, and the node goes on serving"
     ["no options", runTask({ fn, options: "fast" }), payload([]), /options is "fast"/],
     ["bad numReturns", runTask({ fn, options: { ...taskOptions, numReturns: 0 } }), payload([]), /options\.numReturns/],
     ["bad resources", runTask({ fn, options: { ...taskOptions, resources: { cpu: -1 } } }), payload([]), /resources\.cpu/],
+    ["more than the node offers", runTask({ fn, options: { ...taskOptions, resources: { gpu: 1 } } }), payload([]), /needs \{"gpu":1\} but node node-test offers \{"cpu":1\}/],
     ["a bad taskId", runTask({ fn, taskId: "seven" }), payload([]), /taskId/],
     ["a bad ref source", runTask({ fn, refs: { "1": { key: "k", from: "nowhere" } } }), payload([]), /refs\[1\]\.from/],
     ["no body", runTask({ fn }), undefined, /argument payload has 0 bytes/],

@@ -5,6 +5,7 @@
 import { LoomError, toWire } from "../errors.js";
 import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
 import type { ActorHandle } from "../remote.js";
+import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
 import type { CallActor, CreateActor, ResultInfo, RunTask } from "./messages.js";
@@ -68,7 +69,11 @@ class NodeWork {
   draining = false;
   closed = false;
 
+  /** What the local runtime offers, fixed for its life: work that needs more would wait here forever. */
+  private readonly offered: Resources;
+
   constructor(private readonly runtime: Runtime, token: string | undefined, private readonly nodeId: () => string) {
+    this.offered = runtime.inspect().resources;
     this.puller = new ObjectPuller(token);
     this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
   }
@@ -126,6 +131,7 @@ class NodeWork {
    * 5. its returns are answered once they settle (a failure is a value: its error bytes travel as they are).
    */
   private async runTask(msg: RunTask, body: Uint8Array): Promise<Answer> {
+    this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const out = this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name));
@@ -135,6 +141,7 @@ class NodeWork {
   /** Creates the actor (registered at once, so the calls that follow chain behind its creation). */
   private createActor(msg: CreateActor, body: Uint8Array): Promise<Answer> {
     if (this.actors.has(msg.actorKey)) return Promise.reject(new LoomError(`actor ${msg.actorKey} already lives on node ${this.nodeId()}`));
+    this.checkFits(msg.options.resources, `actor ${msg.actorKey} (${msg.cls.name})`);
     const handle = (async () => {
       if (msg.cls.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.cls.url, msg.moduleHash, this.nodeId());
       const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
@@ -179,6 +186,16 @@ class NodeWork {
     actor.tail.then(() => actor.handle).then((handle) => {
       if (!this.runtime.isShutdown) this.runtime.kill(handle);
     }).catch(noop);
+  }
+
+  /** Throws unless `needs` fits what this node offers (a task's `cpu` is 1 unless named). */
+  private checkFits(needs: Resources, what: string): void {
+    const all = { cpu: 1, ...needs };
+    for (const [name, amount] of Object.entries(all)) {
+      if (amount > (this.offered[name] ?? 0)) {
+        throw new LoomError(`${what} needs ${JSON.stringify(needs)} but node ${this.nodeId()} offers ${JSON.stringify(this.offered)} (${name}: ${this.offered[name] ?? 0})`);
+      }
+    }
   }
 
   private release(keys: string[]): void {
