@@ -192,6 +192,17 @@ test("a big argument and a big result move in chunks; the result is held until r
   }
 });
 
+test("a big result whose driver has gone before the reply is not held", { timeout: 60_000 }, async () => {
+  const gone = await connect({ ...parseAddress(node.address), token: TOKEN });
+  const fn = inline("async function big() { await new Promise((r) => setTimeout(r, 300)); return new Float64Array(100000); }");
+  gone.request(runTask({ fn }), payload([])).catch(() => {});
+  await new Promise((r) => setTimeout(r, 50));
+  gone.close();
+  // One worker: this task runs after the big one, so its reply comes after the big one was answered.
+  assert.equal(await value(await ask(runTask({ fn: inline("function one() { return 1; }") }), payload([]))), 1);
+  assert.deepEqual(await node.command("held"), { held: 0 });
+});
+
 test("a task that throws: its error bytes come back and decode to the TaskError", { timeout: 60_000 }, async () => {
   const fn = { kind: "module", url: TASKS_URL, name: "fail" };
   const [r] = await values(await ask(runTask({ fn, moduleHash: sha256(TASKS_URL) }), payload(["no such thing"])));

@@ -39,8 +39,8 @@ export interface NodeService {
 /** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
 const MAX_INLINE_REPLY_BYTES = Math.min(16 * 2 ** 20, MAX_FRAME_BYTES / 4);
 
-/** What a request's handler answers: the reply's fields and body. */
-interface Answer { header: Record<string, unknown>; body?: Uint8Array }
+/** What a request's handler answers: the reply's fields and body, and the keys of the results it holds. */
+interface Answer { header: Record<string, unknown>; body?: Uint8Array; held?: string[] }
 
 /** An actor hosted here, from actor-create until actor-kill. */
 interface HostedActor {
@@ -118,7 +118,11 @@ class NodeWork {
       work = Promise.reject(e);
     }
     work.then(
-      (a) => c.reply(h, a.header, a.body),
+      (a) => {
+        // Nobody will hear of results held for a peer that has gone: drop them rather than keep them forever.
+        if (c.closed && a.held) this.release(a.held);
+        c.reply(h, a.header, a.body);
+      },
       (e) => c.reply(h, { error: toWire(e) }),
     ).catch(noop).finally(() => {
       if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
@@ -240,6 +244,7 @@ class NodeWork {
       return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES ? raw.bytes.slice() : undefined };
     });
     const results: ResultInfo[] = [];
+    const held: string[] = [];
     const inline: Uint8Array[] = [];
     let inlineBytes = 0;
     raws.forEach(({ flags, size, copy }, i) => {
@@ -250,10 +255,11 @@ class NodeWork {
       } else {
         const key = `${owner}/${taskId}/${i}`;
         this.held.set(key, refs[i]!);
+        held.push(key);
         results.push({ flags, size, key });
       }
     });
-    return { header: { results }, body: Buffer.concat(inline, inlineBytes) };
+    return { header: { results }, body: Buffer.concat(inline, inlineBytes), held };
   }
 
   /** Resolves once every request received has been answered. */
