@@ -67,7 +67,6 @@ class NodeWork {
   private inFlight = 0;
   private idle: Array<() => void> = [];
   draining = false;
-  closed = false;
 
   /** What the local runtime offers, fixed for its life: work that needs more would wait here forever. */
   private readonly offered: Resources;
@@ -269,7 +268,6 @@ class NodeWork {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     await this.puller.close();
     this.held.clear();
     this.imports.clear();
