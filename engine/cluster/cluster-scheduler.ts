@@ -121,6 +121,13 @@ export class ClusterScheduler {
 
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
   placeTask(entry: TaskEntry): boolean {
+    if (entry.options.streaming !== undefined) {
+      // Streaming generators run where their consumer is (v1): on this process's workers.
+      if (this.d.workerCount > 0) return false;
+      this.d.tasks.sealError(entry, new LoomError(`${entry.name}: streaming generators do not run on other nodes yet; give the driver workers (init({ address, workers }))`));
+      this.d.tasks.finishTask(entry, "failed", -1);
+      return true;
+    }
     const where = this.choose(entry.options.resources);
     if (where === undefined) {
       // A task waiting in the backlog comes through here again: counted once.
