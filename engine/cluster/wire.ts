@@ -189,10 +189,21 @@ export class Connection {
     this.closeNow("destroyed here");
   }
 
-  private closeNow(why: string): void {
+  /** Closes once what was sent has been flushed, so that a last message (a refusal) reaches the peer. */
+  end(): void {
+    this.closeNow("closed here", true);
+  }
+
+  private closeNow(why: string, flush = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    if (flush) {
+      this.socket.end();
+      // A peer that never reads would hold the socket open: it is destroyed after a grace period.
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    } else {
+      this.socket.destroy();
+    }
     const error = new WireError(`${this.peer}: ${why}`);
     for (const p of this.pending.values()) { if (p.timer) clearTimeout(p.timer); p.reject(error); }
     this.pending.clear();
