@@ -310,8 +310,10 @@ export function connect(options: WireOptions & { host: string; port: number; tim
     socket.once("error", (e) => fail(new WireError(`${peer}: ${e.message}`)));
     socket.once("connect", () => {
       const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
-      handshakeStep(socket, reader, "hello", peer).then(async ({ frame }) => {
+      handshakeStep(socket, reader, "hello", peer).then(async ({ frame, rest: early }) => {
         const serverNonce = frame.h.nonce;
+        // A server that speaks before our auth is not following the protocol (a replay of a recorded session).
+        if (early.length) throw new WireError(`${peer}: sent frames before our auth`);
         if (frame.h.v !== PROTOCOL_VERSION) throw new WireError(`${peer}: speaks wire version ${String(frame.h.v)}, this process ${PROTOCOL_VERSION}`);
         if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new WireError(`${peer}: sent a bad challenge`);
         const clientNonce = randomBytes(16).toString("hex");
