@@ -36,7 +36,7 @@ async function silentNode(address: string): Promise<{ c: Connection; nodeId: str
 function nextEvent<T>(client: HeadClient, event: "node-died" | "node-added" | "refused" | "reconnected", within = 3_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${within} ms`)), within);
-    client.once(event, (value: unknown) => { clearTimeout(timer); resolve(value as T); });
+    client.once(event, (value?: unknown) => { clearTimeout(timer); resolve(value as T); });
   });
 }
 
