@@ -30,7 +30,10 @@ export interface NodeInfo {
 
 // ---- with the head ----
 
-/** → head. Reply: { nodeId, epoch, nodeTimeoutMs, nodes: NodeInfo[] }. */
+/**
+ * → head. Reply: RegisterReply. With `nodeId` and `epoch`, a live node whose connection dropped takes its row
+ * back; a node the head declared dead, or does not know, is refused (a restarted process registers anew).
+ */
 export interface RegisterRequest {
   t: "register";
   address: string;
@@ -39,9 +42,16 @@ export interface RegisterRequest {
   isDriver: boolean;
   isHead?: boolean;
   pid: number;
+  nodeId?: string;
+  epoch?: number;
 }
-/** → head, every nodeTimeoutMs / 5. The head answers a dead node's beat with { t: "refused" } and closes. */
+export type RegisterReply =
+  | { nodeId: string; epoch: number; nodeTimeoutMs: number; nodes: NodeInfo[] }
+  | { refused: string };
+/** → head, every nodeTimeoutMs / 5; no reply. The head answers a dead node's beat with Refused and closes. */
 export interface Heartbeat { t: "heartbeat"; nodeId: string; epoch: number; available: Resources }
+/** head → a node it will not hear from: declared dead, or an old epoch. The connection closes after it. */
+export interface Refused { t: "refused"; reason: string }
 /** → head. Reply: { nodes: NodeInfo[] }. */
 export interface NodesRequest { t: "nodes" }
 /** → head, before a node leaves on purpose (drained). Reply: {}. */
@@ -49,6 +59,20 @@ export interface LeavingNotice { t: "leaving"; nodeId: string }
 /** head → everyone registered. */
 export interface NodeAdded { t: "node-added"; node: NodeInfo }
 export interface NodeDied { t: "node-died"; nodeId: string; epoch: number; reason: string }
+
+/** A named actor's row at the head: who claimed the name, and what a lookup returns (the handle, where it lives). */
+export interface NameEntry {
+  name: string;
+  /** The node id of the process that claimed it (a driver, or a node creating an actor); its death releases the name. */
+  owner: string;
+  value: unknown;
+}
+/** → head, by a registered process (the owner). Reply: { ok: true } or { ok: false, holder: NameEntry }. */
+export interface ClaimName { t: "claim-name"; name: string; value: unknown }
+/** → head, by the owner. Reply: { released: boolean }. */
+export interface ReleaseName { t: "release-name"; name: string }
+/** → head. Reply: { entry?: NameEntry }. */
+export interface LookupName { t: "lookup-name"; name: string }
 
 // ---- with a node ----
 

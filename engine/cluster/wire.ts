@@ -189,10 +189,21 @@ export class Connection {
     this.closeNow("destroyed here");
   }
 
-  private closeNow(why: string): void {
+  /** Closes once what was sent has been flushed, so that a last message (a refusal) reaches the peer. */
+  end(): void {
+    this.closeNow("closed here", true);
+  }
+
+  private closeNow(why: string, flush = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    if (flush) {
+      this.socket.end();
+      // A peer that never reads would hold the socket open: it is destroyed after a grace period.
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    } else {
+      this.socket.destroy();
+    }
     const error = new ConnectionError(`${this.peer}: ${why}`);
     for (const p of this.pending.values()) { if (p.timer) clearTimeout(p.timer); p.reject(error); }
     this.pending.clear();
@@ -299,8 +310,10 @@ export function connect(options: WireOptions & { host: string; port: number; tim
     socket.once("error", (e) => fail(new ConnectionError(`${peer}: ${e.message}`)));
     socket.once("connect", () => {
       const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
-      handshakeStep(socket, reader, "hello", peer).then(async ({ frame }) => {
+      handshakeStep(socket, reader, "hello", peer).then(async ({ frame, rest: early }) => {
         const serverNonce = frame.h.nonce;
+        // A server that speaks before our auth is not following the protocol (a replay of a recorded session).
+        if (early.length) throw new ConnectionError(`${peer}: sent frames before our auth`);
         if (frame.h.v !== PROTOCOL_VERSION) throw new ConnectionError(`${peer}: speaks wire version ${String(frame.h.v)}, this process ${PROTOCOL_VERSION}`);
         if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new ConnectionError(`${peer}: sent a bad challenge`);
         const clientNonce = randomBytes(16).toString("hex");

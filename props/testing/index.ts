@@ -1,5 +1,6 @@
 /**
- * Property-test your own task graphs under faults: fault-schedule arbitraries and `checkUnderFaults`.
+ * Property-test your own task graphs under faults: fault-schedule arbitraries and `checkUnderFaults`; and
+ * `Cluster`, a cluster of real Loom processes on this machine for tests.
  * @module loom-dag/testing
  */
 // loom-dag/testing: property-test your own task graphs under faults. Fault-schedule arbitraries, and
@@ -10,6 +11,8 @@ import { isDeepStrictEqual } from "node:util";
 import { init, ObjectRef, type Runtime, type InitOptions } from "loom-dag";
 import { objectIdOf, type TaskId } from "../../engine/ids.js";
 import { ACTOR_BRAND, markActorHandle } from "../../engine/refs.js";
+
+export { Cluster, type ClusterOptions, type ClusterNodeOptions, type ClusterProcess } from "./cluster.js";
 
 // What Loom promises under these faults (SPEC "Lineage and faults"): task-made objects come back by
 // re-executing their lineage; actors with restarts left replay their calls; tasks with retries left survive

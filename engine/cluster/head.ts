@@ -1,0 +1,265 @@
+// The head: the cluster's control plane. It registers nodes and drivers, hears their heartbeats, declares the
+// silent ones dead and tells everyone, and holds the named-actor table. Tables live in a ControlStore; this
+// file owns only the connections and the liveness clock. No task, call or object ever passes through here.
+import { randomBytes } from "node:crypto";
+import { listen, type Connection, type Frame, type Header, type WireServer } from "./wire.js";
+import { MemoryControlStore, type ControlStore, type NodeRecord } from "./control-store.js";
+import type { NodeInfo, RegisterRequest, RegisterReply } from "./messages.js";
+import { LoomError, toWire } from "../errors.js";
+import { checkResources } from "../options.js";
+
+export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
+
+export interface HeadOptions {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  token?: string;
+  /** A node silent this long is dead (default 10 s). */
+  nodeTimeoutMs?: number;
+  /** The tables (default: in memory). A given store is left open at close. */
+  store?: ControlStore;
+  /** Where the head says what it did (joins, deaths, refusals); default: nowhere. */
+  log?: (line: string) => void;
+}
+
+export interface Head {
+  /** host:port as given to listen (a wildcard host stays a wildcard). */
+  readonly address: string;
+  readonly port: number;
+  readonly store: ControlStore;
+  close(): Promise<void>;
+}
+
+/** Starts a head listening on host:port; resolves once it accepts connections. */
+export async function startHead(options: HeadOptions): Promise<Head> {
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
+  if (!Number.isFinite(nodeTimeoutMs) || nodeTimeoutMs < 10) throw new LoomError(`head: nodeTimeoutMs must be a number >= 10, got ${String(options.nodeTimeoutMs)}`);
+  const head = new HeadServer(options.store ?? new MemoryControlStore(), nodeTimeoutMs, options.log ?? (() => {}));
+  const server = await listen({ host: options.host, port: options.port, token: options.token }, (c) => head.accept(c), (why) => head.log(`refused a connection: ${why}`));
+  head.start();
+  return {
+    address: `${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}`,
+    port: server.port,
+    store: head.store,
+    close: async () => {
+      head.stop();
+      await server.close();
+      if (!options.store) await head.store.close();
+    },
+  };
+}
+
+/** What rt.nodes() shows of a row (the liveness fields stay at the head). */
+export function publicInfo(n: NodeRecord): NodeInfo {
+  return {
+    nodeId: n.nodeId, address: n.address, state: n.state, isHead: n.isHead, isDriver: n.isDriver,
+    workers: n.workers, resources: n.resources, available: n.available, epoch: n.epoch, pid: n.pid,
+  };
+}
+
+class HeadServer {
+  /** The node each connection registered, once it has; a connection carries at most one. */
+  private readonly nodeOf = new Map<Connection, string>();
+  /** The connection each live node registered on (the latest, when it reconnected). */
+  private readonly connectionOf = new Map<string, Connection>();
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+  /**
+   * Liveness is counted from the later of a node's last beat and this head's start: a head that takes over
+   * tables it did not watch (a restart over Redis, issue 18) gives every node a full period to reach it.
+   */
+  private readonly startedAt = Date.now();
+
+  constructor(readonly store: ControlStore, private readonly nodeTimeoutMs: number, readonly log: (line: string) => void) {}
+
+  start(): void {
+    // Deaths are found by polling rather than a timer per node: ten checks per period bound the lateness to
+    // a tenth of it. A closed connection is only a hint (the node may reconnect), so it triggers nothing.
+    this.timer = setInterval(() => void this.checkLiveness(), Math.max(5, Math.floor(this.nodeTimeoutMs / 10)));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  accept(c: Connection): void {
+    c.onFrame = (f) => void this.handle(f, c).catch((e: unknown) => {
+      this.log(`error handling ${f.h.t}: ${(e as Error).stack ?? String(e)}`);
+      c.reply(f.h, { error: toWire(e) });
+    });
+    c.onClose(() => {
+      const nodeId = this.nodeOf.get(c);
+      this.nodeOf.delete(c);
+      if (nodeId !== undefined && this.connectionOf.get(nodeId) === c) this.connectionOf.delete(nodeId);
+    });
+  }
+
+  private async handle(f: Frame, c: Connection): Promise<void> {
+    const h = f.h;
+    switch (h.t) {
+      case "register": return this.register(h, c);
+      case "heartbeat": return this.heartbeat(h, c);
+      case "nodes": return c.reply(h, { nodes: (await this.store.listNodes()).map(publicInfo) });
+      case "leaving": return this.leaving(h, c);
+      case "claim-name": {
+        const owner = await this.liveNodeOf(c);
+        const name = checkName(h.name);
+        const result = await this.store.claimName(name, owner, h.value);
+        return c.reply(h, result);
+      }
+      case "release-name": {
+        const owner = await this.liveNodeOf(c);
+        return c.reply(h, { released: await this.store.releaseName(checkName(h.name), owner) });
+      }
+      case "lookup-name": {
+        const entry = await this.store.lookupName(checkName(h.name));
+        return c.reply(h, entry ? { entry } : {});
+      }
+      default:
+        throw new LoomError(`the head does not know the message ${JSON.stringify(h.t).slice(0, 60)}`);
+    }
+  }
+
+  /**
+   * A node or driver joins (or takes its row back after its connection dropped):
+   * 1. a new process gets a fresh id, epoch 1, and its row; everyone else hears node-added;
+   * 2. a known live id with its current epoch is re-attached to this connection;
+   * 3. an unknown or dead id, or an old epoch, is refused: a node the cluster buried stays buried.
+   */
+  private async register(h: Header, c: Connection): Promise<void> {
+    if (this.nodeOf.has(c)) throw new LoomError("this connection has already registered a node");
+    const r = checkRegister(h);
+    if (r.nodeId !== undefined) {
+      const known = await this.store.getNode(r.nodeId);
+      const reason = !known ? `node ${r.nodeId} is not known to this head`
+        : known.state === "dead" ? `node ${r.nodeId} was declared dead (${known.deathReason ?? "unknown"}); a restarted process joins as a new node`
+        : known.epoch !== r.epoch ? `node ${r.nodeId} registered with epoch ${String(r.epoch)}, the head has ${known.epoch}`
+        : undefined;
+      if (reason !== undefined) return this.refuse(c, h, reason);
+      const beat = await this.store.beat(r.nodeId, known!.epoch, known!.available, Date.now());
+      if (!beat.ok) return this.refuse(c, h, beat.reason);
+      this.bind(c, r.nodeId);
+      this.log(`node ${r.nodeId} reconnected from ${c.peer}`);
+      return c.reply(h, this.welcome(beat.node, await this.store.listNodes()));
+    }
+    const nodeId = randomBytes(8).toString("hex");
+    const resources = { ...r.resources };
+    const row: NodeRecord = {
+      nodeId, address: r.address, state: "alive", isHead: r.isHead === true, isDriver: r.isDriver,
+      workers: r.workers, resources, available: { ...resources }, epoch: 1, pid: r.pid, lastBeatAt: Date.now(),
+    };
+    await this.store.addNode(row);
+    this.bind(c, nodeId);
+    this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} joined from ${c.peer} (${row.address}, ${row.workers} workers)`);
+    c.reply(h, this.welcome(row, await this.store.listNodes()));
+    this.broadcast({ t: "node-added", node: publicInfo(row) }, c);
+  }
+
+  private welcome(row: NodeRecord, nodes: NodeRecord[]): RegisterReply {
+    return { nodeId: row.nodeId, epoch: row.epoch, nodeTimeoutMs: this.nodeTimeoutMs, nodes: nodes.map(publicInfo) };
+  }
+
+  private bind(c: Connection, nodeId: string): void {
+    const old = this.connectionOf.get(nodeId);
+    // The node's previous connection is stale (it would not have reconnected otherwise); two would split its messages.
+    if (old && old !== c) { this.nodeOf.delete(old); old.close(); }
+    this.nodeOf.set(c, nodeId);
+    this.connectionOf.set(nodeId, c);
+  }
+
+  private refuse(c: Connection, h: Header, reason: string): void {
+    this.log(`refused ${c.peer}: ${reason}`);
+    c.reply(h, { refused: reason } satisfies RegisterReply);
+    c.end();
+  }
+
+  private async heartbeat(h: Header, c: Connection): Promise<void> {
+    if (typeof h.nodeId !== "string" || typeof h.epoch !== "number") throw new LoomError("heartbeat: expected nodeId and epoch");
+    const available = checkResources("heartbeat.available", h.available ?? {});
+    const result = await this.store.beat(h.nodeId, h.epoch, available, Date.now());
+    if (result.ok) return;
+    // Its process still runs but the cluster has buried it: it must stop (its work was rescheduled elsewhere).
+    this.log(`refused a beat from ${h.nodeId}: ${result.reason}`);
+    c.send({ t: "refused", reason: result.reason });
+    c.end();
+  }
+
+  private async leaving(h: Header, c: Connection): Promise<void> {
+    const nodeId = this.nodeOf.get(c);
+    if (nodeId === undefined || nodeId !== h.nodeId) throw new LoomError("leaving: only a node can say it leaves, on its own connection");
+    // Unbound first: the departing node gets its reply, not the refusal a death sends.
+    this.nodeOf.delete(c);
+    this.connectionOf.delete(nodeId);
+    await this.declareDead(nodeId, "left");
+    c.reply(h, {});
+  }
+
+  /** The live node registered on `c`, for requests only a member may make. */
+  private async liveNodeOf(c: Connection): Promise<string> {
+    const nodeId = this.nodeOf.get(c);
+    if (nodeId === undefined) throw new LoomError("register with the head before claiming or releasing names");
+    const row = await this.store.getNode(nodeId);
+    if (!row || row.state !== "alive") throw new LoomError(`node ${nodeId} is dead`);
+    return nodeId;
+  }
+
+  private async checkLiveness(): Promise<void> {
+    if (this.checking) return; // a slow store: the next tick checks again
+    this.checking = true;
+    try {
+      const now = Date.now();
+      for (const n of await this.store.listNodes()) {
+        if (n.state !== "alive") continue;
+        const silentMs = now - Math.max(n.lastBeatAt, this.startedAt);
+        if (silentMs > this.nodeTimeoutMs) await this.declareDead(n.nodeId, `no heartbeat for ${silentMs} ms (nodeTimeoutMs ${this.nodeTimeoutMs})`);
+      }
+    } catch (e) {
+      this.log(`liveness check failed: ${(e as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * A node is dead:
+   * 1. its row turns dead with a new epoch (once: a second declaration finds it dead and stops here);
+   * 2. everyone hears node-died, so owners reschedule its tasks and actors;
+   * 3. the names it claimed are released (a driver's death ends its job, and its named actors with it);
+   * 4. if it is still connected, it is told it was refused, and disconnected.
+   */
+  private async declareDead(nodeId: string, reason: string): Promise<void> {
+    const row = await this.store.markDead(nodeId, reason);
+    if (!row) return;
+    this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} is dead: ${reason}`);
+    const c = this.connectionOf.get(nodeId);
+    if (c) { this.connectionOf.delete(nodeId); this.nodeOf.delete(c); }
+    this.broadcast({ t: "node-died", nodeId, epoch: row.epoch, reason });
+    const names = await this.store.releaseNamesOf(nodeId);
+    if (names.length) this.log(`released the names of ${nodeId}: ${names.join(", ")}`);
+    if (c) { c.send({ t: "refused", reason: `declared dead: ${reason}` }); c.end(); }
+  }
+
+  private broadcast(h: Header, except?: Connection): void {
+    for (const c of this.nodeOf.keys()) if (c !== except) c.send(h);
+  }
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string" || name === "" || name.length > 1024) throw new LoomError(`an actor name must be a non-empty string of at most 1024 characters, got ${JSON.stringify(name)?.slice(0, 60)}`);
+  return name;
+}
+
+function checkRegister(h: Header): RegisterRequest {
+  const fail = (what: string) => { throw new LoomError(`register: ${what}`); };
+  if (typeof h.address !== "string" || h.address.length > 300) fail("address must be a host:port string");
+  if (!Number.isInteger(h.workers) || (h.workers as number) < 0) fail("workers must be an integer >= 0");
+  if (typeof h.isDriver !== "boolean") fail("isDriver must be a boolean");
+  if (h.isHead !== undefined && typeof h.isHead !== "boolean") fail("isHead must be a boolean");
+  if (!Number.isSafeInteger(h.pid)) fail("pid must be an integer");
+  if (h.nodeId !== undefined && (typeof h.nodeId !== "string" || !/^[0-9a-f]{16}$/.test(h.nodeId))) fail("nodeId must be 16 hex digits");
+  if (h.nodeId !== undefined && !Number.isSafeInteger(h.epoch)) fail("a returning node must give its epoch");
+  return { ...(h as unknown as RegisterRequest), resources: checkResources("register.resources", h.resources ?? {}) };
+}
