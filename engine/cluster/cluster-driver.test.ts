@@ -106,3 +106,23 @@ test("a node lost mid-task: its tasks run again elsewhere; with no retries left,
   const nodes = await rt.nodes();
   assert.equal(nodes.find((n) => n.nodeId === extra.nodeId)?.state, "dead");
 });
+
+test("a big result stays on its node, feeds a task there, and is rebuilt from lineage when its node is lost", async () => {
+  const holder = await cluster.addNode({ workers: 1, resources: { keeper: 1 } });
+  for (let i = 0; i < 100 && !(await rt.nodes()).some((n) => n.nodeId === holder.nodeId); i++) await new Promise((r) => setTimeout(r, 20));
+  const finished = new Promise<void>((resolve) => rt.events.on("task:finished", (e: { name: string }) => { if (e.name === "bigWhere") resolve(); }));
+  const big = m.bigWhere.options({ resources: { keeper: 1 } }).remote(2 ** 18); // 2 MiB: held by its node
+  await finished;
+  // A task that reads it goes to the node holding it (no resource asks for that node).
+  const sum = await rt.get(m.sumData.remote(big));
+  assert.equal(sum.pid, holder.pid);
+  assert.equal(sum.sum, 2 ** 18 * (2 ** 18 - 1));
+  const died = new Promise<void>((resolve) => rt.events.once("node:died", () => resolve()));
+  await cluster.removeNode(holder, { graceful: false });
+  await died;
+  const again = await cluster.addNode({ workers: 1, resources: { keeper: 1 } });
+  const value = await rt.get(big);
+  assert.equal(value.pid, again.pid, "re-executed on the node that joined");
+  assert.equal(value.data.length, 2 ** 18);
+  assert.equal(value.data[1000], 2000);
+});

@@ -3,8 +3,10 @@
 // had. The submitter owns its results as on one machine: the task table, reference counts and lineage stay the
 // driver's owners'; this class only moves work and bytes.
 //
-// v1 simplifications (docs/cluster.md): a remote result is pulled into the driver's store when its task ends
-// (so a node's death loses no finished result), and arguments are pulled from the driver by the node.
+// Small results come back with the reply and are stored here at once. Big ones stay on the node that made them
+// (remoteHeld) until something here needs them (a get, a wait, a task on this process's workers), and a task
+// on another node pulls them from that node directly. When a node dies, what only it held is marked lost, and
+// the lineage path rebuilds it when it is needed, as for an evicted object.
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,7 +23,13 @@ import type { ObjectPuller } from "./object-transfer.js";
 import type { Frame } from "./wire.js";
 import type { NodeInfo, ObjectSource, RemoteTaskOptions, ResultInfo } from "./messages.js";
 
-type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "spill" | "store" | "tasks" | "waiters" | "workerCount" | "resources">;
+type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
+
+/** A result that stays on the node that made it: pulled from there when needed. */
+interface HeldRemotely { node: string; key: string; size: number; flags: number; pulling?: Promise<void> }
+
+/** Times a task is sent again because an argument's holder was lost before the node could pull it. */
+const MAX_ARGUMENT_RESENDS = 3;
 
 interface RemoteNode {
   info: NodeInfo;
@@ -57,6 +65,11 @@ export class ClusterScheduler {
   private readonly moduleHashes = new Map<string, { mtimeMs: number; hash: string }>();
   /** Tasks waiting for a node that can take them (none alive offers their resources yet). */
   private readonly waiting: TaskEntry[] = [];
+  /** Big results held by the nodes that made them (see the file's comment). */
+  private readonly remoteHeld = new Map<ObjectId, HeldRemotely>();
+  /** Remote dependents waiting for an object to be sealed here or held somewhere. */
+  private readonly availableWaiters = new Map<ObjectId, Array<() => void>>();
+  private readonly resends = new WeakMap<TaskEntry, number>();
 
   constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {}
 
@@ -86,6 +99,24 @@ export class ClusterScheduler {
       this.d.actors.restartActor(actor, why, false, true);
     }
     node.running.clear();
+    for (const [id, held] of this.remoteHeld) if (held.node === nodeId) this.heldCopyLost(id, why);
+  }
+
+  /** The only copy of `id` was on a lost node: marked lost here, and rebuilt now if something waits for it. */
+  private heldCopyLost(id: ObjectId, why: string): void {
+    this.remoteHeld.delete(id);
+    const o = this.d.objects.get(id);
+    if (!o || o.entry === 0) return;
+    const ex = this.d.core.exports;
+    if (ex.objState(o.entry) !== L.OBJ_PENDING) return; // a copy was pulled here: nothing is lost
+    ex.objSetState(o.entry, L.OBJ_LOST);
+    this.d.events.emit("object:lost", { objectId: id, taskId: formatTaskId(this.d.streams.producerOf(id)), reason: why });
+    if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id) || this.availableWaiters.has(id)) this.rebuild(id);
+    this.wakeAvailable(id);
+  }
+
+  private rebuild(id: ObjectId): void {
+    try { this.d.recovery.recover(id); } catch (error) { this.d.waiters.rejectWaiters(id, error as Error); }
   }
 
   // ---- placement ----
@@ -104,19 +135,34 @@ export class ClusterScheduler {
    * the one already holding most of `deps`' bytes (none do in v1: results come back to the driver), else the
    * least loaded for its CPUs; this process when it has workers, offers them and is no busier.
    */
-  private choose(need: Resources, exclude?: string): RemoteNode | undefined | "none" {
+  private choose(need: Resources, exclude?: string, deps?: readonly ObjectId[]): RemoteNode | undefined | "none" {
     const cpuNeed = need.cpu ?? 1;
     let best: RemoteNode | undefined;
     let bestLoad = Infinity;
+    const heldBytes = deps && deps.length ? this.bytesHeldByNode(deps) : undefined;
+    let bestHeld = 0;
     for (const node of this.nodes.values()) {
       if (!this.alive(node) || node.info.nodeId === exclude) continue;
       if (!ClusterScheduler.offers({ cpu: node.info.workers, ...node.info.resources }, { ...need, cpu: cpuNeed })) continue;
       const load = (node.running.size + node.actors.size) / Math.max(1, node.info.workers);
-      if (load < bestLoad) { best = node; bestLoad = load; }
+      // The node holding most of the arguments' bytes wins while it is not swamped (twice its workers busy).
+      const held = heldBytes?.get(node.info.nodeId) ?? 0;
+      if (held > bestHeld && load < 2) { best = node; bestLoad = load; bestHeld = held; continue; }
+      if (bestHeld === 0 && load < bestLoad) { best = node; bestLoad = load; }
     }
+    if (bestHeld > 0) return best;
     const localOffers = this.d.workerCount > 0 && ClusterScheduler.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
     if (localOffers && this.localLoad / this.d.workerCount <= bestLoad) return undefined;
     return best ?? (localOffers ? undefined : "none");
+  }
+
+  private bytesHeldByNode(deps: readonly ObjectId[]): Map<string, number> | undefined {
+    let out: Map<string, number> | undefined;
+    for (const id of deps) {
+      const held = this.remoteHeld.get(id);
+      if (held) (out ??= new Map()).set(held.node, (out.get(held.node) ?? 0) + held.size);
+    }
+    return out;
   }
 
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
@@ -128,7 +174,7 @@ export class ClusterScheduler {
       this.d.tasks.finishTask(entry, "failed", -1);
       return true;
     }
-    const where = this.choose(entry.options.resources);
+    const where = this.choose(entry.options.resources, undefined, entry.deps);
     if (where === undefined) {
       // A task waiting in the backlog comes through here again: counted once.
       if (!(entry as RemoteTask)[LOCAL]) { (entry as RemoteTask)[LOCAL] = true; this.localLoad++; }
@@ -186,6 +232,7 @@ export class ClusterScheduler {
 
   /** The task manager ends every task through here: local ones leave the load count. */
   taskEnded(entry: RemoteTask): void {
+    if (this.availableWaiters.size) for (let i = 0; i < entry.options.numReturns; i++) this.wakeAvailable(objectIdOf(entry.id, i));
     if (!entry[LOCAL]) return;
     entry[LOCAL] = false;
     this.localLoad--;
@@ -229,6 +276,7 @@ export class ClusterScheduler {
       return;
     }
     if (!current()) return;
+    if (reply.h.error && this.argumentLost(node, entry, reply.h.error as WireError)) return;
     try {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
       await this.storeResults(node, entry, reply);
@@ -242,7 +290,42 @@ export class ClusterScheduler {
     node.running.delete(entry);
     if (entry.kind === "actor-create") return this.createdRemotely(entry);
     if (entry.replay) { entry.replay = false; return; }
-    this.d.tasks.finishTask(entry, this.d.tasks.returnsSealed(entry) ?? "failed", -1);
+    this.d.tasks.finishTask(entry, this.settled(entry), -1);
+  }
+
+  /** How a task ended whose returns are each sealed here or held on a node. */
+  private settled(entry: TaskEntry): "finished" | "failed" {
+    const ex = this.d.core.exports;
+    for (let i = 0; i < entry.options.numReturns; i++) {
+      const id = objectIdOf(entry.id, i);
+      const held = this.remoteHeld.get(id);
+      if (held) { if (held.flags & L.FLAG_ERROR) return "failed"; continue; }
+      const o = this.d.objects.get(id);
+      if (!o || o.entry === 0) continue;
+      const state = ex.objState(o.entry);
+      if (state !== L.OBJ_SEALED && state !== L.OBJ_SPILLED) return "failed";
+      if (ex.objFlags(o.entry) & L.FLAG_ERROR) return "failed";
+    }
+    return "finished";
+  }
+
+  /**
+   * The node could not pull an argument before running the task (its holder died or dropped it): the copies
+   * named are marked lost where their node is gone, and the task goes out again (rebuilding them first).
+   */
+  private argumentLost(node: RemoteNode, entry: RemoteTask, error: WireError): boolean {
+    const pullFailed = error.code === "ERR_OBJECT_LOST" || (error as { name?: string }).name === "ConnectionError";
+    const resends = this.resends.get(entry) ?? 0;
+    if (!pullFailed || resends >= MAX_ARGUMENT_RESENDS || entry.kind !== "task") return false;
+    this.resends.set(entry, resends + 1);
+    for (const id of [...entry.deps, ...entry.nestedRefs]) {
+      const held = this.remoteHeld.get(id);
+      if (held && (held.node === node.info.nodeId || !this.nodes.get(held.node) || !this.alive(this.nodes.get(held.node)!))) this.heldCopyLost(id, `its holder ${held.node} could not serve it`);
+    }
+    node.running.delete(entry);
+    entry[REMOTE] = undefined;
+    this.d.dispatcher.dispatch(entry);
+    return true;
   }
 
   /** Where the node pulls each object the payload names (waiting for those not sealed yet). */
@@ -250,11 +333,79 @@ export class ClusterScheduler {
     const refs: Record<string, ObjectSource> = {};
     for (const list of [entry.deps, entry.nestedRefs]) {
       for (const id of list) {
-        if (!this.d.objects.isReadable(id)) await this.d.waiters.whenSealed(id);
-        refs[String(id)] = { key: this.objectKey(id), from: this.link.address };
+        await this.untilAvailable(id);
+        const held = this.remoteHeld.get(id);
+        const holder = held && this.nodes.get(held.node);
+        refs[String(id)] = held && holder && this.alive(holder) && !this.d.objects.isReadable(id)
+          ? { key: held.key, from: holder.info.address, size: held.size }
+          : { key: this.objectKey(id), from: this.link.address };
       }
     }
     return refs;
+  }
+
+  /**
+   * Waits until `id` is sealed here or held by a node. An object a remote task is still making is waited for
+   * here (not through the seal waiters, which would pull it to this process when it ends).
+   */
+  private async untilAvailable(id: ObjectId): Promise<void> {
+    for (let tries = 0; tries < 4; tries++) {
+      const held = this.remoteHeld.get(id);
+      if (held) {
+        const holder = this.nodes.get(held.node);
+        if (holder && this.alive(holder)) return;
+        this.heldCopyLost(id, "its holder is not alive");
+      }
+      if (this.d.objects.isReadable(id)) return;
+      const producer = this.d.tasks.get(this.d.streams.producerOf(id)) as RemoteTask | undefined;
+      const o = this.d.objects.get(id);
+      const pending = o !== undefined && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING;
+      if (!(producer?.[REMOTE] && pending && (producer.state === "running" || producer.state === "pending"))) break;
+      await new Promise<void>((resolve) => {
+        const list = this.availableWaiters.get(id);
+        if (list) list.push(resolve); else this.availableWaiters.set(id, [resolve]);
+      });
+    }
+    if (!this.remoteHeld.has(id)) await this.d.waiters.whenSealed(id);
+  }
+
+  private wakeAvailable(id: ObjectId): void {
+    const list = this.availableWaiters.get(id);
+    if (!list) return;
+    this.availableWaiters.delete(id);
+    for (const wake of list) wake();
+  }
+
+  /**
+   * Something here needs `id` (a get, a wait, a task on this process's workers): when a node holds it, it is
+   * pulled into this store and sealed. True when a pull is under way.
+   */
+  fetchIfRemote(id: ObjectId): boolean {
+    const held = this.remoteHeld.get(id);
+    if (!held) return false;
+    if (this.d.objects.isReadable(id)) return false;
+    if (held.pulling) return true;
+    const node = this.nodes.get(held.node);
+    if (!node || !this.alive(node)) { this.heldCopyLost(id, "its holder is not alive"); return true; }
+    held.pulling = this.link.puller.pull(node.info.address, held.key).then((raw) => {
+      held.pulling = undefined;
+      const o = this.d.objects.get(id);
+      if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) return;
+      importRaw(this.d, id, raw.flags, raw.bytes);
+    }, (error: Error) => {
+      held.pulling = undefined;
+      if (this.remoteHeld.get(id) === held) this.heldCopyLost(id, `pulling it from node ${held.node} failed: ${error.message}`);
+    });
+    return true;
+  }
+
+  /** The driver freed `id`: a node holding it may drop its copy. */
+  objectFreed(id: ObjectId): void {
+    const held = this.remoteHeld.get(id);
+    if (!held) return;
+    this.remoteHeld.delete(id);
+    const node = this.nodes.get(held.node);
+    if (node && node.info.state === "alive") void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: [held.key] }), () => {});
   }
 
   /** The key under which this driver serves its object `id`. */
@@ -274,24 +425,49 @@ export class ClusterScheduler {
     const results = reply.h.results as ResultInfo[] | undefined;
     if (!Array.isArray(results)) throw new LoomError(`node ${node.info.nodeId} answered ${entry.name} without results`);
     let offset = 0;
-    const pulled: string[] = [];
+    const unwanted: string[] = [];
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
-      let bytes: Uint8Array;
-      if (r.key === undefined) {
-        bytes = reply.body.subarray(offset, offset + r.size);
-        offset += r.size;
-      } else {
-        bytes = (await this.link.puller.pull(node.info.address, r.key)).bytes;
-        pulled.push(r.key);
-      }
       const id = objectIdOf(entry.id, i);
       const o = this.d.objects.get(id);
       // Sealed already (a cancel, or the first of two attempts), or freed: nothing to store.
-      if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) continue;
-      importRaw(this.d, id, r.flags, bytes);
+      const pending = o !== undefined && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING;
+      const wanted = pending && !entry.replay && !(o.freeWhenSealed && o.refs <= 0);
+      if (r.key === undefined) {
+        const bytes = reply.body.subarray(offset, offset + r.size);
+        offset += r.size;
+        if (wanted) importRaw(this.d, id, r.flags, bytes);
+        continue;
+      }
+      if (!wanted) {
+        unwanted.push(r.key);
+        if (pending && o.freeWhenSealed && o.refs <= 0) this.d.objects.freeObject(o); // dropped while it ran
+        continue;
+      }
+      this.remoteHeld.set(id, { node: node.info.nodeId, key: r.key, size: r.size, flags: r.flags });
+      // Someone here waits for it already (a get, a task on this process's workers): pull it now.
+      if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id) || this.localDependents(id)) this.fetchIfRemote(id);
     }
-    if (pulled.length) void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: pulled }), () => {});
+    if (unwanted.length) void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: unwanted }), () => {});
+  }
+
+  /** Local tasks armed on `id` wait in the core; ask for it for them (cheap: a count per object). */
+  private localDependents(id: ObjectId): boolean {
+    return (this.localWanted.get(id) ?? 0) > 0;
+  }
+
+  /** Objects tasks on this process's workers were armed on while a node held them (see wantLocally). */
+  private readonly localWanted = new Map<ObjectId, number>();
+
+  /** The dispatcher arms a local task on `id`: a copy held by a node is pulled here for it. */
+  wantLocally(id: ObjectId): void {
+    if (this.fetchIfRemote(id)) return;
+    const o = this.d.objects.get(id);
+    if (o && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING) {
+      // Made by a remote task still running: pull it when it ends (storeResults looks here).
+      this.localWanted.set(id, (this.localWanted.get(id) ?? 0) + 1);
+      void this.d.waiters.whenSealedNoRecover(id).finally(() => this.localWanted.delete(id)).catch(() => {});
+    }
   }
 
   private fail(node: RemoteNode, entry: TaskEntry, error: Error): void {

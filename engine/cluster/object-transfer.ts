@@ -4,7 +4,7 @@
 // caller's (`RawSource`); the transfer knows only keys and bytes.
 import { connect, parseAddress, type Connection, type Frame, type Header } from "./wire.js";
 import { PULL_CHUNK_BYTES } from "./messages.js";
-import type { RawObject } from "../object-store/raw-objects.js";
+import type { RawObject } from "../object-store/raw-object.js";
 import { LoomError, ObjectLostError, toWire, fromWire, type WireError } from "../errors.js";
 
 /** Looks an object up by key; undefined when this process does not hold it. */

@@ -32,7 +32,7 @@ export interface ObjectEntry {
 }
 
 /** What ObjectDirectory reaches in the driver: its arrows in engine/README.md. */
-export type ObjectDirectoryDeps = Pick<DriverContext, "streams" | "closed" | "core" | "dispatcher" | "events" | "immutability" | "objectStoreBytes" | "refs" | "runtime" | "spill" | "store" | "tasks" | "transport">;
+export type ObjectDirectoryDeps = Pick<DriverContext, "streams" | "closed" | "core" | "dispatcher" | "events" | "immutability" | "objectStoreBytes" | "refs" | "runtime" | "spill" | "store" | "tasks" | "transport" | "cluster">;
 
 export class ObjectDirectory {
   /** A task's first return (taskId * RETURN_SLOTS) is dense; other returns go to the table's Map. */
@@ -96,6 +96,7 @@ export class ObjectDirectory {
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
+    this.d.cluster?.objectFreed(o.id);
     // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);

@@ -8,14 +8,9 @@ import type { ObjectId } from "../ids.js";
 import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
 import { ARENA_OBJECT_LIMIT } from "./object-store.js";
 import type { DriverContext } from "../runtime/driver-context.js";
+import type { RawObject } from "./raw-object.js";
 
-export interface RawObject {
-  /** FLAG_ERROR when the object holds a task's failure; FLAG_SEGMENT when its payload had a segment of its own. */
-  flags: number;
-  bytes: Uint8Array;
-  /** Whether the value holds refs (they name objects of the process that wrote it). */
-  hasRefs: boolean;
-}
+export type { RawObject };
 
 type RawDeps = Pick<DriverContext, "core" | "objects" | "store" | "spill" | "waiters" | "parkWake">;
 

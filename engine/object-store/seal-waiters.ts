@@ -13,7 +13,7 @@ export interface SealWaiter {
 }
 
 /** What SealWaiters reaches in the driver: its arrows in engine/README.md. */
-export type SealWaitersDeps = Pick<DriverContext, "core" | "objects" | "recovery" | "store" | "transport">;
+export type SealWaitersDeps = Pick<DriverContext, "core" | "objects" | "recovery" | "store" | "transport" | "cluster">;
 
 export class SealWaiters {
   /** Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). */
@@ -33,6 +33,7 @@ export class SealWaiters {
   /** Adds a waiter for an object not readable now, and starts its rebuild if it is lost or was freed. */
   addSealWaiter(id: ObjectId, waiter: SealWaiter): void {
     this.fileSealWaiter(id, waiter);
+    if (this.d.cluster?.fetchIfRemote(id)) return; // held by another node: pulled here
     const o = this.d.objects.get(id);
     if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
       try { this.d.recovery.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }

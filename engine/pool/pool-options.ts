@@ -85,7 +85,9 @@ export function poolSpecOf(options: unknown): PoolSpec {
   if (address !== undefined && (typeof address !== "string" || address === "")) {
     throw poolMisuse(`new Pool(options): address must be "host:port" or "auto", got ${describe(address)}`);
   }
-  const { address: _address, ...rest } = o;
+  // Without its own key, and still without a prototype (a polluted Object.prototype is never read).
+  const rest = Object.assign(Object.create(null) as Record<string, unknown>, o);
+  delete rest.address;
   const piscina = resolvePiscinaOptions(workers !== undefined ? { ...rest, maxThreads: workers } : rest);
   return { workers, runtimeWorkers: workers ?? (o.maxThreads as number | undefined), piscina, address: address as string | undefined };
 }

@@ -43,7 +43,8 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
-import { exportRaw, importRaw, type RawObject } from "../object-store/raw-objects.js";
+import { exportRaw, importRaw } from "../object-store/raw-objects.js";
+import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary } from "../api.js";
 

@@ -10,7 +10,7 @@ import { GraphRecord } from "../graph/graph-recorder.js";
 import { isDefaultResources } from "../scheduler/resource-ledger.js";
 
 /** What WorkerProtocol reaches in the driver: its arrows in engine/README.md. */
-export type WorkerProtocolDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters">;
+export type WorkerProtocolDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters" | "cluster">;
 
 export class WorkerProtocol {
   constructor(private readonly d: WorkerProtocolDeps) {}
@@ -62,6 +62,7 @@ export class WorkerProtocol {
         let set = this.d.waiters.workerWants.get(m.id);
         if (!set) { set = new Set(); this.d.waiters.workerWants.set(m.id, set); }
         set.add(index);
+        if (this.d.cluster?.fetchIfRemote(m.id)) break; // held by another node: pulled here
         const o = this.d.objects.get(m.id);
         if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
           try { this.d.recovery.recover(m.id); } catch (error) { this.d.waiters.rejectWaiters(m.id, error as Error); }

@@ -39,3 +39,14 @@ export class Counter {
     return this.add(n);
   }
 }
+
+/** A big result (stays on the node that made it) that names its maker. */
+export function bigWhere(n: number): { pid: number; data: Float64Array } {
+  return { pid: process.pid, data: Float64Array.from({ length: n }, (_, i) => i * 2) };
+}
+
+export function sumData(value: { data: Float64Array }): { sum: number; pid: number } {
+  let sum = 0;
+  for (let i = 0; i < value.data.length; i++) sum += value.data[i]!;
+  return { sum, pid: process.pid };
+}
