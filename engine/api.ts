@@ -191,6 +191,30 @@ export interface Faults {
    * rt.faults.disarm();
    */
   disarm(): void;
+  /**
+   * Kills a cluster node's process at once (SIGKILL), as a lost machine; never the driver's own node.
+   * Resolves once the signal is sent; the head declares the node dead after its `nodeTimeoutMs`.
+   * @example
+   * const [node] = (await rt.nodes()).filter((n) => !n.isDriver && !n.isHead);
+   * await rt.faults.killNode(node.nodeId);
+   */
+  killNode(nodeId: string): Promise<void>;
+}
+
+/** One node of a cluster as {@link Runtime.nodes} lists it (a standalone runtime is one node). */
+export interface NodeSummary {
+  nodeId: string;
+  /** host:port of its object and work server ("local" for a standalone runtime). */
+  address: string;
+  state: "alive" | "dead";
+  isHead: boolean;
+  isDriver: boolean;
+  /** Its worker threads. */
+  workers: number;
+  /** What it offers (`cpu` is its worker count unless given). */
+  resources: Record<string, number>;
+  /** Of `resources`, what is not in use, as last reported (0 when all are in use). */
+  available: Record<string, number>;
 }
 
 /** The driver's runtime, made by `init`: the {@link LoomApi} plus what only the driver has. */
@@ -237,6 +261,14 @@ export interface Runtime extends LoomApi {
    * console.log(`open ${rt.dashboardUrl}`);
    */
   readonly dashboardUrl: string | undefined;
+  /**
+   * Every node the cluster's head knows, this driver's own included (`isDriver`), dead ones too. A standalone
+   * runtime lists itself only.
+   * @example
+   * const rt = await init({ address: "127.0.0.1:6380" });
+   * console.log((await rt.nodes()).filter((n) => n.state === "alive").length, "nodes alive");
+   */
+  nodes(): Promise<NodeSummary[]>;
   /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
   tableSizes(): { tasks: number; objects: number; actors: number };
 }

@@ -66,6 +66,11 @@ export class WorkerCrashedError extends LoomError {
   override name = "WorkerCrashedError";
   override readonly code = "ERR_WORKER_CRASHED";
 }
+/** The node running the task or hosting the actor died, and its retries or restarts ran out. */
+export class NodeDiedError extends WorkerCrashedError {
+  override name = "NodeDiedError";
+  override readonly code = "ERR_NODE_DIED" as "ERR_WORKER_CRASHED";
+}
 export class ActorDiedError extends LoomError {
   override name = "ActorDiedError";
   override readonly code = "ERR_ACTOR_DIED";
@@ -227,7 +232,7 @@ for (const cls of [Error, TypeError, RangeError, SyntaxError, ReferenceError, Ev
   knownClasses.set(cls.name, cls);
 }
 // Loom's own classes too: a cause chain may hold one (a ReconstructionError's ObjectLostError).
-for (const cls of [LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
+for (const cls of [LoomError, TaskError, WorkerCrashedError, NodeDiedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
   SerializationError, TaskCancelledError, ObjectStoreFullError, TaskTimeoutError, ObjectMutatedError]) {
   knownClasses.set(cls.name, cls as unknown as new (...args: any[]) => Error);
 }
@@ -365,6 +370,7 @@ export function taskErrorFrom(thrown: unknown, taskId: string, functionName: str
 
 const byCode: Record<string, new (message: string, options?: { cause?: unknown }) => LoomError> = {
   ERR_WORKER_CRASHED: WorkerCrashedError,
+  ERR_NODE_DIED: NodeDiedError,
   ERR_ACTOR_DIED: ActorDiedError,
   ERR_OBJECT_LOST: ObjectLostError,
   ERR_RECONSTRUCTION: ReconstructionError,

@@ -12,7 +12,7 @@ import { arrowLoadsOnDemand, preloadArrow } from "./serialization/arrow-module.j
 import { checkDashboardOption } from "./dashboard/options.js";
 
 export type {
-  LoomApi, Runtime, Faults, GetOptions, WaitOptions, WaitResult, CancelOptions, KillOptions, ValuesOf, StoreUsage,
+  LoomApi, Runtime, Faults, NodeSummary, GetOptions, WaitOptions, WaitResult, CancelOptions, KillOptions, ValuesOf, StoreUsage,
 } from "./api.js";
 export type { InitOptions, GraphNode, GraphEdge, EdgeKind, TaskKind, RuntimeInspection } from "./runtime/runtime.js";
 export { ObjectRef, isObjectRef } from "./refs.js";
@@ -22,7 +22,7 @@ export { ActorPool, type ActorPoolFn } from "./actors/actor-pool.js";
 export type { ActorHandle, ModuleWrappers, RemoteArgs, RemoteResult, YieldOf } from "./remote.js";
 export type { TaskOptions, ActorOptions, Resources } from "./options.js";
 export {
-  LoomError, TaskError, WorkerCrashedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
+  LoomError, TaskError, WorkerCrashedError, NodeDiedError, ActorDiedError, ObjectLostError, ReconstructionError, GetTimeoutError,
   SerializationError, TaskCancelledError, ObjectStoreFullError, ObjectMutatedError, TaskTimeoutError,
 } from "./errors.js";
 
@@ -41,7 +41,7 @@ export {
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (typeof options !== "object" || options === null) throw new LoomError(`init(): options must be an object, got ${String(options)}`);
-  const known = new Set(["workers", "objectStoreBytes", "spillDir", "resources", "dashboard", "checkImmutable"]);
+  const known = new Set(["address", "workers", "objectStoreBytes", "spillDir", "resources", "dashboard", "checkImmutable"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new LoomError(`init(): unknown option ${JSON.stringify(key)}; known options: ${[...known].join(", ")}`);
   }
@@ -54,7 +54,17 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     throw new LoomError(`init(): invalid checkImmutable ${String(options.checkImmutable)} (expected a boolean)`);
   }
   const checkImmutable = options.checkImmutable ?? process.env.NODE_ENV === "test";
-  const rt = new DriverRuntime({ ...options, checkImmutable });
+  const address = options.address ?? (process.env.LOOM_ADDRESS || undefined);
+  if (address !== undefined && (typeof address !== "string" || address === "")) throw new LoomError(`init(): invalid address ${String(address)} (expected "host:port" or "auto")`);
+  const rt = new DriverRuntime({ ...options, address, checkImmutable });
+  if (address !== undefined) {
+    try {
+      await rt.joinCluster(address);
+    } catch (error) {
+      await rt.shutdown();
+      throw error;
+    }
+  }
   // Where Arrow cannot load on first use, it loads here, while the workers start.
   if (!arrowLoadsOnDemand()) await preloadArrow();
   if (dashboard) {

@@ -1,7 +1,7 @@
 // Actors: their entries, placement, admission by resources, per-actor call logs, restarts and replay,
 // checkpoints, names, and termination when their handles are gone.
 import * as L from "../../core-wasm/shared/layout.js";
-import { LoomError, ActorDiedError, toWire, fromWire, type WireError } from "../errors.js";
+import { LoomError, ActorDiedError, NodeDiedError, toWire, fromWire, type WireError } from "../errors.js";
 import { objectIdOf, type ObjectId, type TaskId, type ActorId } from "../ids.js";
 import type { ActorHandleDescriptor } from "../refs.js";
 import type { FunctionDescriptor } from "../remote.js";
@@ -20,7 +20,10 @@ export interface ActorEntry {
   methods: string[];
   create: TaskEntry;
   options: ActorOptions & TaskOptions;
+  /** Its worker thread here; -1 while it lives on another node of a cluster. */
   worker: number;
+  /** The cluster node hosting it; undefined when it lives in this process. */
+  node?: string;
   state: "alive" | "dead";
   restarts: number;
   /** Calls since the last checkpoint, in submission order. */
@@ -43,7 +46,7 @@ export interface ActorEntry {
 }
 
 /** What ActorManager reaches in the driver: its arrows in engine/README.md. */
-export type ActorManagerDeps = Pick<DriverContext, "closed" | "core" | "dispatcher" | "events" | "functions" | "graph" | "i32" | "objects" | "parkWake" | "refs" | "resources" | "tasks" | "transport" | "workerCount">;
+export type ActorManagerDeps = Pick<DriverContext, "closed" | "core" | "dispatcher" | "events" | "functions" | "graph" | "i32" | "objects" | "parkWake" | "refs" | "resources" | "tasks" | "transport" | "workerCount" | "cluster">;
 
 export class ActorManager {
   readonly actors = new Map<ActorId, ActorEntry>();
@@ -119,16 +122,29 @@ export class ActorManager {
       }
     }
     const resources = options.resources ?? {};
-    this.d.resources.noteIfInfeasible({ cpu: 0, ...resources }, taskId, cls.name);
+    if (!this.d.cluster) this.d.resources.noteIfInfeasible({ cpu: 0, ...resources }, taskId, cls.name);
     const fnId = this.d.functions.functionId(cls);
     // Refs nested in the constructor's arguments are held for the actor's life: a restart decodes them again.
     const create = this.d.tasks.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, nested, resolveTaskOptions({}));
     create.actorId = actorId;
+    const node = this.d.cluster?.placeActor(resources);
     const actor: ActorEntry = {
-      id: actorId, fnId, className: cls.name, methods, create, options, worker: this.placeActor(), state: "alive",
+      id: actorId, fnId, className: cls.name, methods, create, options, worker: node === undefined ? this.placeActor() : -1, node: node ?? undefined, state: "alive",
       restarts: 0, log: [], seq: 0, name: options.name, resources,
     };
     this.actors.set(actorId, actor);
+    if (node === null) {
+      // No node of the cluster offers its resources yet: it starts when one joins.
+      actor.awaitingResources = true;
+      this.d.cluster!.awaitNode(actor);
+      return actor;
+    }
+    if (node !== undefined) {
+      // Its node admits it (resources are the node's); the driver sends it there in order.
+      this.d.cluster!.hostActor(actor, node);
+      this.d.dispatcher.dispatch(create);
+      return actor;
+    }
     if (options.name !== undefined) {
       this.namedActors.set(options.name, actorId);
       this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
@@ -169,7 +185,9 @@ export class ActorManager {
       }
     }
     if (!actor) return;
-    if (actor.awaitingResources) { entry.state = "pending"; return; } // sent in order once it is admitted
+    // Sent in order once it is admitted (a replayed call keeps its settled state meanwhile).
+    if (actor.awaitingResources) { if (!entry.replay) entry.state = "pending"; return; }
+    if (actor.node !== undefined) { this.d.cluster!.dispatchActorTask(actor, entry); return; }
     const slot = this.d.dispatcher.takeSlot(entry);
     if (slot === NO_SLOT) { this.d.dispatcher.toBacklog(entry); return; }
     // Actor tasks go straight to the hosting thread (not through the shared ready queue), in order.
@@ -195,8 +213,11 @@ export class ActorManager {
     const actor = this.actors.get(actorId);
     if (!actor || actor.state === "dead") return;
     if (actor.awaitingResources && !noRestart) return; // never started: a crash has nothing to kill
-    this.d.transport.post(actor.worker, { t: "actor-drop", actorId });
-    this.actorLoad[actor.worker]--;
+    if (actor.node !== undefined) this.d.cluster!.dropActor(actor);
+    else {
+      this.d.transport.post(actor.worker, { t: "actor-drop", actorId });
+      this.actorLoad[actor.worker]--;
+    }
     if (noRestart) this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was killed`));
     else this.restartActor(actor, why);
   }
@@ -208,15 +229,33 @@ export class ActorManager {
    * 3. Calls since that checkpoint are replayed in order: finished ones only to rebuild state (their results
    *    are kept), unfinished ones for real if their retries allow, else they fail with ActorDiedError.
    */
-  restartActor(actor: ActorEntry, why: string, threadAlive = true): void {
+  restartActor(actor: ActorEntry, why: string, threadAlive = true, nodeDied = false): void {
     const limit = actor.options.maxRestarts ?? 0;
+    const Died = nodeDied ? NodeDiedError : ActorDiedError;
     if (limit !== -1 && actor.restarts >= limit) {
-      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`), threadAlive);
+      this.actorDied(actor, new Died(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`), threadAlive);
       return;
     }
     actor.restarts++;
     const old = actor.worker;
-    actor.worker = this.placeActor(old);
+    const oldNode = actor.node;
+    if (this.d.cluster) {
+      const node = this.d.cluster.placeActor(actor.resources, oldNode);
+      actor.node = node ?? undefined;
+      if (node === null) {
+        // No live node offers its resources: it restarts when one joins (its calls wait in its log).
+        actor.worker = -1;
+        actor.awaitingResources = true;
+        this.d.cluster.awaitNode(actor);
+      } else if (node !== undefined) {
+        actor.worker = -1;
+        this.d.cluster.hostActor(actor, node);
+      } else {
+        actor.worker = this.placeActor(old);
+      }
+    } else {
+      actor.worker = this.placeActor(old);
+    }
     this.d.events.emit("actor:restarted", { actorId: actor.id, className: actor.className, worker: actor.worker, restarts: actor.restarts });
     this.abandonSlots(actor, threadAlive, old);
     const create = actor.create;
@@ -247,7 +286,7 @@ export class ActorManager {
         call.timedOut = false;
         this.redispatch(call);
       } else {
-        this.d.tasks.sealError(call, new ActorDiedError(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
+        this.d.tasks.sealError(call, new Died(`actor ${actor.className} died (${why}) while running ${call.name}; maxTaskRetries=${retries}`));
         this.d.tasks.finishTask(call, "failed", old);
         died.add(call);
       }
@@ -276,10 +315,11 @@ export class ActorManager {
     }
   }
 
-  private actorDied(actor: ActorEntry, error: ActorDiedError, threadAlive = true): void {
+  private actorDied(actor: ActorEntry, error: ActorDiedError | NodeDiedError, threadAlive = true): void {
     actor.state = "dead";
     actor.deathError = toWire(error);
-    if (!actor.awaitingResources) this.d.resources.releaseResources(actor.resources);
+    if (actor.node !== undefined) this.d.cluster!.dropActor(actor);
+    else if (!actor.awaitingResources) this.d.resources.releaseResources(actor.resources);
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
       this.namedActors.delete(actor.name);
       this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: null });

@@ -39,7 +39,7 @@ export function encodeFrame(h: Header, body: Uint8Array = EMPTY): Buffer {
   return out;
 }
 
-/** Splits a byte stream into frames; throws WireError on a frame that is malformed or too big. */
+/** Splits a byte stream into frames; throws ConnectionError on a frame that is malformed or too big. */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -54,19 +54,19 @@ export class FrameReader {
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [all];
       const length = all.readUInt32BE(0);
-      if (length < 4 || length > this.maxFrame) throw new WireError(`frame of ${length} bytes (the limit is ${this.maxFrame})`);
+      if (length < 4 || length > this.maxFrame) throw new ConnectionError(`frame of ${length} bytes (the limit is ${this.maxFrame})`);
       if (this.buffered < 4 + length) break;
       const headerLength = all.readUInt32BE(4);
-      if (headerLength > length - 4 || headerLength === 0) throw new WireError(`frame header of ${headerLength} bytes in a ${length}-byte frame`);
+      if (headerLength > length - 4 || headerLength === 0) throw new ConnectionError(`frame header of ${headerLength} bytes in a ${length}-byte frame`);
       let h: unknown;
       try {
         h = JSON.parse(all.toString("utf8", 8, 8 + headerLength));
       } catch {
-        throw new WireError("frame header is not JSON");
+        throw new ConnectionError("frame header is not JSON");
       }
-      if (typeof h !== "object" || h === null || Array.isArray(h) || typeof (h as Header).t !== "string") throw new WireError("frame header has no message type");
+      if (typeof h !== "object" || h === null || Array.isArray(h) || typeof (h as Header).t !== "string") throw new ConnectionError("frame header has no message type");
       const rid = (h as Header).rid, re = (h as Header).re;
-      if ((rid !== undefined && !Number.isSafeInteger(rid)) || (re !== undefined && !Number.isSafeInteger(re))) throw new WireError("frame header has a bad request id");
+      if ((rid !== undefined && !Number.isSafeInteger(rid)) || (re !== undefined && !Number.isSafeInteger(re))) throw new ConnectionError("frame header has a bad request id");
       // The body is copied out: the stream's buffer is reused for the next frames.
       const body = Uint8Array.prototype.slice.call(all, 8 + headerLength, 4 + length);
       frames.push({ h: h as Header, body });
@@ -78,8 +78,8 @@ export class FrameReader {
   }
 }
 
-export class WireError extends Error {
-  override name = "WireError";
+export class ConnectionError extends Error {
+  override name = "ConnectionError";
 }
 
 export interface WireOptions {
@@ -157,12 +157,12 @@ export class Connection {
 
   /** Sends a request and resolves with its reply; rejects when the connection closes or the time runs out. */
   request(h: Header, body?: Uint8Array, timeoutMs?: number): Promise<Frame> {
-    if (this.closed) return Promise.reject(new WireError(`${this.peer}: the connection is closed`));
+    if (this.closed) return Promise.reject(new ConnectionError(`${this.peer}: the connection is closed`));
     const rid = this.nextRid++;
     return new Promise<Frame>((resolve, reject) => {
       const p: Pending = { resolve, reject };
       if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => { this.pending.delete(rid); reject(new WireError(`${this.peer}: no reply to ${h.t} within ${timeoutMs} ms`)); }, timeoutMs);
+        p.timer = setTimeout(() => { this.pending.delete(rid); reject(new ConnectionError(`${this.peer}: no reply to ${h.t} within ${timeoutMs} ms`)); }, timeoutMs);
         p.timer.unref?.();
       }
       this.pending.set(rid, p);
@@ -204,7 +204,7 @@ export class Connection {
     } else {
       this.socket.destroy();
     }
-    const error = new WireError(`${this.peer}: ${why}`);
+    const error = new ConnectionError(`${this.peer}: ${why}`);
     for (const p of this.pending.values()) { if (p.timer) clearTimeout(p.timer); p.reject(error); }
     this.pending.clear();
     for (const l of this.closeListeners.splice(0)) {
@@ -226,11 +226,11 @@ function handshakeStep(socket: net.Socket, reader: FrameReader, want: string, pe
       try { frames = reader.push(data); } catch (e) { done(e as Error); return; }
       if (frames.length === 0) return;
       const [first, ...rest] = frames;
-      if (first!.h.t !== want) done(new WireError(`${peer}: expected ${want} during the handshake, got ${JSON.stringify(first!.h.t).slice(0, 40)}`));
+      if (first!.h.t !== want) done(new ConnectionError(`${peer}: expected ${want} during the handshake, got ${JSON.stringify(first!.h.t).slice(0, 40)}`));
       else done(undefined, { frame: first!, rest });
     };
-    const onClose = () => done(new WireError(`${peer}: the connection closed during the handshake (a wrong token?)`));
-    const timer = setTimeout(() => done(new WireError(`${peer}: no ${want} within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+    const onClose = () => done(new ConnectionError(`${peer}: the connection closed during the handshake (a wrong token?)`));
+    const timer = setTimeout(() => done(new ConnectionError(`${peer}: no ${want} within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
     socket.on("data", onData); socket.on("close", onClose); socket.on("error", onClose);
   });
 }
@@ -269,7 +269,7 @@ export function listen(
         onRejected(`${peer}: the token does not match`);
         return;
       }
-      if (rest.length) throw new WireError(`${peer}: sent frames before the handshake ended`);
+      if (rest.length) throw new ConnectionError(`${peer}: sent frames before the handshake ended`);
       reader.maxFrame = MAX_FRAME_BYTES;
       const c = new Connection(socket, reader, peer);
       connections.add(c);
@@ -305,23 +305,23 @@ export function connect(options: WireOptions & { host: string; port: number; tim
   return new Promise<Connection>((resolve, reject) => {
     const socket = net.connect({ host: options.host, port: options.port });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => { socket.destroy(); reject(new WireError(`${peer}: could not connect within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`)); }, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => { socket.destroy(); reject(new ConnectionError(`${peer}: could not connect within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`)); }, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     const fail = (e: Error) => { clearTimeout(timer); socket.destroy(); reject(e); };
-    socket.once("error", (e) => fail(new WireError(`${peer}: ${e.message}`)));
+    socket.once("error", (e) => fail(new ConnectionError(`${peer}: ${e.message}`)));
     socket.once("connect", () => {
       const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
       handshakeStep(socket, reader, "hello", peer).then(async ({ frame, rest: early }) => {
         const serverNonce = frame.h.nonce;
         // A server that speaks before our auth is not following the protocol (a replay of a recorded session).
-        if (early.length) throw new WireError(`${peer}: sent frames before our auth`);
-        if (frame.h.v !== PROTOCOL_VERSION) throw new WireError(`${peer}: speaks wire version ${String(frame.h.v)}, this process ${PROTOCOL_VERSION}`);
-        if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new WireError(`${peer}: sent a bad challenge`);
+        if (early.length) throw new ConnectionError(`${peer}: sent frames before our auth`);
+        if (frame.h.v !== PROTOCOL_VERSION) throw new ConnectionError(`${peer}: speaks wire version ${String(frame.h.v)}, this process ${PROTOCOL_VERSION}`);
+        if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new ConnectionError(`${peer}: sent a bad challenge`);
         const clientNonce = randomBytes(16).toString("hex");
         socket.write(encodeFrame({ t: "auth", nonce: clientNonce, mac: mac(options.token, "client", serverNonce, clientNonce) }));
         const { frame: welcome, rest } = await handshakeStep(socket, reader, "welcome", peer).catch((e: Error) => {
-          throw new WireError(`${e.message.replace(/ \(a wrong token\?\)$/, "")}: it refused our token (check LOOM_TOKEN, --token or ~/.loom/token)`);
+          throw new ConnectionError(`${e.message.replace(/ \(a wrong token\?\)$/, "")}: it refused our token (check LOOM_TOKEN, --token or ~/.loom/token)`);
         });
-        if (!macMatches(mac(options.token, "server", clientNonce, serverNonce), welcome.h.mac)) throw new WireError(`${peer}: could not prove it holds the cluster token`);
+        if (!macMatches(mac(options.token, "server", clientNonce, serverNonce), welcome.h.mac)) throw new ConnectionError(`${peer}: could not prove it holds the cluster token`);
         clearTimeout(timer);
         socket.removeAllListeners("error");
         reader.maxFrame = MAX_FRAME_BYTES;
@@ -337,10 +337,13 @@ export function connect(options: WireOptions & { host: string; port: number; tim
 export function parseAddress(address: string, what = "address"): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port > 0 && port < 65536)) throw new WireError(`${what} ${JSON.stringify(address)} is not host:port`);
+  if (!m || !(port > 0 && port < 65536)) throw new ConnectionError(`${what} ${JSON.stringify(address)} is not host:port`);
   return { host: m[1]!, port };
 }
 
 export function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "localhost" || host === "::1" || /^127\./.test(host);
 }
+
+/** The name the first users of this module knew ConnectionError by. */
+export { ConnectionError as WireError };

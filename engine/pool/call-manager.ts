@@ -57,12 +57,14 @@ export class CallManager {
   constructor(
     private readonly workers: number | undefined,
     private readonly defaultWorkers: number,
+    private readonly address?: string,
   ) {}
 
   private get lease(): Promise<RuntimeLease> {
     if (this.leased === undefined) {
-      this.leased = acquireRuntime(this.workers);
-      this.leased.then(({ runtime }) => void (this.workerCount = runtime.workerCount), () => undefined);
+      this.leased = acquireRuntime(this.workers, this.address);
+      // A driver that joined a cluster may have no workers of its own: chunk sizes then use the default.
+      this.leased.then(({ runtime }) => void (this.workerCount = runtime.workerCount || undefined), () => undefined);
     }
     return this.leased;
   }

@@ -15,6 +15,11 @@ export interface PoolOptions extends PiscinaOptions {
    * os.availableParallelism()). A pool given `workers` starts no threads of its own until its first run().
    */
   workers?: number;
+  /**
+   * Run over a cluster: the head's "host:port" ("auto": this machine's head). Default: the LOOM_ADDRESS
+   * environment variable, else this process alone. Used when the pool makes the runtime.
+   */
+  address?: string;
 }
 
 /** Options of `map`, `starmap`, `imap` and `imapUnordered`. */
@@ -54,6 +59,8 @@ export interface PoolSpec {
   readonly runtimeWorkers: number | undefined;
   /** piscina's options resolved (`pool.options`); with `workers` alone, maxThreads = workers. */
   readonly piscina: ResolvedPiscinaOptions;
+  /** The cluster to join when the pool makes the runtime, if given. */
+  readonly address: string | undefined;
 }
 
 /** Checks `new Pool(options)`: piscina's options throw piscina's errors; Loom's and unknown keys a LoomError. */
@@ -65,8 +72,8 @@ export function poolSpecOf(options: unknown): PoolSpec {
   // Own keys only: an option inherited from a polluted prototype is never read.
   const o = Object.assign(Object.create(null) as Record<string, unknown>, options);
   for (const key of Object.keys(o)) {
-    if (key !== "workers" && !PISCINA_OPTION_KEYS.has(key)) {
-      throw poolMisuse(`new Pool(options): unknown option "${key}"; known: workers, ${[...PISCINA_OPTION_KEYS].join(", ")}`);
+    if (key !== "workers" && key !== "address" && !PISCINA_OPTION_KEYS.has(key)) {
+      throw poolMisuse(`new Pool(options): unknown option "${key}"; known: workers, address, ${[...PISCINA_OPTION_KEYS].join(", ")}`);
     }
   }
   checkPiscinaOptions(o);
@@ -74,8 +81,13 @@ export function poolSpecOf(options: unknown): PoolSpec {
   if (workers !== undefined && o.maxThreads !== undefined && workers !== o.maxThreads) {
     throw poolMisuse(`new Pool(options): workers (${workers}) and maxThreads (${String(o.maxThreads)}) disagree; give one`);
   }
-  const piscina = resolvePiscinaOptions(workers !== undefined ? { ...o, maxThreads: workers } : o);
-  return { workers, runtimeWorkers: workers ?? (o.maxThreads as number | undefined), piscina };
+  const address = o.address;
+  if (address !== undefined && (typeof address !== "string" || address === "")) {
+    throw poolMisuse(`new Pool(options): address must be "host:port" or "auto", got ${describe(address)}`);
+  }
+  const { address: _address, ...rest } = o;
+  const piscina = resolvePiscinaOptions(workers !== undefined ? { ...rest, maxThreads: workers } : rest);
+  return { workers, runtimeWorkers: workers ?? (o.maxThreads as number | undefined), piscina, address: address as string | undefined };
 }
 
 /** Checks `{ chunksize, onProgress, progress }`; returns a copy with chunksize validated. */

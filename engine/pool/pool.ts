@@ -59,8 +59,8 @@ export class Pool<T = any, R = any> extends EventEmitter {
   constructor(options?: PoolOptions) {
     super();
     this.spec = poolSpecOf(options);
-    this.calls = new CallManager(this.spec.runtimeWorkers, this.spec.piscina.maxThreads);
-    if (this.spec.workers === undefined) this.group = new ThreadGroup(this.spec.piscina, this);
+    this.calls = new CallManager(this.spec.runtimeWorkers, this.spec.piscina.maxThreads, this.spec.address);
+    if (this.spec.workers === undefined && this.spec.address === undefined) this.group = new ThreadGroup(this.spec.piscina, this);
   }
 
   /** Pool.isWorkerThread: true inside a pool's thread (or a Loom worker), false in the caller. */

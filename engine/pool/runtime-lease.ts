@@ -35,7 +35,7 @@ function currentRuntime(): Runtime | undefined {
  * 2. else the current one (user-made, never shut down by pools);
  * 3. else init({ workers }) is started once, however many pools ask at the same time.
  */
-export async function acquireRuntime(workers: number | undefined): Promise<RuntimeLease> {
+export async function acquireRuntime(workers: number | undefined, address?: string): Promise<RuntimeLease> {
   if (starting !== undefined) await starting.catch(() => undefined);
   const existing = currentRuntime();
   if (existing !== undefined) {
@@ -45,7 +45,7 @@ export async function acquireRuntime(workers: number | undefined): Promise<Runti
   }
   // Registered before anyone can await `made`, so a pool waiting on `starting`
   // already sees this runtime as pool-made.
-  const made = (init(workers === undefined ? {} : { workers }) as Promise<Runtime>).then((runtime) => {
+  const made = (init({ ...(workers === undefined ? {} : { workers }), ...(address === undefined ? {} : { address }) }) as Promise<Runtime>).then((runtime) => {
     holders.set(runtime, 0);
     return runtime;
   });

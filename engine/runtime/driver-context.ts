@@ -24,6 +24,7 @@ import type { WorkerProtocol } from "./worker-protocol.js";
 import type { StreamTable } from "../streaming/stream-table.js";
 import type { CrashControl } from "./crash-control.js";
 import type { Runtime, Faults } from "./runtime.js";
+import type { ClusterScheduler } from "../cluster/cluster-scheduler.js";
 
 export interface DriverContext {
   /** The facade: the owner that refs, actor handles and encoded values made in the driver name. */
@@ -61,4 +62,6 @@ export interface DriverContext {
   readonly protocol: WorkerProtocol;
   /** Streaming generators, and the generator that made each yielded object (its producer for lineage). */
   readonly streams: StreamTable;
+  /** Set when this driver joined a cluster (init({ address })): where tasks and actors run across nodes. */
+  cluster: ClusterScheduler | undefined;
 }

@@ -35,6 +35,11 @@ export class Faults {
   disarm(): void {
     this.rt.crashes.disarm();
   }
+  /** Kills a cluster node's process (SIGKILL), as a lost machine; never the driver's own. */
+  killNode(nodeId: string): Promise<void> {
+    if (typeof nodeId !== "string" || nodeId === "") throw new LoomError(`faults.killNode: expected a node id, got ${describeArgument(nodeId)}`);
+    return this.rt.killNode(nodeId);
+  }
   /** Crashes an actor; it restarts if its maxRestarts allows. */
   killActor(handle: ActorHandle): void {
     if (!isActorHandle(handle)) throw new LoomError(`faults.killActor: expected an actor handle, got ${describeArgument(handle)}`);

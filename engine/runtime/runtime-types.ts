@@ -3,7 +3,12 @@ import type { Resources } from "../options.js";
 
 /** Options of `init`. */
 export interface InitOptions {
-  /** Worker threads (default: `os.availableParallelism()`). */
+  /**
+   * Join the cluster whose head listens at this "host:port" ("auto": this machine's head, as `loom start --head`
+   * recorded it; default: the LOOM_ADDRESS environment variable, else no cluster).
+   */
+  address?: string;
+  /** Worker threads (default: `os.availableParallelism()`; 0 for a driver that joins a cluster). */
   workers?: number;
   /** Capacity of the shared-memory object store in bytes (default: a quarter of RAM, at most 8 GiB). */
   objectStoreBytes?: number;

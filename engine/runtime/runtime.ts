@@ -43,6 +43,9 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
+import { exportRaw, importRaw, type RawObject } from "../object-store/raw-objects.js";
+import type { ClusterMembership } from "../cluster/driver-join.js";
+import type { NodeSummary } from "../api.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -65,14 +68,20 @@ export class Runtime implements Backend, RefOwner {
   private dashboard: { close(): Promise<void> } | undefined;
   /** The owners, wired once here (see driver-context.ts). */
   private readonly d: DriverContext;
+  /** Set by joinCluster when init was given an address. */
+  private membership: ClusterMembership | undefined;
+  private readonly offered: Record<string, number>;
 
   constructor(options: InitOptions = {}) {
-    const workers = options.workers ?? os.availableParallelism();
-    if (!Number.isInteger(workers) || workers < 1) throw new LoomError(`init: invalid workers ${String(options.workers)} (expected an integer >= 1)`);
+    // A driver that joins a cluster runs no tasks of its own unless given workers.
+    const clustered = options.address !== undefined;
+    const workers = options.workers ?? (clustered ? 0 : os.availableParallelism());
+    if (!Number.isInteger(workers) || workers < (clustered ? 0 : 1)) throw new LoomError(`init: invalid workers ${String(options.workers)} (expected an integer >= ${clustered ? 0 : 1})`);
     const storeBytes = options.objectStoreBytes ?? Math.min(Math.floor(os.totalmem() / 4), 8 * 2 ** 30);
     if (!Number.isFinite(storeBytes) || storeBytes < 1024 * 1024) throw new LoomError(`init: invalid objectStoreBytes ${String(options.objectStoreBytes)} (expected at least 1 MiB)`);
     this.workerCount = workers;
     this.objectStoreBytes = storeBytes;
+    this.offered = options.resources ? checkResources("resources", options.resources) : {};
     const totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(storeBytes / 4))));
     const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes });
@@ -93,7 +102,7 @@ export class Runtime implements Backend, RefOwner {
       graph: new GraphRecorder(), resources: new ResourceLedger(totalResources, events),
       functions: undefined!, args: undefined!, tasks: undefined!, refs: undefined!, objects: undefined!, waiters: undefined!,
       reader: undefined!, recovery: undefined!, actors: undefined!, dispatcher: undefined!, parkWake: undefined!, protocol: undefined!,
-      streams: undefined!,
+      streams: undefined!, cluster: undefined,
     };
     d.streams = new StreamTable({
       hold: (id) => d.refs.incRef(id),
@@ -282,9 +291,48 @@ export class Runtime implements Backend, RefOwner {
     };
   }
 
+  /** Joins the cluster at `address` (init does this once, before handing the runtime out). */
+  async joinCluster(address: string): Promise<void> {
+    const { joinCluster } = await import("../cluster/driver-join.js");
+    this.membership = await joinCluster(this.d, address, this.offered);
+  }
+
+  async nodes(): Promise<NodeSummary[]> {
+    this.checkOpen();
+    const summary = (n: NodeSummary): NodeSummary => ({
+      nodeId: n.nodeId, address: n.address, state: n.state, isHead: n.isHead, isDriver: n.isDriver, workers: n.workers,
+      resources: { ...n.resources }, available: Object.fromEntries(Object.keys(n.resources).map((k) => [k, n.available[k] ?? 0])),
+    });
+    if (this.membership) return (await this.membership.nodes()).map(summary);
+    const total = this.d.resources.totalResources;
+    const used = this.d.resources.usedResources;
+    return [summary({
+      nodeId: "local", address: "local", state: "alive", isHead: true, isDriver: true, workers: this.workerCount,
+      resources: { ...total }, available: Object.fromEntries(Object.keys(total).map((k) => [k, Math.max(0, total[k]! - (used[k] ?? 0))])),
+    })];
+  }
+
+  /** faults.killNode: SIGKILLs a node of this machine's cluster by the pid the head recorded. */
+  async killNode(nodeId: string): Promise<void> {
+    this.checkOpen();
+    if (!this.membership) throw new LoomError("faults.killNode: this runtime is not part of a cluster (init({ address }))");
+    if (nodeId === this.membership.head.nodeId) throw new LoomError("faults.killNode: that is this driver's own node");
+    const node = (await this.membership.nodes()).find((n) => n.nodeId === nodeId);
+    if (!node) throw new LoomError(`faults.killNode: no node ${JSON.stringify(nodeId)} in the cluster`);
+    if (node.state === "dead") return;
+    try {
+      process.kill(node.pid, "SIGKILL");
+    } catch (error) {
+      throw new LoomError(`faults.killNode: could not kill node ${nodeId} (pid ${node.pid}): ${(error as Error).message}; only nodes on this machine can be killed`);
+    }
+  }
+
   async shutdown(): Promise<void> {
     if (this.d.closed) return;
     this.d.closed = true;
+    const membership = this.membership;
+    this.membership = undefined;
+    if (membership) await membership.close().catch(() => {});
     clearCurrent(this);
     const error = new LoomError("the Loom runtime was shut down");
     this.d.waiters.rejectAll(error);
@@ -320,7 +368,7 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     const resolved = resolveTaskOptions(options);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
-    if (resolved.resources !== DEFAULT_RESOURCES) this.d.resources.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
+    if (resolved.resources !== DEFAULT_RESOURCES && !this.d.cluster) this.d.resources.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "task", this.d.functions.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
     entry.sharedKey = sharedKey;
@@ -401,5 +449,23 @@ export class Runtime implements Backend, RefOwner {
 
   busyWorker(): number {
     return this.d.dispatcher.busyWorker();
+  }
+
+  // ---- the cluster's seams (engine/cluster): objects as bytes ----
+
+  /** @internal A sealed object's encoded bytes and flags, to answer a pull; undefined unless it is sealed here. */
+  exportObject(id: ObjectId): RawObject | undefined {
+    return exportRaw(this.d, id);
+  }
+
+  /** @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. */
+  importObject(flags: number, bytes: Uint8Array): ObjectRef {
+    this.checkOpen();
+    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
+    const id = objectIdOf(taskId, 0);
+    this.d.objects.registerObject(id, true);
+    importRaw(this.d, id, flags, bytes);
+    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    return new ObjectRef(id, this);
   }
 }

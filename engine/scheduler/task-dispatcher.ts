@@ -13,7 +13,7 @@ import { isDefaultResources } from "./resource-ledger.js";
 import { reconstructionFailure } from "../lineage/recovery-manager.js";
 
 /** What TaskDispatcher reaches in the driver: its arrows in engine/README.md. */
-export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks">;
+export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks" | "cluster">;
 
 export class TaskDispatcher {
   /** The task in each slot of the core's task table (or a tombstone while a dead actor's thread holds it). */
@@ -33,6 +33,7 @@ export class TaskDispatcher {
   /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
   dispatch(entry: TaskEntry, rebuilding = false): void {
     if (entry.kind === "actor-create" || entry.kind === "actor-method") return this.d.actors.dispatchActorTask(entry);
+    if (this.d.cluster?.placeTask(entry)) return; // it runs on another node of the cluster
     const slot = this.takeSlot(entry);
     if (slot === NO_SLOT) { this.toBacklog(entry); return; }
     const ex = this.d.core.exports;

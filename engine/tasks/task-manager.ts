@@ -13,7 +13,7 @@ import { NONE, NO_SLOT, type TaskEntry, type TaskKind } from "./task-entry.js";
 import { GraphRecord } from "../graph/graph-recorder.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
-export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters">;
+export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
 
 export class TaskManager {
   readonly tasks = new IdTable<TaskEntry>();
@@ -162,6 +162,7 @@ export class TaskManager {
       return;
     }
     entry.state = state;
+    this.d.cluster?.taskEnded(entry);
     if (entry.kind === "actor-method" && !entry.replay) {
       const actor = this.d.actors.get(entry.actorId!);
       if (actor?.terminateWhenIdle) queueMicrotask(() => this.d.actors.terminateIfIdle(actor));

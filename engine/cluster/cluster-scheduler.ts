@@ -1,0 +1,403 @@
+// The driver's side of a cluster: where each task and actor runs (this process's workers or another node),
+// sending remote work, bringing its results back into this store, and what a node's death does to the work it
+// had. The submitter owns its results as on one machine: the task table, reference counts and lineage stay the
+// driver's owners'; this class only moves work and bytes.
+//
+// v1 simplifications (docs/cluster.md): a remote result is pulled into the driver's store when its task ends
+// (so a node's death loses no finished result), and arguments are pulled from the driver by the node.
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as L from "../../core-wasm/shared/layout.js";
+import { LoomError, NodeDiedError, fromWire, type WireError } from "../errors.js";
+import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
+import type { DriverContext } from "../runtime/driver-context.js";
+import type { TaskEntry } from "../tasks/task-entry.js";
+import type { ActorEntry } from "../actors/actor-manager.js";
+import type { FunctionDescriptor } from "../remote.js";
+import type { Resources } from "../options.js";
+import { importRaw } from "../object-store/raw-objects.js";
+import type { ObjectPuller } from "./object-transfer.js";
+import type { Frame } from "./wire.js";
+import type { NodeInfo, ObjectSource, RemoteTaskOptions, ResultInfo } from "./messages.js";
+
+type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "spill" | "store" | "tasks" | "waiters" | "workerCount" | "resources">;
+
+interface RemoteNode {
+  info: NodeInfo;
+  /** Tasks and calls sent there and not yet answered. */
+  running: Set<TaskEntry>;
+  actors: Set<ActorEntry>;
+  /** Set when its connection failed: not chosen again until the head says whether it lives. */
+  suspectUntil: number;
+}
+
+/** The driver's handle on the cluster: this node's id and address, and the connections to the others. */
+export interface ClusterLink {
+  readonly nodeId: string;
+  /** host:port where this driver serves its objects. */
+  readonly address: string;
+  readonly nodeTimeoutMs: number;
+  readonly puller: ObjectPuller;
+}
+
+/** A task's attempt on a node: a newer attempt (after that node died) makes the older one's reply stale. */
+const REMOTE = Symbol("remote attempt");
+/** Set while a task placed here counts in the local load. */
+const LOCAL = Symbol("counted locally");
+type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean };
+
+export class ClusterScheduler {
+  private readonly nodes = new Map<string, RemoteNode>();
+  /** Local tasks and actor calls in flight, for the least-loaded choice. */
+  private localLoad = 0;
+  private attempts = 0;
+  /** Per remote actor, the promise that its last message was sent: calls go out in order. */
+  private readonly actorChains = new Map<ActorEntry, Promise<void>>();
+  private readonly moduleHashes = new Map<string, { mtimeMs: number; hash: string }>();
+  /** Tasks waiting for a node that can take them (none alive offers their resources yet). */
+  private readonly waiting: TaskEntry[] = [];
+
+  constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {}
+
+  // ---- the node table ----
+
+  nodeAdded(info: NodeInfo): void {
+    if (info.nodeId === this.link.nodeId || info.isDriver) return;
+    const known = this.nodes.get(info.nodeId);
+    if (known) { known.info = info; return; }
+    this.nodes.set(info.nodeId, { info, running: new Set(), actors: new Set(), suspectUntil: 0 });
+    this.placeWaitingActors();
+    for (const entry of this.waiting.splice(0)) if (entry.state === "pending") this.d.dispatcher.dispatch(entry);
+  }
+
+  /** The head declared `nodeId` dead: its work is retried or restarted elsewhere, or fails with NodeDiedError. */
+  nodeDied(nodeId: string, reason: string): void {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.info.state === "dead") return;
+    node.info = { ...node.info, state: "dead" };
+    const why = `node ${nodeId} (${node.info.address}) died: ${reason}`;
+    for (const entry of [...node.running]) if (entry.kind === "task") this.lostOnNode(entry, node, why);
+    for (const actor of [...node.actors]) {
+      node.actors.delete(actor);
+      for (const call of actor.log) node.running.delete(call);
+      node.running.delete(actor.create);
+      this.actorChains.delete(actor);
+      this.d.actors.restartActor(actor, why, false, true);
+    }
+    node.running.clear();
+  }
+
+  // ---- placement ----
+
+  private alive(node: RemoteNode): boolean {
+    return node.info.state === "alive" && node.suspectUntil <= performance.now();
+  }
+
+  private static offers(resources: Resources, need: Resources): boolean {
+    for (const [name, amount] of Object.entries(need)) if (amount > 0 && (resources[name] ?? 0) < amount) return false;
+    return true;
+  }
+
+  /**
+   * Where `need` runs: undefined for this process's workers, else a node. Among nodes that offer the resources,
+   * the one already holding most of `deps`' bytes (none do in v1: results come back to the driver), else the
+   * least loaded for its CPUs; this process when it has workers, offers them and is no busier.
+   */
+  private choose(need: Resources, exclude?: string): RemoteNode | undefined | "none" {
+    const cpuNeed = need.cpu ?? 1;
+    let best: RemoteNode | undefined;
+    let bestLoad = Infinity;
+    for (const node of this.nodes.values()) {
+      if (!this.alive(node) || node.info.nodeId === exclude) continue;
+      if (!ClusterScheduler.offers({ cpu: node.info.workers, ...node.info.resources }, { ...need, cpu: cpuNeed })) continue;
+      const load = (node.running.size + node.actors.size) / Math.max(1, node.info.workers);
+      if (load < bestLoad) { best = node; bestLoad = load; }
+    }
+    const localOffers = this.d.workerCount > 0 && ClusterScheduler.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
+    if (localOffers && this.localLoad / this.d.workerCount <= bestLoad) return undefined;
+    return best ?? (localOffers ? undefined : "none");
+  }
+
+  /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
+  placeTask(entry: TaskEntry): boolean {
+    if (entry.options.streaming !== undefined) {
+      // Streaming generators run where their consumer is (v1): on this process's workers.
+      if (this.d.workerCount > 0) return false;
+      this.d.tasks.sealError(entry, new LoomError(`${entry.name}: streaming generators do not run on other nodes yet; give the driver workers (init({ address, workers }))`));
+      this.d.tasks.finishTask(entry, "failed", -1);
+      return true;
+    }
+    const where = this.choose(entry.options.resources);
+    if (where === undefined) {
+      // A task waiting in the backlog comes through here again: counted once.
+      if (!(entry as RemoteTask)[LOCAL]) { (entry as RemoteTask)[LOCAL] = true; this.localLoad++; }
+      (entry as RemoteTask)[REMOTE] = undefined;
+      return false;
+    }
+    if (where === "none") {
+      if (this.d.workerCount === 0 || this.nodes.size > 0) {
+        entry.state = "pending";
+        this.waiting.push(entry);
+        this.d.events.emit("task:infeasible", { taskId: formatTaskId(entry.id), name: entry.name, resources: entry.options.resources });
+        return true;
+      }
+      return false;
+    }
+    this.runRemote(entry, where);
+    return true;
+  }
+
+  /**
+   * Where a new or restarted actor lives: a node id, undefined for this process, or null when no live node
+   * offers its resources now (it waits for one to join: see awaitNode).
+   */
+  placeActor(resources: Resources, exclude?: string): string | undefined | null {
+    const where = this.choose({ cpu: 0, ...resources }, exclude);
+    if (where === "none") {
+      // The node it just left may be the only one that offers them: better there again than never.
+      if (exclude !== undefined) { const again = this.choose({ cpu: 0, ...resources }); if (again !== "none") return again?.info.nodeId; }
+      return null;
+    }
+    return where?.info.nodeId;
+  }
+
+  /** Actors that wait for a node offering their resources, in the order they began to wait. */
+  private readonly waitingActors: ActorEntry[] = [];
+
+  /** `actor` (marked awaitingResources) starts once a node that can host it joins. */
+  awaitNode(actor: ActorEntry): void {
+    this.waitingActors.push(actor);
+  }
+
+  /** A node joined: actors waiting for one start there if it fits (their constructor, then the calls they hold). */
+  private placeWaitingActors(): void {
+    for (const actor of this.waitingActors.splice(0)) {
+      if (actor.state === "dead") continue;
+      const node = this.placeActor(actor.resources);
+      if (node === null || node === undefined) { this.waitingActors.push(actor); continue; }
+      actor.node = node;
+      actor.awaitingResources = false;
+      this.hostActor(actor, node);
+      this.d.actors.dispatchActorTask(actor.create);
+      for (const call of actor.log) if (call.replay || call.state === "pending") this.d.actors.dispatchActorTask(call);
+    }
+  }
+
+  /** The task manager ends every task through here: local ones leave the load count. */
+  taskEnded(entry: RemoteTask): void {
+    if (!entry[LOCAL]) return;
+    entry[LOCAL] = false;
+    this.localLoad--;
+  }
+
+  // ---- remote work ----
+
+  private runRemote(entry: RemoteTask, node: RemoteNode): void {
+    this.taskEnded(entry); // placed here before (a retry): no longer counted here
+    const attempt = ++this.attempts;
+    entry[REMOTE] = { node: node.info.nodeId, attempt };
+    entry.state = "running";
+    node.running.add(entry);
+    const fn = this.d.functions.functionList[entry.fnId]!;
+    void this.send(node, entry, attempt, {
+      t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name, moduleHash: this.moduleHash(fn),
+      options: remoteOptions(entry),
+    });
+  }
+
+  /** Sends a task or call once its arguments are sealed here, and stores what comes back. */
+  private async send(
+    node: RemoteNode, entry: RemoteTask, attempt: number, message: Record<string, unknown> & { t: string },
+    before?: Promise<void>, onSent?: () => void,
+  ): Promise<void> {
+    const current = () => entry[REMOTE]?.attempt === attempt && !this.d.closed;
+    let reply: Frame;
+    try {
+      const refs = await this.argumentSources(entry);
+      if (before) await before;
+      if (!current()) return;
+      const c = await this.link.puller.connection(node.info.address);
+      if (!current()) return;
+      const replied = c.request({ ...message, refs }, entry.payload);
+      onSent?.(); // on the wire: an actor's next call may follow it
+      reply = await replied;
+    } catch (error) {
+      if (!current()) return;
+      if ((error as Error).name === "ConnectionError") { this.connectionLost(node, entry, error as Error); return; }
+      this.fail(node, entry, error as Error);
+      return;
+    }
+    if (!current()) return;
+    try {
+      if (reply.h.error) throw fromWire(reply.h.error as WireError);
+      await this.storeResults(node, entry, reply);
+    } catch (error) {
+      if (!current()) return;
+      if ((error as Error).name === "ConnectionError") { this.connectionLost(node, entry, error as Error); return; }
+      this.fail(node, entry, error as Error);
+      return;
+    }
+    if (!current()) return;
+    node.running.delete(entry);
+    if (entry.kind === "actor-create") return this.createdRemotely(entry);
+    if (entry.replay) { entry.replay = false; return; }
+    this.d.tasks.finishTask(entry, this.d.tasks.returnsSealed(entry) ?? "failed", -1);
+  }
+
+  /** Where the node pulls each object the payload names (waiting for those not sealed yet). */
+  private async argumentSources(entry: TaskEntry): Promise<Record<string, ObjectSource>> {
+    const refs: Record<string, ObjectSource> = {};
+    for (const list of [entry.deps, entry.nestedRefs]) {
+      for (const id of list) {
+        if (!this.d.objects.isReadable(id)) await this.d.waiters.whenSealed(id);
+        refs[String(id)] = { key: this.objectKey(id), from: this.link.address };
+      }
+    }
+    return refs;
+  }
+
+  /** The key under which this driver serves its object `id`. */
+  objectKey(id: ObjectId): string {
+    return `${this.link.nodeId}/o/${id}`;
+  }
+
+  /** The object id of one of this driver's keys, or undefined. */
+  objectOfKey(key: string): ObjectId | undefined {
+    const prefix = `${this.link.nodeId}/o/`;
+    if (!key.startsWith(prefix)) return undefined;
+    const id = Number(key.slice(prefix.length));
+    return Number.isSafeInteger(id) && id >= 0 ? id as ObjectId : undefined;
+  }
+
+  private async storeResults(node: RemoteNode, entry: TaskEntry, reply: Frame): Promise<void> {
+    const results = reply.h.results as ResultInfo[] | undefined;
+    if (!Array.isArray(results)) throw new LoomError(`node ${node.info.nodeId} answered ${entry.name} without results`);
+    let offset = 0;
+    const pulled: string[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      let bytes: Uint8Array;
+      if (r.key === undefined) {
+        bytes = reply.body.subarray(offset, offset + r.size);
+        offset += r.size;
+      } else {
+        bytes = (await this.link.puller.pull(node.info.address, r.key)).bytes;
+        pulled.push(r.key);
+      }
+      const id = objectIdOf(entry.id, i);
+      const o = this.d.objects.get(id);
+      // Sealed already (a cancel, or the first of two attempts), or freed: nothing to store.
+      if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) continue;
+      importRaw(this.d, id, r.flags, bytes);
+    }
+    if (pulled.length) void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: pulled }), () => {});
+  }
+
+  private fail(node: RemoteNode, entry: TaskEntry, error: Error): void {
+    node.running.delete(entry);
+    if (entry.replay) { entry.replay = false; return; }
+    this.d.tasks.sealError(entry, error);
+    if (entry.kind === "actor-create") return;
+    this.d.tasks.finishTask(entry, "failed", -1);
+  }
+
+  /** The connection to a node failed under a task: retried elsewhere (a closed connection is only a hint). */
+  private connectionLost(node: RemoteNode, entry: TaskEntry, error: Error): void {
+    node.suspectUntil = performance.now() + this.link.nodeTimeoutMs;
+    if (entry.kind === "task") this.lostOnNode(entry, node, `the connection to node ${node.info.nodeId} failed: ${error.message}`);
+    else this.nodeDied(node.info.nodeId, error.message);
+  }
+
+  /** A task that was running on a lost node: another attempt if its retries allow, else NodeDiedError. */
+  private lostOnNode(entry: RemoteTask, node: RemoteNode, why: string): void {
+    node.running.delete(entry);
+    entry[REMOTE] = undefined;
+    if (entry.state !== "running") return;
+    const limit = entry.options.maxRetries;
+    if (limit === -1 || entry.attempts < limit) {
+      entry.attempts++;
+      entry.run = entry.runs++;
+      this.d.events.emit("task:retried", { taskId: formatTaskId(entry.id), name: entry.name, attempt: entry.attempts, reason: "node-died" });
+      this.d.dispatcher.dispatch(entry);
+      return;
+    }
+    this.d.tasks.sealError(entry, new NodeDiedError(`task ${entry.name} (${formatTaskId(entry.id)}) was running when ${why}; its retries ran out (maxRetries=${limit})`));
+    this.d.tasks.finishTask(entry, "failed", -1);
+  }
+
+  // ---- remote actors ----
+
+  /** The actor manager hands over every task of an actor that lives on another node, in submission order. */
+  dispatchActorTask(actor: ActorEntry, entry: RemoteTask): void {
+    const node = this.nodes.get(actor.node!);
+    if (!node || node.info.state === "dead") { this.nodeDied(actor.node!, "it is not alive"); return; }
+    const attempt = ++this.attempts;
+    entry[REMOTE] = { node: node.info.nodeId, attempt };
+    if (!entry.replay) entry.state = "running";
+    node.running.add(entry);
+    const previous = this.actorChains.get(actor) ?? Promise.resolve();
+    let sent!: () => void;
+    this.actorChains.set(actor, new Promise<void>((resolve) => { sent = resolve; }));
+    const actorKey = `${this.link.nodeId}/a/${actor.id}/${actor.restarts}`;
+    const message = entry.kind === "actor-create"
+      ? { t: "actor-create", owner: this.link.nodeId, actorKey, cls: this.d.functions.functionList[actor.fnId]!, methods: actor.methods,
+        moduleHash: this.moduleHash(this.d.functions.functionList[actor.fnId]!), options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
+      : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry) };
+    // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
+    void this.send(node, entry, attempt, message, previous, sent).finally(sent);
+  }
+
+  private createdRemotely(create: TaskEntry): void {
+    const id = objectIdOf(create.id, 0);
+    const o = this.d.objects.registerObject(id, false);
+    if (this.d.core.exports.objState(o.entry) === L.OBJ_PENDING) {
+      this.d.parkWake.notifyWorkers(this.d.objects.seal(o, this.d.store.writeValue(id, null, "actor")));
+      this.d.waiters.onSealed(id);
+    }
+    this.d.tasks.finishTask(create, "finished", -1);
+  }
+
+  /** The node hosting `actor` is told to drop it (killed, or its handles are gone). */
+  dropActor(actor: ActorEntry): void {
+    const node = this.nodes.get(actor.node!);
+    node?.actors.delete(actor);
+    this.actorChains.delete(actor);
+    if (!node || node.info.state === "dead") return;
+    const actorKey = `${this.link.nodeId}/a/${actor.id}/${actor.restarts}`;
+    void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "actor-kill", actorKey }), () => {});
+  }
+
+  /** Records that `actor` now lives on `nodeId` (placement or restart). */
+  hostActor(actor: ActorEntry, nodeId: string): void {
+    this.nodes.get(nodeId)?.actors.add(actor);
+  }
+
+  // ---- code ----
+
+  /** sha256 of a module function's file as this process sees it, so a node with another copy refuses it. */
+  private moduleHash(fn: FunctionDescriptor): string | undefined {
+    if (fn.kind !== "module" || !fn.url.startsWith("file:")) return undefined;
+    try {
+      const path = fileURLToPath(fn.url);
+      const mtimeMs = statSync(path).mtimeMs;
+      const known = this.moduleHashes.get(fn.url);
+      if (known && known.mtimeMs === mtimeMs) return known.hash;
+      const hash = createHash("sha256").update(readFileSync(path)).digest("hex");
+      this.moduleHashes.set(fn.url, { mtimeMs, hash });
+      return hash;
+    } catch {
+      return undefined;
+    }
+  }
+
+  nodeIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+}
+
+function remoteOptions(entry: TaskEntry): RemoteTaskOptions {
+  const o = entry.options;
+  // Retries of exceptions and worker crashes happen on the node; retries after a lost node are the driver's (lostOnNode).
+  return { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources, timeoutMs: o.timeoutMs };
+}

@@ -1,0 +1,48 @@
+// The sha256 of task modules as this node sees them, to refuse work whose module differs from the driver's copy
+// (SPEC "Cluster": code). One hash per file version: cached by URL and re-read when the file's mtime or size
+// changes. It does not import modules; the workers do.
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { LoomError } from "../errors.js";
+
+interface HashEntry {
+  mtimeMs: number;
+  size: number;
+  /** Shared by the tasks that ask while the file is read. */
+  hash: Promise<string>;
+}
+
+export class ModuleHashes {
+  /** url → the hash of the file version last seen; replaced when the file changes. */
+  private readonly byUrl = new Map<string, HashEntry>();
+
+  /** The module's sha256 (hex) on this node; rejects with a LoomError when it is not a readable file. */
+  async hashOf(url: string): Promise<string> {
+    let path: string;
+    try {
+      path = fileURLToPath(url);
+    } catch (e) {
+      throw new LoomError(`module ${url} is not a file URL, so its copy cannot be compared: ${(e as Error).message}`);
+    }
+    const s = await stat(path);
+    const cached = this.byUrl.get(url);
+    if (cached && cached.mtimeMs === s.mtimeMs && cached.size === s.size) return cached.hash;
+    const entry: HashEntry = { mtimeMs: s.mtimeMs, size: s.size, hash: readFile(path).then((b) => createHash("sha256").update(b).digest("hex")) };
+    this.byUrl.set(url, entry);
+    entry.hash.catch(() => { if (this.byUrl.get(url) === entry) this.byUrl.delete(url); });
+    return entry.hash;
+  }
+
+  /** Rejects unless the module's file here hashes to `expected` (the driver's copy). */
+  async check(url: string, expected: string, nodeId: string): Promise<void> {
+    let local: string;
+    try {
+      local = await this.hashOf(url);
+    } catch (e) {
+      if (e instanceof LoomError) throw e;
+      throw new LoomError(`module ${url} cannot be read on node ${nodeId}: ${(e as Error).message} (deploy the code at the same path on every machine)`);
+    }
+    if (local !== expected) throw new LoomError(`module ${url} differs on node ${nodeId} from the driver's copy`);
+  }
+}

@@ -1,0 +1,300 @@
+// The work server of a cluster node: runs the tasks and hosts the actors that drivers send it, on the node's
+// local Runtime, and serves the results it holds to whoever pulls them. Arguments are pulled from the processes
+// the messages name (imported-objects.ts). It does not place work, retry it elsewhere, restart actors on other
+// nodes or talk to the head: the driver and the node's process do.
+import { LoomError, toWire } from "../errors.js";
+import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
+import type { ActorHandle } from "../remote.js";
+import type { Resources } from "../options.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { decodeValue } from "../serialization/value-codec.js";
+import type { CallActor, CreateActor, ResultInfo, RunTask } from "./messages.js";
+import { INLINE_RESULT_BYTES } from "./messages.js";
+import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
+import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
+import { ImportedObjects } from "./imported-objects.js";
+import { ModuleHashes } from "./module-hashes.js";
+import { checkCallActor, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+
+export interface NodeServiceOptions {
+  runtime: Runtime;
+  host: string;
+  port: number;
+  token?: string;
+  /** The node's id, once the head has given it one (used in error messages). */
+  nodeId: () => string;
+}
+
+export interface NodeService {
+  /** host:port this service listens on. */
+  address: string;
+  /** Stops listening and pulling; the runtime stays up (its owner shuts it down). */
+  close(): Promise<void>;
+  /** Refuses new tasks and actors, and resolves once the work in flight has been answered. */
+  drain(): Promise<void>;
+  /** Results held here for pulls (not yet released). */
+  held(): number;
+}
+
+/** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
+const MAX_INLINE_REPLY_BYTES = Math.min(16 * 2 ** 20, MAX_FRAME_BYTES / 4);
+
+/** What a request's handler answers: the reply's fields and body, and the keys of the results it holds. */
+interface Answer { header: Record<string, unknown>; body?: Uint8Array; held?: string[] }
+
+/** An actor hosted here, from actor-create until actor-kill. */
+interface HostedActor {
+  /** The driver that created it: it owns the results of its calls. */
+  owner: string;
+  methods: Set<string>;
+  /** Settles once the constructor has been submitted (rejects when the creation failed). */
+  handle: Promise<ActorHandle>;
+  /** The last call submitted or waiting to be: calls chain on it so they reach the runtime in arrival order. */
+  tail: Promise<unknown>;
+}
+
+const noop = () => {};
+
+class NodeWork {
+  /** Results held for pulls: key (`owner/taskId/returnIndex`) → the local ref that keeps the object. Until release. */
+  readonly held = new Map<string, ObjectRef>();
+  readonly puller: ObjectPuller;
+  readonly imports: ImportedObjects;
+  private readonly hashes = new ModuleHashes();
+  /** actorKey → the actor hosted here. */
+  private readonly actors = new Map<string, HostedActor>();
+  /** Requests received and not yet answered; drain() waits for 0. */
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
+  draining = false;
+
+  /** What the local runtime offers, fixed for its life: work that needs more would wait here forever. */
+  private readonly offered: Resources;
+
+  constructor(private readonly runtime: Runtime, token: string | undefined, private readonly nodeId: () => string) {
+    this.offered = runtime.inspect().resources;
+    this.puller = new ObjectPuller(token);
+    this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
+  }
+
+  /** Pulls are served from held results and from pulled copies kept here. */
+  readonly source: RawSource = (key) => {
+    const ref = this.held.get(key) ?? this.imports.get(key);
+    return ref && this.runtime.exportObject(ref.id);
+  };
+
+  /** Every frame a peer sends: nothing it sends may throw out of here. */
+  onFrame(frame: Frame, c: Connection): void {
+    const h = frame.h;
+    try {
+      switch (h.t) {
+        case "pull": answerPull(c, frame, this.source); return;
+        case "release": this.release(checkRelease(h).keys); return;
+        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body), true); return;
+        case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
+        case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
+        case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
+        default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
+      }
+    } catch (e) {
+      // A malformed release or kill, or an unknown type: answered only when the peer waits for a reply.
+      c.reply(h, { error: toWire(e) });
+    }
+  }
+
+  /** Runs one request's handler and replies with its answer or its error; counted until answered (drain). */
+  private answer(c: Connection, h: Header, handler: () => Promise<Answer>, isNewWork: boolean): void {
+    if (isNewWork && this.draining) {
+      c.reply(h, { error: toWire(new LoomError(`node ${this.nodeId()} is draining`)) });
+      return;
+    }
+    this.inFlight++;
+    let work: Promise<Answer>;
+    try {
+      // Called now, not on a later turn: actor calls join their actor's chain in arrival order.
+      work = handler();
+    } catch (e) {
+      work = Promise.reject(e);
+    }
+    work.then(
+      (a) => {
+        // Nobody will hear of results held for a peer that has gone: drop them rather than keep them forever.
+        if (c.closed && a.held) this.release(a.held);
+        c.reply(h, a.header, a.body);
+      },
+      (e) => c.reply(h, { error: toWire(e) }),
+    ).catch(noop).finally(() => {
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    });
+  }
+
+  /**
+   * One task: 1. its module must be the driver's copy; 2. its arguments' objects are pulled (or found here);
+   * 3. the payload decodes with its refs naming the local copies; 4. it is submitted to the local runtime;
+   * 5. its returns are answered once they settle (a failure is a value: its error bytes travel as they are).
+   */
+  private async runTask(msg: RunTask, body: Uint8Array): Promise<Answer> {
+    this.checkFits(msg.options.resources, `task ${msg.name}`);
+    if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
+    const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
+    const out = this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name));
+    return this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+  }
+
+  /** Creates the actor (registered at once, so the calls that follow chain behind its creation). */
+  private createActor(msg: CreateActor, body: Uint8Array): Promise<Answer> {
+    if (this.actors.has(msg.actorKey)) return Promise.reject(new LoomError(`actor ${msg.actorKey} already lives on node ${this.nodeId()}`));
+    this.checkFits(msg.options.resources, `actor ${msg.actorKey} (${msg.cls.name})`);
+    const handle = (async () => {
+      if (msg.cls.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.cls.url, msg.moduleHash, this.nodeId());
+      const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
+      // No local restarts: the driver restarts its actors itself, on this node or another.
+      return this.runtime.createActor(msg.cls, msg.methods, args, { ...msg.options, maxRestarts: 0 });
+    })();
+    const actor: HostedActor = { owner: msg.owner, methods: new Set(msg.methods), handle, tail: handle.catch(noop) };
+    this.actors.set(msg.actorKey, actor);
+    return handle.then(
+      () => ({ header: {} }),
+      (e) => {
+        if (this.actors.get(msg.actorKey) === actor) this.actors.delete(msg.actorKey);
+        throw e;
+      },
+    );
+  }
+
+  /**
+   * One actor call. Its arguments are pulled at once, but it is submitted only after the calls that arrived
+   * before it (and the actor's creation): the local runtime runs an actor's calls in submission order.
+   */
+  private async callActor(msg: CallActor, body: Uint8Array): Promise<Answer> {
+    const actor = this.actors.get(msg.actorKey);
+    if (!actor) throw new LoomError(`actor ${msg.actorKey} is not hosted on node ${this.nodeId()} (never created here, killed, or its creation failed)`);
+    if (!actor.methods.has(msg.method)) throw new LoomError(`actor ${msg.actorKey} has no method ${JSON.stringify(msg.method)}; its methods: ${[...actor.methods].join(", ")}`);
+    const local = this.imports.localRefs(msg.refs);
+    local.catch(noop); // its error is this call's, reported below once its turn comes
+    const submitted = actor.tail.then(async () => {
+      const handle = await actor.handle;
+      const args = this.decodeArgs(body, await local);
+      return this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options));
+    });
+    actor.tail = submitted.catch(noop);
+    return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
+  }
+
+  /** Kills the actor once the calls that arrived before the kill have been submitted, and forgets it. */
+  private killActor(actorKey: string): void {
+    const actor = this.actors.get(actorKey);
+    if (!actor) return;
+    this.actors.delete(actorKey);
+    actor.tail.then(() => actor.handle).then((handle) => {
+      if (!this.runtime.isShutdown) this.runtime.kill(handle);
+    }).catch(noop);
+  }
+
+  /** Throws unless `needs` fits what this node offers (a task's `cpu` is 1 unless named). */
+  private checkFits(needs: Resources, what: string): void {
+    const all = { cpu: 1, ...needs };
+    for (const [name, amount] of Object.entries(all)) {
+      if (amount > (this.offered[name] ?? 0)) {
+        throw new LoomError(`${what} needs ${JSON.stringify(needs)} but node ${this.nodeId()} offers ${JSON.stringify(this.offered)} (${name}: ${this.offered[name] ?? 0})`);
+      }
+    }
+  }
+
+  private release(keys: string[]): void {
+    for (const key of keys) {
+      this.held.delete(key);
+      this.imports.release(key);
+    }
+  }
+
+  /** The payload's argument list, its refs made the local copies' (top-level ones resolve before the task runs). */
+  private decodeArgs(body: Uint8Array, local: Map<string, ObjectRef>): unknown[] {
+    if (body.length < 16) throw new LoomError(`the argument payload has ${body.length} bytes; a payload has at least 16`);
+    let args: unknown;
+    try {
+      args = decodeValue(body, 0, {
+        ref: (id) => {
+          const ref = local.get(String(id));
+          if (!ref) throw new LoomError(`the argument payload names object ${id}, which the message's refs do not list`);
+          return ref;
+        },
+        actor: () => { throw new LoomError("actor handles cannot yet be passed to tasks on other nodes"); },
+      }, false);
+    } catch (e) {
+      if (e instanceof LoomError) throw e;
+      throw new LoomError(`the argument payload cannot be decoded: ${(e as Error).message}`, { cause: e });
+    }
+    if (!Array.isArray(args)) throw new LoomError("the argument payload is not a list of arguments");
+    return args;
+  }
+
+  /**
+   * The returns of a task or call, once they settle: small ones inline, the others held under `owner/taskId/returnIndex` until released.
+   */
+  private async results(owner: string, taskId: number, out: ObjectRef | ObjectRef[]): Promise<Answer> {
+    const refs = Array.isArray(out) ? out : [out];
+    await this.runtime.wait(refs, { numReturns: refs.length });
+    const raws = refs.map((ref, i) => {
+      const raw = this.runtime.exportObject(ref.id);
+      if (!raw) throw new LoomError(`return ${i} of task ${owner}/${taskId} is not readable on node ${this.nodeId()}`);
+      if (raw.hasRefs) throw new LoomError(`task ${owner}/${taskId} returned refs: returning refs from a task on another node is not supported yet`);
+      // Small ones are copied at once: the view is on the store's memory, which a later export may touch.
+      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES ? raw.bytes.slice() : undefined };
+    });
+    const results: ResultInfo[] = [];
+    const held: string[] = [];
+    const inline: Uint8Array[] = [];
+    let inlineBytes = 0;
+    raws.forEach(({ flags, size, copy }, i) => {
+      if (copy && inlineBytes + size <= MAX_INLINE_REPLY_BYTES) {
+        inline.push(copy);
+        inlineBytes += size;
+        results.push({ flags, size });
+      } else {
+        const key = `${owner}/${taskId}/${i}`;
+        this.held.set(key, refs[i]!);
+        held.push(key);
+        results.push({ flags, size, key });
+      }
+    });
+    return { header: { results }, body: Buffer.concat(inline, inlineBytes), held };
+  }
+
+  /** Resolves once every request received has been answered. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.puller.close();
+    this.held.clear();
+    this.imports.clear();
+  }
+}
+
+/**
+ * Starts a node's work server on host:port (port 0: any free one): tasks, actors and pulls of the results it
+ * holds, for any peer that proves the cluster token.
+ */
+export async function startNodeService(options: NodeServiceOptions): Promise<NodeService> {
+  if (!isLoopback(options.host) && !options.token) {
+    throw new LoomError(`a node may not listen on ${options.host} without a cluster token: pass --token or LOOM_TOKEN, or bind to 127.0.0.1`);
+  }
+  const work = new NodeWork(options.runtime, options.token, options.nodeId);
+  const server = await listen({ host: options.host, port: options.port, token: options.token }, (c) => {
+    c.onFrame = (frame, connection) => work.onFrame(frame, connection);
+  });
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${host}:${server.port}`,
+    held: () => work.held.size,
+    drain: () => {
+      work.draining = true;
+      return work.whenIdle();
+    },
+    close: () => closing ??= Promise.all([server.close(), work.close()]).then(noop),
+  };
+}

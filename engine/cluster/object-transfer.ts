@@ -1,0 +1,122 @@
+// Objects between processes: a holder answers `pull` with a chunk of an object's bytes; a puller fetches an
+// object from a holder chunk by chunk (PULL_CHUNK_BYTES each, so no frame is big and other messages interleave),
+// with the bytes in flight from one process capped. Which objects a process holds, and under what key, is the
+// caller's (`RawSource`); the transfer knows only keys and bytes.
+import { connect, parseAddress, type Connection, type Frame, type Header } from "./wire.js";
+import { PULL_CHUNK_BYTES } from "./messages.js";
+import type { RawObject } from "../object-store/raw-objects.js";
+import { LoomError, ObjectLostError, toWire, fromWire, type WireError } from "../errors.js";
+
+/** Looks an object up by key; undefined when this process does not hold it. */
+export type RawSource = (key: string) => RawObject | undefined;
+
+/** Answers one `pull` frame from `source`. Returns false for any other frame. */
+export function answerPull(connection: Connection, frame: Frame, source: RawSource): boolean {
+  if (frame.h.t !== "pull") return false;
+  const { key, offset, length } = frame.h as Header & { key: unknown; offset: unknown; length: unknown };
+  if (typeof key !== "string" || !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (offset as number) < 0 || (length as number) < 0) {
+    connection.reply(frame.h, { error: toWire(new LoomError("pull: malformed request")) });
+    return true;
+  }
+  const raw = source(key);
+  if (!raw) {
+    connection.reply(frame.h, { error: toWire(new ObjectLostError(`object ${key} is not held here`)) });
+    return true;
+  }
+  const start = Math.min(offset as number, raw.bytes.length);
+  const end = Math.min(start + Math.min(length as number, PULL_CHUNK_BYTES), raw.bytes.length);
+  connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs }, raw.bytes.subarray(start, end));
+  return true;
+}
+
+/** Bytes one puller keeps in flight from one holder at most. */
+const MAX_IN_FLIGHT_PER_HOLDER = 4 * PULL_CHUNK_BYTES;
+
+/**
+ * Pulls objects from holders, one connection per holder address (opened on first use, reopened after a close).
+ * Pulls of one key at a time are shared: two tasks needing the same argument fetch it once.
+ */
+export class ObjectPuller {
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly inFlight = new Map<string, Promise<RawObject>>();
+  private readonly budget = new Map<string, { used: number; waiting: Array<() => void> }>();
+  private closed = false;
+
+  constructor(private readonly token: string | undefined, private readonly onConnection?: (address: string, c: Connection) => void) {}
+
+  /** The connection to `address`, authenticated. */
+  connection(address: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new LoomError("the object puller is closed"));
+    let c = this.connections.get(address);
+    if (!c) {
+      const { host, port } = parseAddress(address, "holder address");
+      c = connect({ host, port, token: this.token }).then((conn) => {
+        conn.onClose(() => { if (this.connections.get(address) === c) this.connections.delete(address); });
+        this.onConnection?.(address, conn);
+        return conn;
+      });
+      c.catch(() => { if (this.connections.get(address) === c) this.connections.delete(address); });
+      this.connections.set(address, c);
+    }
+    return c;
+  }
+
+  /** The whole object `key` from the process at `address`. */
+  pull(address: string, key: string): Promise<RawObject> {
+    const shared = `${address} ${key}`;
+    let p = this.inFlight.get(shared);
+    if (!p) {
+      p = this.pullNow(address, key).finally(() => this.inFlight.delete(shared));
+      this.inFlight.set(shared, p);
+    }
+    return p;
+  }
+
+  private async pullNow(address: string, key: string): Promise<RawObject> {
+    const c = await this.connection(address);
+    let bytes: Uint8Array | undefined;
+    let flags = 0, hasRefs = false, size = -1, offset = 0;
+    do {
+      const length = size < 0 ? PULL_CHUNK_BYTES : Math.min(PULL_CHUNK_BYTES, size - offset);
+      await this.acquire(address, length);
+      let reply: Frame;
+      try {
+        reply = await c.request({ t: "pull", key, offset, length });
+      } finally {
+        this.releaseBudget(address, length);
+      }
+      if (reply.h.error) throw fromWire(reply.h.error as WireError);
+      if (size < 0) {
+        size = reply.h.size as number;
+        flags = reply.h.flags as number;
+        hasRefs = reply.h.hasRefs === true;
+        if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
+        bytes = new Uint8Array(size);
+      }
+      if (reply.body.length === 0 && offset < size) throw new LoomError(`pull ${key} from ${address}: the holder sent no bytes at offset ${offset} of ${size}`);
+      bytes!.set(reply.body.subarray(0, size - offset), offset);
+      offset += reply.body.length;
+    } while (offset < size);
+    return { flags, bytes: bytes ?? new Uint8Array(0), hasRefs };
+  }
+
+  private acquire(address: string, bytes: number): Promise<void> {
+    let b = this.budget.get(address);
+    if (!b) this.budget.set(address, b = { used: 0, waiting: [] });
+    if (b.used === 0 || b.used + bytes <= MAX_IN_FLIGHT_PER_HOLDER) { b.used += bytes; return Promise.resolve(); }
+    return new Promise((resolve) => b!.waiting.push(() => { b!.used += bytes; resolve(); }));
+  }
+
+  private releaseBudget(address: string, bytes: number): void {
+    const b = this.budget.get(address)!;
+    b.used -= bytes;
+    while (b.waiting.length && (b.used === 0 || b.used < MAX_IN_FLIGHT_PER_HOLDER)) b.waiting.shift()!();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    for (const c of all) c.then((conn) => conn.close(), () => {});
+  }
+}

@@ -1,0 +1,41 @@
+// Tasks and an actor for the cluster tests: each reports the process it ran in, so a test can tell nodes apart.
+export function whereAmI(): number {
+  return process.pid;
+}
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+/** Sums a typed array (a big argument pulled from the driver) and says where it ran. */
+export function sumWhere(values: Float64Array): { sum: number; pid: number } {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return { sum, pid: process.pid };
+}
+
+/** A big result (pulled back to the driver in chunks). */
+export function ramp(n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => i);
+}
+
+export async function slowly<T>(ms: number, value: T): Promise<{ value: T; pid: number }> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { value, pid: process.pid };
+}
+
+export function fail(message: string): never {
+  throw new RangeError(message);
+}
+
+export class Counter {
+  private total = 0;
+  add(n: number): { total: number; pid: number } {
+    this.total += n;
+    return { total: this.total, pid: process.pid };
+  }
+  async slowAdd(n: number, ms: number): Promise<{ total: number; pid: number }> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return this.add(n);
+  }
+}
