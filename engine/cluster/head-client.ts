@@ -29,7 +29,7 @@ export interface HeadClientOptions {
 
 export interface HeadClientEvents {
   "node-added": (node: NodeInfo) => void;
-  "node-died": (death: Omit<NodeDied, "t">) => void;
+  "node-died": (death: NodeDied) => void;
   /** The head declared this process dead, or refused it on reconnecting; nothing more will be sent. */
   refused: (reason: string) => void;
   /** The connection dropped; the client is reconnecting. */
@@ -151,7 +151,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   private onFrame(f: Frame): void {
     const h = f.h;
     if (h.t === "node-added") this.emit("node-added", h.node as NodeInfo);
-    else if (h.t === "node-died") this.emit("node-died", { nodeId: String(h.nodeId), epoch: Number(h.epoch), reason: String(h.reason) });
+    else if (h.t === "node-died") this.emit("node-died", { t: "node-died", nodeId: String(h.nodeId), epoch: Number(h.epoch), reason: String(h.reason) });
     else if (h.t === "refused") this.refuse(String(h.reason));
   }
 

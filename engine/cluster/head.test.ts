@@ -83,7 +83,7 @@ test("a silent node dies after nodeTimeoutMs: epoch bumped, node-died to everyon
     const silent = await silentNode(address);
     try {
       const since = Date.now();
-      const died = await nextEvent<Omit<NodeDied, "t">>(watcher, "node-died");
+      const died = await nextEvent<NodeDied>(watcher, "node-died");
       const after = Date.now() - since;
       assert.equal(died.nodeId, silent.nodeId);
       assert.equal(died.epoch, 2);
@@ -133,9 +133,9 @@ test("leaving: dead at once with reason 'left', the others told", { timeout: 10_
     const watcher = await HeadClient.connect({ address, token: TOKEN, info: info({ isDriver: true }) });
     const a = await HeadClient.connect({ address, token: TOKEN, info: info() });
     try {
-      const died = nextEvent<Omit<NodeDied, "t">>(watcher, "node-died", TIMEOUT / 2);
+      const died = nextEvent<NodeDied>(watcher, "node-died", TIMEOUT / 2);
       await a.leaving();
-      assert.deepEqual(await died, { nodeId: a.nodeId, epoch: 2, reason: "left" });
+      assert.deepEqual(await died, { t: "node-died", nodeId: a.nodeId, epoch: 2, reason: "left" });
       assert.equal((await watcher.nodes()).find((n) => n.nodeId === a.nodeId)!.state, "dead");
     } finally { watcher.close(); a.close(); }
   });

@@ -7,7 +7,7 @@ import type { Resources } from "../options.js";
 import { LoomError } from "../errors.js";
 import { startHead, type Head } from "./head.js";
 import { HeadClient } from "./head-client.js";
-import { startNodeService, type NodeService } from "./node-service-stub.js";
+import { startNodeService, type NodeService } from "./node-service.js";
 import { isLoopback } from "./wire.js";
 import { forgetPid, recordPid, writeHeadAddress, writeNewToken } from "./loom-home.js";
 
