@@ -71,8 +71,9 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
         await client.attach();
         break;
       } catch (e) {
-        // A refusal or a wrong token will not change by trying again; an unreachable head might.
-        if (e instanceof NodeRefusedError || /token/.test((e as Error).message) || Date.now() + delay > deadline) {
+        // An unreachable head may come up; a refusal, a wrong token or an error the head answered will not change.
+        const retryable = e instanceof WireError && !/token/.test(e.message);
+        if (!retryable || Date.now() + delay > deadline) {
           client.stopped = true;
           throw e instanceof LoomError ? e : new LoomError(`could not register with the head at ${options.address}: ${(e as Error).message}`, { cause: e });
         }
