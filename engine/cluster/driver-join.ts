@@ -60,7 +60,7 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
     scheduler!.nodeAdded(node);
     d.events.emit("node:added", { nodeId: node.nodeId, address: node.address });
   });
-  headClient.on("node-died", (m: NodeDied) => {
+  headClient.on("node-died", (m: Omit<NodeDied, "t">) => {
     scheduler!.nodeDied(m.nodeId, m.reason);
     d.events.emit("node:died", { nodeId: m.nodeId, reason: m.reason });
   });
