@@ -29,7 +29,7 @@ export interface HeadClientOptions {
 
 export interface HeadClientEvents {
   "node-added": (node: NodeInfo) => void;
-  "node-died": (death: Omit<NodeDied, "t">) => void;
+  "node-died": (death: NodeDied) => void;
   /** The head declared this process dead, or refused it on reconnecting; nothing more will be sent. */
   refused: (reason: string) => void;
   /** The connection dropped; the client is reconnecting. */
@@ -71,8 +71,9 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
         await client.attach();
         break;
       } catch (e) {
-        // A refusal or a wrong token will not change by trying again; an unreachable head might.
-        if (e instanceof NodeRefusedError || /token/.test((e as Error).message) || Date.now() + delay > deadline) {
+        // An unreachable head may come up; a refusal, a wrong token or an error the head answered will not change.
+        const retryable = e instanceof WireError && !/token/.test(e.message);
+        if (!retryable || Date.now() + delay > deadline) {
           client.stopped = true;
           throw e instanceof LoomError ? e : new LoomError(`could not register with the head at ${options.address}: ${(e as Error).message}`, { cause: e });
         }
@@ -151,7 +152,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   private onFrame(f: Frame): void {
     const h = f.h;
     if (h.t === "node-added") this.emit("node-added", h.node as NodeInfo);
-    else if (h.t === "node-died") this.emit("node-died", { nodeId: String(h.nodeId), epoch: Number(h.epoch), reason: String(h.reason) });
+    else if (h.t === "node-died") this.emit("node-died", { t: "node-died", nodeId: String(h.nodeId), epoch: Number(h.epoch), reason: String(h.reason) });
     else if (h.t === "refused") this.refuse(String(h.reason));
   }
 

@@ -83,7 +83,7 @@ test("a silent node dies after nodeTimeoutMs: epoch bumped, node-died to everyon
     const silent = await silentNode(address);
     try {
       const since = Date.now();
-      const died = await nextEvent<Omit<NodeDied, "t">>(watcher, "node-died");
+      const died = await nextEvent<NodeDied>(watcher, "node-died");
       const after = Date.now() - since;
       assert.equal(died.nodeId, silent.nodeId);
       assert.equal(died.epoch, 2);
@@ -128,14 +128,30 @@ test("a HeadClient whose beats stop is refused: the 'refused' event, then reques
   });
 });
 
+test("a stall of the head's own process does not kill the nodes whose beats queued up meanwhile", { timeout: 10_000 }, async () => {
+  await withHead(async (_head, address) => {
+    const a = await HeadClient.connect({ address, token: TOKEN, info: info() });
+    try {
+      let died = false;
+      a.on("node-died", () => { died = true; });
+      a.on("refused", () => { died = true; });
+      const until = Date.now() + TIMEOUT * 3;
+      while (Date.now() < until) { /* the whole process stalls: the head's timers and the client's beats */ }
+      await new Promise((r) => setTimeout(r, TIMEOUT));
+      assert.equal(died, false);
+      assert.equal((await a.nodes())[0]!.state, "alive");
+    } finally { a.close(); }
+  });
+});
+
 test("leaving: dead at once with reason 'left', the others told", { timeout: 10_000 }, async () => {
   await withHead(async (_head, address) => {
     const watcher = await HeadClient.connect({ address, token: TOKEN, info: info({ isDriver: true }) });
     const a = await HeadClient.connect({ address, token: TOKEN, info: info() });
     try {
-      const died = nextEvent<Omit<NodeDied, "t">>(watcher, "node-died", TIMEOUT / 2);
+      const died = nextEvent<NodeDied>(watcher, "node-died", TIMEOUT / 2);
       await a.leaving();
-      assert.deepEqual(await died, { nodeId: a.nodeId, epoch: 2, reason: "left" });
+      assert.deepEqual(await died, { t: "node-died", nodeId: a.nodeId, epoch: 2, reason: "left" });
       assert.equal((await watcher.nodes()).find((n) => n.nodeId === a.nodeId)!.state, "dead");
     } finally { watcher.close(); a.close(); }
   });
@@ -186,6 +202,10 @@ test("connect: a wrong token fails at once with a clear error; an absent head af
     await assert.rejects(HeadClient.connect({ address, token: "wrong", info: info(), connectForMs: 5_000 }), /refused our token \(check LOOM_TOKEN/);
     assert.ok(Date.now() - started < 2_000, "a wrong token is not retried");
     await assert.rejects(fetchNodes({ address, token: "wrong" }), /refused our token/);
+    // An error the head answers (a bad registration) will not change by asking again either.
+    const t0 = Date.now();
+    await assert.rejects(HeadClient.connect({ address, token: TOKEN, info: info({ workers: -1 }), connectForMs: 5_000 }), /workers must be an integer >= 0/);
+    assert.ok(Date.now() - t0 < 2_000, "a head's error is not retried");
   });
   const started = Date.now();
   await assert.rejects(HeadClient.connect({ address: "127.0.0.1:1", token: TOKEN, info: info(), connectForMs: 400 }), /could not register with the head at 127\.0\.0\.1:1/);

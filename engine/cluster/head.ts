@@ -66,17 +66,24 @@ class HeadServer {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   /**
-   * Liveness is counted from the later of a node's last beat and this head's start: a head that takes over
-   * tables it did not watch (a restart over Redis, issue 18) gives every node a full period to reach it.
+   * Liveness is counted from the later of a node's last beat and this time: the head's start (a head that
+   * takes over tables it did not watch, a restart over Redis in issue 18, gives every node a full period to
+   * reach it), moved forward when the head itself stalled (see checkLiveness).
    */
-  private readonly startedAt = Date.now();
+  private watchingSince = Date.now();
+  private lastCheckAt = Date.now();
 
-  constructor(readonly store: ControlStore, private readonly nodeTimeoutMs: number, readonly log: (line: string) => void) {}
+  private readonly checkEveryMs: number;
+
+  constructor(readonly store: ControlStore, private readonly nodeTimeoutMs: number, readonly log: (line: string) => void) {
+    this.checkEveryMs = Math.max(5, Math.floor(nodeTimeoutMs / 10));
+  }
 
   start(): void {
     // Deaths are found by polling rather than a timer per node: ten checks per period bound the lateness to
     // a tenth of it. A closed connection is only a hint (the node may reconnect), so it triggers nothing.
-    this.timer = setInterval(() => void this.checkLiveness(), Math.max(5, Math.floor(this.nodeTimeoutMs / 10)));
+    this.lastCheckAt = Date.now();
+    this.timer = setInterval(() => void this.checkLiveness(), this.checkEveryMs);
     this.timer.unref();
   }
 
@@ -211,9 +218,18 @@ class HeadServer {
     this.checking = true;
     try {
       const now = Date.now();
+      // After a stall of this process (a long GC, a suspended VM), timers run before the beats that queued up
+      // in the sockets are read: everyone would look silent. A check that comes late by more than a quarter
+      // period blames the head, and gives every node a new period from now.
+      const late = now - this.lastCheckAt - this.checkEveryMs;
+      this.lastCheckAt = now;
+      if (late > this.nodeTimeoutMs / 4) {
+        this.log(`the head stalled for ${late} ms; counting liveness afresh from now`);
+        this.watchingSince = now;
+      }
       for (const n of await this.store.listNodes()) {
         if (n.state !== "alive") continue;
-        const silentMs = now - Math.max(n.lastBeatAt, this.startedAt);
+        const silentMs = now - Math.max(n.lastBeatAt, this.watchingSince);
         if (silentMs > this.nodeTimeoutMs) await this.declareDead(n.nodeId, `no heartbeat for ${silentMs} ms (nodeTimeoutMs ${this.nodeTimeoutMs})`);
       }
     } catch (e) {
