@@ -211,7 +211,7 @@ function mainTests(): void {
   function resetCore(): void {
     core.i32.fill(0, L.CORE_BASE >> 2, plan.arenaStart >> 2);
     x.coreInit(plan.readyQueue, plan.admitQueue, plan.doneQueue, plan.taskSlots, plan.taskTable, plan.taskSlots,
-      plan.objectTable, plan.objectCapacity, plan.freeLists, plan.arenaStart, plan.arenaEnd);
+      plan.objectTable, plan.objectCapacity, plan.freeLists, plan.arenaStart, plan.arenaEnd, plan.workerTable, plan.workers);
     book.fill(0);
   }
 
@@ -438,7 +438,7 @@ function mainTests(): void {
       const field = (slot: number, f: number) => (cp.taskTable + slot * L.TASK_BYTES + f) >> 2;
       mem.fill(0, L.CORE_BASE >> 2, cp.arenaStart >> 2);
       cx.coreInit(cp.readyQueue, cp.admitQueue, cp.doneQueue, cp.taskSlots, cp.taskTable, cp.taskSlots,
-        cp.objectTable, cp.objectCapacity, cp.freeLists, cp.arenaStart, cp.arenaEnd);
+        cp.objectTable, cp.objectCapacity, cp.freeLists, cp.arenaStart, cp.arenaEnd, cp.workerTable, cp.workers);
       for (let slot = 0; slot < CIRCULATING_SLOTS; slot++) {
         mem[field(slot, L.TASK_TARGET)] = L.TARGET_READY;
         cx.taskRequeue(slot);

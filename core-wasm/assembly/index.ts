@@ -3,10 +3,11 @@
 import {
   CORE_BASE, CTL_MAGIC, CORE_MAGIC, CTL_READY_QUEUE, CTL_DONE_QUEUE, CTL_ADMIT_QUEUE, CTL_TASK_TABLE,
   CTL_TASK_SLOTS, CTL_OBJECT_TABLE, CTL_OBJECT_MASK, CTL_ARENA_START, CTL_ARENA_END, CTL_FREE_LISTS,
-  CTL_ARENA_BUMP, CTL_ARENA_USED, CTL_OBJECT_OCCUPIED,
+  CTL_ARENA_BUMP, CTL_ARENA_USED, CTL_OBJECT_OCCUPIED, CTL_WORKER_TABLE, CTL_WORKER_SLOTS,
 } from "../shared/layout";
 import { queueInit, queuePop } from "./ready-queue";
 import { taskStart } from "./task-table";
+import { workerTableInit } from "./worker-table";
 
 export { queueInit, queuePush, queuePop, queueLength } from "./ready-queue";
 export { arenaAlloc, arenaFree, arenaUsed, arenaFresh, arenaSizeOf, arenaClassOf } from "./arena";
@@ -15,15 +16,19 @@ export {
   objAddWaiter,
 } from "./object-table";
 export { taskArm, taskRelease, taskRequeue, taskStart, taskFinish, taskCasState } from "./task-table";
+export {
+  workerPark, workerUnpark, arenaAllocFor, objSealBy, workerBlockTaken, workerDefer, workerDropHeld, workerHeldPosted,
+  workerHeldTaken, workerReclaim,
+} from "./worker-table";
 
 /**
- * Writes the control block and empties the three queues. Called once by the driver, before any worker
+ * Writes the control block, empties the three queues and the worker records. Called once by the driver, before any worker
  * attaches; the addresses come from the engine's layout plan.
  */
 export function coreInit(
   readyQueue: u32, admitQueue: u32, doneQueue: u32, queueCapacity: i32,
   taskTable: u32, taskSlots: i32, objectTable: u32, objectCapacity: i32,
-  freeLists: u32, arenaStart: u32, arenaEnd: u32,
+  freeLists: u32, arenaStart: u32, arenaEnd: u32, workerTable: u32, workerSlots: i32,
 ): void {
   store<u32>(CORE_BASE + CTL_READY_QUEUE, readyQueue);
   store<u32>(CORE_BASE + CTL_ADMIT_QUEUE, admitQueue);
@@ -38,6 +43,9 @@ export function coreInit(
   store<u32>(CORE_BASE + CTL_ARENA_END, arenaEnd);
   store<u32>(CORE_BASE + CTL_ARENA_BUMP, arenaStart);
   store<i32>(CORE_BASE + CTL_ARENA_USED, 0);
+  store<u32>(CORE_BASE + CTL_WORKER_TABLE, workerTable);
+  store<i32>(CORE_BASE + CTL_WORKER_SLOTS, workerSlots);
+  workerTableInit(workerTable, workerSlots);
   queueInit(readyQueue, queueCapacity);
   queueInit(admitQueue, queueCapacity);
   queueInit(doneQueue, queueCapacity);

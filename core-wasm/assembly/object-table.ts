@@ -118,8 +118,20 @@ export function objRemove(e: u32): void {
  * so a task arming concurrently either got onto the list (and is released here) or sees it closed.
  */
 export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
+  return sealEntry(e, location, size, flags, 0);
+}
+
+/**
+ * objSeal, and the word at `claim` (a worker's WORKER_BLOCK, or 0: none) is cleared if it names `location`:
+ * the block is the object's from the winning CAS on, or the caller's to free when it lost. The clear sits right
+ * after the CAS with no call or loop between, so a thread terminated around it (V8 stops wasm only at function
+ * entries and loop heads) has either not sealed, or sealed and handed the block over.
+ */
+@inline export function sealEntry(e: u32, location: i32, size: i32, flags: i32, claim: u32): i32 {
   // First sealer wins (a cancelled task's error, or a late result): later ones get -1 and free their copy.
-  if (atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) != OBJ_PENDING) return -1;
+  const won = atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) == OBJ_PENDING;
+  if (claim != 0 && location != 0 && atomic.load<i32>(claim) == location) atomic.store<i32>(claim, 0);
+  if (!won) return -1;
   store<i32>(e + OBJ_LOCATION, location);
   store<i32>(e + OBJ_SIZE, size);
   store<i32>(e + OBJ_FLAGS, flags);

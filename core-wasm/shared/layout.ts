@@ -20,6 +20,8 @@ export const CTL_ARENA_START = 28;     // first byte of the arena
 export const CTL_ARENA_END = 32;       // one past the last byte of the arena
 export const CTL_ADMIT_QUEUE = 36;     // address of the admission queue header (tasks the driver must place)
 export const CTL_FREE_LISTS = 40;      // address of the arena's free-list heads (one 8-byte tagged head per class)
+export const CTL_WORKER_TABLE = 44;    // address of worker record 0 (one WORKER_BYTES line per worker index)
+export const CTL_WORKER_SLOTS = 48;    // number of worker records: worker indexes at or above it are not recorded
 export const CTL_ARENA_BUMP = 128;     // next never-used arena byte (atomic bump), own cache line
 export const CTL_ARENA_USED = 192;     // bytes currently handed out by the arena (atomic), own cache line
 export const CTL_READY_SEQ = 256;      // bumped on every push to a ready queue; idle workers park on it
@@ -35,6 +37,17 @@ export const CTL_CRASH_LOG = 768;     // task id (lo, hi i32) of each fired cras
 export const CRASH_POINTS = 6;
 export const CRASH_LOG_ENTRIES = 30;
 export const CORE_MAGIC = 0x4c4f4f4d;  // "LOOM"
+
+// Worker record: what a worker thread is in the middle of, in shared memory, so that the driver can undo it
+// when the thread dies (WorkerProtocol.onWorkerExit -> workerReclaim). Written only by its worker while the
+// thread lives (the driver clears fields it took over with a CAS), read by the driver after the thread is dead.
+export const WORKER_BYTES = 64;      // one cache line per worker: each writes its own on every park and seal
+export const WORKER_PARKED = 0;      // 1 while this worker is counted in CTL_IDLE_WORKERS
+export const WORKER_BLOCK = 4;       // arena payload it allocated and has not handed over (sealed, posted, held), or 0
+export const WORKER_HELD = 8;        // arena list of blocks held for seals deferred to its "done" message, or 0
+// A held list: [count i32][block i32 × capacity], capacity from the list block's own size.
+export const HELD_COUNT = 0;
+export const HELD_BLOCKS = 4;
 
 // Bounded MPMC ring (Vyukov): a header of two cache lines (enqueue position, dequeue position, mask), then cells.
 export const QUEUE_ENQ = 0;

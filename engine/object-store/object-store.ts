@@ -32,7 +32,11 @@ export class ObjectStore {
   private readonly views = new Map<ObjectId, WeakRef<SharedArrayBuffer>>();
   private readonly pacer: CollectionPacer;
 
-  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool) {
+  /**
+   * `worker`: in a worker thread, its index: the arena blocks it writes are recorded in its worker record until
+   * handed over, so that the driver frees them if the thread dies first (core-wasm worker-table.ts). -1: the driver.
+   */
+  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool, private readonly worker = -1) {
     this.pacer = new CollectionPacer(capacityBytes);
   }
 
@@ -60,7 +64,7 @@ export class ObjectStore {
         `split the value or raise objectStoreBytes`);
     }
     if (encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
-      const at = this.core.exports.arenaAlloc(encoded.size);
+      const at = this.worker < 0 ? this.core.exports.arenaAlloc(encoded.size) : this.core.exports.arenaAllocFor(encoded.size, this.worker);
       if (at !== 0) {
         writeEncoded(encoded, this.core.u8, at);
         return { location: at, size: encoded.size, flags };

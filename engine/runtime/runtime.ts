@@ -85,7 +85,7 @@ export class Runtime implements Backend, RefOwner {
     this.offered = options.resources ? checkResources("resources", options.resources) : {};
     const totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(storeBytes / 4))));
-    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes });
+    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {

@@ -2,7 +2,7 @@
 // thread to the owner that handles it, and settles what a dead thread took with it.
 import * as L from "../../core-wasm/shared/layout.js";
 import { WorkerCrashedError } from "../errors.js";
-import { taskIdOfObject, formatTaskId, DRIVER_TASK_ID } from "../ids.js";
+import { taskIdOfObject, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
 import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import type { DriverContext } from "./driver-context.js";
@@ -22,12 +22,15 @@ export class WorkerProtocol {
         if (m.checkpoint) this.d.actors.onCheckpoint(m.checkpoint.actorId, m.checkpoint.seq, m.checkpoint.state);
         // Seals deferred by the worker until the driver had read the task's own messages.
         for (const r of m.seals ?? []) this.d.parkWake.notifyWorkers(this.d.objects.seal(this.d.objects.registerObject(r.id, false), r));
+        // The list that named those blocks in the thread's record: the seals own the blocks now.
+        if (m.held) this.d.core.exports.workerHeldTaken(index, m.held);
         this.d.tasks.onTaskDone(m.slot);
         this.d.dispatcher.drainAdmissions();
         break;
       }
       case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
+        this.tookBlock(index, m);
         const o = this.d.objects.registerObject(m.id, true);
         if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
         this.d.refs.holdContained(o, m.refs);
@@ -72,7 +75,7 @@ export class WorkerProtocol {
       case "borrow": this.d.refs.holdForThread(index, m.id, DRIVER_TASK_ID); break;
       case "refs": for (const id of m.drop) this.d.refs.releaseWorkerPut(index, id); break;
       case "cancel": this.d.tasks.cancelTask(this.d.streams.producerOf(m.id), m.force); break;
-      case "yield": this.onYield(m); break;
+      case "yield": this.onYield(index, m); break;
       case "stream-wait": this.d.streams.wantRoom(index, m.taskId, m.need); break;
       case "kill-actor": this.d.actors.killActor(m.actorId, m.noRestart); break;
     }
@@ -82,7 +85,8 @@ export class WorkerProtocol {
    * A streaming generator's yield, written by its worker: registered under the generator's lineage, sealed, and
    * handed to its stream. A yield nobody holds (a rebuild's repeat of one long dropped) is freed again at once.
    */
-  private onYield(m: Extract<WorkerToDriver, { t: "yield" }>): void {
+  private onYield(index: number, m: Extract<WorkerToDriver, { t: "yield" }>): void {
+    this.tookBlock(index, m);
     this.d.streams.noteItem(m.taskId, m.id);
     const o = this.d.objects.registerObject(m.id, false);
     if (this.d.core.exports.objState(o.entry) === L.OBJ_SEALED) {
@@ -96,6 +100,27 @@ export class WorkerProtocol {
     const kept = this.d.streams.arrived(m.taskId, m.index);
     this.d.waiters.onSealed(m.id);
     if (!kept && o.refs <= 0 && this.d.objects.get(m.id) === o) this.d.objects.freeObject(o);
+  }
+
+  /** A put or yield in the arena: the block is the driver's now, no longer the thread's to be reclaimed if it dies. */
+  private tookBlock(index: number, m: { location: number; flags: number }): void {
+    if (!(m.flags & L.FLAG_SEGMENT)) this.d.core.exports.workerBlockTaken(index, m.location);
+  }
+
+  /**
+   * A dead thread's task whose return got its segment ("segment" message) but never its seal: the segment is no
+   * object's. A retry posts its own; an error sealed instead would leave it in the store for good.
+   */
+  private dropUnsealedSegments(entry: { id: TaskId; options: { numReturns: number } }): void {
+    const ex = this.d.core.exports;
+    for (let i = 0; i < entry.options.numReturns; i++) {
+      const id = objectIdOf(entry.id, i);
+      if (!this.d.store.segments.has(id)) continue;
+      const e = ex.objFind(idLo(id), idHi(id));
+      if (e !== 0 && ex.objState(e) !== L.OBJ_PENDING) continue;
+      this.d.store.dropSegment(id);
+      this.d.spill.forget(id);
+    }
   }
 
   private submitFromWorker(index: number, spec: WireSubmission): void {
@@ -133,13 +158,18 @@ export class WorkerProtocol {
     if (!this.d.transport.isCurrent(index, generation)) return;
     this.d.events.emit("worker:died", { worker: index });
     this.d.crashes.threadDied();
-    // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     const ex = this.d.core.exports;
+    // What it wrote and never handed over (every message it sent was handled before this exit), and its place in
+    // the count of parked workers if it died parked.
+    ex.workerReclaim(index);
+    // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
       const entry = this.d.dispatcher.slotOwner[slot];
-      if (!entry || entry.kind !== "task") continue;
+      if (!entry || entry.kind === undefined) continue; // a tombstone (released below)
       const state = this.d.core.taskField(slot, L.TASK_STATE);
       if (state !== L.TASK_RUNNING || this.d.core.taskField(slot, L.TASK_WORKER) !== index) continue;
+      this.dropUnsealedSegments(entry);
+      if (entry.kind !== "task") continue;
       if (entry.admitted) { this.d.resources.releaseResources(entry.options.resources); entry.admitted = false; }
       const sealed = this.d.tasks.returnsSealed(entry);
       if (sealed !== undefined && entry.state !== "cancelled") {

@@ -49,8 +49,11 @@ export type DriverToWorker =
 
 export type WorkerToDriver =
   | { t: "ready" }
-  /** `checkpoint`: an actor's checkpoint taken after this call, before its result was sealed. */
-  | { t: "done"; slot: number; seals?: SealRecord[]; checkpoint?: { actorId: ActorId; seq: number; state: Uint8Array } }
+  /**
+   * `checkpoint`: an actor's checkpoint taken after this call, before its result was sealed. `held`: the arena list
+   * (WORKER_HELD) that named the seals' blocks in the thread's worker record; the driver frees it.
+   */
+  | { t: "done"; slot: number; seals?: SealRecord[]; checkpoint?: { actorId: ActorId; seq: number; state: Uint8Array }; held?: number }
   | { t: "submit"; spec: WireSubmission }
   | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }

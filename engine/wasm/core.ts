@@ -32,10 +32,21 @@ export interface CoreExports {
   taskStart(slot: number, worker: number): number;
   taskFinish(slot: number, outcome: number): void;
   taskCasState(slot: number, expected: number, next: number): number;
+  // Worker records (core-wasm/assembly/worker-table.ts): what a thread is in the middle of, undone if it dies.
+  workerPark(worker: number): void;
+  workerUnpark(worker: number): void;
+  arenaAllocFor(bytes: number, worker: number): number;
+  objSealBy(entry: number, location: number, size: number, flags: number, worker: number): number;
+  workerBlockTaken(worker: number, location: number): void;
+  workerDefer(worker: number, location: number, capacity: number): number;
+  workerDropHeld(worker: number): void;
+  workerHeldPosted(worker: number, list: number): void;
+  workerHeldTaken(worker: number, list: number): void;
+  workerReclaim(worker: number): number;
   coreInit(
     readyQueue: number, admitQueue: number, doneQueue: number, queueCapacity: number,
     taskTable: number, taskSlots: number, objectTable: number, objectCapacity: number,
-    freeLists: number, arenaStart: number, arenaEnd: number,
+    freeLists: number, arenaStart: number, arenaEnd: number, workerTable: number, workerSlots: number,
   ): void;
   readyPop(): number;
   readyTake(worker: number): number;
@@ -48,15 +59,22 @@ export interface CoreSizes {
   taskSlots: number;       // power of two
   objectCapacity: number;  // power of two, at least 2 (one entry always stays empty: it holds capacity - 1 objects)
   arenaBytes: number;
+  /** Worker indexes with a record (WORKER_BYTES each; default DEFAULT_WORKER_SLOTS): a higher index is not recorded. */
+  workers?: number;
 }
 
+/** Worker records planned when CoreSizes.workers is not given. */
+export const DEFAULT_WORKER_SLOTS = 64;
+
 export interface CorePlan extends CoreSizes {
+  workers: number;
   readyQueue: number;
   admitQueue: number;
   doneQueue: number;
   taskTable: number;
   objectTable: number;
   freeLists: number;
+  workerTable: number;
   scratch: number;
   scratchBytes: number;
   arenaStart: number;
@@ -82,12 +100,15 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 const isPowerOfTwo = (n: number) => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
 function checkSizes(sizes: CoreSizes): void {
-  const { taskSlots, objectCapacity, arenaBytes } = sizes;
+  const { taskSlots, objectCapacity, arenaBytes, workers = DEFAULT_WORKER_SLOTS } = sizes;
   if (!isPowerOfTwo(taskSlots) || taskSlots > 2 ** 30) {
     throw new LoomError(`core layout: taskSlots ${String(taskSlots)} must be a power of two between 1 and 2^30`);
   }
   if (!isPowerOfTwo(objectCapacity) || objectCapacity < 2 || objectCapacity > 2 ** 30) {
     throw new LoomError(`core layout: objectCapacity ${String(objectCapacity)} must be a power of two between 2 and 2^30 (one entry always stays empty)`);
+  }
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 2 ** 16) {
+    throw new LoomError(`core layout: workers ${String(workers)} must be an integer between 1 and 65536`);
   }
   if (!Number.isSafeInteger(arenaBytes) || arenaBytes <= 0) {
     throw new LoomError(`core layout: arenaBytes ${String(arenaBytes)} must be a positive integer`);
@@ -114,6 +135,8 @@ export function planLayout(sizes: CoreSizes): CorePlan {
   const taskTable = take(sizes.taskSlots * L.TASK_BYTES);
   const objectTable = take(sizes.objectCapacity * L.OBJ_BYTES);
   const freeLists = take(L.ARENA_CLASSES * 8);
+  const workers = sizes.workers ?? DEFAULT_WORKER_SLOTS;
+  const workerTable = take(workers * L.WORKER_BYTES);
   const scratch = take(SCRATCH_BYTES);
   const arenaStart = take(sizes.arenaBytes, 1 << L.ARENA_MAX_SHIFT);
   const arenaEnd = arenaStart + sizes.arenaBytes;
@@ -127,7 +150,7 @@ export function planLayout(sizes: CoreSizes): CorePlan {
     );
   }
   return {
-    ...sizes, readyQueue, admitQueue, doneQueue, taskTable, objectTable, freeLists, scratch,
+    ...sizes, workers, readyQueue, admitQueue, doneQueue, taskTable, objectTable, freeLists, workerTable, scratch,
     scratchBytes: SCRATCH_BYTES, arenaStart, arenaEnd, pages,
   };
 }
@@ -194,7 +217,7 @@ export class Core {
     core.exports.coreInit(
       plan.readyQueue, plan.admitQueue, plan.doneQueue, plan.taskSlots,
       plan.taskTable, plan.taskSlots, plan.objectTable, plan.objectCapacity,
-      plan.freeLists, plan.arenaStart, plan.arenaEnd,
+      plan.freeLists, plan.arenaStart, plan.arenaEnd, plan.workerTable, plan.workers,
     );
     return { core, handle };
   }

@@ -14,6 +14,8 @@ import type { TaskPayload } from "./payload-reader.js";
 
 const SLOT = 3;
 const TASK = 7 as TaskId;
+const WORKER = 1;
+const LIST = 9000;
 
 /** A core whose object table is a Map and whose task slots are plain fields; it records what was called. */
 function fakes() {
@@ -22,6 +24,8 @@ function fakes() {
   const entryIds: ObjectId[] = [];
   const fields = new Map<string, number>();
   const calls: string[] = [];
+  /** The worker record: the open block (WORKER_BLOCK) and the held list (WORKER_HELD), as the core keeps them. */
+  const record = { block: 0, held: undefined as number[] | undefined };
   const entryOf = (id: ObjectId) => { const e = entryIds.indexOf(id); return e < 0 ? 0 : e + 1; };
   const core = {
     i32: new Int32Array(memory.buffer),
@@ -32,19 +36,37 @@ function fakes() {
     exports: {
       objFind: (lo: number) => entryOf(lo as ObjectId),
       objState: (entry: number) => objects.get(entryIds[entry - 1]!)!.state,
-      objSeal: (entry: number, location: number, _size: number, flags: number) => {
+      objSealBy: (entry: number, location: number, _size: number, flags: number, worker: number) => {
+        assert.equal(worker, WORKER);
         const id = entryIds[entry - 1]!;
+        if (record.block === location) record.block = 0;
         objects.set(id, { state: L.OBJ_SEALED, location, flags });
         calls.push(`seal ${id}${flags & L.FLAG_ERROR ? " error" : ""}`);
         return 0;
       },
+      workerDefer: (worker: number, location: number) => {
+        assert.equal(worker, WORKER);
+        if (record.block !== location) return record.held ? LIST : 0;
+        (record.held ??= []).push(location);
+        record.block = 0;
+        return LIST;
+      },
+      workerHeldPosted: (_worker: number, list: number) => { calls.push(`held posted ${list}`); },
+      workerDropHeld: () => { calls.push(`held dropped ${record.held?.join(",")}`); record.held = undefined; },
+      workerBlockTaken: () => {},
       arenaFree: () => {},
       taskFinish: (slot: number, outcome: number) => { calls.push(`taskFinish ${slot} ${outcome}`); },
     },
   } as unknown as Core;
   let nextLocation = 1000;
+  /** Objects whose write fails as a full store's would. */
+  const full = new Set<ObjectId>();
   const store = {
-    writeEncoded: (_id: ObjectId, e: { size: number }, flags: number) => ({ location: nextLocation++, size: e.size, flags }),
+    // arenaAllocFor: the block is the record's open block from the allocation on.
+    writeEncoded: (id: ObjectId, e: { size: number }, flags: number) => {
+      if (full.delete(id)) throw new LoomError(`store full for ${id}`); // once: the error that follows fits
+      return { location: record.block = nextLocation++, size: e.size, flags };
+    },
   } as unknown as ObjectStore;
   const sent: WorkerToDriver[] = [];
   const link: DriverLink = {
@@ -54,7 +76,7 @@ function fakes() {
     onMessage() {}, drain() {}, drainInTask() {},
   };
   const register = (id: ObjectId) => { entryIds.push(id); objects.set(id, { state: L.OBJ_PENDING }); };
-  return { core, store, link, sent, calls, fields, objects, register, completer: new TaskCompleter(core, store, link) };
+  return { core, store, link, sent, calls, fields, objects, record, full, register, completer: new TaskCompleter(core, store, link, WORKER) };
 }
 
 const payload = (over: Partial<TaskPayload> = {}): TaskPayload => ({ f: 1, a: [], n: "fn", r: 1, x: false, m: 0, ...over });
@@ -66,6 +88,7 @@ test("a task that sent no message seals in place and reports through the done qu
   f.completer.completeTask(SLOT, TASK, payload(), 42);
   assert.deepEqual(f.calls, [`seal ${objectIdOf(TASK, 0)}`, `taskFinish ${SLOT} ${L.OUTCOME_OK}`]);
   assert.deepEqual(f.sent, [], "no message");
+  assert.deepEqual(f.record, { block: 0, held: undefined }, "the seal took the block out of the worker record");
 });
 
 test("a task that sent a message has its seals travel with its done message, after it", () => {
@@ -75,12 +98,30 @@ test("a task that sent a message has its seals travel with its done message, aft
   f.completer.markStarted(SLOT);
   f.link.post({ t: "want", id: 99 as ObjectId });
   f.completer.completeTask(SLOT, TASK, payload({ r: 2 }), ["a", "b"]);
-  assert.deepEqual(f.calls, [], "nothing sealed here, no done-queue report");
+  assert.deepEqual(f.calls, [`held posted ${LIST}`], "nothing sealed here, no done-queue report; the record lets go of the held list after the post");
   assert.equal(f.objects.get(r0)!.state, L.OBJ_PENDING);
   const done = f.sent.at(-1)!;
   assert.equal(done.t, "done");
   assert.deepEqual((done as { seals: Array<{ id: ObjectId }> }).seals.map((s) => s.id), [r0, r1]);
   assert.equal(f.fields.get(`${SLOT}:${L.TASK_OUTCOME}`), L.OUTCOME_OK, "the outcome is left in the slot for the driver");
+  // Until the message is posted the blocks are the thread's: held in its record, for the driver to free if it dies.
+  assert.deepEqual(f.record, { block: 0, held: [1000, 1001] });
+  assert.equal((done as { held?: number }).held, LIST, "the done message names the held list, for the driver to free");
+});
+
+test("seals deferred by a completion that fails part-way give their blocks back; the error's seals hold their own", () => {
+  const f = fakes();
+  const [r0, r1] = [objectIdOf(TASK, 0), objectIdOf(TASK, 1)];
+  f.register(r0); f.register(r1);
+  f.full.add(r1); // r1's write fails after r0's block was held
+  f.completer.markStarted(SLOT);
+  f.link.post({ t: "want", id: 99 as ObjectId });
+  f.completer.completeTask(SLOT, TASK, payload({ r: 2 }), ["a", "b"]);
+  assert.equal(f.calls[0], "held dropped 1000", "r0's held block went back when its record was dropped");
+  const done = f.sent.at(-1) as Extract<WorkerToDriver, { t: "done" }>;
+  assert.deepEqual(done.seals!.map((s) => [s.id, s.flags & L.FLAG_ERROR]), [[r0, L.FLAG_ERROR], [r1, L.FLAG_ERROR]], "the error is sealed instead");
+  assert.equal(done.held, LIST);
+  assert.deepEqual(f.record.held, [1001, 1002], "the error's blocks are held until its done message");
 });
 
 test("a thrown error is retried while attempts are left, then sealed as the task's error", () => {
@@ -127,7 +168,7 @@ test("a checkpointing actor's call reports its checkpoint and seals through the 
   f.completer.checkpointToReport = checkpoint;
   f.completer.sealsViaDriver = true;
   f.completer.completeTask(SLOT, TASK, payload(), 1);
-  assert.deepEqual(f.calls, []);
+  assert.deepEqual(f.calls, [`held posted ${LIST}`], "no seal here, no done-queue report");
   const done = f.sent.at(-1) as Extract<WorkerToDriver, { t: "done" }>;
   assert.equal(done.t, "done");
   assert.equal(done.checkpoint, checkpoint);

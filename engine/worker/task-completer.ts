@@ -7,7 +7,7 @@ import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { taskErrorFrom, toWire, LoomError, type WireError } from "../errors.js";
 import { objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, type ObjectId, type TaskId, type ActorId } from "../ids.js";
-import type { SealRecord } from "../transport/messages.js";
+import type { SealRecord, WorkerToDriver } from "../transport/messages.js";
 import type { DriverLink } from "../transport/driver-link.js";
 import type { TaskPayload } from "./payload-reader.js";
 import { crashPoint, CRASH_SEALING, CRASH_SEALED } from "./crash-points.js";
@@ -29,8 +29,16 @@ export class TaskCompleter {
    */
   sealsViaDriver = false;
   private deferSeals: SealRecord[] | undefined;
+  /** Returns of the completion whose seals are deferred: the room its held list is made with. */
+  private deferCapacity = 0;
+  /**
+   * The held list (the core's WORKER_HELD) of the arena blocks written for the deferred seals, 0 when none. Set
+   * only between beginSeals and the finish() whose "done" message names it; the driver frees it from there.
+   */
+  private held = 0;
 
-  constructor(private readonly core: Core, private readonly store: ObjectStore, private readonly link: DriverLink) {
+  /** `worker`: this thread's index, whose worker record names the blocks written and not handed over yet. */
+  constructor(private readonly core: Core, private readonly store: ObjectStore, private readonly link: DriverLink, private readonly worker = -1) {
     this.i32 = core.i32;
     this.epoch = new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1);
     this.startedPosted = new Float64Array(core.plan.taskSlots).fill(-1);
@@ -64,7 +72,14 @@ export class TaskCompleter {
     // before its exit event, so a slot still RUNNING on a dead thread is one whose end was never reported and
     // must be retried; marked DONE here, a death between the store and the post left it stuck for good.
     this.core.setTaskField(slot, L.TASK_OUTCOME, outcome);
-    this.link.post(checkpoint ? { t: "done", slot, seals, checkpoint } : { t: "done", slot, seals });
+    const held = this.held;
+    this.held = 0;
+    const done: Extract<WorkerToDriver, { t: "done" }> = { t: "done", slot, seals };
+    if (checkpoint) done.checkpoint = checkpoint;
+    if (held !== 0) done.held = held;
+    this.link.post(done);
+    // After the post: a death before it leaves the held list to the driver's reclaim, a death after it to "done".
+    if (held !== 0) this.core.exports.workerHeldPosted(this.worker, held);
   }
 
   completeTask(slot: number, taskId: TaskId, p: TaskPayload, value: unknown): void {
@@ -80,11 +95,12 @@ export class TaskCompleter {
       return this.failTask(slot, taskId, p, error, true);
     }
     let released = 0;
-    const seals = this.beginSeals(slot);
+    const seals = this.beginSeals(slot, encoded.length);
     try {
       for (let i = 0; i < encoded.length; i++) released += this.sealEncoded(objectIdOf(taskId, i), encoded[i]!, 0);
     } catch (error) {
       this.deferSeals = undefined;
+      this.dropHeld(); // the seals deferred so far are dropped with their records: their blocks go back
       return this.failTask(slot, taskId, p, error, true);
     }
     this.deferSeals = undefined;
@@ -98,10 +114,19 @@ export class TaskCompleter {
    * them: a reader could meet a ref the driver does not know yet. Its seals then travel with its "done"
    * message, and the driver seals, after the messages before it. Returns the list to fill, or undefined.
    */
-  private beginSeals(slot: number): SealRecord[] | undefined {
+  private beginSeals(slot: number, returns: number): SealRecord[] | undefined {
     const startedAt = this.startedPosted[slot]!;
+    this.dropHeld(); // left by a completion that threw before its "done": nothing names its blocks any more
     this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.link.posted ? [] : undefined;
+    this.deferCapacity = returns;
     return this.deferSeals;
+  }
+
+  /** Frees the blocks held for deferred seals that will not be posted, and their list. */
+  private dropHeld(): void {
+    if (this.held === 0) return;
+    this.held = 0;
+    this.core.exports.workerDropHeld(this.worker);
   }
 
   /** Writes and seals one object the driver registered; tells the driver about segments and refs first. */
@@ -116,15 +141,22 @@ export class TaskCompleter {
     crashPoint(this.i32, CRASH_SEALING, taskIdOfObject(id));
     if (where.segment) this.link.post({ t: "segment", id, segment: where.segment, refs: e.refs });
     else if (e.refs.length) this.link.post({ t: "contains", id, refs: e.refs });
+    const inArena = !(where.flags & L.FLAG_SEGMENT);
     const entry = this.core.exports.objFind(idLo(id), idHi(id));
-    if (entry === 0) throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
+    if (entry === 0) {
+      if (inArena) { ex.workerBlockTaken(this.worker, where.location); ex.arenaFree(where.location); }
+      throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
+    }
     if (this.deferSeals) {
       this.deferSeals.push({ id, location: where.location, size: where.size, flags: where.flags });
+      // Held in this thread's record until the "done" message that carries the record is posted.
+      if (inArena) this.held = ex.workerDefer(this.worker, where.location, this.deferCapacity);
       return 0;
     }
-    const released = ex.objSeal(entry, where.location, where.size, where.flags);
+    // The seal hands the block over (the record lets go of it in the same step); a lost seal leaves it to us.
+    const released = ex.objSealBy(entry, where.location, where.size, where.flags, this.worker);
     if (released >= 0) return released;
-    if (!(where.flags & L.FLAG_SEGMENT)) ex.arenaFree(where.location);
+    if (inArena) ex.arenaFree(where.location);
     return 0;
   }
 
@@ -142,7 +174,7 @@ export class TaskCompleter {
   finishWithError(slot: number, taskId: TaskId, returns: number, wire: WireError): void {
     let released = 0;
     const e = encodeErrorValue(wire);
-    const seals = this.beginSeals(slot);
+    const seals = this.beginSeals(slot, returns);
     try {
       for (let i = 0; i < returns; i++) released += this.sealEncoded(objectIdOf(taskId, i), e, L.FLAG_ERROR);
     } finally {

@@ -84,12 +84,13 @@ export class TaskPump implements CpuSlot {
     // Re-check after reading the sequence: a push after this point changes it, so the wait returns at once.
     if (this.core.exports.queueLength(this.core.plan.readyQueue) > 0) { setImmediate(this.pump); return; }
     this.parked = true;
-    // Counted before waiting so that a pusher that sees zero knows no one needs a notify.
-    Atomics.add(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+    // Counted before waiting so that a pusher that sees zero knows no one needs a notify. Flagged in this
+    // worker's record with the count, so that the driver uncounts it if the thread dies parked.
+    this.core.exports.workerPark(this.index);
     // Bounded, so that a wake-up lost to a race costs a short delay rather than a stalled worker.
     const result = Atomics.waitAsync(this.i32, seqIndex, seq, PARK_TIMEOUT_MS);
     const resume = () => {
-      Atomics.sub(this.i32, Core.ctl(L.CTL_IDLE_WORKERS), 1);
+      this.core.exports.workerUnpark(this.index);
       this.parked = false;
       this.pump();
     };

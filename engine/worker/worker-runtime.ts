@@ -46,7 +46,7 @@ export class WorkerRuntime {
 
   constructor(handle: CoreHandle, readonly index: number, port: MessagePort, capacityBytes: number) {
     this.core = Core.attach(handle);
-    this.store = new ObjectStore(this.core, capacityBytes);
+    this.store = new ObjectStore(this.core, capacityBytes, undefined, index);
     this.link = new PortDriverLink(port);
     this.refs = new WorkerRefCounter(this.link);
     this.hooks = {
@@ -55,7 +55,7 @@ export class WorkerRuntime {
       shared: (key, i) => this.sharedBuffer(key, i),
     };
     const payloads = new PayloadReader(this.core, this.hooks, this.refs);
-    this.completer = new TaskCompleter(this.core, this.store, this.link);
+    this.completer = new TaskCompleter(this.core, this.store, this.link, index);
     this.pump = new TaskPump(this.core, index, this.completer);
     this.objects = new ObjectReader(this.core, this.store, this.hooks, this.link, this.pump);
     this.streams = new StreamRunner(this.core, this.store, this.link, this.pump);

@@ -31,7 +31,7 @@ export function createCoreFixture(sizes: CoreSizes): CoreFixture {
       core.i32.fill(0, L.CORE_BASE >> 2, p.arenaStart >> 2);
       core.exports.coreInit(
         p.readyQueue, p.admitQueue, p.doneQueue, p.taskSlots, p.taskTable, p.taskSlots,
-        p.objectTable, p.objectCapacity, p.freeLists, p.arenaStart, p.arenaEnd,
+        p.objectTable, p.objectCapacity, p.freeLists, p.arenaStart, p.arenaEnd, p.workerTable, p.workers,
       );
     },
   };

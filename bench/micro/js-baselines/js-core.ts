@@ -10,8 +10,12 @@ import * as A from "./js-arena.js";
 import * as O from "./js-object-table.js";
 import * as T from "./js-task-table.js";
 
-/** Every export the engine uses, plus queueInit (exported by the wasm, not yet listed in CoreExports). */
-export type CoreOps = Omit<CoreExports, "coreInit"> & { queueInit(q: number, capacity: number): void };
+/** The worker records' exports: no baseline, as no benchmark or property of a single structure needs one. */
+type WorkerRecordOps = "workerPark" | "workerUnpark" | "arenaAllocFor" | "objSealBy" | "workerBlockTaken" | "workerDefer" |
+  "workerDropHeld" | "workerHeldPosted" | "workerHeldTaken" | "workerReclaim";
+
+/** Every export the engine uses but the worker records', plus queueInit (exported by the wasm, not listed in CoreExports). */
+export type CoreOps = Omit<CoreExports, "coreInit" | WorkerRecordOps> & { queueInit(q: number, capacity: number): void };
 
 /** The wasm exports seen as CoreOps (queueInit is exported by core-wasm/assembly/index.ts). */
 export function wasmOps(exports: CoreExports): CoreOps {

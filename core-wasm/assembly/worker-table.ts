@@ -1,0 +1,166 @@
+// Worker records: one cache line per worker index saying what that thread is in the middle of: whether it is
+// parked (counted in CTL_IDLE_WORKERS) and which arena blocks it wrote and has not handed over yet. A thread can
+// die anywhere; the driver then undoes what its record names (workerReclaim). Does not decide when a thread is
+// dead (the driver learns that from its transport) nor what its tasks become (the driver retries them).
+import {
+  CORE_BASE, CTL_WORKER_TABLE, CTL_WORKER_SLOTS, CTL_IDLE_WORKERS,
+  WORKER_BYTES, WORKER_PARKED, WORKER_BLOCK, WORKER_HELD, HELD_COUNT, HELD_BLOCKS,
+} from "../shared/layout";
+import { arenaAlloc, arenaFree, arenaSizeOf } from "./arena";
+import { sealEntry } from "./object-table";
+
+/** The record of worker `worker`, or 0 for an index without one (then nothing is recorded for it). */
+@inline function recordOf(worker: i32): u32 {
+  if (<u32>worker >= load<u32>(CORE_BASE + CTL_WORKER_SLOTS)) return 0;
+  return load<u32>(CORE_BASE + CTL_WORKER_TABLE) + <u32>worker * WORKER_BYTES;
+}
+
+/** Sets up `count` empty records at `table`. Not thread-safe: coreInit calls it before sharing. */
+export function workerTableInit(table: u32, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const r = table + <u32>i * WORKER_BYTES;
+    store<i32>(r + WORKER_PARKED, 0);
+    store<i32>(r + WORKER_BLOCK, 0);
+    store<i32>(r + WORKER_HELD, 0);
+  }
+}
+
+// ---- parking: CTL_IDLE_WORKERS counts the set flags ----
+
+/**
+ * A worker is about to wait on CTL_READY_SEQ. Flag and count change together: no call or loop between them, so a
+ * thread terminated around here either is counted and flagged, or neither (the driver uncounts a flagged one).
+ */
+export function workerPark(worker: i32): void {
+  const r = recordOf(worker);
+  if (r != 0) atomic.store<i32>(r + WORKER_PARKED, 1);
+  // seq_cst: a pusher that reads the count after the sequence sees this worker, or its push changed the sequence
+  atomic.add<i32>(CORE_BASE + CTL_IDLE_WORKERS, 1);
+}
+
+/** The worker woke (or its wait timed out). */
+export function workerUnpark(worker: i32): void {
+  const r = recordOf(worker);
+  if (r != 0) atomic.store<i32>(r + WORKER_PARKED, 0);
+  atomic.sub<i32>(CORE_BASE + CTL_IDLE_WORKERS, 1);
+}
+
+// ---- blocks written and not yet handed over ----
+
+/**
+ * arenaAlloc for a worker: the block is recorded as the worker's (WORKER_BLOCK) before this returns, with no
+ * call or loop in between, so no thread can die holding a block its record does not name. A failed allocation
+ * records 0. The worker hands the block over by sealing it (objSealBy), posting it (the driver then calls
+ * workerBlockTaken) or holding it for a deferred seal (workerDefer); until then at most one block is open.
+ */
+export function arenaAllocFor(bytes: i32, worker: i32): u32 {
+  const at = arenaAlloc(bytes);
+  const r = recordOf(worker);
+  if (r != 0) atomic.store<u32>(r + WORKER_BLOCK, at);
+  return at;
+}
+
+/** objSeal by a worker: its open block, if `location` is that block, is handed over with the seal (see sealEntry). */
+export function objSealBy(e: u32, location: i32, size: i32, flags: i32, worker: i32): i32 {
+  const r = recordOf(worker);
+  return sealEntry(e, location, size, flags, r == 0 ? 0 : r + WORKER_BLOCK);
+}
+
+/**
+ * Driver: a message from `worker` named arena block `location` (a put or a yield), so the block is the driver's.
+ * Clears the worker's record only if it still names that block: the worker may have opened another since. The
+ * block cannot have been freed and handed out again meanwhile, since only the driver frees it, after this.
+ */
+export function workerBlockTaken(worker: i32, location: i32): void {
+  const r = recordOf(worker);
+  if (r != 0 && location != 0) atomic.cmpxchg<i32>(r + WORKER_BLOCK, location, 0);
+}
+
+/**
+ * A worker holds its open block `location` for a seal deferred to its "done" message: moves it from
+ * WORKER_BLOCK to the held list, made on the first one with room for `capacity` blocks. Returns the held list
+ * (0: none), which the "done" message names (see workerHeldPosted, workerHeldTaken). When `location` is not the
+ * open block, or there is no room, the block stays open: the worker's next allocation forgets it, and only a
+ * death between here and "done" would leak it.
+ * The count is published before the block leaves WORKER_BLOCK: a death in between leaves it named twice, and
+ * workerReclaim frees it once.
+ */
+export function workerDefer(worker: i32, location: i32, capacity: i32): u32 {
+  const r = recordOf(worker);
+  if (r == 0) return 0;
+  let list = atomic.load<u32>(r + WORKER_HELD);
+  if (location == 0 || atomic.load<i32>(r + WORKER_BLOCK) != location) return list;
+  if (list == 0) {
+    list = arenaAlloc(HELD_BLOCKS + ((capacity < 1 ? 1 : capacity) << 2));
+    if (list == 0) return 0;
+    store<i32>(list + HELD_COUNT, 0);
+    // release: the empty count is visible before the list is reachable from the record
+    atomic.store<u32>(r + WORKER_HELD, list);
+  }
+  const n = load<i32>(list + HELD_COUNT);
+  if (HELD_BLOCKS + ((n + 1) << 2) > arenaSizeOf(list)) return list;
+  store<i32>(list + HELD_BLOCKS + (<u32>n << 2), location);
+  atomic.store<i32>(list + HELD_COUNT, n + 1);
+  atomic.store<i32>(r + WORKER_BLOCK, 0);
+  return list;
+}
+
+/**
+ * A worker gives up the seals it deferred (its completion failed part-way, and an error is sealed instead): frees
+ * the held blocks and the list. The record lets go of the list first: a death part-way leaks, never double-frees.
+ */
+export function workerDropHeld(worker: i32): void {
+  const r = recordOf(worker);
+  if (r == 0) return;
+  const list = atomic.xchg<u32>(r + WORKER_HELD, 0);
+  if (list != 0) freeHeld(list, 0);
+}
+
+/**
+ * A worker posted its "done" message naming held list `list`: the list is the driver's now (workerHeldTaken), and
+ * the record lets go of it so that the next deferred seal starts a list of its own. After the post, not before:
+ * a death in between leaves the list named by both, and the driver's workerHeldTaken clears the record.
+ */
+export function workerHeldPosted(worker: i32, list: u32): void {
+  const r = recordOf(worker);
+  if (r != 0) atomic.cmpxchg<u32>(r + WORKER_HELD, list, 0);
+}
+
+/**
+ * Driver: `worker`'s "done" message named held list `list`; its blocks are now the sealed objects' (or freed by a
+ * lost seal). Frees the list itself and clears the record if it still names it (the worker may have begun another).
+ */
+export function workerHeldTaken(worker: i32, list: u32): void {
+  const r = recordOf(worker);
+  if (r != 0) atomic.cmpxchg<u32>(r + WORKER_HELD, list, 0);
+  arenaFree(list);
+}
+
+/** Frees every block on a held list but `skip`, then the list; returns how many blocks it freed. */
+function freeHeld(list: u32, skip: u32): i32 {
+  const n = load<i32>(list + HELD_COUNT);
+  let freed = 0;
+  for (let i = 0; i < n; i++) {
+    const b = load<u32>(list + HELD_BLOCKS + (<u32>i << 2));
+    if (b != skip) { arenaFree(b); freed++; }
+  }
+  arenaFree(list);
+  return freed;
+}
+
+/**
+ * Driver, after worker `worker` died and every message it sent was handled: frees the blocks it wrote and never
+ * handed over (its open block and its held list) and uncounts it from CTL_IDLE_WORKERS if it died parked. Leaves
+ * the record empty for the thread that replaces it. Returns the number of data blocks freed.
+ */
+export function workerReclaim(worker: i32): i32 {
+  const r = recordOf(worker);
+  if (r == 0) return 0;
+  const block = atomic.xchg<u32>(r + WORKER_BLOCK, 0);
+  const list = atomic.xchg<u32>(r + WORKER_HELD, 0);
+  // A block both open and listed (a death between workerDefer's two stores) is skipped by the list, freed once here.
+  let freed = list != 0 ? freeHeld(list, block) : 0;
+  if (block != 0) { arenaFree(block); freed++; }
+  if (atomic.xchg<i32>(r + WORKER_PARKED, 0) != 0) atomic.sub<i32>(CORE_BASE + CTL_IDLE_WORKERS, 1);
+  return freed;
+}
