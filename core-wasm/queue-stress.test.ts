@@ -23,7 +23,11 @@ type Job =
   | { kind: "consume"; producers: number; items: number }
   /** `holdAt`: on its holdAt-th task, the worker stops while it holds it (RUNNING), until it is terminated. */
   | { kind: "take"; worker: number; holdAt?: number }
-  | { kind: "drive"; tasks: number };
+  | { kind: "drive"; tasks: number }
+  /** Takes the one ready task, then (once the main thread says the done ring is full) reports it: the push waits. */
+  | { kind: "finish-blocked"; worker: number }
+  /** Seals an object (once the main thread says the ready ring is full): the first waiter's push waits. */
+  | { kind: "seal-blocked"; worker: number; entry: number };
 interface Report {
   ok: boolean; error?: string; full?: number; empty?: number; popped?: number; orderViolations?: number;
   taken?: number; reported?: number; recovered?: number; badState?: number;
@@ -37,6 +41,8 @@ const GO = 0, STARTED = 16, POPPED = 32, STOP = 48, ABORT = 64, RECOVER = 80, RE
 const KILLS_DONE = 128;
 /** Per worker: 1 once it stopped holding a task (see holdAt). */
 const HOLDING = 144;
+/** The blocked-push cases: the main thread filled the ring (GATE), the worker is about to push (AT_PUSH). */
+const GATE = 160, AT_PUSH = 176;
 const BOOK_HEADER = 256;
 /** Recovered task ids, after the per-item counters. */
 const MAX_ITEMS = 200_000;
@@ -170,6 +176,24 @@ function drive(core: Core, book: Int32Array, job: Extract<Job, { kind: "drive" }
   return { ok: true, reported, recovered, badState };
 }
 
+/** Takes the ready task, waits for the gate, reports it done: that push meets a full done ring and waits. */
+function finishBlocked(core: Core, book: Int32Array, job: Extract<Job, { kind: "finish-blocked" }>): Report {
+  const slot = core.exports.readyTake(job.worker);
+  if (slot < 0) return { ok: false, error: `readyTake found nothing (${slot})` };
+  while (Atomics.load(book, GATE) === 0) Atomics.wait(book, GATE, 0, 50);
+  Atomics.store(book, AT_PUSH, 1);
+  core.exports.taskFinish(slot, L.OUTCOME_OK); // returns only if the main thread makes room
+  return { ok: true };
+}
+
+/** Waits for the gate, seals the object: releasing its first waiter meets a full ready ring and waits. */
+function sealBlocked(core: Core, book: Int32Array, job: Extract<Job, { kind: "seal-blocked" }>): Report {
+  while (Atomics.load(book, GATE) === 0) Atomics.wait(book, GATE, 0, 50);
+  Atomics.store(book, AT_PUSH, 1);
+  core.exports.objSealBy(job.entry, 0, 0, 0, job.worker);
+  return { ok: true };
+}
+
 function workerMain(): void {
   const { handle, book: buffer } = workerData as Shared;
   const core = Core.attach(handle);
@@ -181,6 +205,8 @@ function workerMain(): void {
       report = job.kind === "produce" ? produce(core, book, job)
         : job.kind === "consume" ? consume(core, book, job)
         : job.kind === "take" ? take(core, book, job)
+        : job.kind === "finish-blocked" ? finishBlocked(core, book, job)
+        : job.kind === "seal-blocked" ? sealBlocked(core, book, job)
         : drive(core, book, job);
     } catch (error) {
       report = { ok: false, error: String((error as Error).stack ?? error) };
@@ -391,6 +417,78 @@ function mainTests(): void {
     assert.deepEqual(seen, new Array<number>(CELLS).fill(0), "the driver took every report; no slot is left queued");
     assertRingConsistent(plan.readyQueue);
     assertRingConsistent(plan.doneQueue);
+  });
+
+  // ---- a worker terminated with a push begun: the slot's state says queued, but it is in no queue yet ----
+  // A push waits while the cell it needs is not handed back; the wait's loop head is where V8 stops a terminated
+  // thread. Filling a ring with stand-in values holds the push there, so the thread is terminated exactly there.
+
+  /** Fills `q` with stand-ins (values no task slot has) until it is full; returns how many. */
+  function fillRing(q: number): number {
+    let n = 0;
+    while (x.queuePush(q, 1000 + n) === 1) n++;
+    return n;
+  }
+
+  /** Pops the stand-ins that fillRing pushed (they are first in the ring), so that the ring has room again. */
+  function drainStandIns(q: number, n: number): void {
+    for (let i = 0; i < n; i++) assert.equal(x.queuePop(q), 1000 + i, "a stand-in, in order");
+  }
+
+  /** Runs `job` on one thread, holds its push at the gate's full ring, and terminates it there. */
+  async function killAtPush(job: Job, fill: () => void): Promise<void> {
+    const [w] = await threads(1);
+    const report = new Promise<unknown>((resolve) => { w!.once("message", resolve); w!.once("exit", resolve); });
+    w!.postMessage(job);
+    while (Atomics.load(book, STARTED) < 1) await sleep(1);
+    Atomics.store(book, GO, 1);
+    Atomics.notify(book, GO);
+    fill();
+    Atomics.store(book, GATE, 1);
+    Atomics.notify(book, GATE);
+    while (Atomics.load(book, AT_PUSH) === 0) await sleep(1);
+    await sleep(20); // it is spinning in the push now: nothing else can stop it
+    await w!.terminate();
+    await report;
+  }
+
+  const field = (slot: number, f: number) => core.taskField(slot, f);
+
+  test("a worker terminated while its report waits for room: the driver finishes the push from its record", { timeout: 60_000 }, async () => {
+    resetCore();
+    const worker = 3, slot = 5;
+    core.setTaskField(slot, L.TASK_TARGET, L.TARGET_READY);
+    x.taskRequeue(slot);
+    let standIns = 0;
+    await killAtPush({ kind: "finish-blocked", worker }, () => { standIns = fillRing(plan.doneQueue); });
+    assert.equal(field(slot, L.TASK_STATE), L.TASK_DONE, "it died after marking the slot done, so the driver's retry skips it");
+    drainStandIns(plan.doneQueue, standIns);
+    assert.equal(x.donePop(), -1, "its report never landed");
+    x.workerReclaim(worker);
+    assert.equal(x.donePop(), slot, "the driver finished the push its record named");
+    assert.equal(x.donePop(), -1, "once");
+  });
+
+  test("a worker terminated while releasing a sealed object's waiters: the driver releases the rest", { timeout: 60_000 }, async () => {
+    resetCore();
+    const worker = 4, waiters = [2, 6, 7];
+    const entry = x.objInsert(77, 0);
+    for (const slot of waiters) {
+      core.setTaskField(slot, L.TASK_TARGET, L.TARGET_READY);
+      core.setTaskField(slot, L.TASK_EDGES, x.arenaAlloc(L.EDGE_BYTES));
+      core.i32[plan.scratch >> 2] = entry;
+      assert.equal(x.taskArm(slot, plan.scratch, 1), 0, `task ${slot} waits for the object`);
+    }
+    let standIns = 0;
+    await killAtPush({ kind: "seal-blocked", worker, entry }, () => { standIns = fillRing(plan.readyQueue); });
+    assert.equal(x.objState(entry), L.OBJ_SEALED, "it died after sealing");
+    drainStandIns(plan.readyQueue, standIns);
+    assert.equal(x.readyPop(), -1, "the waiter it was releasing is marked ready but in no queue, the others still wait");
+    assert.equal(x.workerReclaim(worker), waiters.length, "the driver made every waiter ready");
+    const ready: number[] = [];
+    for (let s; (s = x.readyPop()) >= 0;) ready.push(s);
+    assert.deepEqual(ready.sort(), [...waiters].sort(), "each waiter is in the ready ring once");
+    for (const slot of waiters) assert.equal(field(slot, L.TASK_STATE), L.TASK_READY);
   });
 }
 

@@ -5,9 +5,9 @@
 import {
   CORE_BASE, CTL_OBJECT_TABLE, CTL_OBJECT_MASK, CTL_OBJECT_OCCUPIED,
   OBJ_BYTES, OBJ_KEY, OBJ_ID_LO, OBJ_ID_HI, OBJ_STATE, OBJ_WAITERS, OBJ_LOCATION, OBJ_SIZE, OBJ_FLAGS,
-  KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED,
+  KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED, WORKER_BLOCK, WORKER_WALK,
 } from "../shared/layout";
-import { taskRelease } from "./task-table";
+import { taskRelease, taskReleaseBy } from "./task-table";
 
 @inline function tableBase(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_TABLE); }
 @inline function tableMask(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_MASK); }
@@ -122,15 +122,17 @@ export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
 }
 
 /**
- * objSeal, and the word at `claim` (a worker's WORKER_BLOCK, or 0: none) is cleared if it names `location`:
- * the block is the object's from the winning CAS on, or the caller's to free when it lost. The clear sits right
- * after the CAS with no call or loop between, so a thread terminated around it (V8 stops wasm only at function
- * entries and loop heads) has either not sealed, or sealed and handed the block over.
+ * objSeal by the worker whose record is at `rec` (0: the driver, which never dies), so that a thread terminated
+ * anywhere in it (V8 stops wasm only at function entries and loop heads) leaves its record saying what is left:
+ * - its open block (WORKER_BLOCK), if it is `location`, is cleared right after the CAS: the block is the object's
+ *   from the winning CAS on, or the caller's to free when it lost;
+ * - the waiters still to release (WORKER_WALK) are named from the exchange that closes the list until the last
+ *   is released, and a task whose release is mid-push is named by the push (see pushSlot).
  */
-@inline export function sealEntry(e: u32, location: i32, size: i32, flags: i32, claim: u32): i32 {
+@inline export function sealEntry(e: u32, location: i32, size: i32, flags: i32, rec: u32): i32 {
   // First sealer wins (a cancelled task's error, or a late result): later ones get -1 and free their copy.
   const won = atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) == OBJ_PENDING;
-  if (claim != 0 && location != 0 && atomic.load<i32>(claim) == location) atomic.store<i32>(claim, 0);
+  if (rec != 0 && location != 0 && atomic.load<i32>(rec + WORKER_BLOCK) == location) atomic.store<i32>(rec + WORKER_BLOCK, 0);
   if (!won) return -1;
   store<i32>(e + OBJ_LOCATION, location);
   store<i32>(e + OBJ_SIZE, size);
@@ -138,12 +140,13 @@ export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
   // release: location, size and flags are visible to whoever sees OBJ_SEALED
   atomic.store<i32>(e + OBJ_STATE, OBJ_SEALED);
   let edge = atomic.xchg<i32>(e + OBJ_WAITERS, WAITERS_CLOSED);
+  if (rec != 0) atomic.store<i32>(rec + WORKER_WALK, edge);
   let released = 0;
   while (edge > 0) {
     // Read the link before releasing: once released, the task may finish and its edges be freed.
     const next = load<i32>(<u32>edge);
     const slot = load<i32>(<u32>edge + 4);
-    released += taskRelease(slot);
+    released += rec != 0 ? taskReleaseBy(slot, rec, next) : taskRelease(slot);
     edge = next;
   }
   return released;

@@ -3,14 +3,17 @@
 // die anywhere; the driver then undoes what its record names (workerReclaim). Does not decide when a thread is
 // dead (the driver learns that from its transport) nor what its tasks become (the driver retries them).
 import {
-  CORE_BASE, CTL_WORKER_TABLE, CTL_WORKER_SLOTS, CTL_IDLE_WORKERS,
-  WORKER_BYTES, WORKER_PARKED, WORKER_BLOCK, WORKER_HELD, HELD_COUNT, HELD_BLOCKS,
+  CORE_BASE, CTL_WORKER_TABLE, CTL_WORKER_SLOTS, CTL_IDLE_WORKERS, CTL_DONE_QUEUE, CTL_DONE_SEQ, CTL_READY_SEQ,
+  WORKER_BYTES, WORKER_PARKED, WORKER_BLOCK, WORKER_HELD, WORKER_MOVE_SLOT, WORKER_MOVE_QUEUE, WORKER_WALK,
+  HELD_COUNT, HELD_BLOCKS,
 } from "../shared/layout";
 import { arenaAlloc, arenaFree, arenaSizeOf } from "./arena";
 import { sealEntry } from "./object-table";
+import { queuePush } from "./ready-queue";
+import { taskRelease } from "./task-table";
 
 /** The record of worker `worker`, or 0 for an index without one (then nothing is recorded for it). */
-@inline function recordOf(worker: i32): u32 {
+@inline export function recordOf(worker: i32): u32 {
   if (<u32>worker >= load<u32>(CORE_BASE + CTL_WORKER_SLOTS)) return 0;
   return load<u32>(CORE_BASE + CTL_WORKER_TABLE) + <u32>worker * WORKER_BYTES;
 }
@@ -22,7 +25,23 @@ export function workerTableInit(table: u32, count: i32): void {
     store<i32>(r + WORKER_PARKED, 0);
     store<i32>(r + WORKER_BLOCK, 0);
     store<i32>(r + WORKER_HELD, 0);
+    store<i32>(r + WORKER_MOVE_SLOT, 0);
+    store<i32>(r + WORKER_MOVE_QUEUE, 0);
+    store<i32>(r + WORKER_WALK, 0);
   }
+}
+
+// ---- a task slot on its way into a queue ----
+
+/** The worker is about to push `slot` onto `q`; the slot's state already says it is there (see pushSlot). */
+@inline export function noteMove(r: u32, q: u32, slot: i32): void {
+  store<u32>(r + WORKER_MOVE_QUEUE, q);
+  atomic.store<i32>(r + WORKER_MOVE_SLOT, slot + 1);
+}
+
+/** The push landed (no call or loop after the push's own publishing store). */
+@inline export function moveLanded(r: u32): void {
+  atomic.store<i32>(r + WORKER_MOVE_SLOT, 0);
 }
 
 // ---- parking: CTL_IDLE_WORKERS counts the set flags ----
@@ -62,8 +81,7 @@ export function arenaAllocFor(bytes: i32, worker: i32): u32 {
 
 /** objSeal by a worker: its open block, if `location` is that block, is handed over with the seal (see sealEntry). */
 export function objSealBy(e: u32, location: i32, size: i32, flags: i32, worker: i32): i32 {
-  const r = recordOf(worker);
-  return sealEntry(e, location, size, flags, r == 0 ? 0 : r + WORKER_BLOCK);
+  return sealEntry(e, location, size, flags, recordOf(worker));
 }
 
 /**
@@ -136,31 +154,52 @@ export function workerHeldTaken(worker: i32, list: u32): void {
   arenaFree(list);
 }
 
-/** Frees every block on a held list but `skip`, then the list; returns how many blocks it freed. */
-function freeHeld(list: u32, skip: u32): i32 {
+/** Frees every block on a held list but `skip`, then the list. */
+function freeHeld(list: u32, skip: u32): void {
   const n = load<i32>(list + HELD_COUNT);
-  let freed = 0;
   for (let i = 0; i < n; i++) {
     const b = load<u32>(list + HELD_BLOCKS + (<u32>i << 2));
-    if (b != skip) { arenaFree(b); freed++; }
+    if (b != skip) arenaFree(b);
   }
   arenaFree(list);
-  return freed;
 }
 
 /**
- * Driver, after worker `worker` died and every message it sent was handled: frees the blocks it wrote and never
- * handed over (its open block and its held list) and uncounts it from CTL_IDLE_WORKERS if it died parked. Leaves
- * the record empty for the thread that replaces it. Returns the number of data blocks freed.
+ * Driver, after worker `worker` died and every message it sent was handled: finishes what the thread was in the
+ * middle of and undoes what it held, from its record, and leaves the record empty for the thread that replaces it.
+ * 1. A push it had begun (a task made ready, or a report): done here, so the task is not lost.
+ * 2. The waiters of an object it sealed that it had not released yet: released here.
+ * 3. The blocks it wrote and never handed over (its open block and its held list): freed.
+ * 4. If it died parked, it is uncounted from CTL_IDLE_WORKERS.
+ * Returns the number of tasks this made ready on the ready queue (the caller wakes parked workers for them); a
+ * report pushed onto the done queue is taken by the driver's next drain.
  */
 export function workerReclaim(worker: i32): i32 {
   const r = recordOf(worker);
   if (r == 0) return 0;
+  let readied = 0;
+  const move = atomic.xchg<i32>(r + WORKER_MOVE_SLOT, 0);
+  if (move != 0) {
+    const q = load<u32>(r + WORKER_MOVE_QUEUE);
+    while (!queuePush(q, move - 1)) { /* a consumer is finishing its pop of that cell */ }
+    if (q == load<u32>(CORE_BASE + CTL_DONE_QUEUE)) {
+      atomic.add<i32>(CORE_BASE + CTL_DONE_SEQ, 1);
+    } else {
+      atomic.add<i32>(CORE_BASE + CTL_READY_SEQ, 1);
+      readied++; // an admission push counts too: a spare wake-up costs nothing
+    }
+  }
+  let edge = atomic.xchg<i32>(r + WORKER_WALK, 0);
+  while (edge > 0) {
+    const next = load<i32>(<u32>edge);
+    readied += taskRelease(load<i32>(<u32>edge + 4));
+    edge = next;
+  }
   const block = atomic.xchg<u32>(r + WORKER_BLOCK, 0);
   const list = atomic.xchg<u32>(r + WORKER_HELD, 0);
   // A block both open and listed (a death between workerDefer's two stores) is skipped by the list, freed once here.
-  let freed = list != 0 ? freeHeld(list, block) : 0;
-  if (block != 0) { arenaFree(block); freed++; }
+  if (list != 0) freeHeld(list, block);
+  if (block != 0) arenaFree(block);
   if (atomic.xchg<i32>(r + WORKER_PARKED, 0) != 0) atomic.sub<i32>(CORE_BASE + CTL_IDLE_WORKERS, 1);
-  return freed;
+  return readied;
 }

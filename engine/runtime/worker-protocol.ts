@@ -1,6 +1,7 @@
 // The driver's side of the worker message protocol (transport/messages.ts): routes each message from a
 // thread to the owner that handles it, and settles what a dead thread took with it.
 import * as L from "../../core-wasm/shared/layout.js";
+import { Core } from "../wasm/core.js";
 import { WorkerCrashedError } from "../errors.js";
 import { taskIdOfObject, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
 import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
@@ -10,7 +11,7 @@ import { GraphRecord } from "../graph/graph-recorder.js";
 import { isDefaultResources } from "../scheduler/resource-ledger.js";
 
 /** What WorkerProtocol reaches in the driver: its arrows in engine/README.md. */
-export type WorkerProtocolDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters" | "cluster">;
+export type WorkerProtocolDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "crashes" | "dispatcher" | "events" | "functions" | "graph" | "i32" | "objects" | "parkWake" | "recovery" | "refs" | "resources" | "spill" | "store" | "tasks" | "transport" | "waiters" | "cluster">;
 
 export class WorkerProtocol {
   constructor(private readonly d: WorkerProtocolDeps) {}
@@ -159,9 +160,11 @@ export class WorkerProtocol {
     this.d.events.emit("worker:died", { worker: index });
     this.d.crashes.threadDied();
     const ex = this.d.core.exports;
-    // What it wrote and never handed over (every message it sent was handled before this exit), and its place in
-    // the count of parked workers if it died parked.
-    ex.workerReclaim(index);
+    // What its record says it was in the middle of (every message it sent was handled before this exit): a push
+    // it had begun and the waiters of an object it sealed are finished, what it wrote and never handed over is
+    // freed, and it leaves the count of parked workers if it died parked. A report pushed here is drained next.
+    this.d.parkWake.notifyWorkers(ex.workerReclaim(index));
+    Atomics.notify(this.d.i32, Core.ctl(L.CTL_DONE_SEQ));
     // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
       const entry = this.d.dispatcher.slotOwner[slot];
