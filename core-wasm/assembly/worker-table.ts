@@ -97,9 +97,9 @@ export function workerBlockTaken(worker: i32, location: i32): void {
 /**
  * A worker holds its open block `location` for a seal deferred to its "done" message: moves it from
  * WORKER_BLOCK to the held list, made on the first one with room for `capacity` blocks. Returns the held list
- * (0: none), which the "done" message names (see workerHeldPosted, workerHeldTaken). When `location` is not the
- * open block, or there is no room, the block stays open: the worker's next allocation forgets it, and only a
- * death between here and "done" would leak it.
+ * (0: none), which the "done" message names (see workerHeldPosted, workerHeldTaken). When no list can be made or
+ * it has no room, the block leaves the record all the same (the "done" message will own it): a death before the
+ * post then leaks it, where naming a block the driver has since sealed would free it under its object.
  * The count is published before the block leaves WORKER_BLOCK: a death in between leaves it named twice, and
  * workerReclaim frees it once.
  */
@@ -110,13 +110,13 @@ export function workerDefer(worker: i32, location: i32, capacity: i32): u32 {
   if (location == 0 || atomic.load<i32>(r + WORKER_BLOCK) != location) return list;
   if (list == 0) {
     list = arenaAlloc(HELD_BLOCKS + ((capacity < 1 ? 1 : capacity) << 2));
-    if (list == 0) return 0;
+    if (list == 0) { atomic.store<i32>(r + WORKER_BLOCK, 0); return 0; }
     store<i32>(list + HELD_COUNT, 0);
     // release: the empty count is visible before the list is reachable from the record
     atomic.store<u32>(r + WORKER_HELD, list);
   }
   const n = load<i32>(list + HELD_COUNT);
-  if (HELD_BLOCKS + ((n + 1) << 2) > arenaSizeOf(list)) return list;
+  if (HELD_BLOCKS + ((n + 1) << 2) > arenaSizeOf(list)) { atomic.store<i32>(r + WORKER_BLOCK, 0); return list; }
   store<i32>(list + HELD_BLOCKS + (<u32>n << 2), location);
   atomic.store<i32>(list + HELD_COUNT, n + 1);
   atomic.store<i32>(r + WORKER_BLOCK, 0);
