@@ -1,7 +1,8 @@
 // Worker records: one cache line per worker index saying what that thread is in the middle of: whether it is
-// parked (counted in CTL_IDLE_WORKERS) and which arena blocks it wrote and has not handed over yet. A thread can
-// die anywhere; the driver then undoes what its record names (workerReclaim). Does not decide when a thread is
-// dead (the driver learns that from its transport) nor what its tasks become (the driver retries them).
+// parked (counted in CTL_IDLE_WORKERS), which arena blocks it wrote and has not handed over yet, a push it has
+// begun and the waiters of an object it sealed that it has not released yet. A thread can die anywhere; the
+// driver then finishes or undoes what its record names (workerReclaim). Does not decide when a thread is dead
+// (the driver learns that from its transport) nor what its tasks become (the driver retries them).
 import {
   CORE_BASE, CTL_WORKER_TABLE, CTL_WORKER_SLOTS, CTL_IDLE_WORKERS, CTL_DONE_QUEUE, CTL_DONE_SEQ, CTL_READY_SEQ,
   WORKER_BYTES, WORKER_PARKED, WORKER_BLOCK, WORKER_HELD, WORKER_MOVE_SLOT, WORKER_MOVE_QUEUE, WORKER_WALK,
