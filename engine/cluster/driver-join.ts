@@ -36,7 +36,7 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
   const server: WireServer = await listen({ host: bindHost, port: 0, token }, (c) => {
     c.onFrame = (frame) => {
       if (answerPull(c, frame, (key) => {
-        const id = scheduler?.objectOfKey(key);
+        const id = scheduler?.objects.objectOfKey(key);
         return id === undefined ? undefined : d.runtime.exportObject(id);
       })) return;
       if (frame.h.rid !== undefined) c.reply(frame.h, { error: { name: "LoomError", message: `a driver does not answer ${String(frame.h.t).slice(0, 40)}`, code: "ERR_LOOM" } });

@@ -96,7 +96,7 @@ export class ObjectDirectory {
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
-    this.d.cluster?.objectFreed(o.id);
+    this.d.cluster?.objects.objectFreed(o.id);
     // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);

@@ -62,7 +62,7 @@ export class WorkerProtocol {
         let set = this.d.waiters.workerWants.get(m.id);
         if (!set) { set = new Set(); this.d.waiters.workerWants.set(m.id, set); }
         set.add(index);
-        if (this.d.cluster?.fetchIfRemote(m.id)) break; // held by another node: pulled here
+        if (this.d.cluster?.objects.fetchIfRemote(m.id)) break; // held by another node: pulled here
         const o = this.d.objects.get(m.id);
         if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
           try { this.d.recovery.recover(m.id); } catch (error) { this.d.waiters.rejectWaiters(m.id, error as Error); }
