@@ -129,7 +129,7 @@ export class Runtime implements Backend, RefOwner {
       message: (i, m) => protocol.onWorkerMessage(i, m),
       exit: (i, generation) => protocol.onWorkerExit(i, generation),
       error: (i, e) => this.emit("worker:error", { worker: i, error: e }),
-    });
+    }, options.checkImmutable === true);
     for (let i = 0; i < workers; i++) {
       d.transport.spawn(i);
       this.emit("worker:started", { worker: i });

@@ -29,7 +29,7 @@ export class WorkerProtocol {
       case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
         const o = this.d.objects.registerObject(m.id, true);
-        if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+        if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id, m.sum); }
         this.d.refs.holdContained(o, m.refs);
         // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
         // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
@@ -41,7 +41,7 @@ export class WorkerProtocol {
       }
       case "segment": {
         this.d.store.keepSegment(m.id, m.segment);
-        this.d.objects.segmentStored(m.id);
+        this.d.objects.segmentStored(m.id, m.sum);
         const o = this.d.objects.get(m.id);
         if (o) this.d.refs.holdContained(o, m.refs);
         this.d.waiters.onSealed(m.id);
@@ -89,7 +89,7 @@ export class WorkerProtocol {
       this.d.store.release(m.id, m.location, m.flags & ~L.FLAG_SEGMENT); // sealed first by an earlier run: keep that
       return;
     }
-    if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+    if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id, m.sum); }
     this.d.refs.holdContained(o, m.refs);
     this.d.tasks.get(m.taskId)?.reopenedYields?.delete(m.id); // made again: nothing to fail at the run's end
     this.d.parkWake.notifyWorkers(this.d.objects.seal(o, m));
