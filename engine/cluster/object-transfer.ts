@@ -72,32 +72,42 @@ export class ObjectPuller {
     return p;
   }
 
+  /**
+   * The first chunk tells the size; the others are asked for together, as many as the holder's byte budget
+   * lets be in flight, so the holder sends while this process copies the chunks that came.
+   */
   private async pullNow(address: string, key: string): Promise<RawObject> {
     const c = await this.connection(address);
-    let bytes: Uint8Array | undefined;
-    let flags = 0, hasRefs = false, size = -1, offset = 0;
-    do {
-      const length = size < 0 ? PULL_CHUNK_BYTES : Math.min(PULL_CHUNK_BYTES, size - offset);
-      await this.acquire(address, length);
-      let reply: Frame;
-      try {
-        reply = await c.request({ t: "pull", key, offset, length });
-      } finally {
-        this.releaseBudget(address, length);
-      }
-      if (reply.h.error) throw fromWire(reply.h.error as WireError);
-      if (size < 0) {
-        size = reply.h.size as number;
-        flags = reply.h.flags as number;
-        hasRefs = reply.h.hasRefs === true;
-        if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
-        bytes = new Uint8Array(size);
-      }
-      if (reply.body.length === 0 && offset < size) throw new LoomError(`pull ${key} from ${address}: the holder sent no bytes at offset ${offset} of ${size}`);
-      bytes!.set(reply.body.subarray(0, size - offset), offset);
-      offset += reply.body.length;
-    } while (offset < size);
-    return { flags, bytes: bytes ?? new Uint8Array(0), hasRefs };
+    const first = await this.chunk(c, address, key, 0, PULL_CHUNK_BYTES);
+    const size = first.h.size as number;
+    if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
+    const flags = first.h.flags as number, hasRefs = first.h.hasRefs === true;
+    const bytes = new Uint8Array(size);
+    const place = (offset: number, body: Uint8Array, length: number) => {
+      if (body.length !== length) throw new LoomError(`pull ${key} from ${address}: ${body.length} bytes at offset ${offset}, expected ${length}`);
+      bytes.set(body, offset);
+    };
+    place(0, first.body, Math.min(size, PULL_CHUNK_BYTES));
+    const rest: Promise<void>[] = [];
+    for (let offset = PULL_CHUNK_BYTES; offset < size; offset += PULL_CHUNK_BYTES) {
+      const length = Math.min(PULL_CHUNK_BYTES, size - offset);
+      rest.push(this.chunk(c, address, key, offset, length).then((reply) => place(offset, reply.body, length)));
+    }
+    await Promise.all(rest);
+    return { flags, bytes, hasRefs };
+  }
+
+  /** One chunk, within the holder's byte budget; its error reply is thrown. */
+  private async chunk(c: Connection, address: string, key: string, offset: number, length: number): Promise<Frame> {
+    await this.acquire(address, length);
+    let reply: Frame;
+    try {
+      reply = await c.request({ t: "pull", key, offset, length });
+    } finally {
+      this.releaseBudget(address, length);
+    }
+    if (reply.h.error) throw fromWire(reply.h.error as WireError);
+    return reply;
   }
 
   private acquire(address: string, bytes: number): Promise<void> {
