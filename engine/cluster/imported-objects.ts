@@ -81,10 +81,11 @@ export class ImportedObjects {
   }
 
   private async pull(source: ObjectSource, slot: object): Promise<ObjectRef> {
-    const raw = await this.puller.pull(source.from, source.key);
+    let target: { segment: SharedArrayBuffer; view: Uint8Array } | undefined;
+    const raw = await this.puller.pull(source.from, source.key, (size) => (target = this.runtime.pullTarget(size))?.view ?? new Uint8Array(size));
     // Its refs name objects of the process that wrote it, whose locations this node does not know.
     if (raw.hasRefs) throw new LoomError(`object ${source.key} holds refs: objects holding refs cannot yet move between nodes`);
-    const ref = this.runtime.importObject(raw.flags, raw.bytes);
+    const ref = this.runtime.importObject(raw.flags, raw.bytes, target?.view === raw.bytes ? target.segment : undefined);
     // Released while it was pulled: the task that asked still gets it, the cache does not keep it.
     if (this.pulling.get(source.key) === slot) {
       this.copies.set(source.key, { ref, bytes: raw.bytes.length });

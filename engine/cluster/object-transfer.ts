@@ -25,6 +25,7 @@ export function answerPull(connection: Connection, frame: Frame, source: RawSour
   }
   const start = Math.min(offset as number, raw.bytes.length);
   const end = Math.min(start + Math.min(length as number, PULL_CHUNK_BYTES), raw.bytes.length);
+  // A view of the store: the object is held while it is pulled (a task's argument, a result not released).
   connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs }, raw.bytes.subarray(start, end));
   return true;
 }
@@ -61,12 +62,15 @@ export class ObjectPuller {
     return c;
   }
 
-  /** The whole object `key` from the process at `address`. */
-  pull(address: string, key: string): Promise<RawObject> {
+  /**
+   * The whole object `key` from the process at `address`, into memory `into` gives for its size (default: a
+   * fresh array). Callers that share a pull get the same bytes.
+   */
+  pull(address: string, key: string, into?: (size: number) => Uint8Array): Promise<RawObject> {
     const shared = `${address} ${key}`;
     let p = this.inFlight.get(shared);
     if (!p) {
-      p = this.pullNow(address, key).finally(() => this.inFlight.delete(shared));
+      p = this.pullNow(address, key, into).finally(() => this.inFlight.delete(shared));
       this.inFlight.set(shared, p);
     }
     return p;
@@ -76,13 +80,13 @@ export class ObjectPuller {
    * The first chunk tells the size; the others are asked for together, as many as the holder's byte budget
    * lets be in flight, so the holder sends while this process copies the chunks that came.
    */
-  private async pullNow(address: string, key: string): Promise<RawObject> {
+  private async pullNow(address: string, key: string, into?: (size: number) => Uint8Array): Promise<RawObject> {
     const c = await this.connection(address);
     const first = await this.chunk(c, address, key, 0, PULL_CHUNK_BYTES);
     const size = first.h.size as number;
     if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
     const flags = first.h.flags as number, hasRefs = first.h.hasRefs === true;
-    const bytes = new Uint8Array(size);
+    const bytes = into ? into(size) : new Uint8Array(size);
     const place = (offset: number, body: Uint8Array, length: number) => {
       if (body.length !== length) throw new LoomError(`pull ${key} from ${address}: ${body.length} bytes at offset ${offset}, expected ${length}`);
       bytes.set(body, offset);

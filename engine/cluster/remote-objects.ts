@@ -8,7 +8,7 @@ import { LoomError } from "../errors.js";
 import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
-import { importRaw } from "../object-store/raw-objects.js";
+import { importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Frame } from "./wire.js";
 import type { ObjectSource, ResultInfo } from "./messages.js";
@@ -154,11 +154,12 @@ export class RemoteObjects {
     if (held.pulling) return true;
     const from = this.link.liveAddress(held.node);
     if (!from) { this.lost(id, "its holder is not alive"); return true; }
-    held.pulling = this.link.puller.pull(from, held.key).then((raw) => {
+    let target: { segment: SharedArrayBuffer; view: Uint8Array } | undefined;
+    held.pulling = this.link.puller.pull(from, held.key, (size) => (target = pullTarget(this.d, size))?.view ?? new Uint8Array(size)).then((raw) => {
       held.pulling = undefined;
       const o = this.d.objects.get(id);
       if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) return;
-      importRaw(this.d, id, raw.flags, raw.bytes);
+      importRaw(this.d, id, raw.flags, raw.bytes, target?.view === raw.bytes ? target.segment : undefined);
     }, (error: Error) => {
       held.pulling = undefined;
       if (this.held.get(id) === held) this.lost(id, `pulling it from node ${held.node} failed: ${error.message}`);

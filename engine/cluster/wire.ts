@@ -163,8 +163,8 @@ export class Connection {
   send(h: Header, body?: Uint8Array): void {
     if (this.closed) return;
     if (!body || body.length < LARGE_BODY) { this.socket.write(encodeFrame(h, body)); return; }
-    // A big body goes out as it is, after its prefix and header, not copied into one buffer with them. A view
-    // of shared memory is copied once (the socket cannot keep a view others may write to).
+    // A big body goes out as it is, after its prefix and header, not copied into one buffer with them (a view
+    // of the store too: stored objects do not change, and the sender holds it until the reply).
     const head = Buffer.from(JSON.stringify(h));
     const prefix = Buffer.allocUnsafe(8);
     prefix.writeUInt32BE(4 + head.length + body.length, 0);
@@ -172,7 +172,7 @@ export class Connection {
     this.socket.cork();
     this.socket.write(prefix);
     this.socket.write(head);
-    this.socket.write(body.buffer instanceof SharedArrayBuffer ? Buffer.from(body) : body);
+    this.socket.write(body);
     this.socket.uncork();
   }
 

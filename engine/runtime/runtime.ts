@@ -43,7 +43,7 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
-import { exportRaw, importRaw } from "../object-store/raw-objects.js";
+import { exportRaw, importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary } from "../api.js";
@@ -459,13 +459,21 @@ export class Runtime implements Backend, RefOwner {
     return exportRaw(this.d, id);
   }
 
-  /** @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. */
-  importObject(flags: number, bytes: Uint8Array): ObjectRef {
+  /** @internal Memory to pull an object of `size` bytes into (a store segment), or undefined for small ones. */
+  pullTarget(size: number): { segment: SharedArrayBuffer; view: Uint8Array } | undefined {
+    return pullTarget(this.d, size);
+  }
+
+  /**
+   * @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. Bytes
+   * pulled into a pullTarget segment are kept where they are.
+   */
+  importObject(flags: number, bytes: Uint8Array, pulledInto?: SharedArrayBuffer): ObjectRef {
     this.checkOpen();
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const id = objectIdOf(taskId, 0);
     this.d.objects.registerObject(id, true);
-    importRaw(this.d, id, flags, bytes);
+    importRaw(this.d, id, flags, bytes, pulledInto);
     this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
     return new ObjectRef(id, this);
   }
