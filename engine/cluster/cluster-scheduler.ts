@@ -45,7 +45,9 @@ export interface ClusterLink {
 const REMOTE = Symbol("remote attempt");
 /** Set while a task placed here counts in the local load. */
 const LOCAL = Symbol("counted locally");
-type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean };
+/** A task another process placed on this node: it runs here, whatever this node's placement would say. */
+const PINNED = Symbol("placed here by its submitter");
+type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean; [PINNED]?: boolean };
 
 export class ClusterScheduler {
   private readonly nodes = new Map<string, RemoteNode>();
@@ -60,6 +62,20 @@ export class ClusterScheduler {
   /** Results other nodes hold, and pulls of them. */
   readonly objects: RemoteObjects;
   private readonly resends = new WeakMap<TaskEntry, number>();
+
+  /** Set while a node's service submits work a driver placed here (see runHere). */
+  private pinning = false;
+
+  /** Runs `submit` with every task and actor it makes kept on this node (the node service's submissions). */
+  runHere<T>(submit: () => T): T {
+    const was = this.pinning;
+    this.pinning = true;
+    try {
+      return submit();
+    } finally {
+      this.pinning = was;
+    }
+  }
 
   constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {
     this.objects = new RemoteObjects(d, {
@@ -147,7 +163,8 @@ export class ClusterScheduler {
       this.d.tasks.finishTask(entry, "failed", -1);
       return true;
     }
-    const where = this.choose(entry.options.resources, undefined, entry.deps);
+    if (this.pinning) (entry as RemoteTask)[PINNED] = true;
+    const where = (entry as RemoteTask)[PINNED] ? undefined : this.choose(entry.options.resources, undefined, entry.deps);
     if (where === undefined) {
       // A task waiting in the backlog comes through here again: counted once.
       if (!(entry as RemoteTask)[LOCAL]) { (entry as RemoteTask)[LOCAL] = true; this.localLoad++; }
@@ -172,6 +189,7 @@ export class ClusterScheduler {
    * offers its resources now (it waits for one to join: see awaitNode).
    */
   placeActor(resources: Resources, exclude?: string): string | undefined | null {
+    if (this.pinning) return undefined;
     const where = this.choose({ cpu: 0, ...resources }, exclude);
     if (where === "none") {
       // The node it just left may be the only one that offers them: better there again than never.

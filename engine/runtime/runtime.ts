@@ -298,6 +298,23 @@ export class Runtime implements Backend, RefOwner {
     this.membership = await joinCluster(this.d, address, this.offered);
   }
 
+  /**
+   * @internal A node process's runtime takes the cluster's placement for the tasks its own tasks submit (they
+   * may run on other nodes; this node owns their results). `head` is the node's registration; its work server
+   * at `ownAddress` answers pulls of the keys `objectOfKey` recognizes.
+   */
+  async joinAsNode(head: import("../cluster/head-client.js").HeadClient, ownAddress: string, token: string | undefined): Promise<(key: string) => ObjectId | undefined> {
+    const { attachScheduler } = await import("../cluster/driver-join.js");
+    this.membership = await attachScheduler(this.d, head, ownAddress, token, () => {});
+    const scheduler = this.membership.scheduler;
+    return (key) => scheduler.objects.objectOfKey(key);
+  }
+
+  /** @internal Runs `submit` with what it submits kept on this node (the node service's submissions). */
+  runHere<T>(submit: () => T): T {
+    return this.d.cluster ? this.d.cluster.runHere(submit) : submit();
+  }
+
   async nodes(): Promise<NodeSummary[]> {
     this.checkOpen();
     const summary = (n: NodeSummary): NodeSummary => ({
