@@ -135,3 +135,14 @@ test("a task a task submits goes to the node that offers its resources, and read
   assert.equal(result.inner, pinned.pid, "the inner task ran on the node offering nodeA");
   assert.equal(result.innerSum, (2 ** 16) * (2 ** 16 - 1) / 2);
 });
+
+test("values holding refs move between nodes: refs a remote task returns, and refs inside an argument", async () => {
+  const made = await rt.get(m.makeRefs.options({ resources: { nodeA: 1 } }).remote(3));
+  assert.deepEqual(await rt.get(made.puts), [0, 10, 20]);
+  assert.equal(await rt.get(made.sum), 1);
+  // The refs it returned work as arguments again (here they are the driver's copies).
+  assert.equal(await rt.get(m.add.remote(made.puts[1]!, made.puts[2]!)), 30);
+  const box = rt.put({ refs: [rt.put(1), rt.put(2), m.add.remote(3, 4)] });
+  const summed = await rt.get(m.sumRefs.options({ resources: { nodeA: 1 } }).remote(box));
+  assert.deepEqual(summed, { sum: 10, pid: pinned.pid });
+});

@@ -18,7 +18,7 @@ import type { ObjectPuller } from "./object-transfer.js";
 import type { Frame } from "./wire.js";
 import type { NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
 
-type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
+type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
 
 /** Times a task is sent again because an argument's holder was lost before the node could pull it. */
 const MAX_ARGUMENT_RESENDS = 3;

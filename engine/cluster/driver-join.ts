@@ -37,7 +37,7 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
     c.onFrame = (frame) => {
       if (answerPull(c, frame, (key) => {
         const id = scheduler?.objects.objectOfKey(key);
-        return id === undefined ? undefined : d.runtime.exportObject(id);
+        return id === undefined ? undefined : d.runtime.exportOwnObject(id);
       })) return;
       if (frame.h.rid !== undefined) c.reply(frame.h, { error: { name: "LoomError", message: `a driver does not answer ${String(frame.h.t).slice(0, 40)}`, code: "ERR_LOOM" } });
     };

@@ -85,7 +85,7 @@ class NodeWork {
     const ref = this.held.get(key) ?? this.imports.get(key);
     if (ref) return this.runtime.exportObject(ref.id);
     const own = this.ownObjects?.(key);
-    return own === undefined ? undefined : this.runtime.exportObject(own);
+    return own === undefined ? undefined : this.runtime.exportOwnObject(own);
   };
 
   /** Set once the node's runtime places its tasks' tasks across the cluster (Runtime.joinAsNode). */
@@ -246,9 +246,9 @@ class NodeWork {
     const raws = refs.map((ref, i) => {
       const raw = this.runtime.exportObject(ref.id);
       if (!raw) throw new LoomError(`return ${i} of task ${owner}/${taskId} is not readable on node ${this.nodeId()}`);
-      if (raw.hasRefs) throw new LoomError(`task ${owner}/${taskId} returned refs: returning refs from a task on another node is not supported yet`);
-      // Small ones are copied at once: the view is on the store's memory, which a later export may touch.
-      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES ? raw.bytes.slice() : undefined };
+      // Small ones are copied at once: the view is on the store's memory, which a later export may touch. One
+      // that holds refs is held and pulled, its pull saying where the objects it names are.
+      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs ? raw.bytes.slice() : undefined };
     });
     const results: ResultInfo[] = [];
     const held: string[] = [];

@@ -4,11 +4,14 @@
 // caller's (`RawSource`); the transfer knows only keys and bytes.
 import { connect, parseAddress, type Connection, type Frame, type Header } from "./wire.js";
 import { PULL_CHUNK_BYTES } from "./messages.js";
-import type { RawObject } from "../object-store/raw-object.js";
+import type { RawObject, ContainedSource } from "../object-store/raw-object.js";
 import { LoomError, ObjectLostError, toWire, fromWire, type WireError } from "../errors.js";
 
-/** Looks an object up by key; undefined when this process does not hold it. */
-export type RawSource = (key: string) => RawObject | undefined;
+/**
+ * Looks an object up by key; undefined when this process does not hold it. A promise when it will have it
+ * soon (an object a value names, still being made here: the reader's pull waits for it).
+ */
+export type RawSource = (key: string) => RawObject | undefined | Promise<RawObject | undefined>;
 
 /** Answers one `pull` frame from `source`. Returns false for any other frame. */
 export function answerPull(connection: Connection, frame: Frame, source: RawSource): boolean {
@@ -18,16 +21,35 @@ export function answerPull(connection: Connection, frame: Frame, source: RawSour
     connection.reply(frame.h, { error: toWire(new LoomError("pull: malformed request")) });
     return true;
   }
-  const raw = source(key);
+  const found = source(key);
+  if (found instanceof Promise) {
+    found.then((raw) => replyChunk(connection, frame, key, offset as number, length as number, raw),
+      (error: Error) => connection.reply(frame.h, { error: toWire(error) }));
+  } else {
+    replyChunk(connection, frame, key, offset as number, length as number, found);
+  }
+  return true;
+}
+
+function replyChunk(connection: Connection, frame: Frame, key: string, offset: number, length: number, raw: RawObject | undefined): void {
   if (!raw) {
     connection.reply(frame.h, { error: toWire(new ObjectLostError(`object ${key} is not held here`)) });
-    return true;
+    return;
   }
-  const start = Math.min(offset as number, raw.bytes.length);
-  const end = Math.min(start + Math.min(length as number, PULL_CHUNK_BYTES), raw.bytes.length);
+  const start = Math.min(offset, raw.bytes.length);
+  const end = Math.min(start + Math.min(length, PULL_CHUNK_BYTES), raw.bytes.length);
   // A view of the store: the object is held while it is pulled (a task's argument, a result not released).
-  connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs }, raw.bytes.subarray(start, end));
-  return true;
+  connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs, contains: start === 0 ? raw.contains : undefined }, raw.bytes.subarray(start, end));
+}
+
+/** The `contains` of a pull's reply, checked: a list of { id, key, from }. */
+function containedSources(list: unknown, what: string): ContainedSource[] {
+  if (!Array.isArray(list)) throw new LoomError(`${what}: the value holds refs but the holder did not say where they are`);
+  return list.map((c: unknown) => {
+    const { id, key, from } = (c ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(id) || typeof key !== "string" || typeof from !== "string") throw new LoomError(`${what}: a malformed contained object ${JSON.stringify(c)?.slice(0, 80)}`);
+    return { id: id as number, key, from };
+  });
 }
 
 /** Bytes one puller keeps in flight from one holder at most. */
@@ -86,6 +108,7 @@ export class ObjectPuller {
     const size = first.h.size as number;
     if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
     const flags = first.h.flags as number, hasRefs = first.h.hasRefs === true;
+    const contains = hasRefs ? containedSources(first.h.contains, `pull ${key} from ${address}`) : undefined;
     const bytes = into ? into(size) : new Uint8Array(size);
     const place = (offset: number, body: Uint8Array, length: number) => {
       if (body.length !== length) throw new LoomError(`pull ${key} from ${address}: ${body.length} bytes at offset ${offset}, expected ${length}`);
@@ -98,7 +121,7 @@ export class ObjectPuller {
       rest.push(this.chunk(c, address, key, offset, length).then((reply) => place(offset, reply.body, length)));
     }
     await Promise.all(rest);
-    return { flags, bytes, hasRefs };
+    return { flags, bytes, hasRefs, contains };
   }
 
   /** One chunk, within the holder's byte budget; its error reply is thrown. */

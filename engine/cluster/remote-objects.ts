@@ -8,12 +8,15 @@ import { LoomError } from "../errors.js";
 import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
-import { importRaw, pullTarget } from "../object-store/raw-objects.js";
+import { importRaw, importEncodedInto, pullTarget } from "../object-store/raw-objects.js";
+import type { ObjectRef } from "../refs.js";
+import type { ContainedSource } from "../object-store/raw-object.js";
+import { localizeRefs } from "./ref-translation.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Frame } from "./wire.js";
 import type { ObjectSource, ResultInfo } from "./messages.js";
 
-export type RemoteObjectsDeps = Pick<DriverContext, "core" | "events" | "objects" | "parkWake" | "recovery" | "spill" | "store" | "streams" | "tasks" | "waiters">;
+export type RemoteObjectsDeps = Pick<DriverContext, "core" | "events" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters">;
 
 /** What RemoteObjects asks of the scheduler: the live address of a node, and whether a remote task is making `id`. */
 export interface HolderLookup {
@@ -72,6 +75,13 @@ export class RemoteObjects {
     const held = this.held.get(id);
     const from = held && !this.d.objects.isReadable(id) ? this.link.liveAddress(held.node) : undefined;
     return from ? { key: held!.key, from, size: held!.size } : { key: this.objectKey(id), from: this.link.address };
+  }
+
+  /** Where `id` can be pulled from now: the live node holding it, else this process (see answerPull). */
+  sourceNow(id: ObjectId): { key: string; from: string } {
+    const held = this.held.get(id);
+    const from = held && !this.d.objects.isReadable(id) ? this.link.liveAddress(held.node) : undefined;
+    return from ? { key: held!.key, from } : { key: this.objectKey(id), from: this.link.address };
   }
 
   /**
@@ -155,16 +165,26 @@ export class RemoteObjects {
     const from = this.link.liveAddress(held.node);
     if (!from) { this.lost(id, "its holder is not alive"); return true; }
     let target: { segment: SharedArrayBuffer; view: Uint8Array } | undefined;
-    held.pulling = this.link.puller.pull(from, held.key, (size) => (target = pullTarget(this.d, size))?.view ?? new Uint8Array(size)).then((raw) => {
+    held.pulling = this.link.puller.pull(from, held.key, (size) => (target = pullTarget(this.d, size))?.view ?? new Uint8Array(size)).then(async (raw) => {
+      // A value holding refs: the objects it names are pulled and become this process's own first.
+      const encoded = raw.hasRefs ? await localizeRefs(raw, this.d.runtime, (c) => this.pullAsObject(c)) : undefined;
       held.pulling = undefined;
       const o = this.d.objects.get(id);
       if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) return;
-      importRaw(this.d, id, raw.flags, raw.bytes, target?.view === raw.bytes ? target.segment : undefined);
+      if (encoded) importEncodedInto(this.d, id, encoded);
+      else importRaw(this.d, id, raw.flags, raw.bytes, target?.view === raw.bytes ? target.segment : undefined);
     }, (error: Error) => {
       held.pulling = undefined;
       if (this.held.get(id) === held) this.lost(id, `pulling it from node ${held.node} failed: ${error.message}`);
     });
     return true;
+  }
+
+  /** An object a pulled value names, pulled from where its holder said and stored here as a new object. */
+  private async pullAsObject(source: ContainedSource): Promise<ObjectRef> {
+    const raw = await this.link.puller.pull(source.from, source.key);
+    if (raw.hasRefs) return this.d.runtime.importEncoded(await localizeRefs(raw, this.d.runtime, (c) => this.pullAsObject(c)));
+    return this.d.runtime.importObject(raw.flags, raw.bytes);
   }
 
   /** The dispatcher arms a task of this process's workers on `id`: a copy a node holds (or will) comes here. */

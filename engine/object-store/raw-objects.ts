@@ -9,10 +9,22 @@ import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
 import { ARENA_OBJECT_LIMIT } from "./object-store.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { RawObject } from "./raw-object.js";
+import type { EncodedValue } from "../serialization/value-codec.js";
 
 export type { RawObject };
 
 type RawDeps = Pick<DriverContext, "core" | "objects" | "store" | "spill" | "waiters" | "parkWake">;
+
+/** Stores an encoded value under `id` (registered by the caller, not yet sealed), holding the refs it names. */
+export function importEncodedInto(d: RawDeps & Pick<DriverContext, "refs">, id: ObjectId, encoded: EncodedValue): void {
+  const o = d.objects.get(id);
+  if (!o || o.entry === 0) throw new LoomError(`object ${id} is not registered; cannot store a pulled copy`);
+  const where = d.store.writeEncoded(id, encoded, 0);
+  d.refs.holdContained(o, encoded.refs);
+  d.parkWake.notifyWorkers(d.objects.seal(o, where));
+  if (where.segment) d.objects.segmentStored(id);
+  d.waiters.onSealed(id);
+}
 
 /** The sealed object's bytes (a view: copy before the object can be freed), or undefined if it is not sealed here. */
 export function exportRaw(d: RawDeps, id: ObjectId): RawObject | undefined {

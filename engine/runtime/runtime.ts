@@ -473,7 +473,31 @@ export class Runtime implements Backend, RefOwner {
 
   /** @internal A sealed object's encoded bytes and flags, to answer a pull; undefined unless it is sealed here. */
   exportObject(id: ObjectId): RawObject | undefined {
-    return exportRaw(this.d, id);
+    const raw = exportRaw(this.d, id);
+    if (!raw?.hasRefs || !this.d.cluster) return raw;
+    // A reader on another node pulls the objects it names first: say where each one is.
+    const cluster = this.d.cluster;
+    return { ...raw, contains: this.d.objects.get(id)!.contains.map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
+  }
+
+  /**
+   * @internal exportObject for a pull of one of this runtime's own objects (by id): an object still being made
+   * here (a task's result a value names) is exported once it is sealed; undefined for one it does not know.
+   */
+  exportOwnObject(id: ObjectId): RawObject | undefined | Promise<RawObject | undefined> {
+    const now = this.exportObject(id);
+    if (now) return now;
+    const o = this.d.objects.get(id);
+    if (!o || o.entry === 0 || this.d.closed) return undefined;
+    return this.d.waiters.whenSealed(id).then(() => this.exportObject(id));
+  }
+
+  /** @internal Stores an encoded value as a new object of this runtime, as put() does (its refs held by it). */
+  importEncoded(encoded: EncodedValue): ObjectRef {
+    this.checkOpen();
+    const ref = this.d.objects.putEncodedFor(DRIVER_TASK_ID, encoded);
+    this.d.waiters.onSealed(ref.id);
+    return ref;
   }
 
   /** @internal Memory to pull an object of `size` bytes into (a store segment), or undefined for small ones. */

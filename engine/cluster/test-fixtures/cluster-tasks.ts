@@ -63,3 +63,16 @@ export async function nestedWhere(resource: string): Promise<{ outer: number; in
   const [inner, innerSum] = await current().get([m.whereAmI.options({ resources: { [resource]: 1 } }).remote(), m.sumWhere.remote(big)]);
   return { outer: process.pid, inner, innerSum: innerSum.sum };
 }
+
+/** Refs made inside a task (puts, and a task it submits), returned in a value. */
+export async function makeRefs(n: number): Promise<{ puts: Array<import("loom-dag").ObjectRef<number>>; sum: import("loom-dag").ObjectRef<number> }> {
+  const m = await current().module<typeof import("./cluster-tasks.js")>(new URL(import.meta.url));
+  const puts = Array.from({ length: n }, (_, i) => current().put(i * 10));
+  return { puts, sum: m.add.remote(puts[0]!, 1) };
+}
+
+/** Reads the refs inside a value it was given. */
+export async function sumRefs(box: { refs: Array<import("loom-dag").ObjectRef<number>> }): Promise<{ sum: number; pid: number }> {
+  const values = await current().get(box.refs);
+  return { sum: values.reduce((a, b) => a + b, 0), pid: process.pid };
+}
