@@ -253,7 +253,7 @@ test("objects holding refs: an argument needs its holder to say where they are; 
   objects.set("drv/400/0", { ...raw(1), hasRefs: true });
   const fn = inline("function one(x) { return x; }");
   const argument = replyError(await ask(runTask({ fn, refs: { "3": { key: "drv/400/0", from: holderAddress } } }), payload([refTo(3)])));
-  assert.match(argument.message, /holds refs but the holder did not say where/);
+  assert.match(argument.message, /holds refs but its holder did not say where/);
   const returnsRef = { kind: "module", url: TASKS_URL, name: "returnsRef" };
   const reply = await ask(runTask({ fn: returnsRef }), payload([5]));
   const [info] = reply.h.results as ResultInfo[];

@@ -43,8 +43,9 @@ function replyChunk(connection: Connection, frame: Frame, key: string, offset: n
 }
 
 /** The `contains` of a pull's reply, checked: a list of { id, key, from }. */
-function containedSources(list: unknown, what: string): ContainedSource[] {
-  if (!Array.isArray(list)) throw new LoomError(`${what}: the value holds refs but the holder did not say where they are`);
+function containedSources(list: unknown, what: string): ContainedSource[] | undefined {
+  if (list === undefined) return undefined; // a reader that needs them says so (localizeRefs)
+  if (!Array.isArray(list)) throw new LoomError(`${what}: a malformed list of contained objects`);
   return list.map((c: unknown) => {
     const { id, key, from } = (c ?? {}) as Record<string, unknown>;
     if (!Number.isSafeInteger(id) || typeof key !== "string" || typeof from !== "string") throw new LoomError(`${what}: a malformed contained object ${JSON.stringify(c)?.slice(0, 80)}`);
