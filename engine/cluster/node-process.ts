@@ -93,6 +93,11 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
     nodeId = client.nodeId;
     // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
     service.serveOwnObjects(await runtime.joinAsNode(client, `${advertisedHost(config.bind)}:${port}`, token));
+    // A dead driver (or node) never releases what it left here: drop its results, kill its actors.
+    client.on("node-died", (death) => {
+      const gone = service!.releaseOwner(death.nodeId);
+      if (gone.results || gone.actors) say(`node ${nodeId}: ${death.nodeId} died; dropped ${gone.results} results and ${gone.actors} actors it owned here`);
+    });
     client.on("refused", (reason) => {
       say(`node ${nodeId}: the head refused this node (${reason}); exiting. A new process joins as a new node.`);
       process.exit(EXIT_REFUSED);

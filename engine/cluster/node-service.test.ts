@@ -294,6 +294,19 @@ test("malformed messages are answered with errors, and the node goes on serving"
   assert.equal(await value(await ask(runTask({ fn }), payload([]))), 1, "still serving");
 });
 
+test("an owner that died: what it left here goes (its held results, its actors), what others own stays", { timeout: 60_000 }, async () => {
+  const big = inline("function big(n) { return new Float64Array(n); }");
+  await ask(runTask({ fn: big, owner: "gone" }), payload([100_000]));
+  await ask(runTask({ fn: big, owner: "kept" }), payload([100_000]));
+  const actorKey = "gone/a/1";
+  await ask({ t: "actor-create", owner: "gone", actorKey, cls: { kind: "module", url: ACTORS_URL, name: "Counter" }, methods: ["inc", "calls", "value"], moduleHash: sha256(ACTORS_URL), options: { resources: { cpu: 1 } }, refs: {} }, payload([1]));
+  const before = (await node.command("held")).held as number;
+  assert.deepEqual(await node.command("release-owner gone"), { results: 1, actors: 1 });
+  assert.equal((await node.command("held")).held, before - 1, "the other owner's result stays");
+  const call = replyError(await ask({ t: "actor-call", actorKey, taskId: 1, method: "inc", options: taskOptions, refs: {} }, payload([1])));
+  assert.match(call.message, /not hosted/);
+});
+
 test("drain: new tasks are refused while the work in flight finishes", { timeout: 60_000 }, async () => {
   const fn = { kind: "module", url: TASKS_URL, name: "sleep" };
   const running = ask(runTask({ fn }), payload([400]));

@@ -37,6 +37,8 @@ export interface NodeService {
   held(): number;
   /** Also answers pulls of the objects this node's own runtime owns, by key (see Runtime.joinAsNode). */
   serveOwnObjects(objectOfKey: (key: string) => ObjectId | undefined): void;
+  /** Drops the results and kills the actors a dead owner left here. */
+  releaseOwner(owner: string): { results: number; actors: number };
 }
 
 /** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
@@ -209,6 +211,18 @@ class NodeWork {
     }
   }
 
+  /**
+   * `owner` (a driver, or a node whose tasks placed work here) died: nothing will release what it left here,
+   * so its results go and its actors are killed. Returns how many results and actors went.
+   */
+  releaseOwner(owner: string): { results: number; actors: number } {
+    let results = 0, actors = 0;
+    const prefix = `${owner}/`;
+    for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
+    for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
+    return { results, actors };
+  }
+
   private release(keys: string[]): void {
     for (const key of keys) {
       this.held.delete(key);
@@ -300,6 +314,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
     address: `${host}:${server.port}`,
     held: () => work.held.size,
     serveOwnObjects: (objectOfKey) => { work.ownObjects = objectOfKey; },
+    releaseOwner: (owner) => work.releaseOwner(owner),
     drain: () => {
       work.draining = true;
       return work.whenIdle();
