@@ -146,3 +146,17 @@ test("values holding refs move between nodes: refs a remote task returns, and re
   const summed = await rt.get(m.sumRefs.options({ resources: { nodeA: 1 } }).remote(box));
   assert.deepEqual(summed, { sum: 10, pid: pinned.pid });
 });
+
+test("cancelling a task queued on another node: its ref rejects, and that node never runs it", async () => {
+  // nodeA is 1 on its node: the victim waits there behind the blocker.
+  const blocker = m.slowly.options({ resources: { nodeA: 1 } }).remote(1_500, "first");
+  const victim = m.untilCancelled.options({ resources: { nodeA: 1 } }).remote(30_000);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  rt.cancel(victim);
+  await assert.rejects(rt.get(victim), (e: Error) => e.name === "TaskCancelledError");
+  assert.equal((await rt.get(blocker)).value, "first");
+  // Had the node run the victim after the blocker, nodeA would be busy for its 30 s.
+  assert.equal(await rt.get(m.whereAmI.options({ resources: { nodeA: 1 } }).remote()), pinned.pid);
+  assert.ok(Date.now() - t0 < 10_000, `the node never ran the cancelled task (took ${Date.now() - t0} ms)`);
+});

@@ -353,6 +353,18 @@ export class ClusterScheduler {
     this.d.tasks.finishTask(entry, "failed", -1);
   }
 
+  /** The submitter cancelled `entry`: if it runs on another node, that node cancels it too. */
+  cancelled(entry: RemoteTask, force: boolean): void {
+    const at = entry[REMOTE];
+    if (!at || entry.kind !== "task") return;
+    // Its attempt ends here: a reply still to come is stale, and a send not yet made is never made.
+    entry[REMOTE] = undefined;
+    const node = this.nodes.get(at.node);
+    node?.running.delete(entry);
+    if (!node || !this.alive(node)) return;
+    void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "cancel", owner: this.link.nodeId, taskId: entry.id, force }), () => {});
+  }
+
   // ---- remote actors ----
 
   /** The actor manager hands over every task of an actor that lives on another node, in submission order. */

@@ -9,13 +9,13 @@ import type { ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CreateActor, ResultInfo, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, ResultInfo, RunTask } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
-import { checkCallActor, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -104,6 +104,7 @@ class NodeWork {
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
+        case "cancel": this.cancel(checkCancel(h)); return;
         default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
       }
     } catch (e) {
@@ -148,7 +149,37 @@ class NodeWork {
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
-    return this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+    const running = `${msg.owner}/${msg.taskId}`;
+    this.running.set(running, out as ObjectRef | ObjectRef[]);
+    // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
+    const early = this.cancelledEarly.get(running);
+    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out as ObjectRef, { force: early }); }
+    try {
+      return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+    } finally {
+      this.running.delete(running);
+    }
+  }
+
+  /** Cancels that came before their task was submitted here, by `owner/taskId` (force or not). */
+  private readonly cancelledEarly = new Map<string, boolean>();
+
+  /** Tasks running here for their submitters, by `owner/taskId`: what a cancel names. */
+  private readonly running = new Map<string, ObjectRef | ObjectRef[]>();
+
+  /** The submitter cancelled a task running here: cancelled here too (its reply then carries the cancellation). */
+  private cancel(msg: CancelTask): void {
+    const key = `${msg.owner}/${msg.taskId}`;
+    const out = this.running.get(key);
+    if (!out) {
+      // Not submitted here yet (its arguments are being pulled): remembered for when it is. Bounded: a cancel
+      // for a task that never comes is forgotten among the oldest.
+      this.cancelledEarly.set(key, msg.force);
+      if (this.cancelledEarly.size > 1024) this.cancelledEarly.delete(this.cancelledEarly.keys().next().value!);
+      return;
+    }
+    if (this.runtime.isShutdown) return;
+    this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: msg.force });
   }
 
   /** Creates the actor (registered at once, so the calls that follow chain behind its creation). */

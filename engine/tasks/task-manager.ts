@@ -279,6 +279,7 @@ export class TaskManager {
       }
     } else {
       this.d.dispatcher.backlog.remove(entry);
+      this.d.cluster?.cancelled(entry, force); // running on another node: cancelled there too
     }
     this.sealError(entry, error);
     this.finishTask(entry, "cancelled", -1);

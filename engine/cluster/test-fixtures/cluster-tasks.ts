@@ -76,3 +76,12 @@ export async function sumRefs(box: { refs: Array<import("loom-dag").ObjectRef<nu
   const values = await current().get(box.refs);
   return { sum: values.reduce((a, b) => a + b, 0), pid: process.pid };
 }
+
+/** Waits until its signal aborts (a cancel), then says so; or gives up after `ms`. */
+export async function untilCancelled(ms: number): Promise<string> {
+  const signal = current().signal;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve("never cancelled"), ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve("cancelled"); });
+  });
+}
