@@ -65,15 +65,18 @@ for _, id in ipairs(ids) do out[#out + 1] = id; out[#out + 1] = row(id) end
 return out`,
   /**
    * ARGV: id, epoch, now, available. → { 'ok', row } | { 'unknown' } | { 'dead', reason } | { 'epoch', current }.
-   * The check and the write are one step: a beat that comes after a death can never revive the row.
+   * The check and the write are one step: a beat that comes after a death can never revive the row. A beat
+   * retried late (Redis was away) does not overwrite a newer one.
    */
   beat: `if redis.call('HEXISTS', nodes, ARGV[1]) == 0 then return { 'unknown' } end
 local dead = redis.call('HGET', deaths, ARGV[1])
 if dead then return { 'dead', dead } end
 local epoch = redis.call('HGET', epochs, ARGV[1])
 if epoch ~= ARGV[2] then return { 'epoch', epoch } end
-redis.call('HSET', beats, ARGV[1], ARGV[3])
-redis.call('HSET', available, ARGV[1], ARGV[4])
+if tonumber(ARGV[3]) >= (tonumber(redis.call('HGET', beats, ARGV[1])) or 0) then
+  redis.call('HSET', beats, ARGV[1], ARGV[3])
+  redis.call('HSET', available, ARGV[1], ARGV[4])
+end
 return { 'ok', row(ARGV[1]) }`,
   /**
    * ARGV: id, reason, token. → the dead row, or nil when unknown or already dead. Alive → dead and the epoch
