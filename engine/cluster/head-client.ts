@@ -200,6 +200,8 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     this.connection = undefined;
     if (this.stopped) return;
     this.emit("disconnected", why);
+    // Tries come at least four times per nodeTimeoutMs: a restarted head gives us one period to come back.
+    const maxDelay = Math.max(FIRST_RETRY_MS, Math.min(MAX_RETRY_MS, Math.floor(this.nodeTimeoutMs / 4)));
     let delay = FIRST_RETRY_MS;
     while (!this.stopped) {
       await sleep(delay);
@@ -210,7 +212,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
       } catch (e) {
         if (e instanceof NodeRefusedError) { this.refuse(e.message); return; }
       }
-      delay = Math.min(delay * 2, MAX_RETRY_MS);
+      delay = Math.min(delay * 2, maxDelay);
     }
   }
 

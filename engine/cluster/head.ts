@@ -162,6 +162,11 @@ class HeadServer {
       workers: r.workers, resources, available: { ...resources }, epoch: 1, pid: r.pid, lastBeatAt: Date.now(),
     };
     await this.store.addNode(row);
+    if (c.closed) {
+      // It gave up waiting (a slow store) and will register again under a new id: this row would be a ghost.
+      await this.store.markDead(nodeId, "its connection closed before its registration completed");
+      return;
+    }
     this.bind(c, nodeId);
     this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} joined from ${c.peer} (${row.address}, ${row.workers} workers)`);
     c.reply(h, this.welcome(row, await this.store.listNodes()));

@@ -251,11 +251,6 @@ export class RedisControlStore implements ControlStore {
     try { await this.client.close(); } catch { this.client.destroy(); }
   }
 
-  /** Deletes every key of this prefix (tests, and `loom` tooling that wants a fresh cluster under a used prefix). */
-  async clear(): Promise<void> {
-    await this.retrying("clear", () => this.client.sendCommand(["DEL", key(this.prefix, "schema"), ...this.keys]));
-  }
-
   // ---- calls ----
 
   /** Runs a script by its sha, loading it when Redis does not have it (first use, or Redis restarted without its cache). */
