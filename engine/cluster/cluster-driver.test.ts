@@ -14,7 +14,7 @@ let m: ModuleWrappers<typeof Tasks>;
 let pinned: { nodeId: string; pid: number };
 
 before(async () => {
-  cluster = await Cluster.start({ head: { workers: 1 }, nodes: [{ workers: 2, resources: { nodeA: 1 } }], nodeTimeoutMs: 1_000 });
+  cluster = await Cluster.start({ head: { workers: 1, resources: { headOnly: 1 } }, nodes: [{ workers: 2, resources: { nodeA: 1 } }], nodeTimeoutMs: 1_000 });
   pinned = cluster.nodes[0]!;
   rt = await init({ address: cluster.address });
   m = await rt.module<typeof Tasks>(TASKS);
@@ -125,4 +125,24 @@ test("a big result stays on its node, feeds a task there, and is rebuilt from li
   assert.equal(value.pid, again.pid, "re-executed on the node that joined");
   assert.equal(value.data.length, 2 ** 18);
   assert.equal(value.data[1000], 2000);
+});
+
+test("a task a task submits goes to the node that offers its resources, and reads objects its parent's node owns", async () => {
+  // The outer task runs on the head's node (the only one offering headOnly), which does not offer nodeA: the
+  // inner tasks it submits must travel to the node that does, placed by the head's node itself.
+  const result = await rt.get(m.nestedWhere.options({ resources: { headOnly: 1 } }).remote("nodeA"));
+  assert.equal(result.outer, cluster.head.pid);
+  assert.equal(result.inner, pinned.pid, "the inner task ran on the node offering nodeA");
+  assert.equal(result.innerSum, (2 ** 16) * (2 ** 16 - 1) / 2);
+});
+
+test("values holding refs move between nodes: refs a remote task returns, and refs inside an argument", async () => {
+  const made = await rt.get(m.makeRefs.options({ resources: { nodeA: 1 } }).remote(3));
+  assert.deepEqual(await rt.get(made.puts), [0, 10, 20]);
+  assert.equal(await rt.get(made.sum), 1);
+  // The refs it returned work as arguments again (here they are the driver's copies).
+  assert.equal(await rt.get(m.add.remote(made.puts[1]!, made.puts[2]!)), 30);
+  const box = rt.put({ refs: [rt.put(1), rt.put(2), m.add.remote(3, 4)] });
+  const summed = await rt.get(m.sumRefs.options({ resources: { nodeA: 1 } }).remote(box));
+  assert.deepEqual(summed, { sum: 10, pid: pinned.pid });
 });

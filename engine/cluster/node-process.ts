@@ -107,6 +107,8 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
       available: () => available(runtime),
     });
     nodeId = client.nodeId;
+    // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
+    service.serveOwnObjects(await runtime.joinAsNode(client, `${advertisedHost(config.bind)}:${port}`, token));
     client.on("refused", (reason) => {
       say(`node ${nodeId}: the head refused this node (${reason}); exiting. A new process joins as a new node.`);
       process.exit(EXIT_REFUSED);

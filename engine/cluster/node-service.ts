@@ -4,6 +4,7 @@
 // nodes or talk to the head: the driver and the node's process do.
 import { LoomError, toWire } from "../errors.js";
 import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
+import type { ObjectId } from "../ids.js";
 import type { ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -34,6 +35,8 @@ export interface NodeService {
   drain(): Promise<void>;
   /** Results held here for pulls (not yet released). */
   held(): number;
+  /** Also answers pulls of the objects this node's own runtime owns, by key (see Runtime.joinAsNode). */
+  serveOwnObjects(objectOfKey: (key: string) => ObjectId | undefined): void;
 }
 
 /** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
@@ -77,11 +80,16 @@ class NodeWork {
     this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
   }
 
-  /** Pulls are served from held results and from pulled copies kept here. */
+  /** Pulls are served from held results, pulled copies kept here, and objects this node's runtime owns. */
   readonly source: RawSource = (key) => {
     const ref = this.held.get(key) ?? this.imports.get(key);
-    return ref && this.runtime.exportObject(ref.id);
+    if (ref) return this.runtime.exportObject(ref.id);
+    const own = this.ownObjects?.(key);
+    return own === undefined ? undefined : this.runtime.exportOwnObject(own);
   };
+
+  /** Set once the node's runtime places its tasks' tasks across the cluster (Runtime.joinAsNode). */
+  ownObjects: ((key: string) => ObjectId | undefined) | undefined;
 
   /** Every frame a peer sends: nothing it sends may throw out of here. */
   onFrame(frame: Frame, c: Connection): void {
@@ -137,7 +145,7 @@ class NodeWork {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
-    const out = this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name));
+    const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     return this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
   }
 
@@ -149,7 +157,7 @@ class NodeWork {
       if (msg.cls.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.cls.url, msg.moduleHash, this.nodeId());
       const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
       // No local restarts: the driver restarts its actors itself, on this node or another.
-      return this.runtime.createActor(msg.cls, msg.methods, args, { ...msg.options, maxRestarts: 0 });
+      return this.runtime.runHere(() => this.runtime.createActor(msg.cls, msg.methods, args, { ...msg.options, maxRestarts: 0 }));
     })();
     const actor: HostedActor = { owner: msg.owner, methods: new Set(msg.methods), handle, tail: handle.catch(noop) };
     this.actors.set(msg.actorKey, actor);
@@ -175,7 +183,7 @@ class NodeWork {
     const submitted = actor.tail.then(async () => {
       const handle = await actor.handle;
       const args = this.decodeArgs(body, await local);
-      return this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options));
+      return this.runtime.runHere(() => this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options)));
     });
     actor.tail = submitted.catch(noop);
     return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
@@ -238,9 +246,9 @@ class NodeWork {
     const raws = refs.map((ref, i) => {
       const raw = this.runtime.exportObject(ref.id);
       if (!raw) throw new LoomError(`return ${i} of task ${owner}/${taskId} is not readable on node ${this.nodeId()}`);
-      if (raw.hasRefs) throw new LoomError(`task ${owner}/${taskId} returned refs: returning refs from a task on another node is not supported yet`);
-      // Small ones are copied at once: the view is on the store's memory, which a later export may touch.
-      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES ? raw.bytes.slice() : undefined };
+      // Small ones are copied at once: the view is on the store's memory, which a later export may touch. One
+      // that holds refs is held and pulled, its pull saying where the objects it names are.
+      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs ? raw.bytes.slice() : undefined };
     });
     const results: ResultInfo[] = [];
     const held: string[] = [];
@@ -291,6 +299,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
   return {
     address: `${host}:${server.port}`,
     held: () => work.held.size,
+    serveOwnObjects: (objectOfKey) => { work.ownObjects = objectOfKey; },
     drain: () => {
       work.draining = true;
       return work.whenIdle();
