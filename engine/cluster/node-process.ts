@@ -1,11 +1,12 @@
-// The main of a Loom process started by `loom start`: a head (the control plane, and a node unless it has no
-// workers) or a node (a local runtime, its work server, and its registration at the head). It owns the
+// The main of a Loom process started by `loom start`: a head (the control plane, its tables in memory or in
+// Redis, and a node unless it has no workers) or a node (a local runtime, its work server, and its registration at the head). It owns the
 // process's lifetime: ready line, signals, refusal, the parent's death. The pieces it starts own the rest.
 import os from "node:os";
 import { Runtime } from "../runtime/runtime.js";
 import type { Resources } from "../options.js";
 import { LoomError } from "../errors.js";
 import { startHead, type Head } from "./head.js";
+import { RedisControlStore, redactedUrl } from "./redis-control-store.js";
 import { HeadClient } from "./head-client.js";
 import { startNodeService, type NodeService } from "./node-service.js";
 import { isLoopback } from "./wire.js";
@@ -23,6 +24,10 @@ export interface ProcessConfig {
   resources: Resources;
   token?: string;
   nodeTimeoutMs?: number;
+  /** The head's control store in Redis (redis://HOST:PORT); default: in the head's memory. */
+  redis?: string;
+  /** Its keys' hash tag (default "loom"), so that clusters can share a Redis. */
+  redisPrefix?: string;
 }
 
 /** Exit codes a supervisor can act on. */
@@ -49,10 +54,20 @@ export async function runLoomProcess(config: ProcessConfig): Promise<void> {
   let head: Head | undefined;
   let headAddress: string;
   exitWithParent();
+  let store: RedisControlStore | undefined;
   if (config.role === "head") {
+    if (config.redis !== undefined) {
+      store = await RedisControlStore.open({ url: config.redis, prefix: config.redisPrefix, log: say });
+      say(`the control store is in Redis at ${redactedUrl(config.redis)}, prefix ${config.redisPrefix ?? "loom"}`);
+    }
     // The head always has a token: a new one, or the one given, written where this machine's processes look.
     token = writeNewToken(token);
-    head = await startHead({ host: config.bind, port: config.port, token, nodeTimeoutMs: config.nodeTimeoutMs, log: say });
+    try {
+      head = await startHead({ host: config.bind, port: config.port, token, nodeTimeoutMs: config.nodeTimeoutMs, log: say, store });
+    } catch (e) {
+      await store?.close();
+      throw e;
+    }
     headAddress = `${reachableHost(config.bind)}:${head.port}`;
     writeHeadAddress(headAddress);
     recordPid("head");
@@ -67,10 +82,11 @@ export async function runLoomProcess(config: ProcessConfig): Promise<void> {
       node = await startNode(config, headAddress, token, config.role === "head");
     } catch (e) {
       await head?.close();
+      await store?.close();
       throw e;
     }
   }
-  onSignals(() => stop(node, head));
+  onSignals(() => stop(node, head, store));
   process.stdout.write(`${JSON.stringify({
     loom: "ready", role: config.role, nodeId: node?.client.nodeId ?? null, address: node?.service.address ?? null,
     headAddress, pid: process.pid,
@@ -135,7 +151,7 @@ let stopping = false;
  * 2. the head hears `leaving`, so nobody waits nodeTimeoutMs to learn the node is gone;
  * 3. the servers and the runtime close. A second signal exits at once.
  */
-async function stop(node: LocalNode | undefined, head: Head | undefined): Promise<void> {
+async function stop(node: LocalNode | undefined, head: Head | undefined, store: RedisControlStore | undefined): Promise<void> {
   if (stopping) process.exit(1);
   stopping = true;
   try {
@@ -147,6 +163,7 @@ async function stop(node: LocalNode | undefined, head: Head | undefined): Promis
       await node.runtime.shutdown();
     }
     await head?.close();
+    await store?.close();
   } catch (e) {
     say(`stopping: ${(e as Error).stack ?? String(e)}`);
     process.exit(1);
