@@ -160,3 +160,12 @@ test("cancelling a task queued on another node: its ref rejects, and that node n
   assert.equal(await rt.get(m.whereAmI.options({ resources: { nodeA: 1 } }).remote()), pinned.pid);
   assert.ok(Date.now() - t0 < 10_000, `the node never ran the cancelled task (took ${Date.now() - t0} ms)`);
 });
+
+test("a named actor on another node is found by getActor, and its name is free again once it is killed", async () => {
+  const named = m.Counter.options({ name: "remote-counter", resources: { nodeA: 0.5 } }).remote();
+  await rt.get(named.add.remote(2));
+  const found = rt.getActor<InstanceType<typeof Tasks.Counter>>("remote-counter");
+  assert.deepEqual(await rt.get(found.add.remote(3)), { total: 5, pid: pinned.pid });
+  rt.kill(found);
+  assert.throws(() => rt.getActor("remote-counter"), /no live actor named "remote-counter"/);
+});
