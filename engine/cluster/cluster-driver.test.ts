@@ -169,3 +169,17 @@ test("a named actor on another node is found by getActor, and its name is free a
   rt.kill(found);
   assert.throws(() => rt.getActor("remote-counter"), /no live actor named "remote-counter"/);
 });
+
+test("the head serves the cluster's dashboard: every node in /api/nodes, behind the cluster token", async () => {
+  assert.ok(cluster.dashboardUrl, "the head printed its dashboard's address");
+  const api = `${cluster.dashboardUrl}/api/nodes`;
+  assert.equal((await fetch(api)).status, 401, "no token: refused");
+  assert.equal((await fetch(`${api}?token=wrong`)).status, 401, "a wrong token: refused");
+  const first = await fetch(`${api}?token=${cluster.token}`);
+  assert.equal(first.status, 200);
+  const cookie = first.headers.get("set-cookie")!.split(";")[0]!;
+  const { nodes } = await (await fetch(api, { headers: { cookie } })).json() as { nodes: Array<{ nodeId: string; isHead: boolean; isDriver: boolean; state: string }> };
+  const ids = new Set(nodes.map((n) => n.nodeId));
+  for (const n of await rt.nodes()) assert.ok(ids.has(n.nodeId), `node ${n.nodeId} (${n.isDriver ? "driver" : n.isHead ? "head" : "node"}) is listed`);
+  assert.equal(nodes.filter((n) => n.isHead).length, 1);
+});

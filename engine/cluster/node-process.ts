@@ -28,6 +28,8 @@ export interface ProcessConfig {
   redis?: string;
   /** Its keys' hash tag (default "loom"), so that clusters can share a Redis. */
   redisPrefix?: string;
+  /** The head's dashboard (0: any free port); default 8265. */
+  dashboardPort?: number;
 }
 
 /** Exit codes a supervisor can act on. */
@@ -87,9 +89,10 @@ export async function runLoomProcess(config: ProcessConfig): Promise<void> {
     }
   }
   onSignals(() => stop(node, head, store));
+  const dashboardUrl = config.role === "head" && node ? await serveClusterDashboard(node, config.dashboardPort ?? 8265, token) : undefined;
   process.stdout.write(`${JSON.stringify({
     loom: "ready", role: config.role, nodeId: node?.client.nodeId ?? null, address: node?.service.address ?? null,
-    headAddress, pid: process.pid,
+    headAddress, pid: process.pid, dashboardUrl: dashboardUrl ?? null,
   })}\n`);
 }
 
@@ -132,6 +135,25 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
     await service?.close();
     await runtime.shutdown();
     throw e;
+  }
+}
+
+/**
+ * The head serves the cluster's dashboard (SPEC "Dashboard"): every node of the head's table, and the head's
+ * own node's workers, tasks, actors and store. A port already taken is said and skipped: the cluster runs on.
+ */
+async function serveClusterDashboard(node: LocalNode, port: number, token: string | undefined): Promise<string | undefined> {
+  const { serveDashboard, ClusterNodeSource } = await import("../dashboard/index.js");
+  const nodes = new ClusterNodeSource(node.client.nodeId, () => node.client.nodes(), node.runtime.events);
+  try {
+    const dashboard = await serveDashboard(node.runtime, port, { nodes, token });
+    node.runtime.attachDashboard({ url: dashboard.url, close: async () => { nodes.close(); await dashboard.close(); } });
+    say(`dashboard at ${dashboard.url}${token ? " (open it once with ?token=<the token>)" : ""}`);
+    return dashboard.url;
+  } catch (e) {
+    nodes.close();
+    say(`the dashboard could not start: ${(e as Error).message}; the head runs without it (--dashboard-port 0 takes any free port)`);
+    return undefined;
   }
 }
 

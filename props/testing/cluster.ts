@@ -43,7 +43,7 @@ export interface ClusterProcess {
 }
 
 /** The ready line a Loom process prints once it serves. */
-interface ReadyLine { loom: "ready"; role: string; nodeId: string | null; address: string | null; headAddress: string; pid: number }
+interface ReadyLine { loom: "ready"; role: string; nodeId: string | null; address: string | null; headAddress: string; pid: number; dashboardUrl?: string | null }
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -69,6 +69,8 @@ export class Cluster {
   readonly token: string;
   /** The redis-server's URL (`redis: true`), else undefined. */
   readonly redisUrl: string | undefined;
+  /** Ours, beyond SPEC: where the head serves the cluster's dashboard (a free port), if it has workers. */
+  dashboardUrl: string | undefined;
   /** The nodes started and not removed, the head excluded. */
   readonly nodes: ClusterProcess[] = [];
   private readonly children = new Map<number, ChildProcess>();
@@ -112,6 +114,7 @@ export class Cluster {
       headChild = child;
       const line = await ready;
       const cluster = new Cluster(home, token, { ...options, nodeTimeoutMs }, { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" }, child, line.headAddress, redis);
+      cluster.dashboardUrl = line.dashboardUrl ?? undefined;
       try {
         await Promise.all((options.nodes ?? []).map((spec) => cluster.addNode(spec)));
       } catch (e) {
@@ -183,6 +186,7 @@ export class Cluster {
     try {
       const line = await ready;
       this.headProcess = { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" };
+      this.dashboardUrl = line.dashboardUrl ?? undefined;
       return this.headProcess;
     } catch (e) {
       this.children.delete(child.pid!);
@@ -223,6 +227,7 @@ function headArgs(options: ClusterOptions, nodeTimeoutMs: number, port: number, 
   return [
     "start", "--head", "--port", String(port), "--workers", String(spec.workers ?? 1),
     "--resources", JSON.stringify(spec.resources ?? {}), "--node-timeout-ms", String(nodeTimeoutMs),
+    "--dashboard-port", "0",
     ...(redis ? ["--redis", redis.url] : []),
   ];
 }
