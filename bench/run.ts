@@ -23,6 +23,7 @@ const WORKLOADS = [
   "monte-carlo-pi",
   "reconstruction",
   "streaming",
+  "cluster",
   "million-tasks",
   "startup",
   "flagship-duckdb",

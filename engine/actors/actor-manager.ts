@@ -133,6 +133,10 @@ export class ActorManager {
       restarts: 0, log: [], seq: 0, name: options.name, resources,
     };
     this.actors.set(actorId, actor);
+    if (options.name !== undefined) {
+      this.namedActors.set(options.name, actorId);
+      this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
+    }
     if (node === null) {
       // No node of the cluster offers its resources yet: it starts when one joins.
       actor.awaitingResources = true;
@@ -144,10 +148,6 @@ export class ActorManager {
       this.d.cluster!.hostActor(actor, node);
       this.d.dispatcher.dispatch(create);
       return actor;
-    }
-    if (options.name !== undefined) {
-      this.namedActors.set(options.name, actorId);
-      this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
     }
     if (this.d.resources.fits(resources)) {
       this.d.resources.acquire(resources);

@@ -103,7 +103,9 @@ test("usage errors exit 2 with a message", { timeout: 60_000 }, async () => {
     const cases: Array<[string[], RegExp, Record<string, string>?]> = [
       [["start"], /needs --head .* or --address/],
       [["start", "--head", "--address", "127.0.0.1:1"], /either --head or --address/],
-      [["start", "--head", "--redis", "redis://127.0.0.1:6379"], /--redis is not built yet \(issue 18\)/],
+      [["start", "--address", "127.0.0.1:1", "--redis", "redis://127.0.0.1:6379"], /--redis is the head's setting/],
+      [["start", "--head", "--redis-prefix", "a"], /--redis-prefix needs --redis/],
+      [["start", "--head", "--redis", "127.0.0.1:6379"], /--redis must be a URL redis:\/\/HOST:PORT/],
       [["start", "--head", "--workers", "two"], /--workers must be an integer/],
       [["start", "--address", "127.0.0.1:1", "--workers", "0"], /--workers must be an integer from 1/],
       [["start", "--head", "--resources", "{nope"], /--resources is not JSON/],

@@ -14,12 +14,15 @@ import { parseAddress } from "./wire.js";
 
 const USAGE = `usage:
   loom start --head [--port 6380] [--workers N] [--resources JSON] [--bind 127.0.0.1] [--token T] [--node-timeout-ms N]
+                    [--redis redis://HOST:PORT [--redis-prefix NAME]] [--dashboard-port 8265]
   loom start --address HEAD_HOST:PORT [--workers N] [--resources JSON] [--bind 127.0.0.1] [--token T]
   loom status [--address HOST:PORT] [--token T]
   loom stop
 
 Processes run in the foreground (append & to background them). The token comes from --token, LOOM_TOKEN, or
-$LOOM_HOME/token (default ~/.loom/token), which 'loom start --head' writes.`;
+$LOOM_HOME/token (default ~/.loom/token), which 'loom start --head' writes. With --redis the head keeps its
+tables in Redis (keys under the hash tag {NAME}, default {loom}): a head restarted with the same --redis takes
+the cluster back.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -47,14 +50,18 @@ async function start(args: string[]): Promise<number> {
   const v = parse(args, {
     head: { type: "boolean" }, address: { type: "string" }, port: { type: "string" }, workers: { type: "string" },
     resources: { type: "string" }, bind: { type: "string" }, token: { type: "string" },
-    "node-timeout-ms": { type: "string" }, redis: { type: "string" },
+    "node-timeout-ms": { type: "string" }, redis: { type: "string" }, "redis-prefix": { type: "string" },
+    "dashboard-port": { type: "string" },
   });
-  if (v.redis !== undefined) throw new UsageError("--redis is not built yet (issue 18)");
   if (v.head === true && v.address !== undefined) throw new UsageError("give either --head or --address, not both");
   if (v.head !== true && v.address === undefined) throw new UsageError("loom start needs --head (start a cluster) or --address HEAD_HOST:PORT (join one)");
   const isHead = v.head === true;
   if (!isHead && v.port !== undefined) throw new UsageError("--port is the head's; a node's work server takes a free port");
   if (!isHead && v["node-timeout-ms"] !== undefined) throw new UsageError("--node-timeout-ms is the head's setting");
+  if (!isHead && v["dashboard-port"] !== undefined) throw new UsageError("--dashboard-port is the head's: the head serves the cluster's dashboard");
+  if (!isHead && (v.redis !== undefined || v["redis-prefix"] !== undefined)) throw new UsageError("--redis is the head's setting: nodes reach the cluster through the head");
+  if (v["redis-prefix"] !== undefined && v.redis === undefined) throw new UsageError("--redis-prefix needs --redis");
+  if (v.redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(String(v.redis))) throw new UsageError(`--redis must be a URL redis://HOST:PORT (or rediss:// for TLS), got ${String(v.redis)}`);
   const workers = v.workers === undefined ? os.availableParallelism() : integer("--workers", v.workers, isHead ? 0 : 1);
   let resources: Resources = {};
   if (v.resources !== undefined) {
@@ -72,6 +79,8 @@ async function start(args: string[]): Promise<number> {
     bind: stringOr(v.bind) ?? "127.0.0.1",
     workers, resources, token,
     nodeTimeoutMs: v["node-timeout-ms"] === undefined ? DEFAULT_NODE_TIMEOUT_MS : integer("--node-timeout-ms", v["node-timeout-ms"], 10),
+    redis: stringOr(v.redis), redisPrefix: stringOr(v["redis-prefix"]),
+    dashboardPort: v["dashboard-port"] === undefined ? 8265 : integer("--dashboard-port", v["dashboard-port"], 0, 65535),
   });
   return -1; // keeps running
 }

@@ -14,7 +14,7 @@ let m: ModuleWrappers<typeof Tasks>;
 let pinned: { nodeId: string; pid: number };
 
 before(async () => {
-  cluster = await Cluster.start({ head: { workers: 1 }, nodes: [{ workers: 2, resources: { nodeA: 1 } }], nodeTimeoutMs: 1_000 });
+  cluster = await Cluster.start({ head: { workers: 1, resources: { headOnly: 1 } }, nodes: [{ workers: 2, resources: { nodeA: 1 } }], nodeTimeoutMs: 1_000 });
   pinned = cluster.nodes[0]!;
   rt = await init({ address: cluster.address });
   m = await rt.module<typeof Tasks>(TASKS);
@@ -125,4 +125,61 @@ test("a big result stays on its node, feeds a task there, and is rebuilt from li
   assert.equal(value.pid, again.pid, "re-executed on the node that joined");
   assert.equal(value.data.length, 2 ** 18);
   assert.equal(value.data[1000], 2000);
+});
+
+test("a task a task submits goes to the node that offers its resources, and reads objects its parent's node owns", async () => {
+  // The outer task runs on the head's node (the only one offering headOnly), which does not offer nodeA: the
+  // inner tasks it submits must travel to the node that does, placed by the head's node itself.
+  const result = await rt.get(m.nestedWhere.options({ resources: { headOnly: 1 } }).remote("nodeA"));
+  assert.equal(result.outer, cluster.head.pid);
+  assert.equal(result.inner, pinned.pid, "the inner task ran on the node offering nodeA");
+  assert.equal(result.innerSum, (2 ** 16) * (2 ** 16 - 1) / 2);
+});
+
+test("values holding refs move between nodes: refs a remote task returns, and refs inside an argument", async () => {
+  const made = await rt.get(m.makeRefs.options({ resources: { nodeA: 1 } }).remote(3));
+  assert.deepEqual(await rt.get(made.puts), [0, 10, 20]);
+  assert.equal(await rt.get(made.sum), 1);
+  // The refs it returned work as arguments again (here they are the driver's copies).
+  assert.equal(await rt.get(m.add.remote(made.puts[1]!, made.puts[2]!)), 30);
+  const box = rt.put({ refs: [rt.put(1), rt.put(2), m.add.remote(3, 4)] });
+  const summed = await rt.get(m.sumRefs.options({ resources: { nodeA: 1 } }).remote(box));
+  assert.deepEqual(summed, { sum: 10, pid: pinned.pid });
+});
+
+test("cancelling a task queued on another node: its ref rejects, and that node never runs it", async () => {
+  // nodeA is 1 on its node: the victim waits there behind the blocker.
+  const blocker = m.slowly.options({ resources: { nodeA: 1 } }).remote(1_500, "first");
+  const victim = m.untilCancelled.options({ resources: { nodeA: 1 } }).remote(30_000);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  rt.cancel(victim);
+  await assert.rejects(rt.get(victim), (e: Error) => e.name === "TaskCancelledError");
+  assert.equal((await rt.get(blocker)).value, "first");
+  // Had the node run the victim after the blocker, nodeA would be busy for its 30 s.
+  assert.equal(await rt.get(m.whereAmI.options({ resources: { nodeA: 1 } }).remote()), pinned.pid);
+  assert.ok(Date.now() - t0 < 10_000, `the node never ran the cancelled task (took ${Date.now() - t0} ms)`);
+});
+
+test("a named actor on another node is found by getActor, and its name is free again once it is killed", async () => {
+  const named = m.Counter.options({ name: "remote-counter", resources: { nodeA: 0.5 } }).remote();
+  await rt.get(named.add.remote(2));
+  const found = rt.getActor<InstanceType<typeof Tasks.Counter>>("remote-counter");
+  assert.deepEqual(await rt.get(found.add.remote(3)), { total: 5, pid: pinned.pid });
+  rt.kill(found);
+  assert.throws(() => rt.getActor("remote-counter"), /no live actor named "remote-counter"/);
+});
+
+test("the head serves the cluster's dashboard: every node in /api/nodes, behind the cluster token", async () => {
+  assert.ok(cluster.dashboardUrl, "the head printed its dashboard's address");
+  const api = `${cluster.dashboardUrl}/api/nodes`;
+  assert.equal((await fetch(api)).status, 401, "no token: refused");
+  assert.equal((await fetch(`${api}?token=wrong`)).status, 401, "a wrong token: refused");
+  const first = await fetch(`${api}?token=${cluster.token}`);
+  assert.equal(first.status, 200);
+  const cookie = first.headers.get("set-cookie")!.split(";")[0]!;
+  const { nodes } = await (await fetch(api, { headers: { cookie } })).json() as { nodes: Array<{ nodeId: string; isHead: boolean; isDriver: boolean; state: string }> };
+  const ids = new Set(nodes.map((n) => n.nodeId));
+  for (const n of await rt.nodes()) assert.ok(ids.has(n.nodeId), `node ${n.nodeId} (${n.isDriver ? "driver" : n.isHead ? "head" : "node"}) is listed`);
+  assert.equal(nodes.filter((n) => n.isHead).length, 1);
 });

@@ -3,13 +3,7 @@
 // had. The submitter owns its results as on one machine: the task table, reference counts and lineage stay the
 // driver's owners'; this class only moves work and bytes.
 //
-// Small results come back with the reply and are stored here at once. Big ones stay on the node that made them
-// (remoteHeld) until something here needs them (a get, a wait, a task on this process's workers), and a task
-// on another node pulls them from that node directly. When a node dies, what only it held is marked lost, and
-// the lineage path rebuilds it when it is needed, as for an evicted object.
-import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// Results and the objects nodes hold are RemoteObjects' (remote-objects.ts).
 import * as L from "../../core-wasm/shared/layout.js";
 import { LoomError, NodeDiedError, fromWire, type WireError } from "../errors.js";
 import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
@@ -18,15 +12,13 @@ import type { TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 import type { FunctionDescriptor } from "../remote.js";
 import type { Resources } from "../options.js";
-import { importRaw } from "../object-store/raw-objects.js";
+import { RemoteObjects } from "./remote-objects.js";
+import { ModuleHashes } from "./module-hashes.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Frame } from "./wire.js";
-import type { NodeInfo, ObjectSource, RemoteTaskOptions, ResultInfo } from "./messages.js";
+import type { NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
 
-type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
-
-/** A result that stays on the node that made it: pulled from there when needed. */
-interface HeldRemotely { node: string; key: string; size: number; flags: number; pulling?: Promise<void> }
+type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
 
 /** Times a task is sent again because an argument's holder was lost before the node could pull it. */
 const MAX_ARGUMENT_RESENDS = 3;
@@ -53,7 +45,9 @@ export interface ClusterLink {
 const REMOTE = Symbol("remote attempt");
 /** Set while a task placed here counts in the local load. */
 const LOCAL = Symbol("counted locally");
-type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean };
+/** A task another process placed on this node: it runs here, whatever this node's placement would say. */
+const PINNED = Symbol("placed here by its submitter");
+type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean; [PINNED]?: boolean };
 
 export class ClusterScheduler {
   private readonly nodes = new Map<string, RemoteNode>();
@@ -62,16 +56,37 @@ export class ClusterScheduler {
   private attempts = 0;
   /** Per remote actor, the promise that its last message was sent: calls go out in order. */
   private readonly actorChains = new Map<ActorEntry, Promise<void>>();
-  private readonly moduleHashes = new Map<string, { mtimeMs: number; hash: string }>();
+  private readonly moduleHashes = new ModuleHashes();
   /** Tasks waiting for a node that can take them (none alive offers their resources yet). */
   private readonly waiting: TaskEntry[] = [];
-  /** Big results held by the nodes that made them (see the file's comment). */
-  private readonly remoteHeld = new Map<ObjectId, HeldRemotely>();
-  /** Remote dependents waiting for an object to be sealed here or held somewhere. */
-  private readonly availableWaiters = new Map<ObjectId, Array<() => void>>();
+  /** Results other nodes hold, and pulls of them. */
+  readonly objects: RemoteObjects;
   private readonly resends = new WeakMap<TaskEntry, number>();
 
-  constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {}
+  /** Set while a node's service submits work a driver placed here (see runHere). */
+  private pinning = false;
+
+  /** Runs `submit` with every task and actor it makes kept on this node (the node service's submissions). */
+  runHere<T>(submit: () => T): T {
+    const was = this.pinning;
+    this.pinning = true;
+    try {
+      return submit();
+    } finally {
+      this.pinning = was;
+    }
+  }
+
+  constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {
+    this.objects = new RemoteObjects(d, {
+      nodeId: link.nodeId, address: link.address, puller: link.puller,
+      liveAddress: (nodeId) => { const node = this.nodes.get(nodeId); return node && this.alive(node) ? node.info.address : undefined; },
+      madeRemotely: (id) => {
+        const producer = this.d.tasks.get(this.d.streams.producerOf(id)) as RemoteTask | undefined;
+        return producer?.[REMOTE] !== undefined && (producer.state === "running" || producer.state === "pending");
+      },
+    });
+  }
 
   // ---- the node table ----
 
@@ -99,24 +114,7 @@ export class ClusterScheduler {
       this.d.actors.restartActor(actor, why, false, true);
     }
     node.running.clear();
-    for (const [id, held] of this.remoteHeld) if (held.node === nodeId) this.heldCopyLost(id, why);
-  }
-
-  /** The only copy of `id` was on a lost node: marked lost here, and rebuilt now if something waits for it. */
-  private heldCopyLost(id: ObjectId, why: string): void {
-    this.remoteHeld.delete(id);
-    const o = this.d.objects.get(id);
-    if (!o || o.entry === 0) return;
-    const ex = this.d.core.exports;
-    if (ex.objState(o.entry) !== L.OBJ_PENDING) return; // a copy was pulled here: nothing is lost
-    ex.objSetState(o.entry, L.OBJ_LOST);
-    this.d.events.emit("object:lost", { objectId: id, taskId: formatTaskId(this.d.streams.producerOf(id)), reason: why });
-    if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id) || this.availableWaiters.has(id)) this.rebuild(id);
-    this.wakeAvailable(id);
-  }
-
-  private rebuild(id: ObjectId): void {
-    try { this.d.recovery.recover(id); } catch (error) { this.d.waiters.rejectWaiters(id, error as Error); }
+    this.objects.lostWith(nodeId, why);
   }
 
   // ---- placement ----
@@ -139,7 +137,7 @@ export class ClusterScheduler {
     const cpuNeed = need.cpu ?? 1;
     let best: RemoteNode | undefined;
     let bestLoad = Infinity;
-    const heldBytes = deps && deps.length ? this.bytesHeldByNode(deps) : undefined;
+    const heldBytes = deps && deps.length ? this.objects.bytesHeldByNode(deps) : undefined;
     let bestHeld = 0;
     for (const node of this.nodes.values()) {
       if (!this.alive(node) || node.info.nodeId === exclude) continue;
@@ -156,15 +154,6 @@ export class ClusterScheduler {
     return best ?? (localOffers ? undefined : "none");
   }
 
-  private bytesHeldByNode(deps: readonly ObjectId[]): Map<string, number> | undefined {
-    let out: Map<string, number> | undefined;
-    for (const id of deps) {
-      const held = this.remoteHeld.get(id);
-      if (held) (out ??= new Map()).set(held.node, (out.get(held.node) ?? 0) + held.size);
-    }
-    return out;
-  }
-
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
   placeTask(entry: TaskEntry): boolean {
     if (entry.options.streaming !== undefined) {
@@ -174,7 +163,8 @@ export class ClusterScheduler {
       this.d.tasks.finishTask(entry, "failed", -1);
       return true;
     }
-    const where = this.choose(entry.options.resources, undefined, entry.deps);
+    if (this.pinning) (entry as RemoteTask)[PINNED] = true;
+    const where = (entry as RemoteTask)[PINNED] ? undefined : this.choose(entry.options.resources, undefined, entry.deps);
     if (where === undefined) {
       // A task waiting in the backlog comes through here again: counted once.
       if (!(entry as RemoteTask)[LOCAL]) { (entry as RemoteTask)[LOCAL] = true; this.localLoad++; }
@@ -199,6 +189,7 @@ export class ClusterScheduler {
    * offers its resources now (it waits for one to join: see awaitNode).
    */
   placeActor(resources: Resources, exclude?: string): string | undefined | null {
+    if (this.pinning) return undefined;
     const where = this.choose({ cpu: 0, ...resources }, exclude);
     if (where === "none") {
       // The node it just left may be the only one that offers them: better there again than never.
@@ -232,7 +223,7 @@ export class ClusterScheduler {
 
   /** The task manager ends every task through here: local ones leave the load count. */
   taskEnded(entry: RemoteTask): void {
-    if (this.availableWaiters.size) for (let i = 0; i < entry.options.numReturns; i++) this.wakeAvailable(objectIdOf(entry.id, i));
+    this.objects.taskEnded(entry);
     if (!entry[LOCAL]) return;
     entry[LOCAL] = false;
     this.localLoad--;
@@ -248,7 +239,7 @@ export class ClusterScheduler {
     node.running.add(entry);
     const fn = this.d.functions.functionList[entry.fnId]!;
     void this.send(node, entry, attempt, {
-      t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name, moduleHash: this.moduleHash(fn),
+      t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name,
       options: remoteOptions(entry),
     });
   }
@@ -261,12 +252,17 @@ export class ClusterScheduler {
     const current = () => entry[REMOTE]?.attempt === attempt && !this.d.closed;
     let reply: Frame;
     try {
-      const refs = await this.argumentSources(entry);
+      const refs: Record<string, ObjectSource> = {};
+      for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
+      for (const id of entry.nestedRefs) refs[String(id)] = await this.objects.sourceOf(id);
+      const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
+      // A node with another copy of the module refuses the task (SPEC: code).
+      const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
       if (before) await before;
       if (!current()) return;
       const c = await this.link.puller.connection(node.info.address);
       if (!current()) return;
-      const replied = c.request({ ...message, refs }, entry.payload);
+      const replied = c.request({ ...message, refs, moduleHash }, entry.payload);
       onSent?.(); // on the wire: an actor's next call may follow it
       reply = await replied;
     } catch (error) {
@@ -279,7 +275,7 @@ export class ClusterScheduler {
     if (reply.h.error && this.argumentLost(node, entry, reply.h.error as WireError)) return;
     try {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
-      await this.storeResults(node, entry, reply);
+      await this.objects.storeResults(node.info.nodeId, node.info.address, entry, reply);
     } catch (error) {
       if (!current()) return;
       if ((error as Error).name === "ConnectionError") { this.connectionLost(node, entry, error as Error); return; }
@@ -298,8 +294,8 @@ export class ClusterScheduler {
     const ex = this.d.core.exports;
     for (let i = 0; i < entry.options.numReturns; i++) {
       const id = objectIdOf(entry.id, i);
-      const held = this.remoteHeld.get(id);
-      if (held) { if (held.flags & L.FLAG_ERROR) return "failed"; continue; }
+      const heldError = this.objects.heldError(id);
+      if (heldError !== undefined) { if (heldError) return "failed"; continue; }
       const o = this.d.objects.get(id);
       if (!o || o.entry === 0) continue;
       const state = ex.objState(o.entry);
@@ -318,156 +314,11 @@ export class ClusterScheduler {
     const resends = this.resends.get(entry) ?? 0;
     if (!pullFailed || resends >= MAX_ARGUMENT_RESENDS || entry.kind !== "task") return false;
     this.resends.set(entry, resends + 1);
-    for (const id of [...entry.deps, ...entry.nestedRefs]) {
-      const held = this.remoteHeld.get(id);
-      if (held && (held.node === node.info.nodeId || !this.nodes.get(held.node) || !this.alive(this.nodes.get(held.node)!))) this.heldCopyLost(id, `its holder ${held.node} could not serve it`);
-    }
+    this.objects.holdersFailed([...entry.deps, ...entry.nestedRefs], `node ${node.info.nodeId} could not pull it`);
     node.running.delete(entry);
     entry[REMOTE] = undefined;
     this.d.dispatcher.dispatch(entry);
     return true;
-  }
-
-  /** Where the node pulls each object the payload names (waiting for those not sealed yet). */
-  private async argumentSources(entry: TaskEntry): Promise<Record<string, ObjectSource>> {
-    const refs: Record<string, ObjectSource> = {};
-    for (const list of [entry.deps, entry.nestedRefs]) {
-      for (const id of list) {
-        await this.untilAvailable(id);
-        const held = this.remoteHeld.get(id);
-        const holder = held && this.nodes.get(held.node);
-        refs[String(id)] = held && holder && this.alive(holder) && !this.d.objects.isReadable(id)
-          ? { key: held.key, from: holder.info.address, size: held.size }
-          : { key: this.objectKey(id), from: this.link.address };
-      }
-    }
-    return refs;
-  }
-
-  /**
-   * Waits until `id` is sealed here or held by a node. An object a remote task is still making is waited for
-   * here (not through the seal waiters, which would pull it to this process when it ends).
-   */
-  private async untilAvailable(id: ObjectId): Promise<void> {
-    for (let tries = 0; tries < 4; tries++) {
-      const held = this.remoteHeld.get(id);
-      if (held) {
-        const holder = this.nodes.get(held.node);
-        if (holder && this.alive(holder)) return;
-        this.heldCopyLost(id, "its holder is not alive");
-      }
-      if (this.d.objects.isReadable(id)) return;
-      const producer = this.d.tasks.get(this.d.streams.producerOf(id)) as RemoteTask | undefined;
-      const o = this.d.objects.get(id);
-      const pending = o !== undefined && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING;
-      if (!(producer?.[REMOTE] && pending && (producer.state === "running" || producer.state === "pending"))) break;
-      await new Promise<void>((resolve) => {
-        const list = this.availableWaiters.get(id);
-        if (list) list.push(resolve); else this.availableWaiters.set(id, [resolve]);
-      });
-    }
-    if (!this.remoteHeld.has(id)) await this.d.waiters.whenSealed(id);
-  }
-
-  private wakeAvailable(id: ObjectId): void {
-    const list = this.availableWaiters.get(id);
-    if (!list) return;
-    this.availableWaiters.delete(id);
-    for (const wake of list) wake();
-  }
-
-  /**
-   * Something here needs `id` (a get, a wait, a task on this process's workers): when a node holds it, it is
-   * pulled into this store and sealed. True when a pull is under way.
-   */
-  fetchIfRemote(id: ObjectId): boolean {
-    const held = this.remoteHeld.get(id);
-    if (!held) return false;
-    if (this.d.objects.isReadable(id)) return false;
-    if (held.pulling) return true;
-    const node = this.nodes.get(held.node);
-    if (!node || !this.alive(node)) { this.heldCopyLost(id, "its holder is not alive"); return true; }
-    held.pulling = this.link.puller.pull(node.info.address, held.key).then((raw) => {
-      held.pulling = undefined;
-      const o = this.d.objects.get(id);
-      if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING) return;
-      importRaw(this.d, id, raw.flags, raw.bytes);
-    }, (error: Error) => {
-      held.pulling = undefined;
-      if (this.remoteHeld.get(id) === held) this.heldCopyLost(id, `pulling it from node ${held.node} failed: ${error.message}`);
-    });
-    return true;
-  }
-
-  /** The driver freed `id`: a node holding it may drop its copy. */
-  objectFreed(id: ObjectId): void {
-    const held = this.remoteHeld.get(id);
-    if (!held) return;
-    this.remoteHeld.delete(id);
-    const node = this.nodes.get(held.node);
-    if (node && node.info.state === "alive") void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: [held.key] }), () => {});
-  }
-
-  /** The key under which this driver serves its object `id`. */
-  objectKey(id: ObjectId): string {
-    return `${this.link.nodeId}/o/${id}`;
-  }
-
-  /** The object id of one of this driver's keys, or undefined. */
-  objectOfKey(key: string): ObjectId | undefined {
-    const prefix = `${this.link.nodeId}/o/`;
-    if (!key.startsWith(prefix)) return undefined;
-    const id = Number(key.slice(prefix.length));
-    return Number.isSafeInteger(id) && id >= 0 ? id as ObjectId : undefined;
-  }
-
-  private async storeResults(node: RemoteNode, entry: TaskEntry, reply: Frame): Promise<void> {
-    const results = reply.h.results as ResultInfo[] | undefined;
-    if (!Array.isArray(results)) throw new LoomError(`node ${node.info.nodeId} answered ${entry.name} without results`);
-    let offset = 0;
-    const unwanted: string[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!;
-      const id = objectIdOf(entry.id, i);
-      const o = this.d.objects.get(id);
-      // Sealed already (a cancel, or the first of two attempts), or freed: nothing to store.
-      const pending = o !== undefined && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING;
-      const wanted = pending && !entry.replay && !(o.freeWhenSealed && o.refs <= 0);
-      if (r.key === undefined) {
-        const bytes = reply.body.subarray(offset, offset + r.size);
-        offset += r.size;
-        if (wanted) importRaw(this.d, id, r.flags, bytes);
-        continue;
-      }
-      if (!wanted) {
-        unwanted.push(r.key);
-        if (pending && o.freeWhenSealed && o.refs <= 0) this.d.objects.freeObject(o); // dropped while it ran
-        continue;
-      }
-      this.remoteHeld.set(id, { node: node.info.nodeId, key: r.key, size: r.size, flags: r.flags });
-      // Someone here waits for it already (a get, a task on this process's workers): pull it now.
-      if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id) || this.localDependents(id)) this.fetchIfRemote(id);
-    }
-    if (unwanted.length) void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "release", keys: unwanted }), () => {});
-  }
-
-  /** Local tasks armed on `id` wait in the core; ask for it for them (cheap: a count per object). */
-  private localDependents(id: ObjectId): boolean {
-    return (this.localWanted.get(id) ?? 0) > 0;
-  }
-
-  /** Objects tasks on this process's workers were armed on while a node held them (see wantLocally). */
-  private readonly localWanted = new Map<ObjectId, number>();
-
-  /** The dispatcher arms a local task on `id`: a copy held by a node is pulled here for it. */
-  wantLocally(id: ObjectId): void {
-    if (this.fetchIfRemote(id)) return;
-    const o = this.d.objects.get(id);
-    if (o && o.entry !== 0 && this.d.core.exports.objState(o.entry) === L.OBJ_PENDING) {
-      // Made by a remote task still running: pull it when it ends (storeResults looks here).
-      this.localWanted.set(id, (this.localWanted.get(id) ?? 0) + 1);
-      void this.d.waiters.whenSealedNoRecover(id).finally(() => this.localWanted.delete(id)).catch(() => {});
-    }
   }
 
   private fail(node: RemoteNode, entry: TaskEntry, error: Error): void {
@@ -502,6 +353,18 @@ export class ClusterScheduler {
     this.d.tasks.finishTask(entry, "failed", -1);
   }
 
+  /** The submitter cancelled `entry`: if it runs on another node, that node cancels it too. */
+  cancelled(entry: RemoteTask, force: boolean): void {
+    const at = entry[REMOTE];
+    if (!at || entry.kind !== "task") return;
+    // Its attempt ends here: a reply still to come is stale, and a send not yet made is never made.
+    entry[REMOTE] = undefined;
+    const node = this.nodes.get(at.node);
+    node?.running.delete(entry);
+    if (!node || !this.alive(node)) return;
+    void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "cancel", owner: this.link.nodeId, taskId: entry.id, force }), () => {});
+  }
+
   // ---- remote actors ----
 
   /** The actor manager hands over every task of an actor that lives on another node, in submission order. */
@@ -518,7 +381,7 @@ export class ClusterScheduler {
     const actorKey = `${this.link.nodeId}/a/${actor.id}/${actor.restarts}`;
     const message = entry.kind === "actor-create"
       ? { t: "actor-create", owner: this.link.nodeId, actorKey, cls: this.d.functions.functionList[actor.fnId]!, methods: actor.methods,
-        moduleHash: this.moduleHash(this.d.functions.functionList[actor.fnId]!), options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
+        options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
       : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry) };
     // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
     void this.send(node, entry, attempt, message, previous, sent).finally(sent);
@@ -550,22 +413,6 @@ export class ClusterScheduler {
   }
 
   // ---- code ----
-
-  /** sha256 of a module function's file as this process sees it, so a node with another copy refuses it. */
-  private moduleHash(fn: FunctionDescriptor): string | undefined {
-    if (fn.kind !== "module" || !fn.url.startsWith("file:")) return undefined;
-    try {
-      const path = fileURLToPath(fn.url);
-      const mtimeMs = statSync(path).mtimeMs;
-      const known = this.moduleHashes.get(fn.url);
-      if (known && known.mtimeMs === mtimeMs) return known.hash;
-      const hash = createHash("sha256").update(readFileSync(path)).digest("hex");
-      this.moduleHashes.set(fn.url, { mtimeMs, hash });
-      return hash;
-    } catch {
-      return undefined;
-    }
-  }
 
   nodeIds(): string[] {
     return [...this.nodes.keys()];

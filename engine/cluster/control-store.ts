@@ -1,8 +1,9 @@
 // The head's tables: nodes (epoch, state, resources, liveness) and named actors. Only the head writes them.
-// Behind an async interface so that a Redis implementation (issue 18) can replace the in-memory one: each
-// method that checks and changes a row does both in one call, so it can be one atomic script there too.
+// Behind an async interface with two implementations, this one in memory and RedisControlStore: each method
+// that checks and changes a row does both in one call, so that it is one atomic script in Redis.
 import type { NameEntry, NodeInfo } from "./messages.js";
 import type { Resources } from "../options.js";
+import { LoomError } from "../errors.js";
 
 /** A node's row: what rt.nodes() shows, plus what the head needs to judge it. */
 export interface NodeRecord extends NodeInfo {
@@ -25,7 +26,10 @@ export interface ControlStore {
   beat(nodeId: string, epoch: number, available: Resources, now: number): Promise<BeatResult>;
   /** Alive → dead, epoch bumped; undefined when the node is unknown or already dead (so one death is told once). */
   markDead(nodeId: string, reason: string): Promise<NodeRecord | undefined>;
-  /** Claims `name` for `owner`; fails with the holder when someone else holds it. Claiming one's own name again updates its value. */
+  /**
+   * Claims `name` for `owner`; fails with the holder when someone else holds it. Claiming one's own name again
+   * updates its value. Throws when `owner` is a dead node: a claim racing its death must not outlive it.
+   */
   claimName(name: string, owner: string, value: unknown): Promise<ClaimResult>;
   /** Releases `name` if `owner` holds it; true when it did. */
   releaseName(name: string, owner: string): Promise<boolean>;
@@ -74,6 +78,7 @@ export class MemoryControlStore implements ControlStore {
   }
 
   async claimName(name: string, owner: string, value: unknown): Promise<ClaimResult> {
+    if (this.nodes.get(owner)?.state === "dead") throw new LoomError(`node ${owner} is dead`);
     const held = this.names.get(name);
     if (held && held.owner !== owner) return { ok: false, holder: { ...held } };
     this.names.set(name, { name, owner, value });

@@ -36,8 +36,8 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
   const server: WireServer = await listen({ host: bindHost, port: 0, token }, (c) => {
     c.onFrame = (frame) => {
       if (answerPull(c, frame, (key) => {
-        const id = scheduler?.objectOfKey(key);
-        return id === undefined ? undefined : d.runtime.exportObject(id);
+        const id = scheduler?.objects.objectOfKey(key);
+        return id === undefined ? undefined : d.runtime.exportOwnObject(id);
       })) return;
       if (frame.h.rid !== undefined) c.reply(frame.h, { error: { name: "LoomError", message: `a driver does not answer ${String(frame.h.t).slice(0, 40)}`, code: "ERR_LOOM" } });
     };
@@ -53,15 +53,36 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
     await server.close();
     throw new LoomError(`init(): could not join the cluster at ${headAddress}: ${(error as Error).message}`, { cause: error });
   }
+  const membership = await attachScheduler(d, headClient, ownAddress, token, (source) => { scheduler = source; });
+  return {
+    ...membership,
+    close: async () => {
+      await membership.close();
+      headClient.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * Gives a runtime the cluster's placement: a ClusterScheduler over the head's node table, told of joins and
+ * deaths. A driver does it when it joins; a node does it for the tasks its own tasks submit, which it then
+ * places across the cluster as a driver would (it owns their results). `serve` learns the scheduler, whose
+ * RemoteObjects name the keys of this runtime's objects that its server must answer pulls for.
+ */
+export async function attachScheduler(
+  d: DriverContext, headClient: HeadClient, ownAddress: string, token: string | undefined, serve: (scheduler: ClusterScheduler) => void,
+): Promise<ClusterMembership> {
   const puller = new ObjectPuller(token);
-  scheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller });
+  const scheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller });
   d.cluster = scheduler;
+  serve(scheduler);
   headClient.on("node-added", (node: NodeInfo) => {
-    scheduler!.nodeAdded(node);
+    scheduler.nodeAdded(node);
     d.events.emit("node:added", { nodeId: node.nodeId, address: node.address });
   });
   headClient.on("node-died", (m: Omit<NodeDied, "t">) => {
-    scheduler!.nodeDied(m.nodeId, m.reason);
+    scheduler.nodeDied(m.nodeId, m.reason);
     d.events.emit("node:died", { nodeId: m.nodeId, reason: m.reason });
   });
   for (const node of await headClient.nodes()) if (node.state === "alive") scheduler.nodeAdded(node);
@@ -70,9 +91,7 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
     nodes: () => headClient.nodes(),
     close: async () => {
       d.cluster = undefined;
-      await headClient.close();
       await puller.close();
-      await server.close();
     },
   };
 }

@@ -46,6 +46,12 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   nodeTimeoutMs = 0;
   /** The node table as the head sent it on registering. */
   initialNodes: NodeInfo[] = [];
+  /**
+   * Each node's state as the events told it: compared with the table the head sends when we reconnect, so that
+   * joins and deaths we missed while away (a restarted head declares dead the nodes that did not come back)
+   * are told late rather than never.
+   */
+  private readonly told = new Map<string, NodeInfo["state"]>();
   /** Undefined while reconnecting. */
   private connection: Connection | undefined;
   private readonly waitingForConnection = new Set<() => void>();
@@ -140,20 +146,45 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     if (r.error) { c.close(); throw fromWire(r.error); }
     if ("refused" in r) { c.close(); throw new NodeRefusedError(`the head at ${this.options.address} refused this process: ${r.refused}`); }
     if (this.stopped) { c.close(); return; }
+    const returning = this.nodeId !== "";
     this.nodeId = r.nodeId;
     this.epoch = r.epoch;
     this.nodeTimeoutMs = r.nodeTimeoutMs;
     this.initialNodes = r.nodes;
     this.connection = c;
     c.onClose((why) => this.onDisconnect(c, why));
+    if (returning) this.catchUp(r.nodes);
+    else for (const n of r.nodes) this.told.set(n.nodeId, n.state);
     for (const wake of [...this.waitingForConnection]) wake();
+  }
+
+  /** Back after a dropped connection: the joins and deaths that happened meanwhile, as events. */
+  private catchUp(nodes: NodeInfo[]): void {
+    for (const n of nodes) {
+      if (n.nodeId === this.nodeId) continue;
+      const before = this.told.get(n.nodeId);
+      if (n.state === "alive" && before === undefined) this.added(n);
+      else if (n.state === "dead" && before !== "dead") this.died(n.nodeId, n.epoch, "declared dead while this process was away from the head");
+    }
   }
 
   private onFrame(f: Frame): void {
     const h = f.h;
-    if (h.t === "node-added") this.emit("node-added", h.node as NodeInfo);
-    else if (h.t === "node-died") this.emit("node-died", { t: "node-died", nodeId: String(h.nodeId), epoch: Number(h.epoch), reason: String(h.reason) });
+    if (h.t === "node-added") this.added(h.node as NodeInfo);
+    else if (h.t === "node-died") this.died(String(h.nodeId), Number(h.epoch), String(h.reason));
     else if (h.t === "refused") this.refuse(String(h.reason));
+  }
+
+  private added(node: NodeInfo): void {
+    if (this.told.has(node.nodeId)) return;
+    this.told.set(node.nodeId, "alive");
+    this.emit("node-added", node);
+  }
+
+  private died(nodeId: string, epoch: number, reason: string): void {
+    if (this.told.get(nodeId) === "dead") return;
+    this.told.set(nodeId, "dead");
+    this.emit("node-died", { t: "node-died", nodeId, epoch, reason });
   }
 
   private refuse(reason: string): void {
@@ -169,6 +200,8 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     this.connection = undefined;
     if (this.stopped) return;
     this.emit("disconnected", why);
+    // Tries come at least four times per nodeTimeoutMs: a restarted head gives us one period to come back.
+    const maxDelay = Math.max(FIRST_RETRY_MS, Math.min(MAX_RETRY_MS, Math.floor(this.nodeTimeoutMs / 4)));
     let delay = FIRST_RETRY_MS;
     while (!this.stopped) {
       await sleep(delay);
@@ -179,7 +212,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
       } catch (e) {
         if (e instanceof NodeRefusedError) { this.refuse(e.message); return; }
       }
-      delay = Math.min(delay * 2, MAX_RETRY_MS);
+      delay = Math.min(delay * 2, maxDelay);
     }
   }
 

@@ -36,6 +36,9 @@ export async function startHead(options: HeadOptions): Promise<Head> {
   const nodeTimeoutMs = options.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
   if (!Number.isFinite(nodeTimeoutMs) || nodeTimeoutMs < 10) throw new LoomError(`head: nodeTimeoutMs must be a number >= 10, got ${String(options.nodeTimeoutMs)}`);
   const head = new HeadServer(options.store ?? new MemoryControlStore(), nodeTimeoutMs, options.log ?? (() => {}));
+  // A store that outlived a head (Redis) may hold live nodes: each gets a full period from now to reconnect.
+  const alive = (await head.store.listNodes()).filter((n) => n.state === "alive");
+  if (alive.length > 0) head.log(`taking over ${alive.length} live node${alive.length === 1 ? "" : "s"} from the control store; each has ${nodeTimeoutMs} ms to reconnect`);
   const server = await listen({ host: options.host, port: options.port, token: options.token }, (c) => head.accept(c), (why) => head.log(`refused a connection: ${why}`));
   head.start();
   return {
@@ -67,8 +70,8 @@ class HeadServer {
   private checking = false;
   /**
    * Liveness is counted from the later of a node's last beat and this time: the head's start (a head that
-   * takes over tables it did not watch, a restart over Redis in issue 18, gives every node a full period to
-   * reach it), moved forward when the head itself stalled (see checkLiveness).
+   * takes over tables it did not watch, a restart over Redis, gives every node a full period to reach it),
+   * moved forward when the head itself stalled, or its store did (see checkLiveness).
    */
   private watchingSince = Date.now();
   private lastCheckAt = Date.now();
@@ -159,6 +162,11 @@ class HeadServer {
       workers: r.workers, resources, available: { ...resources }, epoch: 1, pid: r.pid, lastBeatAt: Date.now(),
     };
     await this.store.addNode(row);
+    if (c.closed) {
+      // It gave up waiting (a slow store) and will register again under a new id: this row would be a ghost.
+      await this.store.markDead(nodeId, "its connection closed before its registration completed");
+      return;
+    }
     this.bind(c, nodeId);
     this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} joined from ${c.peer} (${row.address}, ${row.workers} workers)`);
     c.reply(h, this.welcome(row, await this.store.listNodes()));
@@ -222,12 +230,21 @@ class HeadServer {
       // in the sockets are read: everyone would look silent. A check that comes late by more than a quarter
       // period blames the head, and gives every node a new period from now.
       const late = now - this.lastCheckAt - this.checkEveryMs;
-      this.lastCheckAt = now;
       if (late > this.nodeTimeoutMs / 4) {
         this.log(`the head stalled for ${late} ms; counting liveness afresh from now`);
         this.watchingSince = now;
       }
-      for (const n of await this.store.listNodes()) {
+      const nodes = await this.store.listNodes();
+      // A store that was away (Redis restarting) held back the beats that came meanwhile; they are written as
+      // it comes back, in any order with this read. A read that took more than a quarter period blames the
+      // store, like a stall of our own.
+      const readMs = Date.now() - now;
+      if (readMs > this.nodeTimeoutMs / 4) {
+        this.log(`the control store took ${readMs} ms to answer; counting liveness afresh from now`);
+        this.watchingSince = Date.now();
+        return;
+      }
+      for (const n of nodes) {
         if (n.state !== "alive") continue;
         const silentMs = now - Math.max(n.lastBeatAt, this.watchingSince);
         if (silentMs > this.nodeTimeoutMs) await this.declareDead(n.nodeId, `no heartbeat for ${silentMs} ms (nodeTimeoutMs ${this.nodeTimeoutMs})`);
@@ -235,6 +252,8 @@ class HeadServer {
     } catch (e) {
       this.log(`liveness check failed: ${(e as Error).message}`);
     } finally {
+      // From the end of a check: a slow store delays the next tick without making the head look stalled.
+      this.lastCheckAt = Date.now();
       this.checking = false;
     }
   }

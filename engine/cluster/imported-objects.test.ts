@@ -60,7 +60,7 @@ test("copies past the budget go, least recently used first", async () => {
   assert.equal(f.cache.get("b"), undefined, "b went: it was used least recently");
 });
 
-test("a key released while its pull runs is not cached; objects held here are not pulled; refs inside are refused", async () => {
+test("a key released while its pull runs is not cached; objects held here are not pulled; refs inside need their sources", async () => {
   const mine = { id: 99 } as unknown as ObjectRef;
   const f = fakes(1000, (key) => key === "here" ? mine : undefined);
   assert.equal((await f.cache.localRefs({ 1: source("here") })).get("1"), mine);
@@ -72,7 +72,7 @@ test("a key released while its pull runs is not cached; objects held here are no
   assert.equal(f.cache.get("k"), undefined);
   const refs = f.cache.localRefs({ 1: source("r") });
   await f.settle(10, true);
-  await assert.rejects(refs, /objects holding refs cannot yet move between nodes/);
+  await assert.rejects(refs, /holds refs but its holder did not say where the objects they name are/);
 });
 
 test("module hashes: the file's sha256, read again when the file changes; a missing file is a LoomError", async () => {

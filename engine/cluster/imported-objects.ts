@@ -2,6 +2,7 @@
 // key so that many tasks on one argument pull it once. A copy lives until its key is released or the copies
 // together pass a byte budget (oldest use first). It does not decide where to pull from: the message says.
 import { LoomError } from "../errors.js";
+import { localizeRefs } from "./ref-translation.js";
 import type { ObjectRef } from "../refs.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { ObjectSource } from "./messages.js";
@@ -81,10 +82,13 @@ export class ImportedObjects {
   }
 
   private async pull(source: ObjectSource, slot: object): Promise<ObjectRef> {
-    const raw = await this.puller.pull(source.from, source.key);
-    // Its refs name objects of the process that wrote it, whose locations this node does not know.
-    if (raw.hasRefs) throw new LoomError(`object ${source.key} holds refs: objects holding refs cannot yet move between nodes`);
-    const ref = this.runtime.importObject(raw.flags, raw.bytes);
+    let target: { segment: SharedArrayBuffer; view: Uint8Array } | undefined;
+    const raw = await this.puller.pull(source.from, source.key, (size) => (target = this.runtime.pullTarget(size))?.view ?? new Uint8Array(size));
+    // Its refs name objects of the process that wrote it: those are pulled (or found here) first, and the value
+    // is stored again holding refs of this node's runtime.
+    const ref = raw.hasRefs
+      ? this.runtime.importEncoded(await localizeRefs(raw, this.runtime, (c) => this.localRef({ key: c.key, from: c.from })))
+      : this.runtime.importObject(raw.flags, raw.bytes, target?.view === raw.bytes ? target.segment : undefined);
     // Released while it was pulled: the task that asked still gets it, the cache does not keep it.
     if (this.pulling.get(source.key) === slot) {
       this.copies.set(source.key, { ref, bytes: raw.bytes.length });

@@ -130,6 +130,8 @@ export interface CallActor {
 }
 /** → node. No reply. */
 export interface KillActor { t: "actor-kill"; actorKey: string }
+/** → node: its submitter cancelled a task it runs (force: its worker dies). No reply; the task's reply follows. */
+export interface CancelTask { t: "cancel"; owner: string; taskId: number; force: boolean }
 
 // ---- objects ----
 

@@ -1,11 +1,12 @@
-// The main of a Loom process started by `loom start`: a head (the control plane, and a node unless it has no
-// workers) or a node (a local runtime, its work server, and its registration at the head). It owns the
+// The main of a Loom process started by `loom start`: a head (the control plane, its tables in memory or in
+// Redis, and a node unless it has no workers) or a node (a local runtime, its work server, and its registration at the head). It owns the
 // process's lifetime: ready line, signals, refusal, the parent's death. The pieces it starts own the rest.
 import os from "node:os";
 import { Runtime } from "../runtime/runtime.js";
 import type { Resources } from "../options.js";
 import { LoomError } from "../errors.js";
 import { startHead, type Head } from "./head.js";
+import { RedisControlStore, redactedUrl } from "./redis-control-store.js";
 import { HeadClient } from "./head-client.js";
 import { startNodeService, type NodeService } from "./node-service.js";
 import { isLoopback } from "./wire.js";
@@ -23,6 +24,12 @@ export interface ProcessConfig {
   resources: Resources;
   token?: string;
   nodeTimeoutMs?: number;
+  /** The head's control store in Redis (redis://HOST:PORT); default: in the head's memory. */
+  redis?: string;
+  /** Its keys' hash tag (default "loom"), so that clusters can share a Redis. */
+  redisPrefix?: string;
+  /** The head's dashboard (0: any free port); default 8265. */
+  dashboardPort?: number;
 }
 
 /** Exit codes a supervisor can act on. */
@@ -49,10 +56,20 @@ export async function runLoomProcess(config: ProcessConfig): Promise<void> {
   let head: Head | undefined;
   let headAddress: string;
   exitWithParent();
+  let store: RedisControlStore | undefined;
   if (config.role === "head") {
+    if (config.redis !== undefined) {
+      store = await RedisControlStore.open({ url: config.redis, prefix: config.redisPrefix, log: say });
+      say(`the control store is in Redis at ${redactedUrl(config.redis)}, prefix ${config.redisPrefix ?? "loom"}`);
+    }
     // The head always has a token: a new one, or the one given, written where this machine's processes look.
     token = writeNewToken(token);
-    head = await startHead({ host: config.bind, port: config.port, token, nodeTimeoutMs: config.nodeTimeoutMs, log: say });
+    try {
+      head = await startHead({ host: config.bind, port: config.port, token, nodeTimeoutMs: config.nodeTimeoutMs, log: say, store });
+    } catch (e) {
+      await store?.close();
+      throw e;
+    }
     headAddress = `${reachableHost(config.bind)}:${head.port}`;
     writeHeadAddress(headAddress);
     recordPid("head");
@@ -67,13 +84,15 @@ export async function runLoomProcess(config: ProcessConfig): Promise<void> {
       node = await startNode(config, headAddress, token, config.role === "head");
     } catch (e) {
       await head?.close();
+      await store?.close();
       throw e;
     }
   }
-  onSignals(() => stop(node, head));
+  onSignals(() => stop(node, head, store));
+  const dashboardUrl = config.role === "head" && node ? await serveClusterDashboard(node, config.dashboardPort ?? 8265, token) : undefined;
   process.stdout.write(`${JSON.stringify({
     loom: "ready", role: config.role, nodeId: node?.client.nodeId ?? null, address: node?.service.address ?? null,
-    headAddress, pid: process.pid,
+    headAddress, pid: process.pid, dashboardUrl: dashboardUrl ?? null,
   })}\n`);
 }
 
@@ -91,6 +110,13 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
       available: () => available(runtime),
     });
     nodeId = client.nodeId;
+    // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
+    service.serveOwnObjects(await runtime.joinAsNode(client, `${advertisedHost(config.bind)}:${port}`, token));
+    // A dead driver (or node) never releases what it left here: drop its results, kill its actors.
+    client.on("node-died", (death) => {
+      const gone = service!.releaseOwner(death.nodeId);
+      if (gone.results || gone.actors) say(`node ${nodeId}: ${death.nodeId} died; dropped ${gone.results} results and ${gone.actors} actors it owned here`);
+    });
     client.on("refused", (reason) => {
       say(`node ${nodeId}: the head refused this node (${reason}); exiting. A new process joins as a new node.`);
       process.exit(EXIT_REFUSED);
@@ -112,6 +138,25 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
   }
 }
 
+/**
+ * The head serves the cluster's dashboard (SPEC "Dashboard"): every node of the head's table, and the head's
+ * own node's workers, tasks, actors and store. A port already taken is said and skipped: the cluster runs on.
+ */
+async function serveClusterDashboard(node: LocalNode, port: number, token: string | undefined): Promise<string | undefined> {
+  const { serveDashboard, ClusterNodeSource } = await import("../dashboard/index.js");
+  const nodes = new ClusterNodeSource(node.client.nodeId, () => node.client.nodes(), node.runtime.events);
+  try {
+    const dashboard = await serveDashboard(node.runtime, port, { nodes, token });
+    node.runtime.attachDashboard({ url: dashboard.url, close: async () => { nodes.close(); await dashboard.close(); } });
+    say(`dashboard at ${dashboard.url}${token ? " (open it once with ?token=<the token>)" : ""}`);
+    return dashboard.url;
+  } catch (e) {
+    nodes.close();
+    say(`the dashboard could not start: ${(e as Error).message}; the head runs without it (--dashboard-port 0 takes any free port)`);
+    return undefined;
+  }
+}
+
 /** What the node's ledger has free: the heartbeat's `available`. */
 function available(runtime: Runtime): Resources {
   const { resources, used } = runtime.inspect();
@@ -128,7 +173,7 @@ let stopping = false;
  * 2. the head hears `leaving`, so nobody waits nodeTimeoutMs to learn the node is gone;
  * 3. the servers and the runtime close. A second signal exits at once.
  */
-async function stop(node: LocalNode | undefined, head: Head | undefined): Promise<void> {
+async function stop(node: LocalNode | undefined, head: Head | undefined, store: RedisControlStore | undefined): Promise<void> {
   if (stopping) process.exit(1);
   stopping = true;
   try {
@@ -140,6 +185,7 @@ async function stop(node: LocalNode | undefined, head: Head | undefined): Promis
       await node.runtime.shutdown();
     }
     await head?.close();
+    await store?.close();
   } catch (e) {
     say(`stopping: ${(e as Error).stack ?? String(e)}`);
     process.exit(1);

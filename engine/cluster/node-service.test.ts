@@ -249,15 +249,22 @@ test("an actor that dies on the node: its calls' ActorDiedError travels as their
   node.driver.send({ t: "actor-kill", actorKey });
 });
 
-test("objects holding refs do not move between nodes yet: as an argument or as a result", { timeout: 60_000 }, async () => {
+test("objects holding refs: an argument needs its holder to say where they are; a returned ref is held and its pull says", { timeout: 60_000 }, async () => {
   objects.set("drv/400/0", { ...raw(1), hasRefs: true });
   const fn = inline("function one(x) { return x; }");
   const argument = replyError(await ask(runTask({ fn, refs: { "3": { key: "drv/400/0", from: holderAddress } } }), payload([refTo(3)])));
-  assert.match(argument.message, /objects holding refs cannot yet move between nodes/);
+  assert.match(argument.message, /holds refs but its holder did not say where/);
   const returnsRef = { kind: "module", url: TASKS_URL, name: "returnsRef" };
-  const result = replyError(await ask(runTask({ fn: returnsRef }), payload([5])));
-  assert.match(result.message, /returning refs from a task on another node is not supported yet/);
-  assert.deepEqual(await node.command("held"), { held: 0 }, "nothing held for the refused result");
+  const reply = await ask(runTask({ fn: returnsRef }), payload([5]));
+  const [info] = reply.h.results as ResultInfo[];
+  assert.ok(info?.key, "a value holding refs is held, not sent inline");
+  const puller = new ObjectPuller(TOKEN);
+  try {
+    const pulled = await puller.pull(node.address, info.key!);
+    assert.equal(pulled.hasRefs, true, "its pull says it holds refs (a node in a cluster also says where they are: cluster-driver.test.ts)");
+  } finally {
+    await puller.close();
+  }
 });
 
 test("malformed messages are answered with errors, and the node goes on serving", { timeout: 60_000 }, async () => {
@@ -285,6 +292,19 @@ test("malformed messages are answered with errors, and the node goes on serving"
     assert.match(error.message, expected, what);
   }
   assert.equal(await value(await ask(runTask({ fn }), payload([]))), 1, "still serving");
+});
+
+test("an owner that died: what it left here goes (its held results, its actors), what others own stays", { timeout: 60_000 }, async () => {
+  const big = inline("function big(n) { return new Float64Array(n); }");
+  await ask(runTask({ fn: big, owner: "gone" }), payload([100_000]));
+  await ask(runTask({ fn: big, owner: "kept" }), payload([100_000]));
+  const actorKey = "gone/a/1";
+  await ask({ t: "actor-create", owner: "gone", actorKey, cls: { kind: "module", url: ACTORS_URL, name: "Counter" }, methods: ["inc", "calls", "value"], moduleHash: sha256(ACTORS_URL), options: { resources: { cpu: 1 } }, refs: {} }, payload([1]));
+  const before = (await node.command("held")).held as number;
+  assert.deepEqual(await node.command("release-owner gone"), { results: 1, actors: 1 });
+  assert.equal((await node.command("held")).held, before - 1, "the other owner's result stays");
+  const call = replyError(await ask({ t: "actor-call", actorKey, taskId: 1, method: "inc", options: taskOptions, refs: {} }, payload([1])));
+  assert.match(call.message, /not hosted/);
 });
 
 test("drain: new tasks are refused while the work in flight finishes", { timeout: 60_000 }, async () => {

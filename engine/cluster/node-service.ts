@@ -4,17 +4,18 @@
 // nodes or talk to the head: the driver and the node's process do.
 import { LoomError, toWire } from "../errors.js";
 import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
+import type { ObjectId } from "../ids.js";
 import type { ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CreateActor, ResultInfo, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, ResultInfo, RunTask } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
-import { checkCallActor, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -34,6 +35,10 @@ export interface NodeService {
   drain(): Promise<void>;
   /** Results held here for pulls (not yet released). */
   held(): number;
+  /** Also answers pulls of the objects this node's own runtime owns, by key (see Runtime.joinAsNode). */
+  serveOwnObjects(objectOfKey: (key: string) => ObjectId | undefined): void;
+  /** Drops the results and kills the actors a dead owner left here. */
+  releaseOwner(owner: string): { results: number; actors: number };
 }
 
 /** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
@@ -77,11 +82,16 @@ class NodeWork {
     this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
   }
 
-  /** Pulls are served from held results and from pulled copies kept here. */
+  /** Pulls are served from held results, pulled copies kept here, and objects this node's runtime owns. */
   readonly source: RawSource = (key) => {
     const ref = this.held.get(key) ?? this.imports.get(key);
-    return ref && this.runtime.exportObject(ref.id);
+    if (ref) return this.runtime.exportObject(ref.id);
+    const own = this.ownObjects?.(key);
+    return own === undefined ? undefined : this.runtime.exportOwnObject(own);
   };
+
+  /** Set once the node's runtime places its tasks' tasks across the cluster (Runtime.joinAsNode). */
+  ownObjects: ((key: string) => ObjectId | undefined) | undefined;
 
   /** Every frame a peer sends: nothing it sends may throw out of here. */
   onFrame(frame: Frame, c: Connection): void {
@@ -94,6 +104,7 @@ class NodeWork {
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
+        case "cancel": this.cancel(checkCancel(h)); return;
         default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
       }
     } catch (e) {
@@ -137,8 +148,38 @@ class NodeWork {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
-    const out = this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name));
-    return this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+    const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
+    const running = `${msg.owner}/${msg.taskId}`;
+    this.running.set(running, out as ObjectRef | ObjectRef[]);
+    // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
+    const early = this.cancelledEarly.get(running);
+    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out as ObjectRef, { force: early }); }
+    try {
+      return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+    } finally {
+      this.running.delete(running);
+    }
+  }
+
+  /** Cancels that came before their task was submitted here, by `owner/taskId` (force or not). */
+  private readonly cancelledEarly = new Map<string, boolean>();
+
+  /** Tasks running here for their submitters, by `owner/taskId`: what a cancel names. */
+  private readonly running = new Map<string, ObjectRef | ObjectRef[]>();
+
+  /** The submitter cancelled a task running here: cancelled here too (its reply then carries the cancellation). */
+  private cancel(msg: CancelTask): void {
+    const key = `${msg.owner}/${msg.taskId}`;
+    const out = this.running.get(key);
+    if (!out) {
+      // Not submitted here yet (its arguments are being pulled): remembered for when it is. Bounded: a cancel
+      // for a task that never comes is forgotten among the oldest.
+      this.cancelledEarly.set(key, msg.force);
+      if (this.cancelledEarly.size > 1024) this.cancelledEarly.delete(this.cancelledEarly.keys().next().value!);
+      return;
+    }
+    if (this.runtime.isShutdown) return;
+    this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: msg.force });
   }
 
   /** Creates the actor (registered at once, so the calls that follow chain behind its creation). */
@@ -149,7 +190,7 @@ class NodeWork {
       if (msg.cls.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.cls.url, msg.moduleHash, this.nodeId());
       const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
       // No local restarts: the driver restarts its actors itself, on this node or another.
-      return this.runtime.createActor(msg.cls, msg.methods, args, { ...msg.options, maxRestarts: 0 });
+      return this.runtime.runHere(() => this.runtime.createActor(msg.cls, msg.methods, args, { ...msg.options, maxRestarts: 0 }));
     })();
     const actor: HostedActor = { owner: msg.owner, methods: new Set(msg.methods), handle, tail: handle.catch(noop) };
     this.actors.set(msg.actorKey, actor);
@@ -175,7 +216,7 @@ class NodeWork {
     const submitted = actor.tail.then(async () => {
       const handle = await actor.handle;
       const args = this.decodeArgs(body, await local);
-      return this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options));
+      return this.runtime.runHere(() => this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options)));
     });
     actor.tail = submitted.catch(noop);
     return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
@@ -199,6 +240,18 @@ class NodeWork {
         throw new LoomError(`${what} needs ${JSON.stringify(needs)} but node ${this.nodeId()} offers ${JSON.stringify(this.offered)} (${name}: ${this.offered[name] ?? 0})`);
       }
     }
+  }
+
+  /**
+   * `owner` (a driver, or a node whose tasks placed work here) died: nothing will release what it left here,
+   * so its results go and its actors are killed. Returns how many results and actors went.
+   */
+  releaseOwner(owner: string): { results: number; actors: number } {
+    let results = 0, actors = 0;
+    const prefix = `${owner}/`;
+    for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
+    for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
+    return { results, actors };
   }
 
   private release(keys: string[]): void {
@@ -238,9 +291,9 @@ class NodeWork {
     const raws = refs.map((ref, i) => {
       const raw = this.runtime.exportObject(ref.id);
       if (!raw) throw new LoomError(`return ${i} of task ${owner}/${taskId} is not readable on node ${this.nodeId()}`);
-      if (raw.hasRefs) throw new LoomError(`task ${owner}/${taskId} returned refs: returning refs from a task on another node is not supported yet`);
-      // Small ones are copied at once: the view is on the store's memory, which a later export may touch.
-      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES ? raw.bytes.slice() : undefined };
+      // Small ones are copied at once: the view is on the store's memory, which a later export may touch. One
+      // that holds refs is held and pulled, its pull saying where the objects it names are.
+      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs ? raw.bytes.slice() : undefined };
     });
     const results: ResultInfo[] = [];
     const held: string[] = [];
@@ -291,6 +344,8 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
   return {
     address: `${host}:${server.port}`,
     held: () => work.held.size,
+    serveOwnObjects: (objectOfKey) => { work.ownObjects = objectOfKey; },
+    releaseOwner: (owner) => work.releaseOwner(owner),
     drain: () => {
       work.draining = true;
       return work.whenIdle();

@@ -4,11 +4,14 @@
 // caller's (`RawSource`); the transfer knows only keys and bytes.
 import { connect, parseAddress, type Connection, type Frame, type Header } from "./wire.js";
 import { PULL_CHUNK_BYTES } from "./messages.js";
-import type { RawObject } from "../object-store/raw-object.js";
+import type { RawObject, ContainedSource } from "../object-store/raw-object.js";
 import { LoomError, ObjectLostError, toWire, fromWire, type WireError } from "../errors.js";
 
-/** Looks an object up by key; undefined when this process does not hold it. */
-export type RawSource = (key: string) => RawObject | undefined;
+/**
+ * Looks an object up by key; undefined when this process does not hold it. A promise when it will have it
+ * soon (an object a value names, still being made here: the reader's pull waits for it).
+ */
+export type RawSource = (key: string) => RawObject | undefined | Promise<RawObject | undefined>;
 
 /** Answers one `pull` frame from `source`. Returns false for any other frame. */
 export function answerPull(connection: Connection, frame: Frame, source: RawSource): boolean {
@@ -18,15 +21,36 @@ export function answerPull(connection: Connection, frame: Frame, source: RawSour
     connection.reply(frame.h, { error: toWire(new LoomError("pull: malformed request")) });
     return true;
   }
-  const raw = source(key);
+  const found = source(key);
+  if (found instanceof Promise) {
+    found.then((raw) => replyChunk(connection, frame, key, offset as number, length as number, raw),
+      (error: Error) => connection.reply(frame.h, { error: toWire(error) }));
+  } else {
+    replyChunk(connection, frame, key, offset as number, length as number, found);
+  }
+  return true;
+}
+
+function replyChunk(connection: Connection, frame: Frame, key: string, offset: number, length: number, raw: RawObject | undefined): void {
   if (!raw) {
     connection.reply(frame.h, { error: toWire(new ObjectLostError(`object ${key} is not held here`)) });
-    return true;
+    return;
   }
-  const start = Math.min(offset as number, raw.bytes.length);
-  const end = Math.min(start + Math.min(length as number, PULL_CHUNK_BYTES), raw.bytes.length);
-  connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs }, raw.bytes.subarray(start, end));
-  return true;
+  const start = Math.min(offset, raw.bytes.length);
+  const end = Math.min(start + Math.min(length, PULL_CHUNK_BYTES), raw.bytes.length);
+  // A view of the store: the object is held while it is pulled (a task's argument, a result not released).
+  connection.reply(frame.h, { flags: raw.flags, size: raw.bytes.length, hasRefs: raw.hasRefs, contains: start === 0 ? raw.contains : undefined }, raw.bytes.subarray(start, end));
+}
+
+/** The `contains` of a pull's reply, checked: a list of { id, key, from }. */
+function containedSources(list: unknown, what: string): ContainedSource[] | undefined {
+  if (list === undefined) return undefined; // a reader that needs them says so (localizeRefs)
+  if (!Array.isArray(list)) throw new LoomError(`${what}: a malformed list of contained objects`);
+  return list.map((c: unknown) => {
+    const { id, key, from } = (c ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(id) || typeof key !== "string" || typeof from !== "string") throw new LoomError(`${what}: a malformed contained object ${JSON.stringify(c)?.slice(0, 80)}`);
+    return { id: id as number, key, from };
+  });
 }
 
 /** Bytes one puller keeps in flight from one holder at most. */
@@ -61,43 +85,57 @@ export class ObjectPuller {
     return c;
   }
 
-  /** The whole object `key` from the process at `address`. */
-  pull(address: string, key: string): Promise<RawObject> {
+  /**
+   * The whole object `key` from the process at `address`, into memory `into` gives for its size (default: a
+   * fresh array). Callers that share a pull get the same bytes.
+   */
+  pull(address: string, key: string, into?: (size: number) => Uint8Array): Promise<RawObject> {
     const shared = `${address} ${key}`;
     let p = this.inFlight.get(shared);
     if (!p) {
-      p = this.pullNow(address, key).finally(() => this.inFlight.delete(shared));
+      p = this.pullNow(address, key, into).finally(() => this.inFlight.delete(shared));
       this.inFlight.set(shared, p);
     }
     return p;
   }
 
-  private async pullNow(address: string, key: string): Promise<RawObject> {
+  /**
+   * The first chunk tells the size; the others are asked for together, as many as the holder's byte budget
+   * lets be in flight, so the holder sends while this process copies the chunks that came.
+   */
+  private async pullNow(address: string, key: string, into?: (size: number) => Uint8Array): Promise<RawObject> {
     const c = await this.connection(address);
-    let bytes: Uint8Array | undefined;
-    let flags = 0, hasRefs = false, size = -1, offset = 0;
-    do {
-      const length = size < 0 ? PULL_CHUNK_BYTES : Math.min(PULL_CHUNK_BYTES, size - offset);
-      await this.acquire(address, length);
-      let reply: Frame;
-      try {
-        reply = await c.request({ t: "pull", key, offset, length });
-      } finally {
-        this.releaseBudget(address, length);
-      }
-      if (reply.h.error) throw fromWire(reply.h.error as WireError);
-      if (size < 0) {
-        size = reply.h.size as number;
-        flags = reply.h.flags as number;
-        hasRefs = reply.h.hasRefs === true;
-        if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
-        bytes = new Uint8Array(size);
-      }
-      if (reply.body.length === 0 && offset < size) throw new LoomError(`pull ${key} from ${address}: the holder sent no bytes at offset ${offset} of ${size}`);
-      bytes!.set(reply.body.subarray(0, size - offset), offset);
-      offset += reply.body.length;
-    } while (offset < size);
-    return { flags, bytes: bytes ?? new Uint8Array(0), hasRefs };
+    const first = await this.chunk(c, address, key, 0, PULL_CHUNK_BYTES);
+    const size = first.h.size as number;
+    if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
+    const flags = first.h.flags as number, hasRefs = first.h.hasRefs === true;
+    const contains = hasRefs ? containedSources(first.h.contains, `pull ${key} from ${address}`) : undefined;
+    const bytes = into ? into(size) : new Uint8Array(size);
+    const place = (offset: number, body: Uint8Array, length: number) => {
+      if (body.length !== length) throw new LoomError(`pull ${key} from ${address}: ${body.length} bytes at offset ${offset}, expected ${length}`);
+      bytes.set(body, offset);
+    };
+    place(0, first.body, Math.min(size, PULL_CHUNK_BYTES));
+    const rest: Promise<void>[] = [];
+    for (let offset = PULL_CHUNK_BYTES; offset < size; offset += PULL_CHUNK_BYTES) {
+      const length = Math.min(PULL_CHUNK_BYTES, size - offset);
+      rest.push(this.chunk(c, address, key, offset, length).then((reply) => place(offset, reply.body, length)));
+    }
+    await Promise.all(rest);
+    return { flags, bytes, hasRefs, contains };
+  }
+
+  /** One chunk, within the holder's byte budget; its error reply is thrown. */
+  private async chunk(c: Connection, address: string, key: string, offset: number, length: number): Promise<Frame> {
+    await this.acquire(address, length);
+    let reply: Frame;
+    try {
+      reply = await c.request({ t: "pull", key, offset, length });
+    } finally {
+      this.releaseBudget(address, length);
+    }
+    if (reply.h.error) throw fromWire(reply.h.error as WireError);
+    return reply;
   }
 
   private acquire(address: string, bytes: number): Promise<void> {

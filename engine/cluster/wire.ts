@@ -28,6 +28,8 @@ export interface Frame {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Bodies from this size on are written apart from their header (see Connection.send). */
+const LARGE_BODY = 64 * 1024;
 
 export function encodeFrame(h: Header, body: Uint8Array = EMPTY): Buffer {
   const head = Buffer.from(JSON.stringify(h));
@@ -51,11 +53,14 @@ export class FrameReader {
     const frames: Frame[] = [];
     for (;;) {
       if (this.buffered < 4) break;
-      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [all];
-      const length = all.readUInt32BE(0);
+      // The length first (its 4 bytes may span chunks); the frame's bytes are joined only once they are all
+      // here: joining on every arrival copied a 4 MiB frame some 64 times over.
+      if (this.chunks[0]!.length < 4) this.join();
+      const length = this.chunks[0]!.readUInt32BE(0);
       if (length < 4 || length > this.maxFrame) throw new ConnectionError(`frame of ${length} bytes (the limit is ${this.maxFrame})`);
       if (this.buffered < 4 + length) break;
+      if (this.chunks[0]!.length < 4 + length) this.join();
+      const all = this.chunks[0]!;
       const headerLength = all.readUInt32BE(4);
       if (headerLength > length - 4 || headerLength === 0) throw new ConnectionError(`frame header of ${headerLength} bytes in a ${length}-byte frame`);
       let h: unknown;
@@ -67,14 +72,19 @@ export class FrameReader {
       if (typeof h !== "object" || h === null || Array.isArray(h) || typeof (h as Header).t !== "string") throw new ConnectionError("frame header has no message type");
       const rid = (h as Header).rid, re = (h as Header).re;
       if ((rid !== undefined && !Number.isSafeInteger(rid)) || (re !== undefined && !Number.isSafeInteger(re))) throw new ConnectionError("frame header has a bad request id");
-      // The body is copied out: the stream's buffer is reused for the next frames.
-      const body = Uint8Array.prototype.slice.call(all, 8 + headerLength, 4 + length);
+      // A view: the chunk it is in is never written again (the socket hands out fresh buffers).
+      const body = new Uint8Array(all.buffer, all.byteOffset + 8 + headerLength, length - 4 - headerLength);
       frames.push({ h: h as Header, body });
       const rest = all.subarray(4 + length);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
+      if (rest.length) this.chunks[0] = rest; else this.chunks.shift();
+      this.buffered -= 4 + length;
     }
     return frames;
+  }
+
+  /** Joins every buffered chunk into one. */
+  private join(): void {
+    this.chunks = [Buffer.concat(this.chunks, this.buffered)];
   }
 }
 
@@ -152,7 +162,18 @@ export class Connection {
 
   send(h: Header, body?: Uint8Array): void {
     if (this.closed) return;
-    this.socket.write(encodeFrame(h, body));
+    if (!body || body.length < LARGE_BODY) { this.socket.write(encodeFrame(h, body)); return; }
+    // A big body goes out as it is, after its prefix and header, not copied into one buffer with them (a view
+    // of the store too: stored objects do not change, and the sender holds it until the reply).
+    const head = Buffer.from(JSON.stringify(h));
+    const prefix = Buffer.allocUnsafe(8);
+    prefix.writeUInt32BE(4 + head.length + body.length, 0);
+    prefix.writeUInt32BE(head.length, 4);
+    this.socket.cork();
+    this.socket.write(prefix);
+    this.socket.write(head);
+    this.socket.write(body);
+    this.socket.uncork();
   }
 
   /** Sends a request and resolves with its reply; rejects when the connection closes or the time runs out. */

@@ -8,7 +8,7 @@ import { checkActorOptions, checkTaskOptions, type Resources, type TaskOptions }
 import type { FunctionDescriptor } from "../remote.js";
 import type { Header } from "./wire.js";
 import { parseAddress } from "./wire.js";
-import type { CallActor, CreateActor, KillActor, ObjectSource, Release, RemoteTaskOptions, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, KillActor, ObjectSource, Release, RemoteTaskOptions, RunTask } from "./messages.js";
 
 /** A message whose field is missing or of the wrong type. */
 function bad(t: string, field: string, expected: string, value: unknown): never {
@@ -129,6 +129,12 @@ export function checkCallActor(h: Header): CallActor {
 
 export function checkKillActor(h: Header): KillActor {
   return { t: "actor-kill", actorKey: str(h, "actor-kill", "actorKey") };
+}
+
+export function checkCancel(h: Header): CancelTask {
+  const taskId = h.taskId;
+  if (!Number.isSafeInteger(taskId)) bad("cancel", "taskId", "an integer", taskId);
+  return { t: "cancel", owner: str(h, "cancel", "owner"), taskId: taskId as number, force: h.force === true };
 }
 
 export function checkRelease(h: Header): Release {

@@ -2,6 +2,7 @@
 // Requests whose Host is not this loopback address are refused, so a web page elsewhere cannot reach the API
 // through a DNS name rebound to 127.0.0.1.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -31,13 +32,29 @@ function pageDir(): string {
   throw new LoomError(`dashboard: its page files are missing (looked beside ${here}); reinstall the package`);
 }
 
+const TOKEN_COOKIE = "loom_token";
+
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export class DashboardServer {
   private readonly server: Server;
   private readonly dir = pageDir();
   private readonly files = new Map<string, Buffer>();
   private port = 0;
 
-  constructor(private readonly state: DashboardState, private readonly stream: EventStream) {
+  /** @param token a cluster's token: the page and the API then need it (`?token=` once, then a cookie). */
+  constructor(private readonly state: DashboardState, private readonly stream: EventStream, private readonly token?: string) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) this.json(res, 500, { error: String((error as Error)?.message ?? error) });
@@ -79,6 +96,20 @@ export class DashboardServer {
     });
   }
 
+  /**
+   * With a token: a request carries it as `?token=` (then it gets a cookie, so the page's own requests need
+   * nothing) or in that cookie; anything else is a 401 that says how to get in.
+   */
+  private admitted(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const given = url.searchParams.get("token") ?? cookieOf(req, TOKEN_COOKIE);
+    if (given !== null && given !== undefined && sameSecret(given, this.token!)) {
+      if (url.searchParams.has("token")) res.setHeader("set-cookie", `${TOKEN_COOKIE}=${encodeURIComponent(given)}; Path=/; HttpOnly; SameSite=Strict`);
+      return true;
+    }
+    this.json(res, 401, { error: "this dashboard needs the cluster token: open it once with ?token=<the token> (see ~/.loom/token)" });
+    return false;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = req.headers.host ?? "";
     if (host !== `${HOST}:${this.port}` && host !== `localhost:${this.port}`) {
@@ -91,6 +122,7 @@ export class DashboardServer {
       return;
     }
     const url = new URL(req.url ?? "/", this.url);
+    if (this.token !== undefined && !this.admitted(req, res, url)) return;
     const page = PAGE_FILES[url.pathname];
     if (page) return this.serveFile(res, page);
     switch (url.pathname) {

@@ -6,7 +6,8 @@ import type { Runtime } from "../runtime/runtime.js";
 import { DashboardState } from "./dashboard-state.js";
 import { DashboardServer, HOST } from "./dashboard-server.js";
 import { EventStream } from "./event-stream.js";
-import { LocalNodeSource } from "./node-source.js";
+import { LocalNodeSource, type NodeSource } from "./node-source.js";
+export { ClusterNodeSource } from "./node-source.js";
 
 export { checkDashboardOption, DEFAULT_DASHBOARD_PORT, type DashboardOption } from "./options.js";
 export type { NodeInfo, NodeSource } from "./node-source.js";
@@ -34,13 +35,16 @@ function errorReader(rt: Runtime): (taskId: string) => Promise<Error | undefined
   };
 }
 
-/** Serves the dashboard of `rt` on 127.0.0.1:`port`; rejects with a LoomError naming the port when it is taken. */
-export async function serveDashboard(rt: Runtime, port: number): Promise<Dashboard> {
+/**
+ * Serves the dashboard of `rt` on 127.0.0.1:`port`; rejects with a LoomError naming the port when it is taken.
+ * A cluster's head passes its node table (`nodes`) and the cluster token.
+ */
+export async function serveDashboard(rt: Runtime, port: number, cluster?: { nodes: NodeSource; token?: string }): Promise<Dashboard> {
   let server: DashboardServer | undefined;
-  const nodes = new LocalNodeSource(() => `${HOST}:${server ? new URL(server.url).port : port}`);
+  const nodes = cluster?.nodes ?? new LocalNodeSource(() => `${HOST}:${server ? new URL(server.url).port : port}`);
   const state = new DashboardState(rt, nodes, errorReader(rt));
   try {
-    server = new DashboardServer(state, new EventStream(rt.events, state));
+    server = new DashboardServer(state, new EventStream(rt.events, state), cluster?.token);
     await server.listen(port);
   } catch (error) {
     state.close();

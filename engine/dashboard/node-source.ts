@@ -43,3 +43,37 @@ export class LocalNodeSource implements NodeSource {
     }];
   }
 }
+
+/**
+ * A cluster's nodes, for the dashboard its head serves: the head's node table, read again every second and
+ * whenever a node joins or dies (the dashboard asks synchronously, so it reads the latest copy).
+ */
+export class ClusterNodeSource implements NodeSource {
+  private latest: NodeInfo[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly localNodeId: string, private readonly table: () => Promise<NodeInfo[]>, events: { on(name: string, listener: () => void): unknown }) {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), 1_000);
+    this.timer.unref();
+    events.on("node:added", () => this.refresh());
+    events.on("node:died", () => this.refresh());
+  }
+
+  nodes(): NodeInfo[] {
+    return this.latest;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private refresh(): void {
+    this.table().then((nodes) => {
+      this.latest = nodes.map((n) => ({
+        nodeId: n.nodeId, address: n.address, state: n.state, isHead: n.isHead, isDriver: n.isDriver,
+        workers: n.workers, resources: { ...n.resources }, available: { ...n.available },
+      }));
+    }, () => {}); // the head is away for a moment: the last copy stands
+  }
+}

@@ -1,6 +1,7 @@
 // checkImmutable: catches writes into stored objects through the views `get` returns. Only objects held in a
 // segment can be written that way (arena values are copied out on every read), so only those get a checksum:
-// taken when the driver learns the object is stored, compared when a task that took it as an argument ends,
+// taken by the thread that wrote it before sealing it (a task that reads it may start on another thread before
+// the driver hears of it), else when the driver stores it; compared when a task that took it as an argument ends,
 // when the driver's `get` reads it, when it is freed, and at shutdown. It owns the checksums and the read
 // sites; the runtime decides when to call it, and makes none unless asked (the default path pays nothing).
 import { ObjectMutatedError } from "../errors.js";
@@ -41,10 +42,10 @@ export class ImmutabilityChecker {
    * The object was written into `segment`: remember its checksum. A rebuilt object (lineage) is written again
    * and gets a new one, since a task need not give the same bytes twice; a spilled one read back does not.
    */
-  stored(id: ObjectId, segment: SharedArrayBuffer): void {
+  stored(id: ObjectId, segment: SharedArrayBuffer, sum?: number): void {
     const maker = this.madeBy(id);
     this.checked.set(id, {
-      sum: checksum(segment),
+      sum: sum ?? checksum(segment),
       madeBy: maker ?? `put (${formatTaskId(taskIdOfObject(id))})`,
       readAt: [],
     });

@@ -96,7 +96,7 @@ export class ObjectDirectory {
       ex.objRemove(o.entry);
     }
     this.objects.delete(o.id);
-    this.d.cluster?.objectFreed(o.id);
+    this.d.cluster?.objects.objectFreed(o.id);
     // Freed arena space may let a waiting task's payload in (see drainBacklog): try once this turn is over.
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);
@@ -110,10 +110,11 @@ export class ObjectDirectory {
   }
 
   /** A segment object entered memory: spill the least recently used others if the store is over capacity. */
-  segmentStored(id: ObjectId): void {
+  /** @param sum the checksum its writer took before sealing it (checkImmutable), else taken here. */
+  segmentStored(id: ObjectId, sum?: number): void {
     const segment = this.d.store.segments.get(id);
     if (!segment) return;
-    this.d.immutability?.stored(id, segment);
+    this.d.immutability?.stored(id, segment, sum);
     this.d.spill.stored(id, segment.byteLength);
     // Recycled segments waiting for reuse count against the store's bound too; they go before any object spills.
     this.d.store.pool?.trim(Math.max(0, this.d.objectStoreBytes - this.d.spill.bytesInMemory));

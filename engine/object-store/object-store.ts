@@ -8,6 +8,7 @@ import { toWire, fromWire, type WireError, ObjectStoreFullError } from "../error
 import type { ObjectId } from "../ids.js";
 import { handles, POOL_MIN_BYTES, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
 import { CollectionPacer } from "./collection-pacer.js";
+import { checksum } from "./immutability-checker.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
 export const ARENA_OBJECT_LIMIT = 256 * 1024;
@@ -18,6 +19,8 @@ export interface StoredLocation {
   flags: number;
   /** Set when the payload went to a segment the other threads must be told about. */
   segment?: SharedArrayBuffer;
+  /** checkImmutable: the segment's checksum, taken before anyone else can see it (see ImmutabilityChecker). */
+  sum?: number;
 }
 
 export class ObjectStore {
@@ -33,10 +36,14 @@ export class ObjectStore {
   private readonly pacer: CollectionPacer;
 
   /**
-   * `worker`: in a worker thread, its index: the arena blocks it writes are recorded in its worker record until
-   * handed over, so that the driver frees them if the thread dies first (core-wasm worker-table.ts). -1: the driver.
+   * @param checksums checkImmutable is on: a worker sums each segment it writes before sealing it.
+   * @param worker in a worker thread, its index: the arena blocks it writes are recorded in its worker record
+   * until handed over, so that the driver frees them if the thread dies first (core-wasm worker-table.ts). -1: the driver.
    */
-  constructor(private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool, private readonly worker = -1) {
+  constructor(
+    private readonly core: Core, private readonly capacityBytes: number, readonly pool?: SegmentPool,
+    private readonly checksums = false, private readonly worker = -1,
+  ) {
     this.pacer = new CollectionPacer(capacityBytes);
   }
 
@@ -74,7 +81,7 @@ export class ObjectStore {
     writeEncoded(encoded, new Uint8Array(segment), SEGMENT_HEADER);
     if (!this.pool) handles.pinHere(segment);
     this.keepSegment(id, segment);
-    return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment };
+    return { location: 0, size: encoded.size, flags: flags | L.FLAG_SEGMENT, segment, sum: this.checksums ? checksum(segment) : undefined };
   }
 
   /** A recycled segment when the pool has one; else a fresh one, and maybe a collection to refill the pool. */

@@ -6,4 +6,12 @@ export interface RawObject {
   bytes: Uint8Array;
   /** Whether the value holds refs (they name objects of the process that wrote it). */
   hasRefs: boolean;
+  /**
+   * For a value that holds refs: where each object it names can be pulled from, by the id the value names it
+   * with (the writer's numbering). A reader pulls those first and gives the value refs of its own.
+   */
+  contains?: ContainedSource[];
 }
+
+/** One object a pulled value names: its id in the value, and the key and address to pull it from. */
+export interface ContainedSource { id: number; key: string; from: string }

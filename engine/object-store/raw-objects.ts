@@ -9,10 +9,22 @@ import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
 import { ARENA_OBJECT_LIMIT } from "./object-store.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { RawObject } from "./raw-object.js";
+import type { EncodedValue } from "../serialization/value-codec.js";
 
 export type { RawObject };
 
 type RawDeps = Pick<DriverContext, "core" | "objects" | "store" | "spill" | "waiters" | "parkWake">;
+
+/** Stores an encoded value under `id` (registered by the caller, not yet sealed), holding the refs it names. */
+export function importEncodedInto(d: RawDeps & Pick<DriverContext, "refs">, id: ObjectId, encoded: EncodedValue): void {
+  const o = d.objects.get(id);
+  if (!o || o.entry === 0) throw new LoomError(`object ${id} is not registered; cannot store a pulled copy`);
+  const where = d.store.writeEncoded(id, encoded, 0);
+  d.refs.holdContained(o, encoded.refs);
+  d.parkWake.notifyWorkers(d.objects.seal(o, where));
+  if (where.segment) d.objects.segmentStored(id);
+  d.waiters.onSealed(id);
+}
 
 /** The sealed object's bytes (a view: copy before the object can be freed), or undefined if it is not sealed here. */
 export function exportRaw(d: RawDeps, id: ObjectId): RawObject | undefined {
@@ -33,16 +45,32 @@ export function exportRaw(d: RawDeps, id: ObjectId): RawObject | undefined {
 }
 
 /**
+ * Memory for a pulled object of `size` bytes that is big enough for a segment of its own: a recycled segment
+ * when the store has one (its pages are touched already; a fresh one costs a page fault per 4 KiB), with the
+ * view to pull into. Undefined for a size the arena takes.
+ */
+export function pullTarget(d: Pick<DriverContext, "store">, size: number): { segment: SharedArrayBuffer; view: Uint8Array } | undefined {
+  if (size <= ARENA_OBJECT_LIMIT) return undefined;
+  const segment = d.store.pool?.takeRecycled(size) ?? new SharedArrayBuffer(segmentSize(size));
+  return { segment, view: new Uint8Array(segment, SEGMENT_HEADER, size) };
+}
+
+/**
  * Writes a pulled object's bytes under `id` (registered by the caller, not yet sealed) and seals it. Bytes that
  * had a segment get one again (their buffers are laid out for it); small ones go to the arena when it has room.
  */
-export function importRaw(d: RawDeps, id: ObjectId, flags: number, bytes: Uint8Array): void {
+export function importRaw(d: RawDeps, id: ObjectId, flags: number, bytes: Uint8Array, pulledInto?: SharedArrayBuffer): void {
   const o = d.objects.get(id);
   if (!o || o.entry === 0) throw new LoomError(`object ${id} is not registered; cannot store a pulled copy`);
   const ex = d.core.exports;
   let where: { location: number; size: number; flags: number };
-  const at = !(flags & L.FLAG_SEGMENT) && bytes.length <= ARENA_OBJECT_LIMIT ? ex.arenaAlloc(Math.max(bytes.length, 1)) : 0;
-  if (at !== 0) {
+  const at = !pulledInto && !(flags & L.FLAG_SEGMENT) && bytes.length <= ARENA_OBJECT_LIMIT ? ex.arenaAlloc(Math.max(bytes.length, 1)) : 0;
+  if (pulledInto) {
+    // Pulled straight into its segment (pullTarget): nothing to copy.
+    if (!d.store.pool) handles.pinHere(pulledInto);
+    d.store.keepSegment(id, pulledInto);
+    where = { location: 0, size: bytes.length, flags: (flags & L.FLAG_ERROR) | L.FLAG_SEGMENT };
+  } else if (at !== 0) {
     d.core.u8.set(bytes, at);
     where = { location: at, size: bytes.length, flags: flags & L.FLAG_ERROR };
   } else {

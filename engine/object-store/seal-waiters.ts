@@ -33,7 +33,7 @@ export class SealWaiters {
   /** Adds a waiter for an object not readable now, and starts its rebuild if it is lost or was freed. */
   addSealWaiter(id: ObjectId, waiter: SealWaiter): void {
     this.fileSealWaiter(id, waiter);
-    if (this.d.cluster?.fetchIfRemote(id)) return; // held by another node: pulled here
+    if (this.d.cluster?.objects.fetchIfRemote(id)) return; // held by another node: pulled here
     const o = this.d.objects.get(id);
     if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
       try { this.d.recovery.recover(id); } catch (error) { this.rejectWaiters(id, error as Error); }

@@ -43,7 +43,7 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
-import { exportRaw, importRaw } from "../object-store/raw-objects.js";
+import { exportRaw, importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary } from "../api.js";
@@ -129,7 +129,7 @@ export class Runtime implements Backend, RefOwner {
       message: (i, m) => protocol.onWorkerMessage(i, m),
       exit: (i, generation) => protocol.onWorkerExit(i, generation),
       error: (i, e) => this.emit("worker:error", { worker: i, error: e }),
-    });
+    }, options.checkImmutable === true);
     for (let i = 0; i < workers; i++) {
       d.transport.spawn(i);
       this.emit("worker:started", { worker: i });
@@ -298,6 +298,23 @@ export class Runtime implements Backend, RefOwner {
     this.membership = await joinCluster(this.d, address, this.offered);
   }
 
+  /**
+   * @internal A node process's runtime takes the cluster's placement for the tasks its own tasks submit (they
+   * may run on other nodes; this node owns their results). `head` is the node's registration; its work server
+   * at `ownAddress` answers pulls of the keys `objectOfKey` recognizes.
+   */
+  async joinAsNode(head: import("../cluster/head-client.js").HeadClient, ownAddress: string, token: string | undefined): Promise<(key: string) => ObjectId | undefined> {
+    const { attachScheduler } = await import("../cluster/driver-join.js");
+    this.membership = await attachScheduler(this.d, head, ownAddress, token, () => {});
+    const scheduler = this.membership.scheduler;
+    return (key) => scheduler.objects.objectOfKey(key);
+  }
+
+  /** @internal Runs `submit` with what it submits kept on this node (the node service's submissions). */
+  runHere<T>(submit: () => T): T {
+    return this.d.cluster ? this.d.cluster.runHere(submit) : submit();
+  }
+
   async nodes(): Promise<NodeSummary[]> {
     this.checkOpen();
     const summary = (n: NodeSummary): NodeSummary => ({
@@ -456,16 +473,48 @@ export class Runtime implements Backend, RefOwner {
 
   /** @internal A sealed object's encoded bytes and flags, to answer a pull; undefined unless it is sealed here. */
   exportObject(id: ObjectId): RawObject | undefined {
-    return exportRaw(this.d, id);
+    const raw = exportRaw(this.d, id);
+    if (!raw?.hasRefs || !this.d.cluster) return raw;
+    // A reader on another node pulls the objects it names first: say where each one is.
+    const cluster = this.d.cluster;
+    return { ...raw, contains: this.d.objects.get(id)!.contains.map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
   }
 
-  /** @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. */
-  importObject(flags: number, bytes: Uint8Array): ObjectRef {
+  /**
+   * @internal exportObject for a pull of one of this runtime's own objects (by id): an object still being made
+   * here (a task's result a value names) is exported once it is sealed; undefined for one it does not know.
+   */
+  exportOwnObject(id: ObjectId): RawObject | undefined | Promise<RawObject | undefined> {
+    const now = this.exportObject(id);
+    if (now) return now;
+    const o = this.d.objects.get(id);
+    if (!o || o.entry === 0 || this.d.closed) return undefined;
+    return this.d.waiters.whenSealed(id).then(() => this.exportObject(id));
+  }
+
+  /** @internal Stores an encoded value as a new object of this runtime, as put() does (its refs held by it). */
+  importEncoded(encoded: EncodedValue): ObjectRef {
+    this.checkOpen();
+    const ref = this.d.objects.putEncodedFor(DRIVER_TASK_ID, encoded);
+    this.d.waiters.onSealed(ref.id);
+    return ref;
+  }
+
+  /** @internal Memory to pull an object of `size` bytes into (a store segment), or undefined for small ones. */
+  pullTarget(size: number): { segment: SharedArrayBuffer; view: Uint8Array } | undefined {
+    return pullTarget(this.d, size);
+  }
+
+  /**
+   * @internal Stores pulled bytes as a new object of this runtime, as put() does, and returns its ref. Bytes
+   * pulled into a pullTarget segment are kept where they are.
+   */
+  importObject(flags: number, bytes: Uint8Array, pulledInto?: SharedArrayBuffer): ObjectRef {
     this.checkOpen();
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const id = objectIdOf(taskId, 0);
     this.d.objects.registerObject(id, true);
-    importRaw(this.d, id, flags, bytes);
+    importRaw(this.d, id, flags, bytes, pulledInto);
     this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
     return new ObjectRef(id, this);
   }

@@ -33,7 +33,7 @@ export class WorkerProtocol {
       case "put": {
         this.tookBlock(index, m);
         const o = this.d.objects.registerObject(m.id, true);
-        if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+        if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id, m.sum); }
         this.d.refs.holdContained(o, m.refs);
         // Held for the thread that put it until it reports its refs dropped (an actor's state may keep them), or
         // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
@@ -45,7 +45,7 @@ export class WorkerProtocol {
       }
       case "segment": {
         this.d.store.keepSegment(m.id, m.segment);
-        this.d.objects.segmentStored(m.id);
+        this.d.objects.segmentStored(m.id, m.sum);
         const o = this.d.objects.get(m.id);
         if (o) this.d.refs.holdContained(o, m.refs);
         this.d.waiters.onSealed(m.id);
@@ -66,7 +66,7 @@ export class WorkerProtocol {
         let set = this.d.waiters.workerWants.get(m.id);
         if (!set) { set = new Set(); this.d.waiters.workerWants.set(m.id, set); }
         set.add(index);
-        if (this.d.cluster?.fetchIfRemote(m.id)) break; // held by another node: pulled here
+        if (this.d.cluster?.objects.fetchIfRemote(m.id)) break; // held by another node: pulled here
         const o = this.d.objects.get(m.id);
         if (!o || o.entry === 0 || this.d.core.exports.objState(o.entry) === L.OBJ_LOST) {
           try { this.d.recovery.recover(m.id); } catch (error) { this.d.waiters.rejectWaiters(m.id, error as Error); }
@@ -94,7 +94,7 @@ export class WorkerProtocol {
       this.d.store.release(m.id, m.location, m.flags & ~L.FLAG_SEGMENT); // sealed first by an earlier run: keep that
       return;
     }
-    if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id); }
+    if (m.segment) { this.d.store.keepSegment(m.id, m.segment); this.d.objects.segmentStored(m.id, m.sum); }
     this.d.refs.holdContained(o, m.refs);
     this.d.tasks.get(m.taskId)?.reopenedYields?.delete(m.id); // made again: nothing to fail at the run's end
     this.d.parkWake.notifyWorkers(this.d.objects.seal(o, m));

@@ -42,7 +42,7 @@ export class TaskDispatcher {
     const scratch = this.d.core.plan.scratch;
     let n = 0;
     for (const d of entry.deps) {
-      if (this.d.cluster) this.d.cluster.wantLocally(d);
+      if (this.d.cluster) this.d.cluster.objects.wantLocally(d);
       let e = ex.objFind(idLo(d), idHi(d));
       if (e === 0 || ex.objState(e) === L.OBJ_LOST) {
         try {

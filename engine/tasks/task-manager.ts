@@ -124,7 +124,9 @@ export class TaskManager {
     const worker = this.d.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
     if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
-    const started = this.d.core.taskField(slot, L.TASK_STARTED) / 100;
+    // Workers stamp starts with Date.now(), the driver its ends with performance.now(): the two clocks drift
+    // apart by milliseconds over a long run, so a start is never put after the driver's now.
+    const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, performance.now() - this.d.startTime);
     if (entry.node && outcome !== L.OUTCOME_SKIPPED) {
       entry.node.start = started;
       entry.node.worker = worker;
@@ -277,6 +279,7 @@ export class TaskManager {
       }
     } else {
       this.d.dispatcher.backlog.remove(entry);
+      this.d.cluster?.cancelled(entry, force); // running on another node: cancelled there too
     }
     this.sealError(entry, error);
     this.finishTask(entry, "cancelled", -1);

@@ -1,5 +1,6 @@
 // A cluster node's process for engine/cluster/node-service.test.ts: a local Runtime and its work server on
-// 127.0.0.1. Prints { address } as a JSON line; then answers stdin lines "held" and "drain" with JSON lines, and
+// 127.0.0.1. Prints { address } as a JSON line; then answers stdin lines "held", "drain" and "release-owner ID"
+// with JSON lines, and
 // exits when stdin ends (so a test that dies leaves no node behind).
 import { createInterface } from "node:readline";
 import { Runtime } from "../runtime/runtime.js";
@@ -14,6 +15,7 @@ const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   if (line === "held") say({ held: service.held() });
   else if (line === "drain") service.drain().then(() => say({ drained: true }));
+  else if (line.startsWith("release-owner ")) say(service.releaseOwner(line.slice("release-owner ".length)));
 });
 lines.on("close", () => {
   void service.close().then(() => runtime.shutdown()).finally(() => process.exit(0));

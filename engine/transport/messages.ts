@@ -55,12 +55,12 @@ export type WorkerToDriver =
    */
   | { t: "done"; slot: number; seals?: SealRecord[]; checkpoint?: { actorId: ActorId; seq: number; state: Uint8Array }; held?: number }
   | { t: "submit"; spec: WireSubmission }
-  | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
-  | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; refs: ObjectId[] }
+  | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
+  | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
   /** A streaming generator's `index`-th yield, written at location/segment, for the driver to register and seal. */
-  | { t: "yield"; taskId: TaskId; index: number; id: ObjectId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; refs: ObjectId[] }
+  | { t: "yield"; taskId: TaskId; index: number; id: ObjectId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   /** The generator `taskId` pauses until `need` of its yields are taken (generatorBackpressure). */
   | { t: "stream-wait"; taskId: TaskId; need: number }
   /** A ref an actor call decoded, which the actor may keep: held for this thread until a "refs" report drops it. */

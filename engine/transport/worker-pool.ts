@@ -64,11 +64,13 @@ export class WorkerPool implements DriverTransport {
     private readonly handle: CoreHandle,
     private readonly capacityBytes: number,
     private readonly on: WorkerPoolEvents,
+    /** checkImmutable: workers checksum the segments they write (see ImmutabilityChecker). */
+    private readonly checksums = false,
   ) {}
 
   spawn(index: number): WorkerSlot {
     const { url, typescript } = workerEntry();
-    const workerData = { handle: this.handle, index, capacityBytes: this.capacityBytes };
+    const workerData = { handle: this.handle, index, capacityBytes: this.capacityBytes, checksums: this.checksums };
     let thread: Worker;
     if (typescript) {
       // tsx does not reach worker threads on Node 20: register it inside the thread before loading the entry.

@@ -81,7 +81,7 @@ export class StreamRunner {
     const e = encodeValue(value, `yielded value ${index}`);
     const where = this.store.writeEncoded(id, e, 0);
     crashPoint(this.core.i32, CRASH_SEALING, taskId);
-    this.link.post({ t: "yield", taskId, index, id, location: where.location, size: where.size, flags: where.flags, segment: where.segment, refs: e.refs });
+    this.link.post({ t: "yield", taskId, index, id, location: where.location, size: where.size, flags: where.flags, segment: where.segment, sum: where.sum, refs: e.refs });
   }
 
   /** Resolves once at most room - 1 of the generator's yields before `index` are untaken (asks the driver). */

@@ -139,7 +139,7 @@ export class TaskCompleter {
     if (found === 0 || ex.objState(found) !== L.OBJ_PENDING) return 0;
     const where = this.store.writeEncoded(id, e, flags);
     crashPoint(this.i32, CRASH_SEALING, taskIdOfObject(id));
-    if (where.segment) this.link.post({ t: "segment", id, segment: where.segment, refs: e.refs });
+    if (where.segment) this.link.post({ t: "segment", id, segment: where.segment, sum: where.sum, refs: e.refs });
     else if (e.refs.length) this.link.post({ t: "contains", id, refs: e.refs });
     const inArena = !(where.flags & L.FLAG_SEGMENT);
     const entry = this.core.exports.objFind(idLo(id), idHi(id));

@@ -60,7 +60,7 @@ export class WorkerApi implements Backend {
     const id = objectIdOf(this.nextChildId(), 0);
     const where = this.store.writeEncoded(id, e, 0);
     crashPoint(this.i32, CRASH_PUTTING, this.context()?.taskId ?? (0 as TaskId));
-    this.link.post({ t: "put", id, parentId: this.context()?.taskId ?? (0 as TaskId), location: where.location, size: where.size, flags: where.flags, segment: where.segment, refs: e.refs });
+    this.link.post({ t: "put", id, parentId: this.context()?.taskId ?? (0 as TaskId), location: where.location, size: where.size, flags: where.flags, segment: where.segment, sum: where.sum, refs: e.refs });
     this.refs.expectRefs(id);
     return new ObjectRef(id, this.refs);
   }

@@ -5,6 +5,6 @@ import type { CoreHandle } from "../wasm/core.js";
 import { arrowLoadsOnDemand, preloadArrow } from "../serialization/arrow-module.js";
 
 if (!arrowLoadsOnDemand()) await preloadArrow();
-const data = workerData as { handle: CoreHandle; index: number; capacityBytes: number };
-const runtime = new WorkerRuntime(data.handle, data.index, parentPort!, data.capacityBytes);
+const data = workerData as { handle: CoreHandle; index: number; capacityBytes: number; checksums: boolean };
+const runtime = new WorkerRuntime(data.handle, data.index, parentPort!, data.capacityBytes, data.checksums);
 runtime.start();

@@ -44,9 +44,9 @@ export class WorkerRuntime {
   /** SharedArrayBuffers shared with task arguments, by key (see Runtime.encodeArgs). */
   private readonly sharedBuffers = new Map<number, SharedArrayBuffer[]>();
 
-  constructor(handle: CoreHandle, readonly index: number, port: MessagePort, capacityBytes: number) {
+  constructor(handle: CoreHandle, readonly index: number, port: MessagePort, capacityBytes: number, checksums = false) {
     this.core = Core.attach(handle);
-    this.store = new ObjectStore(this.core, capacityBytes, undefined, index);
+    this.store = new ObjectStore(this.core, capacityBytes, undefined, checksums, index);
     this.link = new PortDriverLink(port);
     this.refs = new WorkerRefCounter(this.link);
     this.hooks = {

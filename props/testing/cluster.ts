@@ -1,6 +1,7 @@
 // A cluster of real Loom processes on 127.0.0.1 for tests, as Ray's cluster_utils.Cluster: a head and nodes
-// started through the `loom` CLI on free ports, in a private LOOM_HOME. It owns those processes only: each is
-// killed at shutdown, and exits by itself when this process dies (its stdin, held here, closes).
+// started through the `loom` CLI on free ports, in a private LOOM_HOME, and with `redis: true` a redis-server
+// for the head's tables. It owns those processes only: each is killed at shutdown, and exits by itself when
+// this process dies (its stdin, held here, closes; redis-server's watchdog kills it).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -10,6 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { LoomError } from "../../engine/errors.js";
 import type { Resources } from "../../engine/options.js";
+import { RedisServer } from "./redis-server.js";
 
 export interface ClusterNodeOptions {
   /** Worker threads of the node (default 1; the head's may be 0: then it runs no node). */
@@ -23,7 +25,10 @@ export interface ClusterOptions {
   nodes?: ClusterNodeOptions[];
   /** How long the head waits for a silent node before declaring it dead (default 2000 ms). */
   nodeTimeoutMs?: number;
-  /** Keep the head's state in a redis-server started for it: not built yet (issue 18). */
+  /**
+   * Keep the head's tables in a redis-server (from PATH) started for this cluster on a free port, with its
+   * append-only file in the cluster's home: then restartHead() (and restartRedis()) keep the cluster.
+   */
   redis?: boolean;
   /** Copy the processes' stderr (their logs) to this process's stderr (default false; it is kept for errors). */
   log?: boolean;
@@ -38,7 +43,7 @@ export interface ClusterProcess {
 }
 
 /** The ready line a Loom process prints once it serves. */
-interface ReadyLine { loom: "ready"; role: string; nodeId: string | null; address: string | null; headAddress: string; pid: number }
+interface ReadyLine { loom: "ready"; role: string; nodeId: string | null; address: string | null; headAddress: string; pid: number; dashboardUrl?: string | null }
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -62,18 +67,28 @@ export class Cluster {
   readonly home: string;
   /** The cluster token. Cluster.start puts it in process.env.LOOM_TOKEN when unset, so `init` finds it. */
   readonly token: string;
-  readonly head: ClusterProcess;
+  /** The redis-server's URL (`redis: true`), else undefined. */
+  readonly redisUrl: string | undefined;
+  /** Ours, beyond SPEC: where the head serves the cluster's dashboard (a free port), if it has workers. */
+  dashboardUrl: string | undefined;
   /** The nodes started and not removed, the head excluded. */
   readonly nodes: ClusterProcess[] = [];
   private readonly children = new Map<number, ChildProcess>();
   private closed = false;
+  private headProcess: ClusterProcess;
 
-  private constructor(home: string, token: string, private readonly options: ClusterOptions, head: ClusterProcess, headChild: ChildProcess, address: string) {
+  private constructor(home: string, token: string, private readonly options: ClusterOptions, head: ClusterProcess, headChild: ChildProcess, address: string, private readonly redis: RedisServer | undefined) {
     this.home = home;
     this.token = token;
-    this.head = head;
+    this.headProcess = head;
     this.address = address;
+    this.redisUrl = redis?.url;
     this.children.set(head.pid, headChild);
+  }
+
+  /** The head's process (a new one after restartHead()). */
+  get head(): ClusterProcess {
+    return this.headProcess;
   }
 
   /**
@@ -81,7 +96,6 @@ export class Cluster {
    * @example const cluster = await Cluster.start({ head: { workers: 1 }, nodes: [{ workers: 1, resources: { nodeA: 1 } }] });
    */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    if (options.redis) throw new LoomError("Cluster.start({ redis: true }): the Redis control store is not built yet (issue 18)");
     const nodeTimeoutMs = options.nodeTimeoutMs ?? 2_000;
     if (!Number.isInteger(nodeTimeoutMs) || nodeTimeoutMs < 10) throw new LoomError(`Cluster.start: nodeTimeoutMs must be an integer >= 10, got ${String(options.nodeTimeoutMs)}`);
     installExitHook();
@@ -89,15 +103,18 @@ export class Cluster {
     // One token per test process: a second cluster reuses it, so that init() finds the right one for either.
     const token = takeToken();
     let headChild: ChildProcess | undefined;
+    let redis: RedisServer | undefined;
     try {
-      const headSpec = options.head ?? {};
-      const { child, ready } = spawnLoom(home, token, [
-        "start", "--head", "--port", "0", "--workers", String(headSpec.workers ?? 1),
-        "--resources", JSON.stringify(headSpec.resources ?? {}), "--node-timeout-ms", String(nodeTimeoutMs),
-      ], options.log === true);
+      if (options.redis) {
+        const dir = path.join(home, "redis");
+        fs.mkdirSync(dir);
+        redis = await RedisServer.start({ dir, log: options.log === true });
+      }
+      const { child, ready } = spawnLoom(home, token, headArgs(options, nodeTimeoutMs, 0, redis), options.log === true);
       headChild = child;
       const line = await ready;
-      const cluster = new Cluster(home, token, { ...options, nodeTimeoutMs }, { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" }, child, line.headAddress);
+      const cluster = new Cluster(home, token, { ...options, nodeTimeoutMs }, { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" }, child, line.headAddress, redis);
+      cluster.dashboardUrl = line.dashboardUrl ?? undefined;
       try {
         await Promise.all((options.nodes ?? []).map((spec) => cluster.addNode(spec)));
       } catch (e) {
@@ -107,6 +124,7 @@ export class Cluster {
       return cluster;
     } catch (e) {
       if (headChild && headChild.exitCode === null) { headChild.kill("SIGKILL"); await exited(headChild); }
+      await redis?.stop();
       fs.rmSync(home, { recursive: true, force: true });
       releaseToken();
       throw e;
@@ -149,9 +167,43 @@ export class Cluster {
     if (i >= 0) this.nodes.splice(i, 1);
   }
 
-  /** Kills the head and starts it again on its port (needs `redis: true`): not built yet (issue 18). */
-  async restartHead(): Promise<void> {
-    throw new LoomError("cluster.restartHead(): not built yet (issue 18: the Redis control store)");
+  /**
+   * SIGKILLs the head and starts it again on the same port with the same Redis (needs `redis: true`); resolves
+   * once it serves. Live nodes and drivers reconnect by themselves. The head's own node, if it had workers,
+   * died with it: the new head declares it dead after nodeTimeoutMs, and `cluster.head` is the new process.
+   * `downForMs` keeps the head down that long before it starts again.
+   */
+  async restartHead(options: { downForMs?: number } = {}): Promise<ClusterProcess> {
+    if (this.closed) throw new LoomError("the cluster has been shut down");
+    if (!this.redis) throw new LoomError("cluster.restartHead() needs Cluster.start({ redis: true }): a head whose tables were in its memory cannot take the cluster back");
+    const old = this.children.get(this.headProcess.pid);
+    if (old && old.exitCode === null && old.signalCode === null) { old.kill("SIGKILL"); await exited(old); }
+    this.children.delete(this.headProcess.pid);
+    if (options.downForMs) await new Promise((r) => setTimeout(r, options.downForMs));
+    const port = Number(this.address.slice(this.address.lastIndexOf(":") + 1));
+    const { child, ready } = spawnLoom(this.home, this.token, headArgs(this.options, this.options.nodeTimeoutMs!, port, this.redis), this.options.log === true);
+    this.children.set(child.pid!, child);
+    try {
+      const line = await ready;
+      this.headProcess = { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" };
+      this.dashboardUrl = line.dashboardUrl ?? undefined;
+      return this.headProcess;
+    } catch (e) {
+      this.children.delete(child.pid!);
+      if (child.exitCode === null) { child.kill("SIGKILL"); await exited(child); }
+      throw e;
+    }
+  }
+
+  /**
+   * Ours, beyond SPEC: restarts the redis-server under the live cluster, on the same port, reloading its
+   * append-only file (`graceful: false` SIGKILLs it, as a crash; `downForMs` keeps it down that long).
+   * Resolves once it accepts connections; the head's calls wait for it meanwhile.
+   */
+  async restartRedis(options: { graceful?: boolean; downForMs?: number } = {}): Promise<void> {
+    if (this.closed) throw new LoomError("the cluster has been shut down");
+    if (!this.redis) throw new LoomError("cluster.restartRedis() needs Cluster.start({ redis: true })");
+    await this.redis.restart(options);
   }
 
   /** Kills every process the cluster started and removes its Loom home. */
@@ -163,9 +215,21 @@ export class Cluster {
     await Promise.all(children.map(exited));
     this.children.clear();
     this.nodes.length = 0;
+    await this.redis?.stop();
     fs.rmSync(this.home, { recursive: true, force: true });
     releaseToken();
   }
+}
+
+/** The head's command line; `port` 0 takes a free one (a restart passes the port it had). */
+function headArgs(options: ClusterOptions, nodeTimeoutMs: number, port: number, redis: RedisServer | undefined): string[] {
+  const spec = options.head ?? {};
+  return [
+    "start", "--head", "--port", String(port), "--workers", String(spec.workers ?? 1),
+    "--resources", JSON.stringify(spec.resources ?? {}), "--node-timeout-ms", String(nodeTimeoutMs),
+    "--dashboard-port", "0",
+    ...(redis ? ["--redis", redis.url] : []),
+  ];
 }
 
 function takeToken(): string {

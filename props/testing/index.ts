@@ -13,6 +13,7 @@ import { objectIdOf, type TaskId } from "../../engine/ids.js";
 import { ACTOR_BRAND, markActorHandle } from "../../engine/refs.js";
 
 export { Cluster, type ClusterOptions, type ClusterNodeOptions, type ClusterProcess } from "./cluster.js";
+export { redisServerPath, REDIS_SERVER_MISSING } from "./redis-server.js";
 
 // What Loom promises under these faults (SPEC "Lineage and faults"): task-made objects come back by
 // re-executing their lineage; actors with restarts left replay their calls; tasks with retries left survive
