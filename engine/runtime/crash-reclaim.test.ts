@@ -4,6 +4,9 @@
 // are dropped, the store is back where it started; and that the idle count stays true across kills.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { init, type Runtime } from "loom-dag";
 import * as L from "../../core-wasm/shared/layout.js";
 
@@ -112,6 +115,20 @@ test(`an actor call that checkpoints (seals through the driver) leaves nothing b
     assert.equal(await get(a.add.remote(2)), total, "each call applied once");
   });
   rt.kill(a);
+});
+
+test("a worker that dies while it still holds the slot of a killed actor's call (a tombstone) is replaced", async () => {
+  // Found by the engine property (seed 1): the exit handler read a tombstone's task options and threw.
+  const a = c.Napper.options({ maxRestarts: 0 }).remote();
+  const worker = (await get(a.where.remote())) as number;
+  const mark = join(mkdtempSync(join(tmpdir(), "loom-nap-")), "mark");
+  const napping = a.nap.remote(60_000, mark);
+  assert.ok(await until(() => existsSync(mark), 10_000), "the call runs");
+  rmSync(dirname(mark), { recursive: true, force: true });
+  rt.faults.killActor(a); // its thread lives on, holding the call's slot: a tombstone until it reports or dies
+  await assert.rejects(get(napping), { name: "ActorDiedError" });
+  await rt.faults.killWorker(worker);
+  assert.equal(await get(m.lengthOf.remote("after")), 5, "the runtime goes on with a replacement thread");
 });
 
 // ---- the count of parked workers ----

@@ -168,7 +168,7 @@ export class WorkerProtocol {
     // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
       const entry = this.d.dispatcher.slotOwner[slot];
-      if (!entry || entry.kind === undefined) continue; // a tombstone (released below)
+      if (!entry || (entry as { tombstone?: number }).tombstone !== undefined) continue; // a tombstone: released below
       const state = this.d.core.taskField(slot, L.TASK_STATE);
       if (state !== L.TASK_RUNNING || this.d.core.taskField(slot, L.TASK_WORKER) !== index) continue;
       this.dropUnsealedSegments(entry);

@@ -1,4 +1,5 @@
 // Tasks for engine/runtime/crash-reclaim.test.ts: work that writes to the store at each crash point.
+import { writeFileSync } from "node:fs";
 import { current } from "loom-dag";
 
 /** Puts a small value, then returns a big one: its result goes through a segment, sealed by the driver with "done". */
@@ -22,4 +23,16 @@ export async function putBigAndSum(n: number): Promise<number> {
 /** Yields `n` small values. */
 export function* count(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
+}
+
+/** An actor whose call can be caught running: `where` names its thread, `nap` marks `file` and holds a call there. */
+export class Napper {
+  where(): number {
+    return (current() as unknown as { workerIndex: number }).workerIndex;
+  }
+  async nap(ms: number, file: string): Promise<number> {
+    writeFileSync(file, "napping");
+    await new Promise((r) => setTimeout(r, ms));
+    return ms;
+  }
 }
