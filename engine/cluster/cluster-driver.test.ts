@@ -147,6 +147,16 @@ test("values holding refs move between nodes: refs a remote task returns, and re
   assert.deepEqual(summed, { sum: 10, pid: pinned.pid });
 });
 
+test("cancelling a task running on another node: its ref rejects, and the node aborts it (its resources are free again)", async () => {
+  const aborted = m.untilCancelled.options({ resources: { nodeA: 1 } }).remote(30_000);
+  await new Promise((r) => setTimeout(r, 300)); // sent, and started or starting there
+  const t0 = Date.now();
+  rt.cancel(aborted);
+  await assert.rejects(rt.get(aborted), (e: Error) => e.name === "TaskCancelledError");
+  assert.equal(await rt.get(m.whereAmI.options({ resources: { nodeA: 1 } }).remote()), pinned.pid);
+  assert.ok(Date.now() - t0 < 10_000, `the node aborted it well before its 30 s (took ${Date.now() - t0} ms)`);
+});
+
 test("cancelling a task queued on another node: its ref rejects, and that node never runs it", async () => {
   // nodeA is 1 on its node: the victim waits there behind the blocker.
   const blocker = m.slowly.options({ resources: { nodeA: 1 } }).remote(1_500, "first");

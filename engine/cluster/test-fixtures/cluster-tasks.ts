@@ -80,6 +80,8 @@ export async function sumRefs(box: { refs: Array<import("loom-dag").ObjectRef<nu
 /** Waits until its signal aborts (a cancel), then says so; or gives up after `ms`. */
 export async function untilCancelled(ms: number): Promise<string> {
   const signal = current().signal;
+  // Aborted already (cancelled while this worker loaded the module): the abort event has fired.
+  if (signal.aborted) return "cancelled";
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve("never cancelled"), ms);
     signal.addEventListener("abort", () => { clearTimeout(timer); resolve("cancelled"); });
