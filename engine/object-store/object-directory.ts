@@ -45,6 +45,7 @@ export class ObjectDirectory {
   get size(): number { return this.objects.size; }
 
   private readonly droppedSegments: ObjectId[] = [];
+  private readonly isKept = (task: TaskId): boolean => this.d.tasks.get(task) !== undefined;
 
   putEncodedFor(parent: TaskId, encoded: EncodedValue): ObjectRef {
     const taskId = parent === DRIVER_TASK_ID ? childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++) : childTaskId(parent, 1e9 + this.d.tasks.driverChildren++);
@@ -101,7 +102,7 @@ export class ObjectDirectory {
     if (this.d.dispatcher.backlog.length) this.d.dispatcher.scheduleBacklogDrain();
     for (const r of o.contains) this.d.refs.decRef(r);
     if (o.lineageCounted) this.d.tasks.releaseLineage(this.d.tasks.get(this.d.streams.producerOf(o.id)));
-    this.d.streams.forgetItem(o.id);
+    this.d.streams.forgetItem(o.id, this.isKept);
   }
 
   flushDroppedSegments(): void {

@@ -166,12 +166,30 @@ export class StreamTable {
 
   /** A yield is about to be registered: its lineage is the generator's. */
   noteItem(taskId: TaskId, id: ObjectId): void {
+    if (this.producers.get(id) === taskId) return;
     this.producers.set(id, taskId);
+    const items = this.itemsOf.get(taskId);
+    if (items) items.push(id); else this.itemsOf.set(taskId, [id]);
   }
 
-  /** A yielded object was freed. */
-  forgetItem(id: ObjectId): void {
-    this.producers.delete(id);
+  /** Each generator's yields, for forgetProducer. */
+  private readonly itemsOf = new Map<TaskId, ObjectId[]>();
+
+  /**
+   * A yielded object was freed. Its generator is named for it still while the generator's lineage is kept: a
+   * task that read the yield may need it rebuilt, and only the generator's re-execution makes it again.
+   */
+  forgetItem(id: ObjectId, kept: (generator: TaskId) => boolean): void {
+    const generator = this.producers.get(id);
+    if (generator !== undefined && !kept(generator)) this.producers.delete(id);
+  }
+
+  /** A generator's task was forgotten (nothing can need its lineage): its yields are no longer its. */
+  forgetProducer(taskId: TaskId): void {
+    const items = this.itemsOf.get(taskId);
+    if (!items) return;
+    this.itemsOf.delete(taskId);
+    for (const id of items) if (this.producers.get(id) === taskId) this.producers.delete(id);
   }
 
   /** A yield was sealed; true when its stream holds it for the consumer. */

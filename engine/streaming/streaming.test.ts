@@ -142,6 +142,20 @@ test("a lost yield is rebuilt by re-executing its generator", async () => {
   assert.deepEqual(await rt.get(refs, GET), [0, 1, 4, 9, 16], "the others were kept");
 });
 
+test("a task's result made from a yield that was freed is rebuilt through the generator (the yield is made again)", async () => {
+  // Found by the strict soak (seed 760447337): with the yield's ref dropped and collected, its generator was no
+  // longer known as its producer, and rebuilding the task that read it failed with ReconstructionError.
+  const runs = counter();
+  let refs: ObjectRef[] | undefined = await collect(s.squares.options({ numReturns: "streaming" }).remote(3, runs));
+  const sum = t.add.remote(refs[2]!, 1);
+  assert.equal(await rt.get(sum, GET), 5);
+  refs = undefined;
+  for (let i = 0; i < 5; i++) { (globalThis as { gc?: () => void }).gc?.(); await new Promise((r) => setTimeout(r, 20)); }
+  assert.equal(rt.faults.evict(sum), true);
+  assert.equal(await rt.get(sum, GET), 5);
+  assert.equal(Atomics.load(runs, 0), 2, "the generator ran again to make the yield");
+});
+
 test("yields may carry refs; they stay readable through the yielded value", async () => {
   const inner = [rt.put("a"), rt.put("b")];
   const refs = await collect(s.nestedRefs.options({ numReturns: "streaming" }).remote({ items: inner }));

@@ -232,6 +232,7 @@ export class TaskManager {
   private forgetTask(task: TaskEntry): void {
     if (this.tasks.get(task.id) !== task) return;
     this.tasks.delete(task.id);
+    this.d.streams.forgetProducer(task.id);
     if (task.sharedKey !== undefined && this.d.args.sharedBuffers.delete(task.sharedKey)) {
       this.d.transport.broadcast({ t: "shared-drop", key: task.sharedKey });
     }
