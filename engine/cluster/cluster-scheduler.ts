@@ -266,9 +266,7 @@ export class ClusterScheduler {
       onSent?.(); // on the wire: an actor's next call may follow it
       reply = await replied;
     } catch (error) {
-      if (!current()) return;
-      if ((error as Error).name === "ConnectionError") { this.connectionLost(node, entry, error as Error); return; }
-      this.fail(node, entry, error as Error);
+      if (current()) this.failed(node, entry, error as Error);
       return;
     }
     if (!current()) return;
@@ -277,9 +275,7 @@ export class ClusterScheduler {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
       await this.objects.storeResults(node.info.nodeId, node.info.address, entry, reply);
     } catch (error) {
-      if (!current()) return;
-      if ((error as Error).name === "ConnectionError") { this.connectionLost(node, entry, error as Error); return; }
-      this.fail(node, entry, error as Error);
+      if (current()) this.failed(node, entry, error as Error);
       return;
     }
     if (!current()) return;
@@ -319,6 +315,12 @@ export class ClusterScheduler {
     entry[REMOTE] = undefined;
     this.d.dispatcher.dispatch(entry);
     return true;
+  }
+
+  /** A send or its reply failed: a lost connection is the node's trouble (retried elsewhere), else the task's. */
+  private failed(node: RemoteNode, entry: TaskEntry, error: Error): void {
+    if (error.name === "ConnectionError") this.connectionLost(node, entry, error);
+    else this.fail(node, entry, error);
   }
 
   private fail(node: RemoteNode, entry: TaskEntry, error: Error): void {

@@ -14,6 +14,8 @@ export interface ClusterMembership {
   readonly scheduler: ClusterScheduler;
   readonly head: HeadClient;
   nodes(): Promise<NodeInfo[]>;
+  /** faults.killNode: SIGKILLs a node of this machine's cluster by the pid the head recorded. */
+  killNode(nodeId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,17 @@ export async function attachScheduler(
   return {
     scheduler, head: headClient,
     nodes: () => headClient.nodes(),
+    killNode: async (nodeId) => {
+      if (nodeId === headClient.nodeId) throw new LoomError("faults.killNode: that is this driver's own node");
+      const node = (await headClient.nodes()).find((n) => n.nodeId === nodeId);
+      if (!node) throw new LoomError(`faults.killNode: no node ${JSON.stringify(nodeId)} in the cluster`);
+      if (node.state === "dead") return;
+      try {
+        process.kill(node.pid, "SIGKILL");
+      } catch (error) {
+        throw new LoomError(`faults.killNode: could not kill node ${nodeId} (pid ${node.pid}): ${(error as Error).message}; only nodes on this machine can be killed`);
+      }
+    },
     close: async () => {
       d.cluster = undefined;
       await puller.close();

@@ -10,16 +10,10 @@
 import type { FunctionDescriptor } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { ActorHandleDescriptor } from "../refs.js";
+import type { NodeSummary } from "../api.js";
 
-/** One node as the head knows it (SPEC "Cluster": rt.nodes()). */
-export interface NodeInfo {
-  nodeId: string;
-  /** host:port of its object and work server (a driver's serves objects only). */
-  address: string;
-  state: "alive" | "dead";
-  isHead: boolean;
-  isDriver: boolean;
-  workers: number;
+/** One node as the head knows it: rt.nodes()'s row (NodeSummary), and what the head needs to judge it. */
+export interface NodeInfo extends NodeSummary {
   resources: Resources;
   /** Resources not in use, as the node last reported them. */
   available: Resources;

@@ -2,18 +2,10 @@
 // will hand the dashboard a NodeSource over its own node table, and nothing else in this folder changes.
 import { randomBytes } from "node:crypto";
 import type { RuntimeInspection } from "../runtime/runtime.js";
+import type { NodeSummary } from "../api.js";
 
 /** One node, shaped as SPEC.md's `rt.nodes()` rows. */
-export interface NodeInfo {
-  nodeId: string;
-  address: string;
-  state: "alive" | "dead";
-  isHead: boolean;
-  isDriver: boolean;
-  workers: number;
-  resources: Record<string, number>;
-  available: Record<string, number>;
-}
+export type NodeInfo = NodeSummary;
 
 export interface NodeSource {
   /** The node whose workers and tasks this process reports. */

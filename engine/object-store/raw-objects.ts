@@ -26,8 +26,27 @@ export function importEncodedInto(d: RawDeps & Pick<DriverContext, "refs">, id: 
   d.waiters.onSealed(id);
 }
 
-/** The sealed object's bytes (a view: copy before the object can be freed), or undefined if it is not sealed here. */
-export function exportRaw(d: RawDeps, id: ObjectId): RawObject | undefined {
+/**
+ * The sealed object's bytes (a view: copy before the object can be freed), or undefined if it is not sealed
+ * here. On a cluster, a value holding refs also says where each object it names can be pulled from.
+ */
+export function exportRaw(d: RawDeps & Pick<DriverContext, "cluster">, id: ObjectId): RawObject | undefined {
+  const raw = exportBytes(d, id);
+  const cluster = d.cluster;
+  if (!raw?.hasRefs || !cluster) return raw;
+  return { ...raw, contains: d.objects.get(id)!.contains.map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
+}
+
+/** exportRaw for a pull of an object still being made here (a result a value names): once it is sealed. */
+export function exportWhenSealed(d: RawDeps & Pick<DriverContext, "cluster" | "closed">, id: ObjectId): RawObject | undefined | Promise<RawObject | undefined> {
+  const now = exportRaw(d, id);
+  if (now) return now;
+  const o = d.objects.get(id);
+  if (!o || o.entry === 0 || d.closed) return undefined;
+  return d.waiters.whenSealed(id).then(() => exportRaw(d, id));
+}
+
+function exportBytes(d: RawDeps, id: ObjectId): RawObject | undefined {
   d.objects.restoreIfSpilled(id);
   if (!d.objects.isReadable(id)) return undefined;
   const o = d.objects.get(id)!;

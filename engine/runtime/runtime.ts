@@ -43,7 +43,7 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
-import { exportRaw, importRaw, pullTarget } from "../object-store/raw-objects.js";
+import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary } from "../api.js";
@@ -334,15 +334,7 @@ export class Runtime implements Backend, RefOwner {
   async killNode(nodeId: string): Promise<void> {
     this.checkOpen();
     if (!this.membership) throw new LoomError("faults.killNode: this runtime is not part of a cluster (init({ address }))");
-    if (nodeId === this.membership.head.nodeId) throw new LoomError("faults.killNode: that is this driver's own node");
-    const node = (await this.membership.nodes()).find((n) => n.nodeId === nodeId);
-    if (!node) throw new LoomError(`faults.killNode: no node ${JSON.stringify(nodeId)} in the cluster`);
-    if (node.state === "dead") return;
-    try {
-      process.kill(node.pid, "SIGKILL");
-    } catch (error) {
-      throw new LoomError(`faults.killNode: could not kill node ${nodeId} (pid ${node.pid}): ${(error as Error).message}; only nodes on this machine can be killed`);
-    }
+    return this.membership.killNode(nodeId);
   }
 
   async shutdown(): Promise<void> {
@@ -473,11 +465,7 @@ export class Runtime implements Backend, RefOwner {
 
   /** @internal A sealed object's encoded bytes and flags, to answer a pull; undefined unless it is sealed here. */
   exportObject(id: ObjectId): RawObject | undefined {
-    const raw = exportRaw(this.d, id);
-    if (!raw?.hasRefs || !this.d.cluster) return raw;
-    // A reader on another node pulls the objects it names first: say where each one is.
-    const cluster = this.d.cluster;
-    return { ...raw, contains: this.d.objects.get(id)!.contains.map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
+    return exportRaw(this.d, id);
   }
 
   /**
@@ -485,11 +473,7 @@ export class Runtime implements Backend, RefOwner {
    * here (a task's result a value names) is exported once it is sealed; undefined for one it does not know.
    */
   exportOwnObject(id: ObjectId): RawObject | undefined | Promise<RawObject | undefined> {
-    const now = this.exportObject(id);
-    if (now) return now;
-    const o = this.d.objects.get(id);
-    if (!o || o.entry === 0 || this.d.closed) return undefined;
-    return this.d.waiters.whenSealed(id).then(() => this.exportObject(id));
+    return exportWhenSealed(this.d, id);
   }
 
   /** @internal Stores an encoded value as a new object of this runtime, as put() does (its refs held by it). */
