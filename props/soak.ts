@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { init } from "loom-dag";
 import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
+import { propsRuntimeOptions } from "./models/loom-runner.js";
 import { knownBugFor } from "./regressions.js";
 
 // Usage: npm run props:soak -- --minutes 30 [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 10000] [--strict]
@@ -27,7 +28,7 @@ if (!(minutes > 0) || !(runsPerSeed > 0) || !(workers >= 1)) {
   process.exit(2);
 }
 
-const session = new LoomSession(() => init({ workers }), { getTimeoutMs: Number(values["get-timeout-ms"]) });
+const session = new LoomSession(() => init(propsRuntimeOptions(workers)), { getTimeoutMs: Number(values["get-timeout-ms"]) });
 const deadline = Date.now() + minutes * 60_000;
 const tolerated = new Map<string, number>();
 const failures: Array<{ seed: number; path: string; counterexample: string; error: string }> = [];

@@ -80,6 +80,13 @@ export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnde
       });
     }
   }
+  if (report.violations.length) {
+    throw new PropertyFailure(
+      `${report.violations.length} promise(s) broken:\n  ${report.violations.join("\n  ")}\n${programText}` +
+      (report.log.length ? `faults:\n  ${report.log.join("\n  ")}\n` : ""),
+      resolved.steps, problems,
+    );
+  }
   if (problems.length) {
     const lines = problems.slice(0, 8).map((p) => {
       const where = p.step < 0 ? "final get" : `get at step ${p.step}`;
