@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import fc from "fast-check";
 import { init } from "loom-dag";
-import { programUnderFaults } from "./arbitraries/program.js";
+import { programUnderFaults, EXPECTED_SHAPES } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
 import { propsRuntimeOptions } from "./models/loom-runner.js";
 import { knownBugFor, KNOWN_ENGINE_BUGS, REGRESSIONS } from "./regressions.js";
@@ -71,9 +71,14 @@ after(async () => {
 });
 
 /** Totals over the seeds' sessions, for the summary. */
-const totals = { runs: 0, runtimes: 0, runsWithEffectiveFaults: 0, effective: { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 } as Record<string, number> };
+const totals = {
+  runs: 0, runtimes: 0, runsWithEffectiveFaults: 0,
+  effective: { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 } as Record<string, number>,
+  shapes: new Map<string, number>(),
+};
 function addToTotals(s: LoomSession): void {
   totals.runs += s.runs;
+  for (const [shape, n] of s.shapes) totals.shapes.set(shape, (totals.shapes.get(shape) ?? 0) + n);
   totals.runtimes += s.runtimes;
   totals.runsWithEffectiveFaults += s.runsWithEffectiveFaults;
   for (const [k, n] of Object.entries(s.effectiveFaults)) totals.effective[k] = (totals.effective[k] ?? 0) + n;
@@ -152,6 +157,9 @@ test(`engine property: summary (${SEEDS.length} seeds × ${RUNS_PER_SEED} runs w
   for (const [kind, n] of Object.entries(totals.effective)) {
     assert.ok(n > 0, `no fault of kind ${kind} took effect in ${totals.runs} runs: the generator or the runner lost it`);
   }
+  t.diagnostic(`steps by shape: ${[...totals.shapes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  const missing = EXPECTED_SHAPES.filter((shape) => !totals.shapes.has(shape));
+  assert.deepEqual(missing, [], `shapes no passing run exercised: ${missing.join(", ")} (the generator or resolve lost them)`);
 });
 
 // Each pin on a fresh runtime, as it was shrunk (two workers, as when they were found).

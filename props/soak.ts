@@ -69,6 +69,7 @@ while (Date.now() < deadline) {
 await session.close();
 console.log(`\n${seeds} seeds, ${session.runs} program runs (${session.runtimes} runtimes), ${failures.length} failure(s)`);
 console.log(`faults that took effect: ${JSON.stringify(session.effectiveFaults)}; runs with at least one: ${session.runsWithEffectiveFaults}`);
+console.log(`steps by shape: ${[...session.shapes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
 for (const [id, n] of tolerated) console.log(`open engine bug ${id}: ${n} run(s) with exactly its symptom (not counted as failures)`);
 for (const f of failures) console.log(`failed: seed=${f.seed} path="${f.path}"`);
 process.exitCode = failures.length ? 1 : 0;

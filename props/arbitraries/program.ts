@@ -533,6 +533,36 @@ export function evictable(slots: SlotInfo[], madeSoFar: number, actors: Readonly
   return out;
 }
 
+/**
+ * The shapes a step exercises (its kind, and the options that change what the engine does), for the counts
+ * the property and the soak report and the summary's check that none went missing.
+ */
+export function shapesOf(st: Step): string[] {
+  const shapes: string[] = [st.s];
+  switch (st.s) {
+    case "call": if (st.pinned) shapes.push("call:resource"); break;
+    case "throwIf": if (st.retry) shapes.push("throwIf:retryExceptions"); break;
+    case "putInTask": if (st.boxed) shapes.push("putInTask:boxed"); break;
+    case "method": shapes.push(`method:${st.method}`); break;
+    case "actor":
+      if (st.named) shapes.push("actor:named");
+      if (st.fragile) shapes.push("actor:fragile");
+      if (st.checkpointEvery > 0) shapes.push("actor:checkpointing");
+      if (st.maxConcurrency > 1) shapes.push("actor:concurrent");
+      break;
+  }
+  return shapes;
+}
+
+/** Every shape the generator must produce (the property's summary fails when one never appeared). */
+export const EXPECTED_SHAPES: readonly string[] = [
+  "put", "call", "call:resource", "throwIf", "throwIf:retryExceptions", "spin", "split", "stream", "nestedSum",
+  "fanOut", "chain", "actorInTask", "actor", "actor:named", "actor:fragile", "actor:checkpointing", "actor:concurrent",
+  "method", "method:add", "method:addOrThrow", "method:get", "method:addBoxed", "get", "nestedChain", "drop",
+  "collect", "putInTask", "putInTask:boxed", "big", "putBig", "bigSum", "crash", "methodNested", "viaTask",
+  "actorCrash", "killActorForGood", "cancel", "wait", "evict", "killWorker", "crashAt", "killActor", "pause",
+];
+
 const showArg = (a: RArg): string => ("lit" in a ? JSON.stringify(a.lit) : `$${a.slot}`);
 
 /** One line per step, for failure reports: `$3 = add($1, 2)`. */
