@@ -74,6 +74,8 @@ export class WorkerProtocol {
         break;
       }
       case "borrow": this.d.refs.holdForThread(index, m.id, DRIVER_TASK_ID); break;
+      case "args-lost": this.d.dispatcher.lend(this.d.tasks.get(m.taskId), m.run); break;
+      case "args-back": this.d.dispatcher.takeBack(m.taskId, m.run, index); break;
       case "refs": for (const id of m.drop) this.d.refs.releaseWorkerPut(index, id); break;
       case "cancel": this.d.tasks.cancelTask(this.d.streams.producerOf(m.id), m.force); break;
       case "yield": this.onYield(index, m); break;

@@ -32,6 +32,8 @@ export interface SealRecord {
 export type DriverToWorker =
   | { t: "fn"; id: number; fn: FunctionDescriptor }
   | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
+  /** The resources task `taskId` lent while its arguments were rebuilt are its own again (see "args-lost"). */
+  | { t: "resume"; taskId: TaskId }
   /** `timeoutMs`: aborted because it ran longer than that (else cancelled). */
   | { t: "abort"; taskId: TaskId; timeoutMs?: number }
   | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointSeq: number; checkpointEvery: number; maxConcurrency?: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
@@ -59,6 +61,13 @@ export type WorkerToDriver =
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
+  /**
+   * Run `run` of task `taskId` found a top-level argument lost after it was admitted: it waits for the rebuild,
+   * which may need the resources it holds, so it lends them ("args-lost") and asks for them back once its
+   * arguments are readable ("args-back"); its function starts at the driver's "resume".
+   */
+  | { t: "args-lost"; taskId: TaskId; run: number }
+  | { t: "args-back"; taskId: TaskId; run: number }
   /** A streaming generator's `index`-th yield, written at location/segment, for the driver to register and seal. */
   | { t: "yield"; taskId: TaskId; index: number; id: ObjectId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   /** The generator `taskId` pauses until `need` of its yields are taken (generatorBackpressure). */
