@@ -87,7 +87,7 @@ export function peerRows(c: PeerComparison): BenchRow[] {
     const target: BenchTarget | undefined = t ? { on: "ratio", op: t.op, value: t.value, text: t.text } : undefined;
     const notes = [c.note, unmeasured.length ? `not measured: ${peer} ${unmeasured.join(", ")}` : undefined].filter(Boolean);
     strongest.push({
-      case: `${c.case} vs ${peer}, ${best?.variant ?? own.map((v) => v.variant).join(" / ")}`,
+      case: `${c.case} vs ${peer}`, // the variant is in \`peer\`: which one is strongest may change between runs
       unit: c.unit,
       loom: c.loom ?? null,
       vs: "peer",
@@ -103,7 +103,7 @@ export function peerRows(c: PeerComparison): BenchRow[] {
     for (const v of own) {
       if (v === best || unmeasured.includes(v.variant)) continue; // named in the strongest row's note
       context.push({
-        case: `${c.case} vs ${peer}, ${v.variant} (a weaker form)`,
+        case: `${c.case} vs ${peer}, ${v.variant} (weaker here)`,
         unit: c.unit,
         loom: c.loom ?? null,
         vs: "context",
@@ -139,6 +139,11 @@ export class AnswerLog<T> {
 
   variants(): string[] {
     return [...this.answers.keys()];
+  }
+
+  /** The variant's first answer (the reference value to print), if it gave one. */
+  first(variant: string): T | undefined {
+    return this.answers.get(variant)?.[0];
   }
 
   /**
