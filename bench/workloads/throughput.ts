@@ -6,6 +6,7 @@
 // that reads 8 MiB. Every answer is checked, on both sides.
 
 import type { Piscina } from "piscina";
+import { Worker } from "node:worker_threads";
 import { benchJs, collect, latencies, percentile, progress, statsOf, timeOnce } from "../lib/measure.js";
 import { makePool, warmPool, workerCount } from "../lib/pools.js";
 import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
@@ -149,6 +150,34 @@ async function piscinaSide(p: Params, big: Float64Array, bigSum: number): Promis
     return { tasksPerSec, tunedTasksPerSec, rttHz, rtt, actorRttHz, actorRtt, actorPerSec, tunedActorPerSec, bigTaskMs, sharedBigTaskMs };
   } finally {
     await Promise.all(pools.map((pp) => pp.destroy()));
+  }
+}
+
+/**
+ * Sequential calls to a worker a user starts and talks to directly: one `worker_threads` Worker answering
+ * `inc` over postMessage, no pool, no queue. The floor a competent user reaches for one call at a time.
+ */
+async function rawWorkerSide(p: Params): Promise<{ rttHz: number; rtt: number[] }> {
+  const worker = new Worker(`require("node:worker_threads").parentPort.on("message", (x) => require("node:worker_threads").parentPort.postMessage(x + 1));`, { eval: true });
+  let pending: ((v: number) => void) | null = null;
+  worker.on("message", (v: number) => {
+    const resolve = pending;
+    pending = null;
+    resolve?.(v);
+  });
+  const call = (x: number) =>
+    new Promise<number>((resolve) => {
+      pending = resolve;
+      worker.postMessage(x);
+    });
+  try {
+    const two = expectTwo("worker_threads round trip");
+    for (let i = 0; i < p.latencyWarmup; i++) two(await call(1));
+    const rttHz = (await benchJs("worker_threads postMessage round trip", () => call(1).then(two), p.benchMaxTime)).hz;
+    const rtt = await latencies(() => call(1).then(two), p.latencyCalls, p.latencyWarmup);
+    return { rttHz, rtt };
+  } finally {
+    await worker.terminate();
   }
 }
 
@@ -333,6 +362,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   for (let r = 0; r < p.bigReps; r++) cloneBigUs.push(1e6 * (await timeOnce(() => structuredClone(big))));
 
   const pis = await piscinaSide(p, big, bigSum);
+  const raw = await rawWorkerSide(p);
 
   const lo: Partial<Side & LoomExtras> = {};
   const errors: string[] = [];
@@ -370,15 +400,21 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: "task round trip (sequential), p50",
       unit: "µs",
       loom: p50(lo?.rtt),
-      variants: [{ peer: "piscina", variant: "defaults", value: p50(pis.rtt) }],
+      variants: [
+        { peer: "piscina", variant: "defaults", value: p50(pis.rtt) },
+        { peer: "worker_threads", variant: "one worker, postMessage each way", value: p50(raw.rtt) },
+      ],
       targets: { piscina: { op: ">=", value: 5, text: "p50 ≤ 1/5 of piscina's" } },
-      extra: { loomP99: p99(lo?.rtt), piscinaP99: p99(pis.rtt), rayReferenceUs: 1020 },
+      extra: { loomP99: p99(lo?.rtt), piscinaP99: p99(pis.rtt), workerThreadsP99: p99(raw.rtt), rayReferenceUs: 1020 },
     }),
     ...peerRows({
       case: "task round trips/s (benchmark.js)",
       unit: "ops/s",
       loom: lo?.rttHz ?? null,
-      variants: [{ peer: "piscina", variant: "defaults", value: pis.rttHz }],
+      variants: [
+        { peer: "piscina", variant: "defaults", value: pis.rttHz },
+        { peer: "worker_threads", variant: "one worker, postMessage each way", value: raw.rttHz },
+      ],
       extra: { rayReference: 981 },
       throughputChart: true,
     }),
