@@ -147,7 +147,7 @@ export async function run({ quick, workers, reps }: RunOptions): Promise<BenchRe
     },
     extra: { loomRange: spread(loomStats), serialRange: spread(serialStats), pinnedRange: spread(pinnedStats), passStateRange: spread(passStats) },
   });
-  rows[0]!.headline = true;
+  rows.find((r) => r.vs === "peer" && r.peer?.startsWith("piscina"))!.headline = true;
   return {
     name: "stateful-prefix",
     title: "Stateful prefix count (actors)",
