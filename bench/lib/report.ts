@@ -93,6 +93,7 @@ export function summaryTable(results: BenchResult[]): string {
   for (const r of results) {
     if (r.failures?.length) lines.push(`| ${r.name} | **FAILED**: ${r.failures.join("; ").replace(/\|/g, "\\|")} | | | | | failed |`);
     else if (r.skipped) lines.push(`| ${r.name} | Loom skipped: ${r.skipped.replace(/\|/g, "\\|")} | | | | | |`);
+    else if (!r.rows.some((row) => row.vs === "peer")) lines.push(`| ${r.name} | no peer runs this workload: Loom against a bound or against itself (every row below) | | | | | |`);
   }
   return lines.join("\n");
 }
