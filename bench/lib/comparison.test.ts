@@ -22,6 +22,9 @@ test("verdicts: ahead above +10%, behind below −10%, even inside the band", ()
   assert.equal(verdictOf(1), "even");
   assert.equal(verdictOf(0.9), "even");
   assert.equal(verdictOf(0.89), "behind");
+  assert.equal(verdictOf(0.8985), "even"); // printed 0.90×
+  assert.equal(verdictOf(1.1049), "even"); // printed 1.10×
+  assert.equal(verdictOf(1.106), "ahead"); // printed 1.11×
   assert.equal(verdictOf(null), "n/a");
   assert.equal(verdictOf(NaN), "n/a");
 });

@@ -38,10 +38,12 @@ export type Verdict = "ahead" | "even" | "behind" | "failed" | "n/a";
 /** Within ±10% of the peer is "even". */
 export const EVEN_BAND = 0.1;
 
+/** On the ratio as printed (two decimals), so that a row never reads "0.90×, behind". */
 export function verdictOf(ratio: number | null | undefined): Verdict {
   if (typeof ratio !== "number" || !Number.isFinite(ratio)) return "n/a";
-  if (ratio > 1 + EVEN_BAND) return "ahead";
-  if (ratio < 1 - EVEN_BAND) return "behind";
+  const shown = Math.round(ratio * 100) / 100;
+  if (shown > 1 + EVEN_BAND) return "ahead";
+  if (shown < 1 - EVEN_BAND) return "behind";
   return "even";
 }
 
