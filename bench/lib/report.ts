@@ -98,7 +98,7 @@ export function summaryTable(results: BenchResult[]): string {
   return lines.join("\n");
 }
 
-/** "targets met: against the strongest peers 3/7 · absolute 4/4 · Loom vs Loom 5/6". */
+/** "targets met: against the strongest peers 3/7 · absolute 4/4 · Loom against Loom 5/6". */
 export function targetLine(results: BenchResult[]): string {
   const c = targetCounts(results);
   return `targets met: against the strongest peers ${c.peer.met}/${c.peer.of} · absolute ${c.absolute.met}/${c.absolute.of} · Loom against Loom ${c.loom.met}/${c.loom.of}`;
