@@ -9,13 +9,15 @@ import type { ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CancelTask, CreateActor, ResultInfo, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, OwnedActorCall, ResultInfo, RunTask } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
-import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { makeActorHandle } from "../remote.js";
+import type { ActorId } from "../ids.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -104,6 +106,8 @@ class NodeWork {
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
+        case "owned-actor-call": this.answer(c, h, () => this.callOwnedActor(checkOwnedActorCall(h), frame.body), false); return;
+        case "owned-actor-kill": { const m = checkOwnedActorKill(h); this.runtime.killOwnedActor(m.actorId as ActorId, m.noRestart); return; }
         case "cancel": this.cancel(checkCancel(h)); return;
         default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
       }
@@ -222,6 +226,29 @@ class NodeWork {
     return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
   }
 
+  /** Per caller and actor this process owns, the last call submitted or waiting to be (see callOwnedActor). */
+  private readonly callerTails = new Map<string, Promise<unknown>>();
+
+  /**
+   * A call another process made on an actor this process owns: submitted as a call of our own (its arguments
+   * pulled first, and after the calls that caller made before it), its results held for the caller.
+   */
+  private callOwnedActor(msg: OwnedActorCall, body: Uint8Array): Promise<Answer> {
+    const local = this.imports.localRefs(msg.refs);
+    local.catch(noop); // its error is this call's, reported below once its turn comes
+    const key = `${msg.caller}/${msg.actorId}`;
+    const submitted = (this.callerTails.get(key) ?? Promise.resolve()).then(async () => {
+      const args = this.decodeArgs(body, await local);
+      const options = localTaskOptions(msg.options);
+      if (!msg.retriesGiven) delete options.maxRetries;
+      return this.runtime.submitOwnedActorCall(msg.actorId as ActorId, msg.method, args, options);
+    });
+    const tail = submitted.catch(noop);
+    this.callerTails.set(key, tail);
+    void tail.then(() => { if (this.callerTails.get(key) === tail) this.callerTails.delete(key); });
+    return submitted.then((out) => this.results(msg.caller, msg.taskId, out));
+  }
+
   /** Kills the actor once the calls that arrived before the kill have been submitted, and forgets it. */
   private killActor(actorKey: string): void {
     const actor = this.actors.get(actorKey);
@@ -272,7 +299,8 @@ class NodeWork {
           if (!ref) throw new LoomError(`the argument payload names object ${id}, which the message's refs do not list`);
           return ref;
         },
-        actor: () => { throw new LoomError("actor handles cannot yet be passed to tasks on other nodes"); },
+        // A handle names its actor's owner: calls through it go there (or stay here, when that is this process).
+        actor: (d) => makeActorHandle(this.runtime, d),
       }, false);
     } catch (e) {
       if (e instanceof LoomError) throw e;

@@ -8,7 +8,7 @@ import { checkActorOptions, checkTaskOptions, type Resources, type TaskOptions }
 import type { FunctionDescriptor } from "../remote.js";
 import type { Header } from "./wire.js";
 import { parseAddress } from "./wire.js";
-import type { CallActor, CancelTask, CreateActor, KillActor, ObjectSource, Release, RemoteTaskOptions, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, KillActor, ObjectSource, OwnedActorCall, OwnedActorKill, Release, RemoteTaskOptions, RunTask } from "./messages.js";
 
 /** A message whose field is missing or of the wrong type. */
 function bad(t: string, field: string, expected: string, value: unknown): never {
@@ -125,6 +125,21 @@ export function checkCallActor(h: Header): CallActor {
     t, actorKey: str(h, t, "actorKey"), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
     options: taskOptions(h, t), refs: objectSources(h, t),
   };
+}
+
+export function checkOwnedActorCall(h: Header): OwnedActorCall {
+  const t = "owned-actor-call";
+  if (typeof h.retriesGiven !== "boolean") bad(t, "retriesGiven", "a boolean", h.retriesGiven);
+  return {
+    t, caller: str(h, t, "caller"), actorId: int(h, t, "actorId", 0), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
+    options: taskOptions(h, t), retriesGiven: h.retriesGiven, refs: objectSources(h, t),
+  };
+}
+
+export function checkOwnedActorKill(h: Header): OwnedActorKill {
+  const t = "owned-actor-kill";
+  if (typeof h.noRestart !== "boolean") bad(t, "noRestart", "a boolean", h.noRestart);
+  return { t, actorId: int(h, t, "actorId", 0), noRestart: h.noRestart };
 }
 
 export function checkKillActor(h: Header): KillActor {
