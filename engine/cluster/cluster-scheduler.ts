@@ -16,7 +16,7 @@ import { RemoteObjects } from "./remote-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { ForeignActors } from "./foreign-actors.js";
 import type { ObjectPuller } from "./object-transfer.js";
-import type { Frame } from "./wire.js";
+import type { Connection, Frame } from "./wire.js";
 import type { NameEntry, NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
@@ -192,13 +192,6 @@ export class ClusterScheduler {
 
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
   placeTask(entry: TaskEntry): boolean {
-    if (entry.options.streaming !== undefined) {
-      // Streaming generators run where their consumer is (v1): on this process's workers.
-      if (this.d.workerCount > 0) return false;
-      this.d.tasks.sealError(entry, new LoomError(`${entry.name}: streaming generators do not run on other nodes yet; give the driver workers (init({ address, workers }))`));
-      this.d.tasks.finishTask(entry, "failed", -1);
-      return true;
-    }
     if (this.pinning) (entry as RemoteTask)[PINNED] = true;
     const where = (entry as RemoteTask)[PINNED] ? undefined : this.choose(entry.options.resources, undefined, entry.deps);
     if (where === undefined) {
@@ -276,8 +269,40 @@ export class ClusterScheduler {
     const fn = this.d.functions.functionList[entry.fnId]!;
     void this.send(node, entry, attempt, {
       t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name,
-      options: remoteOptions(entry),
+      options: remoteOptions(entry), attempt,
     });
+  }
+
+  /**
+   * A frame a node sent unasked on a connection this process opened: a streaming generator's yield (stored,
+   * or held there, and handed to its stream) or its wish to go on (generatorBackpressure). Those of an
+   * attempt that is no longer current are dropped, and what they hold on the node released.
+   */
+  onPeerFrame(frame: Frame, c: Connection): void {
+    const h = frame.h;
+    if (h.t !== "stream-yield" && h.t !== "stream-wait") return;
+    const entry = this.d.tasks.get(h.taskId as TaskEntry["id"]) as RemoteTask | undefined;
+    const at = entry?.[REMOTE];
+    if (!entry || !at || at.attempt !== h.attempt || entry.options.streaming === undefined) {
+      if (typeof h.key === "string") c.send({ t: "release", keys: [h.key] });
+      return;
+    }
+    const node = this.nodes.get(at.node)!;
+    if (h.t === "stream-wait") { this.d.streams.wantRoom(REMOTE_CONSUMER, entry.id, Number(h.need)); return; }
+    try {
+      this.objects.storeYield(node.info.nodeId, node.info.address, entry.id, frame);
+    } catch (error) {
+      this.failed(node, entry, error as Error); // the task's error: its node sent what cannot be read
+    }
+  }
+
+  /** The consumer of a generator running on a node took `taken` of its yields (Infinity: go on freely). */
+  streamAck(taskId: TaskEntry["id"], taken: number): void {
+    const at = (this.d.tasks.get(taskId) as RemoteTask | undefined)?.[REMOTE];
+    const node = at && this.nodes.get(at.node);
+    if (!node || !this.alive(node)) return;
+    const message = { t: "stream-ack", owner: this.link.nodeId, taskId, taken: Number.isFinite(taken) ? taken : -1 };
+    void this.link.puller.connection(node.info.address).then((c) => c.send(message), () => {});
   }
 
   /** Sends a task or call once its arguments are sealed here, and stores what comes back. */
@@ -465,5 +490,10 @@ export class ClusterScheduler {
 function remoteOptions(entry: TaskEntry): RemoteTaskOptions {
   const o = entry.options;
   // Retries of exceptions and worker crashes happen on the node; retries after a lost node are the driver's (lostOnNode).
-  return { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources, timeoutMs: o.timeoutMs };
+  const out: RemoteTaskOptions = { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources, timeoutMs: o.timeoutMs };
+  if (o.streaming !== undefined) out.streaming = o.streaming;
+  return out;
 }
+
+/** The "worker" the stream table names for a generator running on another node (see streamAck). */
+export const REMOTE_CONSUMER = -1;

@@ -95,8 +95,9 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
 export async function attachScheduler(
   d: DriverContext, headClient: HeadClient, ownAddress: string, token: string | undefined, serve: (scheduler: ClusterScheduler) => void,
 ): Promise<ClusterMembership> {
-  const puller = new ObjectPuller(token);
-  const scheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller, names: clusterNames(headClient) });
+  // A node running this process's streaming generators sends their yields unasked, on the connection the task went by.
+  const puller = new ObjectPuller(token, (_address, c) => { c.onFrame = (frame, connection) => scheduler.onPeerFrame(frame, connection); });
+  const scheduler: ClusterScheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller, names: clusterNames(headClient) });
   d.cluster = scheduler;
   serve(scheduler);
   // Actors this process's workers create name it as their owner; current().getActor finds the cluster's names.

@@ -116,9 +116,10 @@ export class ForeignActors {
       this.fail(entry, e.name === "ConnectionError" ? new ActorDiedError(`actor ${actor.className} cannot be reached through its owner ${actor.owner.nodeId} at ${actor.owner.address}: ${e.message}`, { cause: e }) : e);
       return;
     }
-    if (this.d.closed || entry.state !== "running") return;
+    if (this.d.closed) return;
     try {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
+      // Also when it was cancelled meanwhile: what the owner holds for it is released there.
       await this.link.objects.storeResults(actor.owner.nodeId, actor.owner.address, entry, reply);
     } catch (error) {
       this.fail(entry, error as Error);

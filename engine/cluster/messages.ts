@@ -93,6 +93,8 @@ export interface RunTask {
   moduleHash?: string;
   options: RemoteTaskOptions;
   refs: Record<string, ObjectSource>;
+  /** The submitter's attempt: a streaming generator's yields name it, so those of an older attempt are told apart. */
+  attempt?: number;
 }
 
 export interface RemoteTaskOptions {
@@ -101,7 +103,19 @@ export interface RemoteTaskOptions {
   retryExceptions: boolean;
   resources: Resources;
   timeoutMs?: number;
+  /** A streaming generator: its generatorBackpressure (0: none). Its one return is its end (the count of yields). */
+  streaming?: number;
 }
+
+/**
+ * node → the submitter of a streaming task, on the connection its run-task came by, before the reply: its
+ * `index`-th yield, inline in the body (small, holding no refs) or held on the node under `key` until released.
+ */
+export interface StreamYield { t: "stream-yield"; taskId: number; attempt: number; index: number; flags: number; size: number; key?: string }
+/** node → submitter: the generator (with generatorBackpressure) goes on once `need` of its yields are taken. */
+export interface StreamWait { t: "stream-wait"; taskId: number; attempt: number; need: number }
+/** submitter → node: `taken` yields of the generator were taken by its consumer (-1: go on freely). */
+export interface StreamAck { t: "stream-ack"; owner: string; taskId: number; taken: number }
 
 /** One return of a remote task or call: its bytes came inline (in order, in the reply's body) or wait under `key` to be pulled. */
 export interface ResultInfo { flags: number; size: number; key?: string }

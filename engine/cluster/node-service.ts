@@ -3,19 +3,21 @@
 // the messages name (imported-objects.ts). It does not place work, retry it elsewhere, restart actors on other
 // nodes or talk to the head: the driver and the node's process do.
 import { LoomError, toWire } from "../errors.js";
-import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
+import { ACTOR_BRAND, ObjectRef } from "../refs.js";
+import { isObjectRefGenerator, type ObjectRefGenerator } from "../streaming/object-ref-generator.js";
+import { objectIdOf } from "../ids.js";
 import type { ObjectId } from "../ids.js";
 import type { ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CancelTask, CreateActor, OwnedActorCall, ResultInfo, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, OwnedActorCall, ResultInfo, RunTask, StreamAck } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
-import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
 import { makeActorHandle } from "../remote.js";
 import type { ActorId } from "../ids.js";
 
@@ -102,7 +104,8 @@ class NodeWork {
       switch (h.t) {
         case "pull": answerPull(c, frame, this.source); return;
         case "release": this.release(checkRelease(h).keys); return;
-        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body), true); return;
+        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body, c), true); return;
+        case "stream-ack": this.streamAck(checkStreamAck(h)); return;
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
@@ -148,28 +151,81 @@ class NodeWork {
    * 3. the payload decodes with its refs naming the local copies; 4. it is submitted to the local runtime;
    * 5. its returns are answered once they settle (a failure is a value: its error bytes travel as they are).
    */
-  private async runTask(msg: RunTask, body: Uint8Array): Promise<Answer> {
+  private async runTask(msg: RunTask, body: Uint8Array, c: Connection): Promise<Answer> {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     const running = `${msg.owner}/${msg.taskId}`;
-    this.running.set(running, out as ObjectRef | ObjectRef[]);
+    this.running.set(running, out);
     // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
     const early = this.cancelledEarly.get(running);
-    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out as ObjectRef, { force: early }); }
+    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: early }); }
     try {
+      if (isObjectRefGenerator(out)) return await this.stream(msg, out, c);
       return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
     } finally {
       this.running.delete(running);
     }
   }
 
+  /** Streaming generators running here, by `owner/taskId`: how many yields their consumer took (see stream). */
+  private readonly credits = new Map<string, { taken: number; wake?: () => void }>();
+
+  /**
+   * A streaming generator: each yield goes to its submitter as it comes (inline when small, else held here
+   * under `owner/taskId/y<index>`), and the reply is its end: the count of yields, or its error as a value.
+   * With generatorBackpressure n, no more is sent while n sent ones are not taken by the consumer.
+   */
+  private async stream(msg: RunTask, gen: ObjectRefGenerator, c: Connection): Promise<Answer> {
+    const end = new ObjectRef(objectIdOf(gen.taskId, 0), this.runtime); // held from now: the stream may close first
+    const key = `${msg.owner}/${msg.taskId}`;
+    const credit: { taken: number; wake?: () => void } = { taken: 0 };
+    this.credits.set(key, credit);
+    const backpressure = msg.options.streaming ?? 0;
+    const attempt = msg.attempt ?? 0;
+    try {
+      for (let index = 0; ; index++) {
+        // Its consumer has n sent and not taken: the next one is not taken from the generator (which pauses once
+        // n more wait here).
+        while (backpressure > 0 && credit.taken !== -1 && index - credit.taken >= backpressure && !c.closed) {
+          c.send({ t: "stream-wait", taskId: msg.taskId, attempt, need: index - backpressure + 1 });
+          await new Promise<void>((resolve) => { credit.wake = resolve; });
+        }
+        let next: IteratorResult<ObjectRef>;
+        try { next = await gen.next(); } catch { break; } // its error is the end object's
+        if (next.done) break;
+        const raw = this.runtime.exportObject(next.value.id);
+        if (!raw) throw new LoomError(`yield ${index} of task ${key} is not readable on node ${this.nodeId()}`);
+        const header = { t: "stream-yield", taskId: msg.taskId, attempt, index, flags: raw.flags, size: raw.bytes.length };
+        if (raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs) c.send(header, raw.bytes.slice());
+        else {
+          const heldKey = `${key}/y${index}`;
+          this.held.set(heldKey, next.value);
+          c.send({ ...header, key: heldKey });
+        }
+      }
+    } finally {
+      if (this.credits.get(key) === credit) this.credits.delete(key);
+    }
+    return this.results(msg.owner, msg.taskId, end);
+  }
+
+  /** The submitter's consumer took yields of a generator running here. */
+  private streamAck(msg: StreamAck): void {
+    const credit = this.credits.get(`${msg.owner}/${msg.taskId}`);
+    if (!credit) return;
+    credit.taken = msg.taken === -1 || credit.taken === -1 ? -1 : Math.max(credit.taken, msg.taken);
+    const wake = credit.wake;
+    credit.wake = undefined;
+    wake?.();
+  }
+
   /** Cancels that came before their task was submitted here, by `owner/taskId` (force or not). */
   private readonly cancelledEarly = new Map<string, boolean>();
 
   /** Tasks running here for their submitters, by `owner/taskId`: what a cancel names. */
-  private readonly running = new Map<string, ObjectRef | ObjectRef[]>();
+  private readonly running = new Map<string, ObjectRef | ObjectRef[] | ObjectRefGenerator>();
 
   /** The submitter cancelled a task running here: cancelled here too (its reply then carries the cancellation). */
   private cancel(msg: CancelTask): void {
@@ -278,6 +334,8 @@ class NodeWork {
     const prefix = `${owner}/`;
     for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
     for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
+    // Its generators wait for no consumer any more.
+    for (const key of [...this.credits.keys()]) if (key.startsWith(prefix)) this.streamAck({ t: "stream-ack", owner, taskId: Number(key.slice(prefix.length)), taken: -1 });
     return { results, actors };
   }
 

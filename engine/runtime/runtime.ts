@@ -109,7 +109,8 @@ export class Runtime implements Backend, RefOwner {
       hold: (id) => d.refs.incRef(id),
       release: (id) => d.refs.decRef(id),
       refFor: (id) => new ObjectRef(id, this),
-      ack: (worker, taskId, taken) => d.transport.post(worker, { t: "stream-ack", taskId, taken }),
+      // A generator on another node of a cluster is named by a negative "worker" (cluster-scheduler.ts).
+      ack: (worker, taskId, taken) => worker < 0 ? d.cluster?.streamAck(taskId, taken) : d.transport.post(worker, { t: "stream-ack", taskId, taken }),
       ended: (taskId) => d.reader.getOne(objectIdOf(taskId, 0)) as Promise<number>,
     });
     d.functions = new FunctionRegistry(d);
