@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { init, type Runtime, type ModuleWrappers } from "loom-dag";
+import { init, ActorDiedError, type Runtime, type ModuleWrappers } from "loom-dag";
 import { Cluster } from "loom-dag/testing";
 import type * as Tasks from "./test-fixtures/cluster-tasks.js";
 import type * as Callers from "./test-fixtures/actor-callers.js";
@@ -60,6 +60,17 @@ test("a task on node B calls an actor on node A through a handle it was given, a
   // The owner's own calls see the state the other node's calls left.
   assert.deepEqual(await rt.get(counter.add.remote(0)), { total: 21, pid: nodeA.pid });
   rt.kill(counter);
+});
+
+test("a handle a task returns works in the driver (the task's node owns the actor), inside a stored object too, and kill through it reaches the owner", async () => {
+  const counter = await rt.get(callers.makeCounter.options(onB).remote("nodeA"));
+  assert.deepEqual(await rt.get(counter.add.remote(2)), { total: 2, pid: nodeA.pid });
+  // Stored in an object of the driver, read by a task on the head's node: a third process calls it.
+  const box = rt.put({ counter });
+  const fromHead = await rt.get(callers.addThroughBox.options({ resources: { headOnly: 1 } }).remote(box, 3, 2));
+  assert.deepEqual(fromHead.map((c) => [c.total, c.actorPid, c.callerPid]), [[5, nodeA.pid, cluster.head.pid], [8, nodeA.pid, cluster.head.pid]]);
+  rt.kill(counter);
+  await assert.rejects(rt.get(counter.add.remote(1)), (e: Error) => e instanceof ActorDiedError);
 });
 
 test("a second driver finds a named actor of the first through the head and calls it; the first sees the change", async () => {

@@ -445,7 +445,7 @@ export class ClusterScheduler {
     const message = entry.kind === "actor-create"
       ? { t: "actor-create", owner: this.link.nodeId, actorKey, cls: this.d.functions.functionList[actor.fnId]!, methods: actor.methods,
         options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
-      : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry) };
+      : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry), attempt };
     // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
     void this.send(node, entry, attempt, message, previous, sent).finally(sent);
   }

@@ -129,10 +129,18 @@ export class ForeignActors {
     this.d.tasks.finishTask(entry, this.link.settled(entry), -1);
   }
 
-  /** Asks the owner to kill the actor (noRestart) or crash it (a restart within its maxRestarts). */
+  /**
+   * Asks the owner to kill the actor (noRestart) or crash it (a restart within its maxRestarts), after the calls
+   * this process submitted before (and before those it submits after).
+   */
   kill(desc: ActorHandleDescriptor & { owner: ActorOwner }, noRestart: boolean): void {
-    void this.link.puller.connection(desc.owner.address)
-      .then((c) => c.send({ t: "owned-actor-kill", actorId: desc.actorId, noRestart }), () => {});
+    const actor = this.byLocalId.get(this.localIdOf(desc))!;
+    const previous = actor.tail;
+    let sent!: () => void;
+    actor.tail = new Promise<void>((resolve) => { sent = resolve; });
+    void previous.then(() => this.link.puller.connection(actor.owner.address))
+      .then((c) => c.send({ t: "owned-actor-kill", actorId: actor.actorId, noRestart }))
+      .catch(() => {}).finally(sent);
   }
 
   /** The head declared `nodeId` dead: the actors it owned died with it; calls waiting to go fail. */

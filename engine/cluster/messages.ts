@@ -139,6 +139,8 @@ export interface CallActor {
   method: string;
   options: RemoteTaskOptions;
   refs: Record<string, ObjectSource>;
+  /** As RunTask's (a streaming method's yields name it). */
+  attempt?: number;
 }
 /** → node. No reply. */
 export interface KillActor { t: "actor-kill"; actorKey: string }

@@ -107,7 +107,7 @@ class NodeWork {
         case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body, c), true); return;
         case "stream-ack": this.streamAck(checkStreamAck(h)); return;
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
-        case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
+        case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body, c), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
         case "owned-actor-call": this.answer(c, h, () => this.callOwnedActor(checkOwnedActorCall(h), frame.body), false); return;
         case "owned-actor-kill": { const m = checkOwnedActorKill(h); this.runtime.killOwnedActor(m.actorId as ActorId, m.noRestart); return; }
@@ -162,7 +162,7 @@ class NodeWork {
     const early = this.cancelledEarly.get(running);
     if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: early }); }
     try {
-      if (isObjectRefGenerator(out)) return await this.stream(msg, out, c);
+      if (isObjectRefGenerator(out)) return await this.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
       return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
     } finally {
       this.running.delete(running);
@@ -177,19 +177,17 @@ class NodeWork {
    * under `owner/taskId/y<index>`), and the reply is its end: the count of yields, or its error as a value.
    * With generatorBackpressure n, no more is sent while n sent ones are not taken by the consumer.
    */
-  private async stream(msg: RunTask, gen: ObjectRefGenerator, c: Connection): Promise<Answer> {
+  private async stream(owner: string, taskId: number, attempt: number, backpressure: number, gen: ObjectRefGenerator, c: Connection): Promise<Answer> {
     const end = new ObjectRef(objectIdOf(gen.taskId, 0), this.runtime); // held from now: the stream may close first
-    const key = `${msg.owner}/${msg.taskId}`;
+    const key = `${owner}/${taskId}`;
     const credit: { taken: number; wake?: () => void } = { taken: 0 };
     this.credits.set(key, credit);
-    const backpressure = msg.options.streaming ?? 0;
-    const attempt = msg.attempt ?? 0;
     try {
       for (let index = 0; ; index++) {
         // Its consumer has n sent and not taken: the next one is not taken from the generator (which pauses once
         // n more wait here).
         while (backpressure > 0 && credit.taken !== -1 && index - credit.taken >= backpressure && !c.closed) {
-          c.send({ t: "stream-wait", taskId: msg.taskId, attempt, need: index - backpressure + 1 });
+          c.send({ t: "stream-wait", taskId, attempt, need: index - backpressure + 1 });
           await new Promise<void>((resolve) => { credit.wake = resolve; });
         }
         let next: IteratorResult<ObjectRef>;
@@ -197,7 +195,7 @@ class NodeWork {
         if (next.done) break;
         const raw = this.runtime.exportObject(next.value.id);
         if (!raw) throw new LoomError(`yield ${index} of task ${key} is not readable on node ${this.nodeId()}`);
-        const header = { t: "stream-yield", taskId: msg.taskId, attempt, index, flags: raw.flags, size: raw.bytes.length };
+        const header = { t: "stream-yield", taskId, attempt, index, flags: raw.flags, size: raw.bytes.length };
         if (raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs) c.send(header, raw.bytes.slice());
         else {
           const heldKey = `${key}/y${index}`;
@@ -208,7 +206,7 @@ class NodeWork {
     } finally {
       if (this.credits.get(key) === credit) this.credits.delete(key);
     }
-    return this.results(msg.owner, msg.taskId, end);
+    return this.results(owner, taskId, end);
   }
 
   /** The submitter's consumer took yields of a generator running here. */
@@ -267,7 +265,7 @@ class NodeWork {
    * One actor call. Its arguments are pulled at once, but it is submitted only after the calls that arrived
    * before it (and the actor's creation): the local runtime runs an actor's calls in submission order.
    */
-  private async callActor(msg: CallActor, body: Uint8Array): Promise<Answer> {
+  private async callActor(msg: CallActor, body: Uint8Array, c: Connection): Promise<Answer> {
     const actor = this.actors.get(msg.actorKey);
     if (!actor) throw new LoomError(`actor ${msg.actorKey} is not hosted on node ${this.nodeId()} (never created here, killed, or its creation failed)`);
     if (!actor.methods.has(msg.method)) throw new LoomError(`actor ${msg.actorKey} has no method ${JSON.stringify(msg.method)}; its methods: ${[...actor.methods].join(", ")}`);
@@ -279,7 +277,9 @@ class NodeWork {
       return this.runtime.runHere(() => this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options)));
     });
     actor.tail = submitted.catch(noop);
-    return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
+    const out = await submitted;
+    if (isObjectRefGenerator(out)) return this.stream(actor.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
+    return this.results(actor.owner, msg.taskId, out);
   }
 
   /** Per caller and actor this process owns, the last call submitted or waiting to be (see callOwnedActor). */

@@ -139,7 +139,7 @@ export function checkCallActor(h: Header): CallActor {
   const t = "actor-call";
   return {
     t, actorKey: str(h, t, "actorKey"), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
-    options: taskOptions(h, t), refs: objectSources(h, t),
+    options: taskOptions(h, t), refs: objectSources(h, t), attempt: h.attempt === undefined ? undefined : int(h, t, "attempt", 0),
   };
 }
 

@@ -35,3 +35,9 @@ export async function addThroughBox(box: { counter: Counter }, n: number, times:
 export function addByName(name: string, n: number): Promise<CallOutcome> {
   return outcome(current().getActor(name) as Counter, n);
 }
+
+/** Creates a counter (this task's node owns it) that holds `resource`, and returns its handle. */
+export async function makeCounter(resource: string): Promise<Counter> {
+  const m = await current().module<typeof import("./cluster-tasks.js")>(new URL("./cluster-tasks.ts", import.meta.url));
+  return m.Counter.options({ resources: { [resource]: 0.5 } }).remote() as unknown as Counter;
+}
