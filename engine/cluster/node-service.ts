@@ -5,21 +5,18 @@
 import { LoomError, toWire } from "../errors.js";
 import { ACTOR_BRAND, ObjectRef } from "../refs.js";
 import { isObjectRefGenerator, type ObjectRefGenerator } from "../streaming/object-ref-generator.js";
-import { objectIdOf } from "../ids.js";
-import type { ObjectId } from "../ids.js";
-import type { ActorHandle } from "../remote.js";
+import { objectIdOf, type ActorId, type ObjectId } from "../ids.js";
+import { makeActorHandle, type ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CancelTask, CreateActor, OwnedActorCall, ResultInfo, RunTask, StreamAck } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, OwnedActorCall, OwnedActorKill, ResultInfo, RunTask, StreamAck } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
-import { makeActorHandle } from "../remote.js";
-import type { ActorId } from "../ids.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -110,7 +107,7 @@ class NodeWork {
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body, c), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
         case "owned-actor-call": this.answer(c, h, () => this.callOwnedActor(checkOwnedActorCall(h), frame.body), false); return;
-        case "owned-actor-kill": { const m = checkOwnedActorKill(h); this.runtime.killOwnedActor(m.actorId as ActorId, m.noRestart); return; }
+        case "owned-actor-kill": this.killOwnedActor(checkOwnedActorKill(h)); return;
         case "cancel": this.cancel(checkCancel(h)); return;
         default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
       }
@@ -297,12 +294,24 @@ class NodeWork {
       const args = this.decodeArgs(body, await local);
       const options = localTaskOptions(msg.options);
       if (!msg.retriesGiven) delete options.maxRetries;
-      return this.runtime.submitOwnedActorCall(msg.actorId as ActorId, msg.method, args, options);
+      return this.runtime.submitActorCall(this.ownHandle(msg.actorId)[ACTOR_BRAND], msg.method, args, options) as ObjectRef | ObjectRef[]; // never streaming (checked)
     });
     const tail = submitted.catch(noop);
     this.callerTails.set(key, tail);
     void tail.then(() => { if (this.callerTails.get(key) === tail) this.callerTails.delete(key); });
     return submitted.then((out) => this.results(msg.caller, msg.taskId, out));
+  }
+
+  /** A handle of this runtime on one of its own actors, by id (the runtime knows its class and methods). */
+  private ownHandle(actorId: number): ActorHandle {
+    return makeActorHandle(this.runtime, { actorId: actorId as ActorId, className: "actor", methods: [] });
+  }
+
+  /** Another process killed (noRestart) or crashed, through a handle, an actor this process owns. */
+  private killOwnedActor(msg: OwnedActorKill): void {
+    if (this.runtime.isShutdown) return;
+    const handle = this.ownHandle(msg.actorId);
+    if (msg.noRestart) this.runtime.kill(handle); else this.runtime.faults.killActor(handle);
   }
 
   /** Kills the actor once the calls that arrived before the kill have been submitted, and forgets it. */

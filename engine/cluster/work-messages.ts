@@ -146,9 +146,12 @@ export function checkCallActor(h: Header): CallActor {
 export function checkOwnedActorCall(h: Header): OwnedActorCall {
   const t = "owned-actor-call";
   if (typeof h.retriesGiven !== "boolean") bad(t, "retriesGiven", "a boolean", h.retriesGiven);
+  const options = taskOptions(h, t);
+  // A streaming call through another process's handle is refused by its caller: its yields have no way back.
+  if (options.streaming !== undefined) bad(t, "options.streaming", "nothing (a call from another process does not stream)", options.streaming);
   return {
     t, caller: str(h, t, "caller"), actorId: int(h, t, "actorId", 0), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
-    options: taskOptions(h, t), retriesGiven: h.retriesGiven, refs: objectSources(h, t),
+    options, retriesGiven: h.retriesGiven, refs: objectSources(h, t),
   };
 }
 

@@ -11,7 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
-import { childTaskId, objectIdOf, formatTaskId, taskIdOfObject, DRIVER_TASK_ID, type ObjectId, type ActorId } from "../ids.js";
+import { childTaskId, objectIdOf, formatTaskId, taskIdOfObject, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
@@ -425,7 +425,7 @@ export class Runtime implements Backend, RefOwner {
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
-    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
+    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
     entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
@@ -443,21 +443,6 @@ export class Runtime implements Backend, RefOwner {
   restartActorByFault(handle: ActorHandle): void {
     checkOwnedBy(this, handle, "faults.killActor(): the handle");
     this.killByHandle(handle[ACTOR_BRAND], false, "killed by faults.killActor");
-  }
-
-  /**
-   * @internal A call another process of the cluster made on an actor this runtime owns, submitted as one of
-   * its own (logged, replayed after a restart). `maxRetries` undefined: the actor's maxTaskRetries.
-   */
-  submitOwnedActorCall(actorId: ActorId, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
-    const actor = this.d.actors.get(actorId);
-    const desc = { actorId, className: actor?.className ?? `actor ${actorId}`, methods: actor?.methods ?? [method] };
-    return this.submitActorCall(desc, method, args, options) as ObjectRef | ObjectRef[];
-  }
-
-  /** @internal Another process killed (noRestart) or crashed an actor this runtime owns through a handle. */
-  killOwnedActor(actorId: ActorId, noRestart: boolean): void {
-    if (!this.d.closed) this.d.actors.killActor(actorId, noRestart, noRestart ? "it was killed" : "killed through a handle by faults.killActor");
   }
 
   emit(event: string, payload: Record<string, unknown>): void {
