@@ -62,15 +62,24 @@ test("a task on node B calls an actor on node A through a handle it was given, a
   rt.kill(counter);
 });
 
-test("a handle a task returns works in the driver (the task's node owns the actor), inside a stored object too, and kill through it reaches the owner", async () => {
-  const counter = await rt.get(callers.makeCounter.options(onB).remote("nodeA"));
+test("a handle a task returns works in the driver (the task's node owns the actor), inside a stored object too; a crash and a kill through it reach the owner", async () => {
+  const counter = await rt.get(callers.makeCounter.options(onB).remote("nodeA", 1));
   assert.deepEqual(await rt.get(counter.add.remote(2)), { total: 2, pid: nodeA.pid });
   // Stored in an object of the driver, read by a task on the head's node: a third process calls it.
   const box = rt.put({ counter });
   const fromHead = await rt.get(callers.addThroughBox.options({ resources: { headOnly: 1 } }).remote(box, 3, 2));
   assert.deepEqual(fromHead.map((c) => [c.total, c.actorPid, c.callerPid]), [[5, nodeA.pid, cluster.head.pid], [8, nodeA.pid, cluster.head.pid]]);
-  rt.kill(counter);
-  await assert.rejects(rt.get(counter.add.remote(1)), (e: Error) => e instanceof ActorDiedError);
+  // A crash through the handle: its owner restarts it (maxRestarts 1), replaying every call, ours and the head
+  // node's; a second crash finds no restart left.
+  rt.faults.killActor(counter);
+  assert.deepEqual(await rt.get(counter.add.remote(1)), { total: 9, pid: nodeA.pid });
+  rt.faults.killActor(counter);
+  await assert.rejects(rt.get(counter.add.remote(1)), (e: Error) => e instanceof ActorDiedError && /no restarts left/.test(e.message));
+  // A kill through a handle: dead for good.
+  const other = await rt.get(callers.makeCounter.options(onB).remote("nodeA", 1));
+  assert.equal((await rt.get(other.add.remote(4))).total, 4);
+  rt.kill(other);
+  await assert.rejects(rt.get(other.add.remote(1)), (e: Error) => e instanceof ActorDiedError && /was killed/.test(e.message));
 });
 
 test("a second driver finds a named actor of the first through the head and calls it; the first sees the change", async () => {

@@ -37,7 +37,7 @@ export function addByName(name: string, n: number): Promise<CallOutcome> {
 }
 
 /** Creates a counter (this task's node owns it) that holds `resource`, and returns its handle. */
-export async function makeCounter(resource: string): Promise<Counter> {
+export async function makeCounter(resource: string, maxRestarts = 0): Promise<Counter> {
   const m = await current().module<typeof import("./cluster-tasks.js")>(new URL("./cluster-tasks.ts", import.meta.url));
-  return m.Counter.options({ resources: { [resource]: 0.5 } }).remote() as unknown as Counter;
+  return m.Counter.options({ resources: { [resource]: 0.5 }, maxRestarts }).remote() as unknown as Counter;
 }
