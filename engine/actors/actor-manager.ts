@@ -164,11 +164,17 @@ export class ActorManager {
         return;
       }
       if (claim.ok) { actor.awaitingResources = false; this.start(actor, node); return; }
-      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was not started: the name ${JSON.stringify(name)} is held by another process of the cluster (${claim.holder.owner})`));
+      this.notStarted(actor, `the name ${JSON.stringify(name)} is held by another process of the cluster (${claim.holder.owner})`);
     }, (error: Error) => {
       if (actor.state === "dead" || this.d.closed) return;
-      this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was not started: claiming the name ${JSON.stringify(name)} at the head failed: ${error.message}`));
+      this.notStarted(actor, `claiming the name ${JSON.stringify(name)} at the head failed: ${error.message}`);
     });
+  }
+
+  /** An actor that never started (its name was refused) dies; the thread it was placed on hosts it no more. */
+  private notStarted(actor: ActorEntry, why: string): void {
+    if (actor.worker >= 0) this.actorLoad[actor.worker]--;
+    this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was not started: ${why}`));
   }
 
   /** Sends a new actor where it was placed (or holds it until its resources fit), then the calls it holds. */
