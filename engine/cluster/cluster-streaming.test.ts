@@ -68,8 +68,12 @@ test("cancelling a generator on another node: next() rejects with TaskCancelledE
   const gen = s.slowly.options(streaming).remote(1_000, 20);
   const taken = [(await gen.next()).value!, (await gen.next()).value!];
   rt.cancel(gen);
+  const t0 = Date.now();
   await assert.rejects(async () => { for (;;) if ((await gen.next()).done) break; }, (e: Error) => e.name === "TaskCancelledError");
   assert.deepEqual((await rt.get(taken)).map((m) => m.i), [0, 1]);
+  // The node stopped it: its one worker runs the next generator at once, not after the 20 s this one had left.
+  assert.equal((await rt.get(await collect(s.count.options(streaming).remote(3)))).length, 3);
+  assert.ok(Date.now() - t0 < 10_000, `the node's worker was free again after ${Date.now() - t0} ms`);
 });
 
 test("a node lost mid-stream: the generator runs again elsewhere and the consumer sees each index once", async () => {
