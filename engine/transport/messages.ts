@@ -4,7 +4,7 @@ import type { ObjectId, TaskId, ActorId } from "../ids.js";
 import type { FunctionDescriptor } from "../remote.js";
 import type { TaskOptions, ActorOptions } from "../options.js";
 import type { WireError } from "../errors.js";
-import type { ActorHandleDescriptor } from "../refs.js";
+import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
 /** A task submitted from inside a worker; the driver registers it exactly as a driver submission. */
 export interface WireSubmission {
@@ -17,7 +17,8 @@ export interface WireSubmission {
   /** Refs nested inside the arguments: the driver holds them while the task can still read them. */
   nested: ObjectId[];
   options: TaskOptions;
-  actorCall?: { actorId: ActorId; method: string };
+  /** `owner`: the handle's (on a cluster), which may be another process's. */
+  actorCall?: { actorId: ActorId; method: string; owner?: ActorOwner; className?: string };
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
 }
 
@@ -47,7 +48,9 @@ export type DriverToWorker =
   | { t: "shared"; key: number; buffers: SharedArrayBuffer[] }
   | { t: "shared-drop"; key: number }
   /** A named actor was made (descriptor) or died (null): workers keep the names for current().getActor. */
-  | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null };
+  | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null }
+  /** This process joined a cluster as `owner`: the actors its workers create name it in their handles. */
+  | { t: "cluster-identity"; owner: ActorOwner };
 
 export type WorkerToDriver =
   | { t: "ready" }
@@ -77,4 +80,4 @@ export type WorkerToDriver =
   /** Objects this thread put and holds no ObjectRef to any more (see WorkerRefCounter.trackRef). */
   | { t: "refs"; drop: ObjectId[] }
   | { t: "cancel"; id: ObjectId; force: boolean }
-  | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };
+  | { t: "kill-actor"; actorId: ActorId; noRestart: boolean; owner?: ActorOwner };

@@ -117,6 +117,7 @@ export class WorkerRuntime {
       case "shared": this.sharedBuffers.set(m.key, m.buffers); break;
       case "shared-drop": this.sharedBuffers.delete(m.key); break;
       case "actor-name": this.api.setActorName(m.name, m.actor); break;
+      case "cluster-identity": this.api.setOwner(m.owner); break;
     }
   }
 }
