@@ -185,7 +185,7 @@ export class Connection {
 
   /** Stops reading and writing at once (the tests' stand-in for a lost machine). */
   destroy(): void {
-    this.closeNow("destroyed here");
+    this.closeNow("destroyed here", false, true);
   }
 
   /** Closes once what was sent has been flushed, so that a last message (a refusal) reaches the peer. */
@@ -193,9 +193,10 @@ export class Connection {
     this.closeNow("closed here", true);
   }
 
-  private closeNow(why: string, flush = false): void {
+  private closeNow(why: string, flush = false, dropQueued = false): void {
     if (this.closed) return;
-    if (flush) this.flush();
+    // What was sent before a close goes out first, as when every send was written at once.
+    if (!dropQueued) this.flush();
     this.closed = true;
     if (flush) {
       this.socket.end();
