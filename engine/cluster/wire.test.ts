@@ -81,6 +81,14 @@ test("a pull lands each chunk in the destination it was given, over a real conne
     assert.deepEqual(sizes, [size]);
     assert.equal(raw.bytes, destination);
     assert.ok(Buffer.from(destination).equals(Buffer.from(object)), "the bytes arrived intact");
+    // Two connections read at once (every client socket of a process reads into one buffer): both arrive intact.
+    const other = new ObjectPuller(undefined);
+    try {
+      const [a, b] = await Promise.all([puller.pull(`127.0.0.1:${server.port}`, "k"), other.pull(`127.0.0.1:${server.port}`, "k")]);
+      assert.ok(Buffer.from(a.bytes).equals(Buffer.from(object)) && Buffer.from(b.bytes).equals(Buffer.from(object)));
+    } finally {
+      await other.close();
+    }
     // A key the holder does not have is an error, not a hang.
     await assert.rejects(puller.pull(`127.0.0.1:${server.port}`, "nope"), /not held here/);
     // The connection still serves requests whose replies have no target.

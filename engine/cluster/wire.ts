@@ -37,7 +37,7 @@ function macMatches(expected: string, got: unknown): boolean {
 
 /**
  * Where a socket's bytes go: to the handshake while it runs, then to its Connection. A server's sockets deliver
- * each read in a fresh buffer ('data'); a client's read into one buffer of its own, reused (see connect).
+ * each read in a fresh buffer ('data'); a client's read into one buffer, reused (see connect).
  */
 class SocketReads {
   listener: ((data: Buffer) => void) | undefined;
@@ -49,8 +49,13 @@ class SocketReads {
   }
 }
 
-/** A client socket's read buffer: one per connection, reused for every read (no fresh memory per read). */
+/**
+ * The buffer every client socket of this process reads into (no fresh memory per read). One is enough: a read
+ * is handed to its socket's reader before the next read happens, and the reader copies whatever it keeps
+ * (FrameReader's reusedReads), so a process with a thousand connections still holds one.
+ */
 const CLIENT_READ_BUFFER = 256 * 1024;
+let clientReadBuffer: Buffer | undefined;
 
 type Pending = { resolve: (f: Frame) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout; into?: BodyTarget };
 
@@ -310,7 +315,7 @@ export function connect(options: WireOptions & { host: string; port: number; tim
     const reads = new SocketReads();
     const socket = net.connect({
       host: options.host, port: options.port,
-      onread: { buffer: Buffer.allocUnsafe(CLIENT_READ_BUFFER), callback: (n: number, buffer: Uint8Array) => { reads.listener?.((buffer as Buffer).subarray(0, n)); return true; } },
+      onread: { buffer: clientReadBuffer ??= Buffer.allocUnsafe(CLIENT_READ_BUFFER), callback: (n: number, buffer: Uint8Array) => { reads.listener?.((buffer as Buffer).subarray(0, n)); return true; } },
     });
     socket.setNoDelay(true);
     const timer = setTimeout(() => { socket.destroy(); reject(new ConnectionError(`${peer}: could not connect within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`)); }, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
