@@ -127,7 +127,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         case: `${p.tasks.toLocaleString()} trivial tasks over 2 nodes (tasks/s)`, unit: "ops/s", loom: clusterRate,
         vs: "loom", peer: "loom standalone, two workers", peerValue: localRate,
         extra: { standaloneTwoWorkers: localRate }, ratio: clusterRate / localRate, ratioLabel: "loom cluster / loom standalone",
-        note: "each task is a request and a reply on a TCP connection; standalone: shared memory",
+        note: "each task is a request and a reply on a TCP connection (a turn's requests and replies go as one frame); standalone: shared memory",
       });
     } finally {
       await local.shutdown();

@@ -1,8 +1,11 @@
 // The sha256 of task modules as this node sees them, to refuse work whose module differs from the driver's copy
 // (SPEC "Cluster": code). One hash per file version: cached by URL and re-read when the file's mtime or size
-// changes. It does not import modules; the workers do.
+// changes. Every task asks, so the file's stat is shared by the tasks that ask while it runs: a thousand tasks
+// submitted together cost one stat, not a thousand trips through the thread pool. It does not import modules;
+// the workers do.
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LoomError } from "../errors.js";
 
@@ -16,6 +19,8 @@ interface HashEntry {
 export class ModuleHashes {
   /** url → the hash of the file version last seen; replaced when the file changes. */
   private readonly byUrl = new Map<string, HashEntry>();
+  /** url → its stat under way: callers that ask meanwhile wait for it rather than stat again. */
+  private readonly statting = new Map<string, Promise<Stats>>();
 
   /** The module's sha256 (hex) on this node; rejects with a LoomError when it is not a readable file. */
   async hashOf(url: string): Promise<string> {
@@ -25,7 +30,14 @@ export class ModuleHashes {
     } catch (e) {
       throw new LoomError(`module ${url} is not a file URL, so its copy cannot be compared: ${(e as Error).message}`);
     }
-    const s = await stat(path);
+    let statted = this.statting.get(url);
+    if (!statted) {
+      const p = statted = stat(path);
+      this.statting.set(url, p);
+      const done = () => { if (this.statting.get(url) === p) this.statting.delete(url); };
+      p.then(done, done);
+    }
+    const s = await statted;
     const cached = this.byUrl.get(url);
     if (cached && cached.mtimeMs === s.mtimeMs && cached.size === s.size) return cached.hash;
     const entry: HashEntry = { mtimeMs: s.mtimeMs, size: s.size, hash: readFile(path).then((b) => createHash("sha256").update(b).digest("hex")) };

@@ -185,6 +185,10 @@ test("a big argument and a big result move in chunks; the result is held until r
     assert.ok(xs instanceof Float64Array && xs.length === n);
     assert.equal(xs[n - 1], 2 * (n - 1));
     node.driver.send({ t: "release", keys: [info!.key!] });
+    // A reply on the same connection comes after the release was handled (frames keep their order on one
+    // connection; the test's command channel is another, with no order against it).
+    const after = await node.driver.request({ t: "pull", key: info!.key!, offset: 0, length: 1 });
+    assert.match(String((after.h.error as { message?: string } | undefined)?.message), /not held here/);
     assert.deepEqual(await node.command("held"), { held: 0 });
     await assert.rejects(puller.pull(node.address, info!.key!), (e: Error) => e instanceof ObjectLostError);
   } finally {

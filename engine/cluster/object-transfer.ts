@@ -2,7 +2,7 @@
 // object from a holder chunk by chunk (PULL_CHUNK_BYTES each, so no frame is big and other messages interleave),
 // with the bytes in flight from one process capped. Which objects a process holds, and under what key, is the
 // caller's (`RawSource`); the transfer knows only keys and bytes.
-import { connect, parseAddress, type Connection, type Frame, type Header } from "./wire.js";
+import { connect, parseAddress, type BodyTarget, type Connection, type Frame, type Header } from "./wire.js";
 import { PULL_CHUNK_BYTES } from "./messages.js";
 import type { RawObject, ContainedSource } from "../object-store/raw-object.js";
 import { LoomError, ObjectLostError, toWire, fromWire, type WireError } from "../errors.js";
@@ -53,8 +53,12 @@ function containedSources(list: unknown, what: string): ContainedSource[] | unde
   });
 }
 
-/** Bytes one puller keeps in flight from one holder at most. */
-const MAX_IN_FLIGHT_PER_HOLDER = 4 * PULL_CHUNK_BYTES;
+/**
+ * Bytes one puller keeps in flight from one holder at most. Chunks land in their destination as they arrive
+ * and the holder writes views of its store, so this bounds what sits in the sockets and the holder's write
+ * queue, not memory of the puller's own.
+ */
+export const MAX_IN_FLIGHT_PER_HOLDER = 4 * PULL_CHUNK_BYTES;
 
 /**
  * Pulls objects from holders, one connection per holder address (opened on first use, reopened after a close).
@@ -66,7 +70,11 @@ export class ObjectPuller {
   private readonly budget = new Map<string, { used: number; waiting: Array<() => void> }>();
   private closed = false;
 
-  constructor(private readonly token: string | undefined, private readonly onConnection?: (address: string, c: Connection) => void) {}
+  constructor(
+    private readonly token: string | undefined,
+    private readonly onConnection?: (address: string, c: Connection) => void,
+    private readonly maxInFlight = MAX_IN_FLIGHT_PER_HOLDER,
+  ) {}
 
   /** The connection to `address`, authenticated. */
   connection(address: string): Promise<Connection> {
@@ -101,36 +109,47 @@ export class ObjectPuller {
 
   /**
    * The first chunk tells the size; the others are asked for together, as many as the holder's byte budget
-   * lets be in flight, so the holder sends while this process copies the chunks that came.
+   * lets be in flight. Each chunk's body is copied from the socket straight into its place in `bytes` as it
+   * arrives (Connection.request's `into`): no buffer per chunk, one copy per byte.
    */
   private async pullNow(address: string, key: string, into?: (size: number) => Uint8Array): Promise<RawObject> {
     const c = await this.connection(address);
-    const first = await this.chunk(c, address, key, 0, PULL_CHUNK_BYTES);
+    let bytes: Uint8Array | undefined;
+    const allocate = (size: number) => (bytes = into ? into(size) : new Uint8Array(size));
+    /** Where the body of the chunk at `offset` goes; undefined (the reader's own buffer) for a reply that is not one. */
+    const placeOf = (offset: number): BodyTarget => (h, length) => {
+      if (h.error !== undefined) return undefined;
+      if (!bytes && offset === 0 && Number.isSafeInteger(h.size) && (h.size as number) >= 0) allocate(h.size as number);
+      return bytes && offset + length <= bytes.length ? bytes.subarray(offset, offset + length) : undefined;
+    };
+    const first = await this.chunk(c, address, key, 0, PULL_CHUNK_BYTES, placeOf(0));
     const size = first.h.size as number;
     if (!Number.isSafeInteger(size) || size < 0) throw new LoomError(`pull ${key} from ${address}: bad size ${String(size)}`);
     const flags = first.h.flags as number, hasRefs = first.h.hasRefs === true;
     const contains = hasRefs ? containedSources(first.h.contains, `pull ${key} from ${address}`) : undefined;
-    const bytes = into ? into(size) : new Uint8Array(size);
+    const all = bytes ?? allocate(size);
+    if (all.length !== size) throw new LoomError(`pull ${key} from ${address}: a destination of ${all.length} bytes for ${size}`);
     const place = (offset: number, body: Uint8Array, length: number) => {
       if (body.length !== length) throw new LoomError(`pull ${key} from ${address}: ${body.length} bytes at offset ${offset}, expected ${length}`);
-      bytes.set(body, offset);
+      // Already in place unless the reader had to buffer it (a reply it could not place).
+      if (body.buffer !== all.buffer || body.byteOffset !== all.byteOffset + offset) all.set(body, offset);
     };
     place(0, first.body, Math.min(size, PULL_CHUNK_BYTES));
     const rest: Promise<void>[] = [];
     for (let offset = PULL_CHUNK_BYTES; offset < size; offset += PULL_CHUNK_BYTES) {
       const length = Math.min(PULL_CHUNK_BYTES, size - offset);
-      rest.push(this.chunk(c, address, key, offset, length).then((reply) => place(offset, reply.body, length)));
+      rest.push(this.chunk(c, address, key, offset, length, placeOf(offset)).then((reply) => place(offset, reply.body, length)));
     }
     await Promise.all(rest);
-    return { flags, bytes, hasRefs, contains };
+    return { flags, bytes: all, hasRefs, contains };
   }
 
   /** One chunk, within the holder's byte budget; its error reply is thrown. */
-  private async chunk(c: Connection, address: string, key: string, offset: number, length: number): Promise<Frame> {
+  private async chunk(c: Connection, address: string, key: string, offset: number, length: number, into: BodyTarget): Promise<Frame> {
     await this.acquire(address, length);
     let reply: Frame;
     try {
-      reply = await c.request({ t: "pull", key, offset, length });
+      reply = await c.request({ t: "pull", key, offset, length }, undefined, undefined, into);
     } finally {
       this.releaseBudget(address, length);
     }
@@ -141,14 +160,14 @@ export class ObjectPuller {
   private acquire(address: string, bytes: number): Promise<void> {
     let b = this.budget.get(address);
     if (!b) this.budget.set(address, b = { used: 0, waiting: [] });
-    if (b.used === 0 || b.used + bytes <= MAX_IN_FLIGHT_PER_HOLDER) { b.used += bytes; return Promise.resolve(); }
+    if (b.used === 0 || b.used + bytes <= this.maxInFlight) { b.used += bytes; return Promise.resolve(); }
     return new Promise((resolve) => b!.waiting.push(() => { b!.used += bytes; resolve(); }));
   }
 
   private releaseBudget(address: string, bytes: number): void {
     const b = this.budget.get(address)!;
     b.used -= bytes;
-    while (b.waiting.length && (b.used === 0 || b.used < MAX_IN_FLIGHT_PER_HOLDER)) b.waiting.shift()!();
+    while (b.waiting.length && (b.used === 0 || b.used < this.maxInFlight)) b.waiting.shift()!();
   }
 
   async close(): Promise<void> {

@@ -60,6 +60,7 @@ class RawPeer {
     const hello = await this.frame("hello");
     const nonce = randomBytes(16).toString("hex");
     this.write(encodeFrame({ t: "auth", nonce, mac: mac(token, "client", String(hello.h.nonce), nonce) }));
+    this.reader.splitBatches = true; // after the handshake, a server sends small frames together as batches
     await this.frame("welcome");
   }
   destroy(): void {
@@ -71,7 +72,7 @@ class RawPeer {
 function junk(rand: () => number): Buffer {
   const n = Math.floor(rand() * 64);
   const bytes = Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
-  switch (Math.floor(rand() * 8)) {
+  switch (Math.floor(rand() * 10)) {
     case 0: return bytes; // noise
     case 1: { const b = Buffer.alloc(8); b.writeUInt32BE(0xffffffff, 0); return b; } // absurd length
     case 2: { const b = Buffer.alloc(8); b.writeUInt32BE(2, 0); return b; } // too short for a header length
@@ -79,6 +80,8 @@ function junk(rand: () => number): Buffer {
     case 4: { const h = Buffer.from("{not json"); const b = Buffer.alloc(8 + h.length); b.writeUInt32BE(4 + h.length, 0); b.writeUInt32BE(h.length, 4); h.copy(b, 8); return b; }
     case 5: return encodeFrame({ t: 7 } as never); // no message type
     case 6: return encodeFrame({ t: "nodes", rid: 1.5 }); // a bad request id
+    case 7: return encodeFrame({ t: "batch", hs: [{ t: "nodes", rid: 2 }], sizes: [n + 1] } as never, bytes); // a batch whose sizes overrun its body
+    case 8: return encodeFrame({ t: "batch", hs: [{ t: "batch", hs: [], sizes: [] }], sizes: [0] } as never); // a batch in a batch
     default: { const b = encodeFrame({ t: "nodes", rid: 1 }, bytes); return b.subarray(0, Math.max(1, Math.floor(rand() * b.length))); } // truncated
   }
 }

@@ -5,6 +5,9 @@
 // connection, and nothing a peer sends can throw out of this module.
 import net from "node:net";
 import { randomBytes, createHmac, timingSafeEqual } from "node:crypto";
+import { ConnectionError, encodeBatch, encodeFrame, FrameReader, type BodyTarget, type Frame, type Header } from "./frames.js";
+
+export { ConnectionError, encodeFrame, FrameReader, type BodyTarget, type Frame, type Header };
 
 /** Largest frame after authentication: a header and a body (object chunks are a few MiB). */
 export const MAX_FRAME_BYTES = 64 * 2 ** 20;
@@ -12,85 +15,11 @@ export const MAX_FRAME_BYTES = 64 * 2 ** 20;
 const MAX_HANDSHAKE_FRAME = 1024;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 const PROTOCOL_VERSION = 1;
-
-export interface Header {
-  /** The message type. */
-  t: string;
-  /** A request's id; its reply carries it as `re`. */
-  rid?: number;
-  re?: number;
-  [field: string]: unknown;
-}
-
-export interface Frame {
-  h: Header;
-  body: Uint8Array;
-}
-
 const EMPTY = new Uint8Array(0);
-/** Bodies from this size on are written apart from their header (see Connection.send). */
+/** Bodies from this size on are written apart from their header, never queued (see Connection.send). */
 const LARGE_BODY = 64 * 1024;
-
-export function encodeFrame(h: Header, body: Uint8Array = EMPTY): Buffer {
-  const head = Buffer.from(JSON.stringify(h));
-  const out = Buffer.allocUnsafe(8 + head.length + body.length);
-  out.writeUInt32BE(4 + head.length + body.length, 0);
-  out.writeUInt32BE(head.length, 4);
-  head.copy(out, 8);
-  out.set(body, 8 + head.length);
-  return out;
-}
-
-/** Splits a byte stream into frames; throws ConnectionError on a frame that is malformed or too big. */
-export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  constructor(public maxFrame: number) {}
-
-  push(data: Buffer): Frame[] {
-    this.chunks.push(data);
-    this.buffered += data.length;
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      // The length first (its 4 bytes may span chunks); the frame's bytes are joined only once they are all
-      // here: joining on every arrival copied a 4 MiB frame some 64 times over.
-      if (this.chunks[0]!.length < 4) this.join();
-      const length = this.chunks[0]!.readUInt32BE(0);
-      if (length < 4 || length > this.maxFrame) throw new ConnectionError(`frame of ${length} bytes (the limit is ${this.maxFrame})`);
-      if (this.buffered < 4 + length) break;
-      if (this.chunks[0]!.length < 4 + length) this.join();
-      const all = this.chunks[0]!;
-      const headerLength = all.readUInt32BE(4);
-      if (headerLength > length - 4 || headerLength === 0) throw new ConnectionError(`frame header of ${headerLength} bytes in a ${length}-byte frame`);
-      let h: unknown;
-      try {
-        h = JSON.parse(all.toString("utf8", 8, 8 + headerLength));
-      } catch {
-        throw new ConnectionError("frame header is not JSON");
-      }
-      if (typeof h !== "object" || h === null || Array.isArray(h) || typeof (h as Header).t !== "string") throw new ConnectionError("frame header has no message type");
-      const rid = (h as Header).rid, re = (h as Header).re;
-      if ((rid !== undefined && !Number.isSafeInteger(rid)) || (re !== undefined && !Number.isSafeInteger(re))) throw new ConnectionError("frame header has a bad request id");
-      // A view: the chunk it is in is never written again (the socket hands out fresh buffers).
-      const body = new Uint8Array(all.buffer, all.byteOffset + 8 + headerLength, length - 4 - headerLength);
-      frames.push({ h: h as Header, body });
-      const rest = all.subarray(4 + length);
-      if (rest.length) this.chunks[0] = rest; else this.chunks.shift();
-      this.buffered -= 4 + length;
-    }
-    return frames;
-  }
-
-  /** Joins every buffered chunk into one. */
-  private join(): void {
-    this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-  }
-}
-
-export class ConnectionError extends Error {
-  override name = "ConnectionError";
-}
+/** Queued small frames are written at once when they reach this many bytes (about). */
+const BATCH_BYTES = 256 * 1024;
 
 export interface WireOptions {
   /** The cluster token; undefined on a loopback-only cluster started without one (both ends must agree). */
@@ -106,7 +35,29 @@ function macMatches(expected: string, got: unknown): boolean {
   return timingSafeEqual(Buffer.from(expected), Buffer.from(got));
 }
 
-type Pending = { resolve: (f: Frame) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout };
+/**
+ * Where a socket's bytes go: to the handshake while it runs, then to its Connection. A server's sockets deliver
+ * each read in a fresh buffer ('data'); a client's read into one buffer, reused (see connect).
+ */
+class SocketReads {
+  listener: ((data: Buffer) => void) | undefined;
+
+  static ofDataEvents(socket: net.Socket): SocketReads {
+    const reads = new SocketReads();
+    socket.on("data", (data: Buffer) => reads.listener?.(data));
+    return reads;
+  }
+}
+
+/**
+ * The buffer every client socket of this process reads into (no fresh memory per read). One is enough: a read
+ * is handed to its socket's reader before the next read happens, and the reader copies whatever it keeps
+ * (FrameReader's reusedReads), so a process with a thousand connections still holds one.
+ */
+const CLIENT_READ_BUFFER = 256 * 1024;
+let clientReadBuffer: Buffer | undefined;
+
+type Pending = { resolve: (f: Frame) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout; into?: BodyTarget };
 
 /**
  * One authenticated connection. `onFrame` gets every frame that is not a reply to a request made here; a
@@ -120,8 +71,10 @@ export class Connection {
   private nextRid = 1;
   closed = false;
 
-  constructor(private readonly socket: net.Socket, private readonly reader: FrameReader, readonly peer: string) {
-    socket.on("data", (data: Buffer) => this.data(data));
+  constructor(private readonly socket: net.Socket, reads: SocketReads, private readonly reader: FrameReader, readonly peer: string) {
+    // A reply's body goes where its request said (ObjectPuller: a chunk straight into the object's segment).
+    reader.target = (h, length) => (h.re === undefined ? undefined : this.pending.get(h.re)?.into?.(h, length));
+    reads.listener = (data) => this.data(data);
     socket.on("close", () => this.closeNow("the connection closed"));
     socket.on("error", (e) => this.closeNow(`the connection failed: ${e.message}`));
   }
@@ -160,9 +113,27 @@ export class Connection {
     }
   }
 
-  send(h: Header, body?: Uint8Array): void {
+  /** Small frames sent in this turn, not yet written: they go together at its end (see send). */
+  private queued: Frame[] = [];
+  private queuedBytes = 0;
+  private flushPlanned = false;
+
+  /**
+   * Sends a frame. Small ones are queued and written together once the current turn's microtasks have run, or
+   * once BATCH_BYTES are queued: many as one `batch` frame, one alone as itself. A thousand task requests (or
+   * replies) submitted together thus cost a few socket writes, not a thousand. Frames keep their order: a big
+   * body first writes what is queued. A body is read when it is written: it must not change before then.
+   */
+  send(h: Header, body: Uint8Array = EMPTY): void {
     if (this.closed) return;
-    if (!body || body.length < LARGE_BODY) { this.socket.write(encodeFrame(h, body)); return; }
+    if (body.length < LARGE_BODY) {
+      this.queued.push({ h, body });
+      this.queuedBytes += body.length + 64;
+      if (this.queuedBytes >= BATCH_BYTES) this.flush();
+      else if (!this.flushPlanned) { this.flushPlanned = true; queueMicrotask(() => { this.flushPlanned = false; this.flush(); }); }
+      return;
+    }
+    this.flush();
     // A big body goes out as it is, after its prefix and header, not copied into one buffer with them (a view
     // of the store too: stored objects do not change, and the sender holds it until the reply).
     const head = Buffer.from(JSON.stringify(h));
@@ -176,12 +147,24 @@ export class Connection {
     this.socket.uncork();
   }
 
-  /** Sends a request and resolves with its reply; rejects when the connection closes or the time runs out. */
-  request(h: Header, body?: Uint8Array, timeoutMs?: number): Promise<Frame> {
+  /** Writes the queued frames. */
+  private flush(): void {
+    if (this.queued.length === 0 || this.socket.destroyed) { this.queued = []; this.queuedBytes = 0; return; }
+    const frames = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.socket.write(frames.length === 1 ? encodeFrame(frames[0]!.h, frames[0]!.body) : encodeBatch(frames));
+  }
+
+  /**
+   * Sends a request and resolves with its reply; rejects when the connection closes or the time runs out.
+   * `into` names where the reply's body is to be copied as it arrives (the reply's frame then has that view).
+   */
+  request(h: Header, body?: Uint8Array, timeoutMs?: number, into?: BodyTarget): Promise<Frame> {
     if (this.closed) return Promise.reject(new ConnectionError(`${this.peer}: the connection is closed`));
     const rid = this.nextRid++;
     return new Promise<Frame>((resolve, reject) => {
-      const p: Pending = { resolve, reject };
+      const p: Pending = { resolve, reject, into };
       if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => { this.pending.delete(rid); reject(new ConnectionError(`${this.peer}: no reply to ${h.t} within ${timeoutMs} ms`)); }, timeoutMs);
         p.timer.unref?.();
@@ -207,7 +190,7 @@ export class Connection {
 
   /** Stops reading and writing at once (the tests' stand-in for a lost machine). */
   destroy(): void {
-    this.closeNow("destroyed here");
+    this.closeNow("destroyed here", false, true);
   }
 
   /** Closes once what was sent has been flushed, so that a last message (a refusal) reaches the peer. */
@@ -215,8 +198,10 @@ export class Connection {
     this.closeNow("closed here", true);
   }
 
-  private closeNow(why: string, flush = false): void {
+  private closeNow(why: string, flush = false, dropQueued = false): void {
     if (this.closed) return;
+    // What was sent before a close goes out first, as when every send was written at once.
+    if (!dropQueued) this.flush();
     this.closed = true;
     if (flush) {
       this.socket.end();
@@ -235,11 +220,12 @@ export class Connection {
 }
 
 /** Reads frames until `want` arrives (the handshake), failing on anything else, a bad frame, or the timeout. */
-function handshakeStep(socket: net.Socket, reader: FrameReader, want: string, peer: string): Promise<{ frame: Frame; rest: Frame[] }> {
+function handshakeStep(socket: net.Socket, reads: SocketReads, reader: FrameReader, want: string, peer: string): Promise<{ frame: Frame; rest: Frame[] }> {
   return new Promise((resolve, reject) => {
     const done = (error?: Error, result?: { frame: Frame; rest: Frame[] }) => {
       clearTimeout(timer);
-      socket.off("data", onData); socket.off("close", onClose); socket.off("error", onClose);
+      if (reads.listener === onData) reads.listener = undefined;
+      socket.off("close", onClose); socket.off("error", onClose);
       if (error) reject(error); else resolve(result!);
     };
     const onData = (data: Buffer) => {
@@ -252,7 +238,7 @@ function handshakeStep(socket: net.Socket, reader: FrameReader, want: string, pe
     };
     const onClose = () => done(new ConnectionError(`${peer}: the connection closed during the handshake (a wrong token?)`));
     const timer = setTimeout(() => done(new ConnectionError(`${peer}: no ${want} within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
-    socket.on("data", onData); socket.on("close", onClose); socket.on("error", onClose);
+    reads.listener = onData; socket.on("close", onClose); socket.on("error", onClose);
   });
 }
 
@@ -278,10 +264,11 @@ export function listen(
     socket.setNoDelay(true);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
+    const reads = SocketReads.ofDataEvents(socket);
     const serverNonce = randomBytes(16).toString("hex");
     socket.on("error", () => {});
     socket.write(encodeFrame({ t: "hello", v: PROTOCOL_VERSION, nonce: serverNonce }));
-    handshakeStep(socket, reader, "auth", peer).then(({ frame, rest }) => {
+    handshakeStep(socket, reads, reader, "auth", peer).then(({ frame, rest }) => {
       const clientNonce = frame.h.nonce;
       if (typeof clientNonce !== "string" || !/^[0-9a-f]{32}$/.test(clientNonce) || !macMatches(mac(options.token, "client", serverNonce, clientNonce), frame.h.mac)) {
         socket.write(encodeFrame({ t: "denied", reason: "the token does not match" }));
@@ -292,7 +279,8 @@ export function listen(
       }
       if (rest.length) throw new ConnectionError(`${peer}: sent frames before the handshake ended`);
       reader.maxFrame = MAX_FRAME_BYTES;
-      const c = new Connection(socket, reader, peer);
+      reader.splitBatches = true;
+      const c = new Connection(socket, reads, reader, peer);
       connections.add(c);
       c.onClose(() => connections.delete(c));
       socket.write(encodeFrame({ t: "welcome", mac: mac(options.token, "server", clientNonce, serverNonce) }));
@@ -324,14 +312,18 @@ export function listen(
 export function connect(options: WireOptions & { host: string; port: number; timeoutMs?: number }): Promise<Connection> {
   const peer = `${options.host}:${options.port}`;
   return new Promise<Connection>((resolve, reject) => {
-    const socket = net.connect({ host: options.host, port: options.port });
+    const reads = new SocketReads();
+    const socket = net.connect({
+      host: options.host, port: options.port,
+      onread: { buffer: clientReadBuffer ??= Buffer.allocUnsafe(CLIENT_READ_BUFFER), callback: (n: number, buffer: Uint8Array) => { reads.listener?.((buffer as Buffer).subarray(0, n)); return true; } },
+    });
     socket.setNoDelay(true);
     const timer = setTimeout(() => { socket.destroy(); reject(new ConnectionError(`${peer}: could not connect within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`)); }, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     const fail = (e: Error) => { clearTimeout(timer); socket.destroy(); reject(e); };
     socket.once("error", (e) => fail(new ConnectionError(`${peer}: ${e.message}`)));
     socket.once("connect", () => {
-      const reader = new FrameReader(MAX_HANDSHAKE_FRAME);
-      handshakeStep(socket, reader, "hello", peer).then(async ({ frame, rest: early }) => {
+      const reader = new FrameReader(MAX_HANDSHAKE_FRAME, true);
+      handshakeStep(socket, reads, reader, "hello", peer).then(async ({ frame, rest: early }) => {
         const serverNonce = frame.h.nonce;
         // A server that speaks before our auth is not following the protocol (a replay of a recorded session).
         if (early.length) throw new ConnectionError(`${peer}: sent frames before our auth`);
@@ -339,14 +331,16 @@ export function connect(options: WireOptions & { host: string; port: number; tim
         if (typeof serverNonce !== "string" || !/^[0-9a-f]{32}$/.test(serverNonce)) throw new ConnectionError(`${peer}: sent a bad challenge`);
         const clientNonce = randomBytes(16).toString("hex");
         socket.write(encodeFrame({ t: "auth", nonce: clientNonce, mac: mac(options.token, "client", serverNonce, clientNonce) }));
-        const { frame: welcome, rest } = await handshakeStep(socket, reader, "welcome", peer).catch((e: Error) => {
+        // The server's first frames may come in the same read as its welcome, and may be a batch.
+        reader.splitBatches = true;
+        const { frame: welcome, rest } = await handshakeStep(socket, reads, reader, "welcome", peer).catch((e: Error) => {
           throw new ConnectionError(`${e.message.replace(/ \(a wrong token\?\)$/, "")}: it refused our token (check LOOM_TOKEN, --token or ~/.loom/token)`);
         });
         if (!macMatches(mac(options.token, "server", clientNonce, serverNonce), welcome.h.mac)) throw new ConnectionError(`${peer}: could not prove it holds the cluster token`);
         clearTimeout(timer);
         socket.removeAllListeners("error");
         reader.maxFrame = MAX_FRAME_BYTES;
-        const c = new Connection(socket, reader, peer);
+        const c = new Connection(socket, reads, reader, peer);
         resolve(c);
         c.deliver(rest);
       }).catch(fail);
