@@ -46,7 +46,7 @@ import { WorkerProtocol } from "./worker-protocol.js";
 import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
-import type { NodeSummary } from "../api.js";
+import type { NodeSummary, TableSizes } from "../api.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -256,8 +256,11 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
-  tableSizes(): { tasks: number; objects: number; actors: number } {
-    return { tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size };
+  tableSizes(): TableSizes {
+    return {
+      tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size, segments: this.d.store.segments.size,
+      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.graphNodes.length,
+    };
   }
 
   /** init() hands over the dashboard it started, so that shutdown() closes it. */

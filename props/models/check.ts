@@ -134,11 +134,12 @@ export class LoomSession {
     return this.current;
   }
 
-  async check(input: ProgramUnderFaults): Promise<void> {
+  /** `run`: options for this run only, over the session's. */
+  async check(input: ProgramUnderFaults, run: RunOptions = {}): Promise<void> {
     const { rt, m } = await this.runtime();
     this.runs++;
     try {
-      const effective = await checkProgram(rt, m, input, this.options);
+      const effective = await checkProgram(rt, m, input, { ...this.options, ...run });
       for (const k of Object.keys(effective) as (keyof EffectiveFaults)[]) this.effectiveFaults[k] += effective[k];
       if (Object.values(effective).some((n) => n > 0)) this.runsWithEffectiveFaults++;
     } catch (error) {

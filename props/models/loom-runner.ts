@@ -46,6 +46,11 @@ export interface RunReport {
 export interface RunOptions {
   /** Per get: longer than this is a hang (default 10 s). */
   getTimeoutMs?: number;
+  /**
+   * What becomes of the run's actors at its end: "kill" them (default), or "drop" the driver's handles, so the
+   * engine ends them as their handles are collected (unnamed actors with no handle left are terminated).
+   */
+  actorsAtEnd?: "kill" | "drop";
 }
 
 /** Actors survive any number of kills, and a call in flight when they die is retried after the replay. */
@@ -98,8 +103,9 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
     effective.crashes += fired;
     log.push(`crash points: ${crashes.length} armed, ${fired} fired`);
   }
-  // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
-  for (const a of actors) rt.kill(a);
+  // The runtime outlives this run: end its actors, so later kills of their threads do not replay them (dropped
+  // ones end once the driver collects their handles).
+  if (options.actorsAtEnd !== "drop") for (const a of actors) rt.kill(a);
   return { observations, log, effective };
 
   async function runStep(i: number, st: Step): Promise<void> {
