@@ -116,7 +116,7 @@ export class Runtime implements Backend, RefOwner {
     d.args = new ArgumentEncoder(d);
     d.tasks = new TaskManager(d);
     d.objects = new ObjectDirectory(d);
-    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED, (id) => d.streams.producerOf(id));
+    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED, (id) => d.streams.producerOf(id), (id) => d.actors.handlesGone(id));
     d.waiters = new SealWaiters(d);
     d.reader = new ObjectReader(d);
     d.recovery = new RecoveryManager(d);
@@ -233,7 +233,7 @@ export class Runtime implements Backend, RefOwner {
     const id = this.d.actors.namedActors.get(name);
     const a = id === undefined ? undefined : this.d.actors.get(id);
     if (!a || a.state === "dead") throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
-    return makeActorHandle<T>(this, this.d.actors.descriptorOf(a));
+    return this.d.refs.trackHandle(makeActorHandle<T>(this, this.d.actors.descriptorOf(a)), a.id);
   }
 
   graph(): { nodes: GraphNode[]; edges: GraphEdge[] } {
@@ -404,9 +404,7 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     actor.create.sharedKey = sharedKey;
-    const handle = makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
-    if (options.name === undefined) this.d.actors.handleFinalizer.register(handle, actor.id);
-    return handle;
+    return this.d.refs.trackHandle(makeActorHandle(this, { actorId: actor.id, className: actor.className, methods }), actor.id);
   }
 
   submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
@@ -443,11 +441,6 @@ export class Runtime implements Backend, RefOwner {
   /** RefOwner: counts a new ObjectRef made in the driver (see reference-counter.ts). */
   trackRef(ref: ObjectRef): void {
     this.d.refs.trackRef(ref);
-  }
-
-  /** Called by the value codec when this runtime encodes an actor handle (see ActorManager.handleGone). */
-  actorEncoded(descriptor: ActorHandleDescriptor): void {
-    this.d.actors.actorEncoded(descriptor);
   }
 
   /** Resolves when the object is sealed and readable in this thread (its segment known). */

@@ -3,7 +3,7 @@
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { WorkerCrashedError } from "../errors.js";
-import { taskIdOfObject, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
+import { taskIdOfObject, actorHandleObjectId, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
 import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import type { DriverContext } from "./driver-context.js";
@@ -131,10 +131,13 @@ export class WorkerProtocol {
       // A re-executed parent submits the same child again: reuse it; it is not run twice. Its new refs there
       // hold its results again.
       if (!spec.actorCreate) this.d.refs.holdResultsForThread(index, existing, spec.parentId);
+      else this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
     }
     if (spec.actorCreate) {
       this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options);
+      // The thread's handle, counted there: held until it reports none left, or the plain task that made it ends.
+      this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
     }
     if (spec.actorCall) {

@@ -5,7 +5,7 @@ import type { Core } from "../wasm/core.js";
 import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError } from "../errors.js";
-import { childTaskId, objectIdOf, formatTaskId, type TaskId, type ActorId } from "../ids.js";
+import { childTaskId, objectIdOf, actorHandleObjectId, formatTaskId, type TaskId, type ActorId } from "../ids.js";
 import { ObjectRef, isObjectRef, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
@@ -98,7 +98,9 @@ export class WorkerApi implements Backend {
     const { payload, deps, nested } = this.encodeArgs(args);
     const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options } };
     this.link.post({ t: "submit", spec });
-    return makeActorHandle(this, { actorId, className: cls.name, methods });
+    // The driver holds the actor for this thread (see WorkerProtocol.submitFromWorker) while its handles live here.
+    this.refs.expectRefs(actorHandleObjectId(actorId));
+    return this.refs.trackHandle(makeActorHandle(this, { actorId, className: cls.name, methods }), actorId);
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
