@@ -44,6 +44,8 @@ export class WorkerProtocol {
         break;
       }
       case "segment": {
+        // Sealed otherwise already (a cancellation), or freed: the writer's seal fails, its segment is no object's.
+        if (!this.d.objects.takesSegment(m.id)) { this.d.objects.segmentLost(m.id, undefined); break; }
         this.d.store.keepSegment(m.id, m.segment);
         this.d.objects.segmentStored(m.id, m.sum);
         const o = this.d.objects.get(m.id);
@@ -134,8 +136,10 @@ export class WorkerProtocol {
       else this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
     }
+    // Sent to every thread before the task is dispatched (see ArgumentEncoder.share).
+    const sharedKey = spec.shared?.length ? this.d.args.share(spec.taskId, spec.shared) : undefined;
     if (spec.actorCreate) {
-      this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options);
+      this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options).create.sharedKey = sharedKey;
       // The thread's handle, counted there: held until it reports none left, or the plain task that made it ends.
       this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
@@ -146,12 +150,14 @@ export class WorkerProtocol {
       const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, spec.nested, resolved);
       entry.actorId = spec.actorCall.actorId;
       entry.method = spec.actorCall.method;
+      entry.sharedKey = sharedKey;
       this.d.refs.holdResultsForThread(index, entry, spec.parentId);
       this.d.dispatcher.dispatch(entry);
       return;
     }
     const resolved = resolveTaskOptions(spec.options);
     const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "task", this.d.functions.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, spec.nested, resolved);
+    entry.sharedKey = sharedKey;
     this.d.refs.holdResultsForThread(index, entry, spec.parentId);
     if (resolved.resources !== DEFAULT_RESOURCES) this.d.resources.noteIfInfeasible(resolved.resources, entry.id, entry.name);
     this.d.dispatcher.dispatch(entry);

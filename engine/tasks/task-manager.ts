@@ -324,6 +324,9 @@ export class TaskManager {
       if (ex.objState(o.entry) === L.OBJ_SEALED) continue;
       const where = this.d.store.writeError(id, error);
       released += this.d.objects.seal(o, where);
+      // A segment its worker announced before this seal won (a cancelled task still finishing) is no object's.
+      const announced = this.d.store.segments.get(id);
+      if (announced && !(ex.objFlags(o.entry) & L.FLAG_SEGMENT)) this.d.objects.segmentLost(id, announced);
     }
     this.d.parkWake.notifyWorkers(released);
   }

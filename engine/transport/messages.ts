@@ -19,6 +19,8 @@ export interface WireSubmission {
   options: TaskOptions;
   actorCall?: { actorId: ActorId; method: string };
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
+  /** SharedArrayBuffers the arguments share with the task, named in the payload under the key `taskId`. */
+  shared?: SharedArrayBuffer[];
 }
 
 /** A result written by a worker, for the driver to seal (see TaskCompleter.beginSeals). */
