@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { init } from "loom-dag";
 import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
+import { propsRuntimeOptions } from "./models/loom-runner.js";
 import { knownBugFor } from "./regressions.js";
 import { MemorySampler, sampleLine, type MemorySample } from "./memory/memory-sampler.js";
 import { flatVerdict, DEFAULT_LIMITS } from "./memory/flat-verdict.js";
@@ -51,7 +52,7 @@ if (memoryEveryMs !== undefined && typeof (globalThis as { gc?: unknown }).gc !=
   process.exit(2);
 }
 
-const session = new LoomSession(() => init({ workers }), { getTimeoutMs: Number(values["get-timeout-ms"]) });
+const session = new LoomSession(() => init(propsRuntimeOptions(workers)), { getTimeoutMs: Number(values["get-timeout-ms"]) });
 const deadline = Date.now() + minutes * 60_000;
 const tolerated = new Map<string, number>();
 const failures: Array<{ seed: number; path: string; counterexample: string; error: string }> = [];
@@ -120,6 +121,7 @@ if (sampler) {
 await session.close();
 console.log(`\n${seeds} seeds, ${session.runs} program runs (${session.runtimes} runtimes), ${failures.length} failure(s)`);
 console.log(`faults that took effect: ${JSON.stringify(session.effectiveFaults)}; runs with at least one: ${session.runsWithEffectiveFaults}`);
+console.log(`steps by shape: ${[...session.shapes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
 for (const [id, n] of tolerated) console.log(`open engine bug ${id}: ${n} run(s) with exactly its symptom (not counted as failures)`);
 for (const f of failures) console.log(`failed: seed=${f.seed} path="${f.path}"`);
 process.exitCode = failures.length || (memoryGrew && values.strict) ? 1 : 0;

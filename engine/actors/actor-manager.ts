@@ -34,6 +34,8 @@ export interface ActorEntry {
   lastCall?: TaskId;
   deathError?: WireError;
   resources: Resources;
+  /** A handle of it may have gone to another process of a cluster: never terminated for lost handles. */
+  escaped?: boolean;
   /** Its handles are all gone: it ends once its pending calls finish (see handlesGone). */
   terminateWhenIdle?: boolean;
   /**
@@ -64,8 +66,11 @@ export class ActorManager {
   values(): IterableIterator<ActorEntry> { return this.actors.values(); }
   get size(): number { return this.actors.size; }
 
+  /** On a cluster, a handle names this process as the actor's owner: others send their calls here. */
   descriptorOf(actor: ActorEntry): ActorHandleDescriptor {
-    return { actorId: actor.id, className: actor.className, methods: actor.methods };
+    const d: ActorHandleDescriptor = { actorId: actor.id, className: actor.className, methods: actor.methods };
+    if (this.d.cluster) d.owner = this.d.cluster.owner;
+    return d;
   }
 
   /** Starts the actors whose resources now fit, oldest first: the constructor, then every call they hold. */
@@ -88,16 +93,27 @@ export class ActorManager {
    */
   handlesGone(id: ActorId): void {
     const actor = this.actors.get(id);
-    if (!actor || this.d.closed || actor.state === "dead" || actor.name !== undefined) return;
+    if (!actor || this.d.closed || actor.state === "dead" || actor.escaped || actor.name !== undefined) return;
     actor.terminateWhenIdle = true;
     this.terminateIfIdle(actor);
   }
 
   terminateIfIdle(actor: ActorEntry): void {
-    if (!actor.terminateWhenIdle || actor.state === "dead") return;
+    if (!actor.terminateWhenIdle || actor.state === "dead" || actor.escaped) return;
     const busy = actor.create.state === "pending" || actor.create.state === "running" ||
       actor.log.some((call) => call.state === "pending" || call.state === "running");
     if (!busy) this.killActor(actor.id, true, "its handles are all gone");
+  }
+
+  /**
+   * A handle of this actor is held by an encoded value (a task's arguments, a stored value, a borrow). On a
+   * cluster that value may go to another process, whose handles are not counted here: the actor is kept
+   * (never terminated for lost handles), as before handles were counted.
+   */
+  handleHeldByValue(id: ActorId): void {
+    if (!this.d.cluster) return;
+    const actor = this.actors.get(id);
+    if (actor) actor.escaped = true;
   }
 
   createActorEntry(
@@ -107,7 +123,8 @@ export class ActorManager {
     const actorId = taskId as unknown as ActorId;
     if (options.name !== undefined) {
       const existing = this.namedActors.get(options.name);
-      if (existing !== undefined && this.actors.get(existing)?.state === "alive") {
+      const elsewhere = this.d.cluster?.link.names.lookup(options.name);
+      if ((existing !== undefined && this.actors.get(existing)?.state === "alive") || (elsewhere && this.d.cluster!.foreign.isForeign(elsewhere))) {
         throw new LoomError(`an actor named ${JSON.stringify(options.name)} already exists; pick another name or kill it first`);
       }
     }
@@ -126,27 +143,68 @@ export class ActorManager {
     if (options.name !== undefined) {
       this.namedActors.set(options.name, actorId);
       this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
+      if (this.d.cluster) {
+        // Names are the cluster's: it starts once the head gave it the name (another process may hold it).
+        actor.awaitingResources = true;
+        this.claimName(actor, options.name, node);
+        return actor;
+      }
     }
+    this.start(actor, node);
+    return actor;
+  }
+
+  /**
+   * Claims the actor's name at the head, then starts it; a name another live process holds kills it, and its
+   * calls fail with an ActorDiedError naming the holder (the constructor never runs).
+   */
+  private claimName(actor: ActorEntry, name: string, node: string | null | undefined): void {
+    const cluster = this.d.cluster!;
+    cluster.link.names.claim(name, this.descriptorOf(actor)).then((claim) => {
+      if (actor.state === "dead" || this.d.closed) {
+        if (claim.ok && !this.d.closed) cluster.link.names.release(name).catch(() => {}); // it died while claiming
+        return;
+      }
+      if (claim.ok) { actor.awaitingResources = false; this.start(actor, node); return; }
+      this.notStarted(actor, `the name ${JSON.stringify(name)} is held by another process of the cluster (${claim.holder.owner})`);
+    }, (error: Error) => {
+      if (actor.state === "dead" || this.d.closed) return;
+      this.notStarted(actor, `claiming the name ${JSON.stringify(name)} at the head failed: ${error.message}`);
+    });
+  }
+
+  /** An actor that never started (its name was refused) dies; the thread it was placed on hosts it no more. */
+  private notStarted(actor: ActorEntry, why: string): void {
+    if (actor.worker >= 0) this.actorLoad[actor.worker]--;
+    this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was not started: ${why}`));
+  }
+
+  /** Sends a new actor where it was placed (or holds it until its resources fit), then the calls it holds. */
+  private start(actor: ActorEntry, node: string | null | undefined): void {
+    const create = actor.create;
+    const resources = actor.resources;
+    const pendingCalls = () => { for (const call of actor.log) if (call.state === "pending") this.dispatchActorTask(call); };
     if (node === null) {
       // No node of the cluster offers its resources yet: it starts when one joins.
       actor.awaitingResources = true;
       this.d.cluster!.awaitNode(actor);
-      return actor;
+      return;
     }
     if (node !== undefined) {
       // Its node admits it (resources are the node's); the driver sends it there in order.
       this.d.cluster!.hostActor(actor, node);
       this.d.dispatcher.dispatch(create);
-      return actor;
+      pendingCalls();
+      return;
     }
     if (this.d.resources.fits(resources)) {
       this.d.resources.acquire(resources);
       this.d.dispatcher.dispatch(create);
+      pendingCalls();
     } else {
       actor.awaitingResources = true;
       this.actorsAwaitingResources.push(actor);
     }
-    return actor;
   }
 
   /** A worker for an actor (the placement policy: by default the one hosting the fewest), counted in its load. */
@@ -158,6 +216,8 @@ export class ActorManager {
 
 
   dispatchActorTask(entry: TaskEntry): void {
+    // A call on an actor another process owns goes to that owner.
+    if (entry.kind === "actor-method" && this.d.cluster?.foreign.has(entry.actorId)) { this.d.cluster.foreign.call(entry); return; }
     const actor = this.actors.get(entry.actorId!);
     if (entry.kind === "actor-method") {
       if (!actor || actor.state === "dead") {
@@ -313,6 +373,8 @@ export class ActorManager {
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
       this.namedActors.delete(actor.name);
       this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: null });
+      // Released only if we hold it (one that was refused is another's): the head checks the owner.
+      this.d.cluster?.link.names.release(actor.name).catch(() => {});
     }
     this.d.events.emit("actor:died", { actorId: actor.id, className: actor.className });
     this.abandonSlots(actor, threadAlive, actor.worker);

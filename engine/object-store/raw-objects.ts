@@ -34,7 +34,7 @@ export function exportRaw(d: RawDeps & Pick<DriverContext, "cluster">, id: Objec
   const raw = exportBytes(d, id);
   const cluster = d.cluster;
   if (!raw?.hasRefs || !cluster) return raw;
-  // Actor handles' counts are no objects to pull (and handles cannot yet move between nodes inside values).
+  // The rows that count actor handles are no objects to pull (ids.ts: actorHandleObjectId).
   return { ...raw, contains: d.objects.get(id)!.contains.filter((c) => !isActorHandleObject(c)).map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
 }
 

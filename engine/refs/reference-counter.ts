@@ -31,6 +31,8 @@ export class ReferenceCounter {
     private readonly producerOf: (id: ObjectId) => TaskId = taskIdOfObject,
     /** No handle of the actor is left: not in the driver, a worker, a task's arguments nor a stored value. */
     private readonly handlesGone: (actor: ActorId) => void = () => {},
+    /** A handle of the actor is held by an encoded value (see ActorManager.handleHeldByValue). */
+    private readonly handleHeldByValue: (actor: ActorId) => void = () => {},
   ) {}
 
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
@@ -94,7 +96,7 @@ export class ReferenceCounter {
   /** Counts an actor handle made or decoded in the driver until it is collected. */
   trackHandle<H extends object>(handle: H, actor: ActorId): H {
     const id = actorHandleObjectId(actor);
-    this.incRef(id);
+    this.holdRow(id);
     this.finalizer.register(handle, id);
     return handle;
   }
@@ -106,6 +108,12 @@ export class ReferenceCounter {
    * registration that others hold.
    */
   incRef(id: ObjectId): void {
+    if (isActorHandleObject(id)) this.handleHeldByValue(actorOfHandleObject(id));
+    this.holdRow(id);
+  }
+
+  /** One more hold on a row (a placeholder while the object is unknown: see incRef). */
+  private holdRow(id: ObjectId): void {
     const o = this.objects.get(id);
     if (o) o.refs++;
     else this.objects.set(id, { id, entry: 0, node: LOCAL_NODE, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: NONE, lineageCounted: false });

@@ -54,6 +54,8 @@ export interface TaskEntry {
   timedOut?: boolean;
   /** Resources held while it runs through admission. */
   admitted: boolean;
+  /** The run that lent its admitted resources while a lost argument was rebuilt (see TaskDispatcher.lend). */
+  lentRun?: number;
   /** Called once when this run settles (see finishTask): rebuilds of yields lost while it ran. */
   afterRun?: Array<() => void>;
   /** Yields of this streaming generator that its current run is to make again (a rebuild); see finishTask. */
