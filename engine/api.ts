@@ -270,5 +270,19 @@ export interface Runtime extends LoomApi {
    */
   nodes(): Promise<NodeSummary[]>;
   /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
-  tableSizes(): { tasks: number; objects: number; actors: number };
+  tableSizes(): TableSizes;
+}
+
+/** @internal Entries in the driver's tables (see {@link Runtime.tableSizes}). */
+export interface TableSizes {
+  /** Tasks the driver keeps (running, waiting, or kept as lineage). */
+  tasks: number;
+  objects: number;
+  actors: number;
+  /** Store segments the driver maps (big objects). */
+  segments: number;
+  /** Tasks whose SharedArrayBuffer arguments the workers keep. */
+  sharedArgs: number;
+  /** Graph nodes kept for rt.graph() (bounded: the oldest half goes past 100,000). */
+  graphNodes: number;
 }

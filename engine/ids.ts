@@ -7,7 +7,7 @@ export type ObjectId = number & { readonly __brand: "ObjectId" };
 export type ActorId = number & { readonly __brand: "ActorId" };
 export type WorkerId = number & { readonly __brand: "WorkerId" };
 
-/** Returns per task, so return index 0..62; index 63 is reserved. */
+/** Returns per task, so return index 0..62; index 63 counts an actor's handles (actorHandleObjectId). */
 export const MAX_RETURNS = 63;
 export const RETURN_SLOTS = 64;
 /** Ids of nested tasks live above this bit; the driver's own children count up from 1 below it. */
@@ -49,6 +49,21 @@ const STREAM_ITEM_BASE = 2 ** 31;
  */
 export function streamItemId(task: TaskId, index: number): ObjectId {
   return objectIdOf(childTaskId(task, STREAM_ITEM_BASE + index), 0);
+}
+/**
+ * Return index MAX_RETURNS (63) of an actor's creation task names no stored object: its row in the object table
+ * counts the actor's handles wherever they are (the driver's, workers', nested in task arguments and stored
+ * values), as Ray counts an actor's handles through its creation object. When the count ends, so does an
+ * unnamed actor (ReferenceCounter.decRef).
+ */
+export function actorHandleObjectId(actor: ActorId): ObjectId {
+  return objectIdOf(actor as unknown as TaskId, MAX_RETURNS);
+}
+export function isActorHandleObject(id: ObjectId): boolean {
+  return id % RETURN_SLOTS === MAX_RETURNS;
+}
+export function actorOfHandleObject(id: ObjectId): ActorId {
+  return Math.floor(id / RETURN_SLOTS) as ActorId;
 }
 export function taskIdOfObject(object: ObjectId): TaskId {
   return Math.floor(object / RETURN_SLOTS) as TaskId;

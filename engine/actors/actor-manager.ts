@@ -34,9 +34,9 @@ export interface ActorEntry {
   lastCall?: TaskId;
   deathError?: WireError;
   resources: Resources;
-  /** A handle of it went into a task's arguments or a stored value: it is never terminated for lost handles. */
+  /** A handle of it may have gone to another process of a cluster: never terminated for lost handles. */
   escaped?: boolean;
-  /** The driver's handles are all gone: it ends once its pending calls finish (see handleGone). */
+  /** Its handles are all gone: it ends once its pending calls finish (see handlesGone). */
   terminateWhenIdle?: boolean;
   /**
    * Its resources did not fit when it was made: neither its constructor nor its calls are sent to a thread
@@ -87,13 +87,11 @@ export class ActorManager {
   }
 
   /**
-   * As in Ray, an unnamed actor whose handles are all gone is terminated once its pending calls finish. The
-   * driver sees its own handle die; a handle that ever went into a task's arguments or a stored value may live
-   * on where the driver cannot see, so that actor is kept (escaped).
+   * As in Ray, an unnamed actor whose handles are all gone is terminated once its pending calls finish. Its
+   * handles are counted wherever they are (ReferenceCounter.trackHandle): in the driver, in a worker that made
+   * or borrowed one, in a running task's arguments, in a stored value. A named actor lives until killed.
    */
-  readonly handleFinalizer = new FinalizationRegistry<ActorId>((id) => this.handleGone(id));
-
-  private handleGone(id: ActorId): void {
+  handlesGone(id: ActorId): void {
     const actor = this.actors.get(id);
     if (!actor || this.d.closed || actor.state === "dead" || actor.escaped || actor.name !== undefined) return;
     actor.terminateWhenIdle = true;
@@ -107,10 +105,14 @@ export class ActorManager {
     if (!busy) this.killActor(actor.id, true, "its handles are all gone");
   }
 
-  /** Called by the value codec when this runtime encodes an actor handle (see handleGone). */
-  actorEncoded(descriptor: ActorHandleDescriptor): void {
-    if (this.d.cluster?.foreign.isForeign(descriptor)) return;
-    const actor = this.actors.get(descriptor.actorId);
+  /**
+   * A handle of this actor is held by an encoded value (a task's arguments, a stored value, a borrow). On a
+   * cluster that value may go to another process, whose handles are not counted here: the actor is kept
+   * (never terminated for lost handles), as before handles were counted.
+   */
+  handleHeldByValue(id: ActorId): void {
+    if (!this.d.cluster) return;
+    const actor = this.actors.get(id);
     if (actor) actor.escaped = true;
   }
 

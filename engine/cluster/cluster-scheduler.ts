@@ -6,7 +6,7 @@
 // Results and the objects nodes hold are RemoteObjects' (remote-objects.ts).
 import * as L from "../../core-wasm/shared/layout.js";
 import { LoomError, NodeDiedError, fromWire, type WireError } from "../errors.js";
-import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
+import { objectIdOf, formatTaskId, isActorHandleObject, type ObjectId } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
@@ -315,7 +315,8 @@ export class ClusterScheduler {
     try {
       const refs: Record<string, ObjectSource> = {};
       for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
-      for (const id of entry.nestedRefs) refs[String(id)] = await this.objects.sourceOf(id);
+      // An actor handle's count is no object to pull (ids.ts: actorHandleObjectId).
+      for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) refs[String(id)] = await this.objects.sourceOf(id);
       const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
       // A node with another copy of the module refuses the task (SPEC: code).
       const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
@@ -371,7 +372,7 @@ export class ClusterScheduler {
     const resends = this.resends.get(entry) ?? 0;
     if (!pullFailed || resends >= MAX_ARGUMENT_RESENDS || entry.kind !== "task") return false;
     this.resends.set(entry, resends + 1);
-    this.objects.holdersFailed([...entry.deps, ...entry.nestedRefs], `node ${node.info.nodeId} could not pull it`);
+    this.objects.holdersFailed([...entry.deps, ...entry.nestedRefs.filter((id) => !isActorHandleObject(id))], `node ${node.info.nodeId} could not pull it`);
     node.running.delete(entry);
     entry[REMOTE] = undefined;
     this.d.dispatcher.dispatch(entry);

@@ -38,7 +38,8 @@ export class GraphRecord {
   }
 }
 const EDGE_KINDS: EdgeKind[] = ["data", "control", "stateful"];
-const GRAPH_LIMIT = 100_000;
+/** The most graph nodes kept (see recordNode). */
+export const GRAPH_LIMIT = 100_000;
 
 export class GraphRecorder {
   graphNodes: GraphRecord[] = [];

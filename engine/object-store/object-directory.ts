@@ -105,6 +105,34 @@ export class ObjectDirectory {
     this.d.streams.forgetItem(o.id, this.isKept);
   }
 
+  /**
+   * Whether the segment a worker announced for `id` (its "segment" message, sent before its seal) may be the
+   * object's: it is still pending or being sealed, or the worker's seal won and no segment is known for it yet.
+   * Otherwise (the driver sealed the task's cancellation or failure first, an earlier run's value stands, or the
+   * object was freed) the worker's seal fails, and that segment is no object's (see segmentLost).
+   */
+  takesSegment(id: ObjectId): boolean {
+    const o = this.objects.get(id);
+    if (!o || o.entry === 0) return false;
+    const ex = this.d.core.exports;
+    const state = ex.objState(o.entry);
+    if (state === L.OBJ_PENDING || state === L.OBJ_SEALING) return true;
+    return state === L.OBJ_SEALED && (ex.objFlags(o.entry) & L.FLAG_SEGMENT) !== 0 && !this.d.store.segments.has(id);
+  }
+
+  /**
+   * A segment a worker wrote for `id` lost to another seal: dropped here if it was kept (it was announced
+   * before the driver sealed otherwise), and in every thread, the writer included.
+   */
+  segmentLost(id: ObjectId, segment: SharedArrayBuffer | undefined): void {
+    if (segment && this.d.store.segments.get(id) === segment) {
+      this.d.immutability?.released(id, undefined);
+      this.d.spill.forget(id);
+      this.d.store.dropSegment(id);
+    }
+    this.droppedSegments.push(id);
+  }
+
   flushDroppedSegments(): void {
     if (this.droppedSegments.length === 0) return;
     this.d.transport.broadcast({ t: "drop-segments", ids: this.droppedSegments.splice(0) });

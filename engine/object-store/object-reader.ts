@@ -24,7 +24,7 @@ export class ObjectReader {
   constructor(private readonly d: ObjectReaderDeps) {
     this.hooks = {
       ref: (id) => new ObjectRef(id, d.runtime),
-      actor: (desc) => makeActorHandle(d.runtime, desc),
+      actor: (desc) => d.refs.trackHandle(makeActorHandle(d.runtime, desc), desc.actorId),
     };
   }
 

@@ -4,7 +4,7 @@
 // the process that wrote them, which is why `hasRefs` travels with them.
 import * as L from "../../core-wasm/shared/layout.js";
 import { LoomError } from "../errors.js";
-import type { ObjectId } from "../ids.js";
+import { isActorHandleObject, type ObjectId } from "../ids.js";
 import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
 import { ARENA_OBJECT_LIMIT } from "./object-store.js";
 import type { DriverContext } from "../runtime/driver-context.js";
@@ -34,7 +34,8 @@ export function exportRaw(d: RawDeps & Pick<DriverContext, "cluster">, id: Objec
   const raw = exportBytes(d, id);
   const cluster = d.cluster;
   if (!raw?.hasRefs || !cluster) return raw;
-  return { ...raw, contains: d.objects.get(id)!.contains.map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
+  // The rows that count actor handles are no objects to pull (ids.ts: actorHandleObjectId).
+  return { ...raw, contains: d.objects.get(id)!.contains.filter((c) => !isActorHandleObject(c)).map((c) => ({ id: c, ...cluster.objects.sourceNow(c) })) };
 }
 
 /** exportRaw for a pull of an object still being made here (a result a value names): once it is sealed. */

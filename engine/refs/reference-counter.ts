@@ -1,7 +1,8 @@
 // Reference counting: local refs (ObjectRef instances), submitted and nested refs, refs held for worker threads
 // (their puts and borrows) and the results a parent's lineage pins. Decides when an object can go; the
-// object directory frees it.
-import { objectIdOf, taskIdOfObject, type ObjectId, type TaskId } from "../ids.js";
+// object directory frees it. Actor handles are counted the same way, on their actor's handle object
+// (ids.ts: actorHandleObjectId); when none is left anywhere, the actor manager hears of it.
+import { objectIdOf, taskIdOfObject, actorHandleObjectId, isActorHandleObject, actorOfHandleObject, type ObjectId, type TaskId, type ActorId } from "../ids.js";
 import type { ObjectRef } from "../refs.js";
 import { NONE, type TaskEntry } from "../tasks/task-entry.js";
 import { LOCAL_NODE, type ObjectEntry } from "../object-store/object-directory.js";
@@ -28,6 +29,10 @@ export class ReferenceCounter {
   constructor(
     private readonly objects: RefTable, private readonly tasks: TaskLookup, private readonly isSealed: (entry: number) => boolean,
     private readonly producerOf: (id: ObjectId) => TaskId = taskIdOfObject,
+    /** No handle of the actor is left: not in the driver, a worker, a task's arguments nor a stored value. */
+    private readonly handlesGone: (actor: ActorId) => void = () => {},
+    /** A handle of the actor is held by an encoded value (see ActorManager.handleHeldByValue). */
+    private readonly handleHeldByValue: (actor: ActorId) => void = () => {},
   ) {}
 
   private readonly finalizer = new FinalizationRegistry<ObjectId>((id) => this.decRef(id));
@@ -88,6 +93,14 @@ export class ReferenceCounter {
     this.finalizer.register(ref, ref.id);
   }
 
+  /** Counts an actor handle made or decoded in the driver until it is collected. */
+  trackHandle<H extends object>(handle: H, actor: ActorId): H {
+    const id = actorHandleObjectId(actor);
+    this.holdRow(id);
+    this.finalizer.register(handle, id);
+    return handle;
+  }
+
   /**
    * Takes a hold that a later decRef gives back. A hold on an object that is not known now (freed, or not yet
    * registered) is kept on a placeholder entry, as trackRef does: registerObject fills it in when the object is
@@ -95,6 +108,12 @@ export class ReferenceCounter {
    * registration that others hold.
    */
   incRef(id: ObjectId): void {
+    if (isActorHandleObject(id)) this.handleHeldByValue(actorOfHandleObject(id));
+    this.holdRow(id);
+  }
+
+  /** One more hold on a row (a placeholder while the object is unknown: see incRef). */
+  private holdRow(id: ObjectId): void {
     const o = this.objects.get(id);
     if (o) o.refs++;
     else this.objects.set(id, { id, entry: 0, node: LOCAL_NODE, refs: 1, isPut: false, sealedHere: false, freeWhenSealed: false, contains: NONE, lineageCounted: false });
@@ -104,6 +123,12 @@ export class ReferenceCounter {
     const o = this.objects.get(id);
     if (!o) return;
     if (--o.refs > 0) return;
+    if (isActorHandleObject(id)) {
+      // Nothing is stored under it: the row only counted handles.
+      this.objects.freeObject(o);
+      this.handlesGone(actorOfHandleObject(id));
+      return;
+    }
     const task = this.tasks.get(this.producerOf(id));
     const sealed = o.entry !== 0 && this.isSealed(o.entry);
     if (!sealed && task && task.state === "pending" || task?.state === "running") { o.freeWhenSealed = true; return; }

@@ -131,6 +131,39 @@ test("a worker that dies while it still holds the slot of a killed actor's call 
   assert.equal(await get(m.lengthOf.remote("after")), 5, "the runtime goes on with a replacement thread");
 });
 
+// ---- a cancelled task's result that loses to the cancellation's seal ----
+
+/**
+ * A cancelled (not killed) task whose code goes on writes its big result into a segment and announces it
+ * ("segment") before its seal, which then fails: the driver sealed the cancellation. Which of the two the driver
+ * reads first is a race; each order is made here by handing the driver the worker's message itself, while the
+ * task waits. Either way, once the ref is dropped, the store holds what it held before.
+ */
+for (const order of ["before", "after"] as const) {
+  test(`a cancelled task's result segment, announced ${order} the cancellation's seal, is not kept`, async () => {
+    const l = await rt.module<typeof import("../test-fixtures/late-results.js")>(new URL("../test-fixtures/late-results.ts", import.meta.url));
+    const protocol = (rt as unknown as { d: { protocol: { onWorkerMessage(index: number, m: unknown): void } } }).d.protocol;
+    const bytes = 256 * 1024;
+    await get(l.bigAfterGate.remote(new Int32Array(new SharedArrayBuffer(4)), new Int32Array([1]), 16, 1_000)); // warm: module imported
+    const base = await settledUsage();
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    let ref: any = l.bigAfterGate.remote(started, gate, bytes, 30_000);
+    assert.ok(await until(() => Atomics.load(started, 0) === 1, 20_000), "the task runs");
+    const announce = () => protocol.onWorkerMessage(0, { t: "segment", id: ref.id, segment: new SharedArrayBuffer(bytes + 64), refs: [] });
+    if (order === "before") announce();
+    rt.cancel(ref);
+    if (order === "after") announce();
+    await assert.rejects(get(ref), { name: "TaskCancelledError" });
+    Atomics.store(gate, 0, 1); // the task's own write now finds its object sealed
+    ref = undefined;
+    assert.ok(await until(() => {
+      const now = held(rt.storeUsage());
+      return now.segmentBytes === base.segmentBytes && now.objects === base.objects;
+    }, 10_000), `segment bytes ${rt.storeUsage().segmentBytes}, ${base.segmentBytes} before`);
+  });
+}
+
 // ---- the count of parked workers ----
 
 /** The core, read directly: the count is an engine internal that no API reports. */

@@ -139,6 +139,14 @@ test("SharedArrayBuffers in a task's arguments are shared with it, as postMessag
   assert.equal(((await rt.get(ref, { timeoutMs: 10_000 })) as Int32Array)[0], 0, "put copies: stored objects are immutable");
 });
 
+test("SharedArrayBuffers in the arguments of tasks and actors submitted inside a task are shared too", async () => {
+  const n = await rt.module<typeof import("../test-fixtures/nested-shared.js")>(new URL("../test-fixtures/nested-shared.ts", import.meta.url));
+  assert.deepEqual(await rt.get(n.childWritesOwnBuffer.remote(7), { timeoutMs: 20_000 }), [0, 7, 7, 0], "a child's writes reach the task that submitted it");
+  const sab = new SharedArrayBuffer(8);
+  assert.equal(await rt.get(n.passOn.remote(sab, 40), { timeoutMs: 20_000 }), true);
+  assert.deepEqual(Array.from(new Int32Array(sab)), [40, 41], "passed on from the driver through a task to its child and its actor");
+});
+
 test("an unnamed actor whose handles are all gone is terminated once its calls finish (as in Ray); a kept method keeps it", { skip: typeof globalThis.gc !== "function" && "needs --expose-gc (npm test passes it)" }, async () => {
   const base = rt.tableSizes().actors;
   const collect = async () => {

@@ -46,7 +46,7 @@ import { WorkerProtocol } from "./worker-protocol.js";
 import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
-import type { NodeSummary } from "../api.js";
+import type { NodeSummary, TableSizes } from "../api.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -117,7 +117,7 @@ export class Runtime implements Backend, RefOwner {
     d.args = new ArgumentEncoder(d);
     d.tasks = new TaskManager(d);
     d.objects = new ObjectDirectory(d);
-    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED, (id) => d.streams.producerOf(id));
+    d.refs = new ReferenceCounter(d.objects, d.tasks, (entry) => core.exports.objState(entry) === L.OBJ_SEALED, (id) => d.streams.producerOf(id), (id) => d.actors.handlesGone(id), (id) => d.actors.handleHeldByValue(id));
     d.waiters = new SealWaiters(d);
     d.reader = new ObjectReader(d);
     d.recovery = new RecoveryManager(d);
@@ -244,6 +244,7 @@ export class Runtime implements Backend, RefOwner {
     const elsewhere = this.d.cluster?.link.names.lookup(name);
     const desc = a && a.state !== "dead" ? this.d.actors.descriptorOf(a) : elsewhere && this.d.cluster!.foreign.isForeign(elsewhere) ? elsewhere : undefined;
     if (!desc) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
+    // Named actors are never terminated for lost handles; a foreign one is counted by its owner, not here.
     return makeActorHandle<T>(this, desc);
   }
 
@@ -267,8 +268,11 @@ export class Runtime implements Backend, RefOwner {
   }
 
   /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
-  tableSizes(): { tasks: number; objects: number; actors: number } {
-    return { tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size };
+  tableSizes(): TableSizes {
+    return {
+      tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size, segments: this.d.store.segments.size,
+      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.graphNodes.length,
+    };
   }
 
   /** init() hands over the dashboard it started, so that shutdown() closes it. */
@@ -412,9 +416,7 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     actor.create.sharedKey = sharedKey;
-    const handle = makeActorHandle(this, this.d.actors.descriptorOf(actor));
-    if (options.name === undefined) this.d.actors.handleFinalizer.register(handle, actor.id);
-    return handle;
+    return this.d.refs.trackHandle(makeActorHandle(this, this.d.actors.descriptorOf(actor)), actor.id);
   }
 
   submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
@@ -454,11 +456,6 @@ export class Runtime implements Backend, RefOwner {
   /** RefOwner: counts a new ObjectRef made in the driver (see reference-counter.ts). */
   trackRef(ref: ObjectRef): void {
     this.d.refs.trackRef(ref);
-  }
-
-  /** Called by the value codec when this runtime encodes an actor handle (see ActorManager.handleGone). */
-  actorEncoded(descriptor: ActorHandleDescriptor): void {
-    this.d.actors.actorEncoded(descriptor);
   }
 
   /** Resolves when the object is sealed and readable in this thread (its segment known). */

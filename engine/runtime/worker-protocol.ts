@@ -3,7 +3,7 @@
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { WorkerCrashedError } from "../errors.js";
-import { taskIdOfObject, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
+import { taskIdOfObject, actorHandleObjectId, formatTaskId, objectIdOf, idLo, idHi, DRIVER_TASK_ID, type TaskId } from "../ids.js";
 import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import type { DriverContext } from "./driver-context.js";
@@ -44,6 +44,8 @@ export class WorkerProtocol {
         break;
       }
       case "segment": {
+        // Sealed otherwise already (a cancellation), or freed: the writer's seal fails, its segment is no object's.
+        if (!this.d.objects.takesSegment(m.id)) { this.d.objects.segmentLost(m.id, undefined); break; }
         this.d.store.keepSegment(m.id, m.segment);
         this.d.objects.segmentStored(m.id, m.sum);
         const o = this.d.objects.get(m.id);
@@ -138,10 +140,15 @@ export class WorkerProtocol {
       // A re-executed parent submits the same child again: reuse it; it is not run twice. Its new refs there
       // hold its results again.
       if (!spec.actorCreate) this.d.refs.holdResultsForThread(index, existing, spec.parentId);
+      else this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
     }
+    // Sent to every thread before the task is dispatched (see ArgumentEncoder.share).
+    const sharedKey = spec.shared?.length ? this.d.args.share(spec.taskId, spec.shared) : undefined;
     if (spec.actorCreate) {
-      this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options);
+      this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options).create.sharedKey = sharedKey;
+      // The thread's handle, counted there: held until it reports none left, or the plain task that made it ends.
+      this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
       return;
     }
     if (spec.actorCall) {
@@ -153,6 +160,7 @@ export class WorkerProtocol {
       const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? desc.className}.${call.method}`, spec.payload, spec.deps, spec.nested, resolved);
       entry.actorId = call.actorId;
       entry.method = call.method;
+      entry.sharedKey = sharedKey;
       if (foreign) this.d.cluster!.foreign.fileCall(entry, desc as typeof desc & { owner: NonNullable<typeof desc.owner> }, spec.options.maxRetries);
       this.d.refs.holdResultsForThread(index, entry, spec.parentId);
       this.d.dispatcher.dispatch(entry);
@@ -160,6 +168,7 @@ export class WorkerProtocol {
     }
     const resolved = resolveTaskOptions(spec.options);
     const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "task", this.d.functions.functionId(spec.fn), resolved.name ?? spec.fn.name, spec.payload, spec.deps, spec.nested, resolved);
+    entry.sharedKey = sharedKey;
     this.d.refs.holdResultsForThread(index, entry, spec.parentId);
     if (resolved.resources !== DEFAULT_RESOURCES) this.d.resources.noteIfInfeasible(resolved.resources, entry.id, entry.name);
     this.d.dispatcher.dispatch(entry);

@@ -19,14 +19,21 @@ export class ArgumentEncoder {
     const shared = this.sharedScratch;
     const encoded: EncodedArgs & { sharedKey?: number } = encodeArgs(args, this.putBigArgument, this.payloads.alloc, this.d.runtime, shared);
     if (shared.buffers.length) {
-      // SharedArrayBuffers in the arguments are shared with the task, as postMessage shares them: every thread
-      // gets them by message before the task can run, under a key its payload names.
-      encoded.sharedKey = shared.key;
-      this.sharedBuffers.set(shared.key, shared.buffers);
-      this.d.transport.broadcast({ t: "shared", key: shared.key, buffers: shared.buffers });
+      encoded.sharedKey = this.share(shared.key, shared.buffers);
       this.sharedScratch = { key: shared.key + 1, buffers: [] };
     }
     return encoded;
+  }
+
+  /**
+   * SharedArrayBuffers in a call's arguments are shared with the task, as postMessage shares them: every thread
+   * gets them by message before the task can run, under the key its payload names. The driver's keys count up
+   * from 1; a task submitted in a worker names its own id (above 2^45, so never one of the driver's).
+   */
+  share(key: number, buffers: SharedArrayBuffer[]): number {
+    this.sharedBuffers.set(key, buffers);
+    this.d.transport.broadcast({ t: "shared", key, buffers });
+    return key;
   }
 
   /** Reused while no argument list holds a SharedArrayBuffer (nearly always): no allocation per call. */

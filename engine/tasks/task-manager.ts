@@ -3,7 +3,7 @@
 // runs is the dispatcher's; how a lost object comes back is the recovery manager's.
 import * as L from "../../core-wasm/shared/layout.js";
 import { TaskCancelledError, TaskTimeoutError, ReconstructionError } from "../errors.js";
-import { objectIdOf, taskIdOfObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, type ObjectId, type TaskId } from "../ids.js";
+import { objectIdOf, taskIdOfObject, isActorHandleObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, type ObjectId, type TaskId } from "../ids.js";
 import { ObjectRef } from "../refs.js";
 import type { ResolvedTaskOptions } from "../options.js";
 import { IdTable } from "../runtime/id-table.js";
@@ -47,6 +47,7 @@ export class TaskManager {
     // nested refs are not pinned: they are borrowed by the actor (held while it keeps them, then freed), and a
     // call stays in the actor's log for the actor's life, which would hold them as long.
     for (const d of nested.length && kind === "task" ? deps.concat(nested) : deps) {
+      if (isActorHandleObject(d)) continue; // an actor handle: held below, no lineage (nothing rebuilds an actor)
       const producer = this.tasks.get(this.d.streams.producerOf(d));
       if (producer && producer !== entry) {
         producer.lineageRefs++;
@@ -58,6 +59,9 @@ export class TaskManager {
         entry.heldPuts.push(d);
       }
     }
+    // An actor handle passed to an actor's method may stay in its state, which a restart rebuilds by replaying
+    // the call: held until the call is forgotten (it leaves the actor's log), not only while it runs.
+    if (kind === "actor-method") for (const d of nested) if (isActorHandleObject(d)) { this.d.refs.incRef(d); (entry.heldPuts === NONE ? (entry.heldPuts = []) : entry.heldPuts).push(d); }
     for (let i = 0; i < options.numReturns; i++) this.d.objects.registerObject(objectIdOf(id, i), false);
     // The task holds its arguments until it finishes.
     for (const d of deps) this.d.refs.incRef(d);
@@ -165,7 +169,9 @@ export class TaskManager {
     }
     entry.state = state;
     this.d.cluster?.taskEnded(entry);
-    if (entry.kind === "actor-method" && !entry.replay) {
+    // An actor whose handles went while it was busy ends when it is idle: after its last call, or its
+    // constructor when it had no calls (made and dropped at once).
+    if (entry.kind === "actor-method" && !entry.replay || entry.kind === "actor-create") {
       const actor = this.d.actors.get(entry.actorId!);
       if (actor?.terminateWhenIdle) queueMicrotask(() => this.d.actors.terminateIfIdle(actor));
     }
@@ -318,6 +324,9 @@ export class TaskManager {
       if (ex.objState(o.entry) === L.OBJ_SEALED) continue;
       const where = this.d.store.writeError(id, error);
       released += this.d.objects.seal(o, where);
+      // A segment its worker announced before this seal won (a cancelled task still finishing) is no object's.
+      const announced = this.d.store.segments.get(id);
+      if (announced && !(ex.objFlags(o.entry) & L.FLAG_SEGMENT)) this.d.objects.segmentLost(id, announced);
     }
     this.d.parkWake.notifyWorkers(released);
   }

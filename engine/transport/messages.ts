@@ -20,6 +20,8 @@ export interface WireSubmission {
   /** `owner`: the handle's (on a cluster), which may be another process's. */
   actorCall?: { actorId: ActorId; method: string; owner?: ActorOwner; className?: string };
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
+  /** SharedArrayBuffers the arguments share with the task, named in the payload under the key `taskId`. */
+  shared?: SharedArrayBuffer[];
 }
 
 /** A result written by a worker, for the driver to seal (see TaskCompleter.beginSeals). */

@@ -37,7 +37,7 @@ export class PayloadReader {
   constructor(private readonly core: Core, private readonly hooks: DecodeHooks, private readonly refs: WorkerRefCounter) {
     this.collectingHooks = {
       ref: (id) => { const r = new ObjectRef(id, this.refs, false); this.decodedRefs.push(r); return r; },
-      actor: (d) => this.hooks.actor(d),
+      actor: (d) => this.refs.trackHandle(this.hooks.actor(d) as object, d.actorId, true),
       shared: (key, index) => this.hooks.shared!(key, index),
     };
   }

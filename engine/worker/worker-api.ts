@@ -5,7 +5,7 @@ import type { Core } from "../wasm/core.js";
 import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError } from "../errors.js";
-import { childTaskId, objectIdOf, formatTaskId, type TaskId, type ActorId } from "../ids.js";
+import { childTaskId, objectIdOf, actorHandleObjectId, formatTaskId, type TaskId, type ActorId } from "../ids.js";
 import { ObjectRef, isObjectRef, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
@@ -58,9 +58,15 @@ export class WorkerApi implements Backend {
     return childTaskId((2 ** 44 + this.index) as TaskId, this.rootChildren++);
   }
 
-  /** Encodes an argument list; big or buffer-carrying arguments are put as objects and passed by ref. */
-  private encodeArgs(args: unknown[]): EncodedArgs {
-    return encodeArgs(args, (e) => this.putEncoded(e));
+  /**
+   * Encodes an argument list; big or buffer-carrying arguments are put as objects and passed by ref.
+   * SharedArrayBuffers are shared with the task, not copied, under the key `taskId` (see ArgumentEncoder.share).
+   */
+  private encodeArgs(args: unknown[], taskId: TaskId): EncodedArgs & { shared?: SharedArrayBuffer[] } {
+    const shared = { key: taskId as number, buffers: [] as SharedArrayBuffer[] };
+    const encoded: EncodedArgs & { shared?: SharedArrayBuffer[] } = encodeArgs(args, (e) => this.putEncoded(e), undefined, undefined, shared);
+    if (shared.buffers.length) encoded.shared = shared.buffers;
+    return encoded;
   }
 
   private putEncoded(e: EncodedValue): ObjectRef {
@@ -94,25 +100,27 @@ export class WorkerApi implements Backend {
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     refuseStreaming(options);
     const taskId = this.nextChildId();
-    const { payload, deps, nested } = this.encodeArgs(args);
-    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, nested, options } });
+    const { payload, deps, nested, shared } = this.encodeArgs(args, taskId);
+    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn, payload, deps, nested, options, shared } });
     return this.childRefs(taskId, (options.numReturns as number | undefined) ?? 1);
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     const taskId = this.nextChildId();
     const actorId = taskId as unknown as ActorId;
-    const { payload, deps, nested } = this.encodeArgs(args);
-    const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options } };
+    const { payload, deps, nested, shared } = this.encodeArgs(args, taskId);
+    const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options }, shared };
     this.link.post({ t: "submit", spec });
-    return makeActorHandle(this, this.owner ? { actorId, className: cls.name, methods, owner: this.owner } : { actorId, className: cls.name, methods });
+    // The driver holds the actor for this thread (see WorkerProtocol.submitFromWorker) while its handles live here.
+    this.refs.expectRefs(actorHandleObjectId(actorId));
+    return this.refs.trackHandle(makeActorHandle(this, this.owner ? { actorId, className: cls.name, methods, owner: this.owner } : { actorId, className: cls.name, methods }), actorId);
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     refuseStreaming(options);
     const taskId = this.nextChildId();
-    const { payload, deps, nested } = this.encodeArgs(args);
-    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method, owner: actor.owner, className: actor.className } } });
+    const { payload, deps, nested, shared } = this.encodeArgs(args, taskId);
+    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method, owner: actor.owner, className: actor.className }, shared } });
     return this.childRefs(taskId, (options.numReturns as number | undefined) ?? 1);
   }
 

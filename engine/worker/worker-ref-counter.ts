@@ -1,7 +1,8 @@
 // Counts this thread's ObjectRefs to the objects the driver holds for it (its puts, its children's results, refs
 // an actor call borrowed) and reports those it dropped. Does not decide when an object is freed: the driver does.
+// Actor handles count the same way, on their actor's handle object (ids.ts: actorHandleObjectId).
 import { ObjectRef, type RefOwner } from "../refs.js";
-import type { ObjectId } from "../ids.js";
+import { actorHandleObjectId, type ActorId, type ObjectId } from "../ids.js";
 import type { DriverLink } from "../transport/driver-link.js";
 import { taskContext } from "./task-context.js";
 
@@ -52,6 +53,27 @@ export class WorkerRefCounter implements RefOwner {
     this.putRefs.set(ref.id, this.putRefs.get(ref.id)! + 1);
     this.putRefFinalizer.register(ref, ref.id);
   }
+
+  /**
+   * Counts an actor handle made or decoded here, as trackRef counts a ref: the driver holds its actor for this
+   * thread when the thread made the actor, or (`borrow`, an actor call's decoded handles) once asked to.
+   * Handles decoded by a plain task are held by the task's arguments, or by the value they came in.
+   */
+  trackHandle<H extends object>(handle: H, actor: ActorId, borrow = taskContext.getStore()?.actor === true): H {
+    if (this.trackedHandles.has(handle)) return handle;
+    const id = actorHandleObjectId(actor);
+    if (!this.putRefs.has(id)) {
+      if (!borrow) return handle;
+      this.putRefs.set(id, 0);
+      this.link.post({ t: "borrow", id });
+    }
+    this.putRefs.set(id, this.putRefs.get(id)! + 1);
+    this.putRefFinalizer.register(handle, id);
+    this.trackedHandles.add(handle);
+    return handle;
+  }
+  /** Handles counted once already (an actor call's handles pass through trackHandle twice: see PayloadReader). */
+  private readonly trackedHandles = new WeakSet<object>();
 
   /** Counts the refs to `id` made from now on: the driver holds it for this thread (a put, a child's result). */
   expectRefs(id: ObjectId): void {

@@ -53,7 +53,7 @@ export class WorkerRuntime {
     this.refs = new WorkerRefCounter(this.link);
     this.hooks = {
       ref: (id) => new ObjectRef(id, this.refs),
-      actor: (d) => makeActorHandle(this.api, d),
+      actor: (d) => this.refs.trackHandle(makeActorHandle(this.api, d), d.actorId),
       shared: (key, i) => this.sharedBuffer(key, i),
     };
     const payloads = new PayloadReader(this.core, this.hooks, this.refs);

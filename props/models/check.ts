@@ -149,11 +149,12 @@ export class LoomSession {
     return this.current;
   }
 
-  async check(input: ProgramUnderFaults): Promise<void> {
+  /** `run`: options for this run only, over the session's. */
+  async check(input: ProgramUnderFaults, run: RunOptions = {}): Promise<void> {
     const { rt, m } = await this.runtime();
     this.runs++;
     try {
-      const { effective, shapes } = await checkProgram(rt, m, input, this.options);
+      const { effective, shapes } = await checkProgram(rt, m, input, { ...this.options, ...run });
       for (const shape of shapes) this.shapes.set(shape, (this.shapes.get(shape) ?? 0) + 1);
       for (const k of Object.keys(effective) as (keyof EffectiveFaults)[]) this.effectiveFaults[k] += effective[k];
       if (Object.values(effective).some((n) => n > 0)) this.runsWithEffectiveFaults++;

@@ -50,6 +50,11 @@ export interface RunReport {
 export interface RunOptions {
   /** Per get: longer than this is a hang (default 10 s). */
   getTimeoutMs?: number;
+  /**
+   * What becomes of the run's actors at its end: "kill" them (default), or "drop" the driver's handles, so the
+   * engine ends them as their handles are collected (unnamed actors with no handle left are terminated).
+   */
+  actorsAtEnd?: "kill" | "drop";
 }
 
 /** Actors survive any number of kills, and a call in flight when they die is retried after the replay. */
@@ -77,6 +82,8 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   /** Per actor: its name when named and callable by it (not killed, not fragile), and its calls' refs. */
   const actorNames: (string | undefined)[] = [];
   const actorCalls: ObjectRef[][] = [];
+  /** The actors made with a name (dropping their handles does not end them). */
+  const namedActorIndices = new Set<number>();
   const lost = new Set<number>();
   const observations: Observation[] = [];
   const violations: string[] = [];
@@ -138,8 +145,9 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
     effective.crashes += fired;
     log.push(`crash points: ${crashes.length} armed, ${fired} fired`);
   }
-  // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
-  for (const a of actors) rt.kill(a);
+  // The runtime outlives this run: end its actors, so later kills of their threads do not replay them. Dropped
+  // ones (actorsAtEnd "drop") end once the driver collects their handles; a named actor lives until killed.
+  actors.forEach((a, i) => { if (options.actorsAtEnd !== "drop" || namedActorIndices.has(i)) rt.kill(a); });
   return { observations, violations, log, effective };
 
   async function runStep(i: number, st: Step): Promise<void> {
@@ -197,6 +205,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
           ...(name ? { name } : {}),
         };
         actors[st.actor] = m.Accumulator.options(options).remote(v(st.init));
+        if (name) namedActorIndices.add(st.actor);
         // A fragile actor's name goes with its death, which the program cannot time: call it by its handle.
         actorNames[st.actor] = st.fragile ? undefined : name;
         actorCalls[st.actor] = [];
