@@ -9,7 +9,7 @@ import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 
 /** What RecoveryManager reaches in the driver: its arrows in engine/README.md. */
-export type RecoveryManagerDeps = Pick<DriverContext, "streams" | "actors" | "core" | "dispatcher" | "events" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
+export type RecoveryManagerDeps = Pick<DriverContext, "streams" | "actors" | "core" | "dispatcher" | "events" | "graph" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
 
 export class RecoveryManager {
   constructor(private readonly d: RecoveryManagerDeps) {}
@@ -57,7 +57,7 @@ export class RecoveryManager {
       for (const rid of reopened) this.d.refs.decRef(rid);
       this.d.events.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
     };
-    task.node && (task.node.state = "rebuilding");
+    if (task.node !== undefined) this.d.graph.setState(task.node, "rebuilding");
     this.d.waiters.whenSealedNoRecover(id).then(rebuilt, () => {});
     // Hold its arguments until it ends, exactly the references finishTask drops again (top-level and nested),
     // before dispatch: dispatch can end it at once (an argument that cannot come back fails it), and finishTask

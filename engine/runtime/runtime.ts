@@ -29,7 +29,7 @@ import { withTimeout, waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 import { emitterSink } from "../graph/event-sink.js";
-import { GraphRecord, GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
+import { GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
 import { ResourceLedger } from "../scheduler/resource-ledger.js";
 import { TaskDispatcher } from "../scheduler/task-dispatcher.js";
 import { ParkWake } from "../scheduler/park-wake.js";
@@ -167,7 +167,7 @@ export class Runtime implements Backend, RefOwner {
     this.d.refs.holdContained(o, encoded.refs);
     this.d.objects.seal(o, where);
     if (where.segment) this.d.objects.segmentStored(id);
-    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    this.d.graph.recordNode(taskId, "put", "put", "finished");
     const ref = new ObjectRef<T>(id, this);
     this.d.waiters.onSealed(id);
     return ref;
@@ -499,7 +499,7 @@ export class Runtime implements Backend, RefOwner {
     const id = objectIdOf(taskId, 0);
     this.d.objects.registerObject(id, true);
     importRaw(this.d, id, flags, bytes, pulledInto);
-    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    this.d.graph.recordNode(taskId, "put", "put", "finished");
     return new ObjectRef(id, this);
   }
 }

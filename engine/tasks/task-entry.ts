@@ -1,7 +1,7 @@
 // A row of the task table (see task-manager.ts), and the sentinels the driver's tables share.
 import type { ObjectId, TaskId, ActorId } from "../ids.js";
 import type { ResolvedTaskOptions } from "../options.js";
-import type { GraphRecord } from "../graph/graph-recorder.js";
+import type { GraphNodeHandle } from "../graph/graph-recorder.js";
 
 export type TaskKind = "task" | "actor-create" | "actor-method" | "put";
 
@@ -60,7 +60,8 @@ export interface TaskEntry {
   reopenedYields?: Set<ObjectId>;
   /** The error the driver sealed into its returns last (sealError): the cause a rebuild's yields report. */
   failure?: Error;
-  node?: GraphRecord;
+  /** Its node in the task graph (see GraphRecorder). */
+  node?: GraphNodeHandle;
   replay?: boolean;
   seq?: number;
 }

@@ -10,7 +10,6 @@ import { IdTable } from "../runtime/id-table.js";
 import { TaskTimeouts, type TimeoutHost } from "./task-timeouts.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import { NONE, NO_SLOT, type TaskEntry, type TaskKind } from "./task-entry.js";
-import { GraphRecord } from "../graph/graph-recorder.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
 export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
@@ -62,7 +61,7 @@ export class TaskManager {
     // The task holds its arguments until it finishes.
     for (const d of deps) this.d.refs.incRef(d);
     for (const d of nested) this.d.refs.incRef(d);
-    entry.node = this.d.graph.recordNode(new GraphRecord(id, name, kind, "pending", 0));
+    entry.node = this.d.graph.recordNode(id, name, kind, "pending", 0);
     if (parentId !== DRIVER_TASK_ID) this.d.graph.recordEdge(parentId, id, 1);
     for (const d of deps) {
       const producer = this.d.streams.producerOf(d);
@@ -127,9 +126,8 @@ export class TaskManager {
     // Workers stamp starts with Date.now(), the driver its ends with performance.now(): the two clocks drift
     // apart by milliseconds over a long run, so a start is never put after the driver's now.
     const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, performance.now() - this.d.startTime);
-    if (entry.node && outcome !== L.OUTCOME_SKIPPED) {
-      entry.node.start = started;
-      entry.node.worker = worker;
+    if (entry.node !== undefined && outcome !== L.OUTCOME_SKIPPED) {
+      this.d.graph.started(entry.node, started, worker);
       // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
       if (this.d.events.listening("task:started")) this.d.events.emit("task:started", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: started });
     }
@@ -173,13 +171,7 @@ export class TaskManager {
       this.d.immutability.readByTask(entry.deps, `${entry.name} (${formatTaskId(entry.id)})`, (id) => this.d.store.segments.get(id));
     }
     const now = performance.now() - this.d.startTime;
-    if (entry.node) {
-      entry.node.state = state;
-      entry.node.end = now;
-      if (entry.node.start === undefined || entry.node.start > now) entry.node.start = now;
-      if (worker >= 0) entry.node.worker = worker;
-      entry.node.attempts = entry.attempts + (state === "cancelled" ? 0 : 1);
-    }
+    if (entry.node !== undefined) this.d.graph.ended(entry.node, state, now, worker, entry.attempts + (state === "cancelled" ? 0 : 1));
     this.d.parkWake.inFlight--;
     this.d.parkWake.updateKeepAlive();
     for (const d of entry.deps) this.d.refs.decRef(d);
