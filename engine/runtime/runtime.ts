@@ -381,7 +381,8 @@ export class Runtime implements Backend, RefOwner {
     if (resolved.resources !== DEFAULT_RESOURCES && !this.d.cluster) this.d.resources.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "task", this.d.functions.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
-    entry.sharedKey = sharedKey;
+    // Set only when there is one: a property added to every entry after its literal cost a backing store each.
+    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     const refs = this.returnRefsOrStream(entry);
     this.d.dispatcher.dispatch(entry);
     return refs;
@@ -413,7 +414,8 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
-    entry.sharedKey = sharedKey;
+    // Set only when there is one: a property added to every entry after its literal cost a backing store each.
+    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
     const refs = this.returnRefsOrStream(entry);
