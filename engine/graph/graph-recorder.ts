@@ -151,7 +151,6 @@ export class GraphRecorder {
       }
       this.graphEdgeFrom = from; this.graphEdgeTo = to; this.graphEdgeKind = kind;
     }
-    for (let h = this.first; h < this.first + drop; h++) this.names[h % this.capacity] = ""; // let go of the strings
     this.first += drop;
     this.graphTruncated = true;
   }

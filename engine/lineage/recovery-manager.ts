@@ -134,11 +134,18 @@ export class RecoveryManager {
     if (marker) marker.freeWhenSealed = true; // nobody holds a replica's creation marker
     // Copies of the logged calls under the replica: same task ids (so the lost call seals the same objects),
     // no graph nodes of their own; only the lost call keeps its result and holds its arguments while it runs.
-    const log: TaskEntry[] = actor.log.slice(0, upTo + 1).map((call) => ({
-      ...call, actorId: replicaId, slot: NO_SLOT, node: undefined, ownedPuts: NONE, replay: call !== task,
-      state: call === task ? "pending" as const : call.state, attempts: 0,
-      options: call === task ? { ...call.options, maxRetries: -1 } : call.options,
-    }));
+    const log: TaskEntry[] = actor.log.slice(0, upTo + 1).map((call) => {
+      const copy = call.clone();
+      copy.actorId = replicaId;
+      copy.slot = NO_SLOT;
+      copy.node = undefined;
+      copy.ownedPuts = NONE;
+      copy.replay = call !== task;
+      copy.state = call === task ? "pending" : call.state;
+      copy.attempts = 0;
+      if (call === task) copy.options = { ...call.options, maxRetries: -1 };
+      return copy;
+    });
     const target = log[log.length - 1]!;
     for (const d of target.deps) this.d.refs.incRef(d);
     for (const d of target.nestedRefs) this.d.refs.incRef(d);

@@ -9,7 +9,7 @@ import type { ResolvedTaskOptions } from "../options.js";
 import { IdTable } from "../runtime/id-table.js";
 import { TaskTimeouts, type TimeoutHost } from "./task-timeouts.js";
 import type { DriverContext } from "../runtime/driver-context.js";
-import { NONE, NO_SLOT, type TaskEntry, type TaskKind } from "./task-entry.js";
+import { NONE, NO_SLOT, TaskEntry, type TaskKind } from "./task-entry.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
 export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
@@ -36,10 +36,9 @@ export class TaskManager {
     id: TaskId, parentId: TaskId, kind: TaskKind, fnId: number, name: string, payload: Uint8Array,
     deps: ObjectId[], nested: ObjectId[], options: ResolvedTaskOptions,
   ): TaskEntry {
-    const entry: TaskEntry = {
-      id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending", node: undefined,
-      attempts: 0, run: 0, runs: 1, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
-    };
+    const entry = new TaskEntry(id, kind, fnId, name, payload, deps, options);
+    entry.parentId = parentId;
+    entry.nestedRefs = nested;
     this.tasks.set(id, entry);
     // Lineage: the producers of its arguments stay known while this task may be rebuilt; put arguments, which
     // cannot be rebuilt, are held. A plain task's nested refs too (its rebuild reads them again). An actor call's
