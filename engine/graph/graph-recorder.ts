@@ -26,13 +26,13 @@ export type GraphNodeHandle = number;
 
 const EDGE_KINDS: EdgeKind[] = ["data", "control", "stateful"];
 const GRAPH_LIMIT = 100_000;
-/** The columns start this long and double up to the limit: a small job keeps a small graph. */
+/** The columns start this long and double (a power of two, so a row is a mask) up to the limit: a small job keeps a small graph. */
 const FIRST_CAPACITY = 1024;
 /** An unset worker or attempts column (a worker index and a count are never negative). */
 const UNSET = -1;
 
 /**
- * Rows live in a ring of `limit` rows: node n is in row n % capacity. Past `limit` nodes the oldest half is
+ * Rows live in a ring of at least `limit` rows: node n is in row n & mask. Past `limit` nodes the oldest half is
  * dropped at once (`first` moves on), with the edges that touch it, so an edge list stays bounded too.
  */
 export class GraphRecorder {
@@ -47,6 +47,7 @@ export class GraphRecorder {
   private next = 0;
   private first = 0;
   private capacity = 0;
+  private mask = 0;
   private taskIds = new Float64Array(0);
   private names: string[] = [];
   private kinds: TaskKind[] = [];
@@ -69,7 +70,7 @@ export class GraphRecorder {
     if (this.next - this.first >= this.limit) this.dropOldestHalf();
     if (this.next - this.first >= this.capacity) this.grow();
     const handle = this.next++;
-    const row = handle % this.capacity;
+    const row = handle & this.mask;
     this.taskIds[row] = taskId;
     this.names[row] = name;
     this.kinds[row] = kind;
@@ -83,7 +84,7 @@ export class GraphRecorder {
 
   /** The node's row while the graph keeps it, else -1. */
   private rowOf(handle: GraphNodeHandle): number {
-    return handle >= this.first && handle < this.next ? handle % this.capacity : -1;
+    return handle >= this.first && handle < this.next ? handle & this.mask : -1;
   }
 
   setState(handle: GraphNodeHandle, state: string): void {
@@ -125,7 +126,7 @@ export class GraphRecorder {
       edges.push({ from: formatTaskId(this.graphEdgeFrom[i] as TaskId), to: formatTaskId(this.graphEdgeTo[i] as TaskId), kind: EDGE_KINDS[this.graphEdgeKind[i]!]! });
     }
     const nodes: GraphNode[] = [];
-    for (let h = this.first; h < this.next; h++) nodes.push(this.nodeAt(h % this.capacity));
+    for (let h = this.first; h < this.next; h++) nodes.push(this.nodeAt(h & this.mask));
     return { nodes, edges };
   }
 
@@ -143,7 +144,7 @@ export class GraphRecorder {
     // Only edges need the dropped ids; most graphs of many tasks (independent tasks) have none.
     if (this.graphEdgeFrom.length > 0) {
       const gone = new Set<number>();
-      for (let h = this.first; h < this.first + drop; h++) gone.add(this.taskIds[h % this.capacity]!);
+      for (let h = this.first; h < this.first + drop; h++) gone.add(this.taskIds[h & this.mask]!);
       const from: number[] = [], to: number[] = [], kind: number[] = [];
       for (let i = 0; i < this.graphEdgeFrom.length; i++) {
         if (gone.has(this.graphEdgeFrom[i]!) || gone.has(this.graphEdgeTo[i]!)) continue;
@@ -155,20 +156,21 @@ export class GraphRecorder {
     this.graphTruncated = true;
   }
 
-  /** Doubles the columns (up to the limit), moving the kept rows to their rows in the new ring. */
+  /** Doubles the columns (up to the limit's power of two), moving the kept rows to their rows in the new ring. */
   private grow(): void {
-    const capacity = Math.min(this.limit, Math.max(FIRST_CAPACITY, this.capacity * 2));
+    const capacity = Math.min(2 ** Math.ceil(Math.log2(this.limit)), Math.max(FIRST_CAPACITY, this.capacity * 2));
     const taskIds = new Float64Array(capacity), workers = new Int32Array(capacity), attempts = new Int32Array(capacity);
     const starts = new Float64Array(capacity), ends = new Float64Array(capacity);
     const names: string[] = new Array<string>(capacity).fill(""), states: string[] = new Array<string>(capacity).fill("");
     const kinds: TaskKind[] = new Array<TaskKind>(capacity).fill("task");
     for (let h = this.first; h < this.next; h++) {
-      const from = h % this.capacity, to = h % capacity;
+      const from = h & this.mask, to = h & (capacity - 1);
       taskIds[to] = this.taskIds[from]!; workers[to] = this.workers[from]!; attempts[to] = this.attempts[from]!;
       starts[to] = this.starts[from]!; ends[to] = this.ends[from]!;
       names[to] = this.names[from]!; states[to] = this.states[from]!; kinds[to] = this.kinds[from]!;
     }
     this.capacity = capacity;
+    this.mask = capacity - 1;
     this.taskIds = taskIds; this.workers = workers; this.attempts = attempts; this.starts = starts; this.ends = ends;
     this.names = names; this.states = states; this.kinds = kinds;
   }
