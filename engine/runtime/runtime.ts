@@ -85,7 +85,10 @@ export class Runtime implements Backend, RefOwner {
     this.offered = options.resources ? checkResources("resources", options.resources) : {};
     const totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(storeBytes / 4))));
-    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
+    // A slot per KiB of arena (2^15-2^18): a 200k burst fits the core, not the driver's backlog (dispatched only as
+    // others end, while workers idle); a full table's small payloads (128-byte blocks) take an eighth of the arena.
+    const taskSlots = 2 ** Math.min(18, Math.max(15, Math.floor(Math.log2(arenaBytes / 1024))));
+    const { core, handle } = Core.create({ taskSlots, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
@@ -414,7 +417,6 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
-    // Set only when there is one: a property added to every entry after its literal cost a backing store each.
     if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
