@@ -38,7 +38,7 @@ export class TaskManager {
   ): TaskEntry {
     const entry = new TaskEntry(id, kind, fnId, name, payload, deps, options);
     entry.parentId = parentId;
-    entry.nestedRefs = nested;
+    if (nested.length > 0) entry.nestedRefs = nested; // an empty list may be another frozen one than NONE
     this.tasks.set(id, entry);
     // Lineage: the producers of its arguments stay known while this task may be rebuilt; put arguments, which
     // cannot be rebuilt, are held. A plain task's nested refs too (its rebuild reads them again). An actor call's
