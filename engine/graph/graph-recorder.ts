@@ -158,7 +158,7 @@ export class GraphRecorder {
 
   /** Doubles the columns (up to the limit's power of two), moving the kept rows to their rows in the new ring. */
   private grow(): void {
-    const capacity = Math.min(2 ** Math.ceil(Math.log2(this.limit)), Math.max(FIRST_CAPACITY, this.capacity * 2));
+    const capacity = Math.min(1 << Math.ceil(Math.log2(this.limit)), Math.max(FIRST_CAPACITY, this.capacity * 2));
     const taskIds = new Float64Array(capacity), workers = new Int32Array(capacity), attempts = new Int32Array(capacity);
     const starts = new Float64Array(capacity), ends = new Float64Array(capacity);
     const names: string[] = new Array<string>(capacity).fill(""), states: string[] = new Array<string>(capacity).fill("");

@@ -87,7 +87,7 @@ export class Runtime implements Backend, RefOwner {
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(storeBytes / 4))));
     // A slot per KiB of arena (2^15-2^18): a 200k burst fits the core, not the driver's backlog (dispatched only as
     // others end, while workers idle); a full table's small payloads (128-byte blocks) take an eighth of the arena.
-    const taskSlots = 2 ** Math.min(18, Math.max(15, Math.floor(Math.log2(arenaBytes / 1024))));
+    const taskSlots = 1 << Math.min(18, Math.max(15, Math.floor(Math.log2(arenaBytes / 1024)))); // 1 <<, not 2 **: a double here made every TaskEntry.slot a boxed number
     const { core, handle } = Core.create({ taskSlots, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
