@@ -124,7 +124,8 @@ export class TaskManager {
     if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
     // Workers stamp starts with Date.now(), the driver its ends with performance.now(): the two clocks drift
     // apart by milliseconds over a long run, so a start is never put after the driver's now.
-    const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, performance.now() - this.d.startTime);
+    const now = performance.now() - this.d.startTime; // one clock read per task: finishTask takes it too
+    const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, now);
     if (entry.node !== undefined && outcome !== L.OUTCOME_SKIPPED) {
       this.d.graph.started(entry.node, started, worker);
       // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
@@ -152,10 +153,11 @@ export class TaskManager {
       return;
     }
     if (entry.replay) { entry.replay = false; return; }
-    this.finishTask(entry, outcome === L.OUTCOME_OK ? "finished" : "failed", worker);
+    this.finishTask(entry, outcome === L.OUTCOME_OK ? "finished" : "failed", worker, now);
   }
 
-  finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number): void {
+  /** `now`: ms since the runtime started, when the caller has just read the clock. */
+  finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number, now = performance.now() - this.d.startTime): void {
     if (entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") {
       for (let i = 0; i < entry.options.numReturns; i++) this.d.waiters.onSealed(objectIdOf(entry.id, i));
       return;
@@ -169,7 +171,6 @@ export class TaskManager {
     if (this.d.immutability && entry.deps.length > 0) {
       this.d.immutability.readByTask(entry.deps, `${entry.name} (${formatTaskId(entry.id)})`, (id) => this.d.store.segments.get(id));
     }
-    const now = performance.now() - this.d.startTime;
     if (entry.node !== undefined) this.d.graph.ended(entry.node, state, now, worker, entry.attempts + (state === "cancelled" ? 0 : 1));
     this.d.parkWake.inFlight--;
     this.d.parkWake.updateKeepAlive();
