@@ -60,3 +60,17 @@ test("the columns grow past their first capacity and keep every node in order ac
   assert.equal(names[0], "t3001");
   assert.equal(names[1999], "t5000");
 });
+
+test("a long chain keeps its edge list bounded, and the graph shows only edges between the nodes it kept", () => {
+  const g = new GraphRecorder(10);
+  g.recordNode(id(1), "t1", "task", "finished");
+  for (let n = 2; n <= 1000; n++) {
+    g.recordNode(id(n), `t${n}`, "task", "finished");
+    g.recordEdge(id(n - 1), id(n), 0);
+  }
+  assert.ok(g.graphEdgeFrom.length <= 20, `${g.graphEdgeFrom.length} edges kept for 10 nodes`);
+  const { nodes, edges } = g.graph();
+  const ids = new Set(nodes.map((n) => n.id));
+  assert.equal(edges.length, nodes.length - 1);
+  for (const e of edges) assert.ok(ids.has(e.from) && ids.has(e.to));
+});
