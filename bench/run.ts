@@ -6,7 +6,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { markdownTable, writeReport, type RunReport } from "./lib/report.js";
+import { finalize, peerRows } from "./lib/comparison.js";
+import { summaryTable, targetLine, writeReport, type RunReport } from "./lib/report.js";
 import { canary } from "./lib/canary.js";
 import { withLimit } from "./lib/loom.js";
 import { systemInfo } from "./lib/system.js";
@@ -73,26 +74,28 @@ function fromTimesAndRatios(name: string, r: TimesAndRatios, quick: boolean): Be
   const s = (ms: number | undefined) => (typeof ms === "number" ? ms / 1e3 : null);
   const t = r.times;
   const rows: BenchRow[] = [
-    {
-      case: `Pool.map, ${r.samples?.toLocaleString("en-US") ?? "?"} samples, vs serial`,
+    ...peerRows({
+      case: `Pool.map, ${r.samples?.toLocaleString("en-US") ?? "?"} samples`,
       unit: "s",
       loom: s(t.loomPoolMs),
-      serial: s(t.serialMs),
-      ratio: ratioOf(t.serialMs, t.loomPoolMs),
-      ratioLabel: "serial/loom",
-      headline: true,
-    },
-    { case: "Pool.map vs piscina", unit: "s", loom: s(t.loomPoolMs), piscina: s(t.piscinaMs), ratio: ratioOf(t.piscinaMs, t.loomPoolMs), ratioLabel: "piscina/loom" },
+      variants: [
+        { peer: "piscina", variant: "the same jobs", value: s(t.piscinaMs) },
+        { peer: "serial", variant: "one thread", value: s(t.serialMs) },
+      ],
+    }),
     {
-      case: "piscina's code on loom/pool vs piscina",
+      case: "piscina's code on loom/pool vs Pool.map",
       unit: "s",
       loom: s(t.piscinaOnLoomMs),
-      piscina: s(t.piscinaMs),
-      ratio: ratioOf(t.piscinaMs, t.piscinaOnLoomMs),
-      ratioLabel: "piscina/loom",
+      vs: "loom",
+      peer: "loom Pool.map",
+      peerValue: s(t.loomPoolMs),
+      ratio: ratioOf(t.loomPoolMs, t.piscinaOnLoomMs),
+      ratioLabel: "loom Pool.map / loom piscina-API",
       extra: { ...(r.startup ?? {}) },
     },
   ];
+  rows[0]!.headline = true;
   return { name, title: "Monte Carlo π", quick, params: { samples: r.samples }, rows, notes: [`π ≈ ${r.pi}`] };
 }
 
@@ -121,13 +124,15 @@ async function runOne(name: string, opts: RunOptions): Promise<BenchResult | nul
   try {
     const mod = (await import(file.href)) as { run?: (o: RunOptions) => Promise<unknown> };
     if (typeof mod.run !== "function") throw new Error(`${name}.ts exports no run()`);
-    const res = normalize(name, await withLimit(name, mod.run(opts), limitSeconds(name, opts.quick)), opts.quick);
+    const res = finalize(normalize(name, await withLimit(name, mod.run(opts), limitSeconds(name, opts.quick)), opts.quick));
     res.wallSeconds = (performance.now() - t0) / 1e3;
     return res;
   } catch (err) {
     const e = err as Error;
     console.error(`\n✗ ${name} failed: ${e.stack ?? e}`);
-    return { name, title: name, quick: opts.quick, params: {}, rows: [], skipped: `failed: ${e.message.split("\n")[0]}`, wallSeconds: (performance.now() - t0) / 1e3 };
+    // A workload that throws did not finish: failed, not merely skipped (its message may be a wrong answer).
+    const failures = [`threw: ${e.message.split("\n")[0]}`];
+    return { name, title: name, quick: opts.quick, params: {}, rows: [], failures, wallSeconds: (performance.now() - t0) / 1e3 };
   }
 }
 
@@ -154,19 +159,20 @@ async function main(): Promise<void> {
     // Quick runs skip the second canary (time); the next workload's "before" reads about the same.
     res.canary = { before, after: quick ? NaN : await canary() };
     console.error(`  done in ${res.wallSeconds?.toFixed(1)} s${res.skipped ? ` — Loom skipped: ${res.skipped}` : ""}`);
+    for (const f of res.failures ?? []) console.error(`  ✗ ${name} FAILED: ${f}`);
     results.push(res);
   }
   const report: RunReport = { system, quick, only, wallSeconds: (performance.now() - t0) / 1e3, results };
   const target = reportTarget(quick, only);
   const files = writeReport(target.dir, report, target.base, target.withCharts);
-  console.log(`\n${markdownTable(results)}\n`);
-  const targets = results.flatMap((r) => r.rows.filter((row) => row.target));
-  const met = targets.filter((row) => row.met === true).length;
-  console.log(`targets met: ${met}/${targets.length} · wall ${report.wallSeconds.toFixed(0)} s`);
+  console.log(`\n${summaryTable(results)}\n`);
+  console.log(`${targetLine(results)} · wall ${report.wallSeconds.toFixed(0)} s (every row: the .md file below)`);
   const shown = files.map((f) => f.replace(`${process.cwd()}/`, "")).join(", ");
   console.log(only ? `wrote the partial run's report to ${shown} (latest.* and the charts untouched)` : `wrote ${shown}`);
+  const failed = results.filter((r) => r.failures?.length).map((r) => r.name);
+  if (failed.length) console.error(`FAILED (a wrong answer or a broken comparison rule): ${failed.join(", ")}`);
   // Workers or pools left by a failed workload must not keep the process alive.
-  process.exit(0);
+  process.exit(failed.length ? 1 : 0);
 }
 
 main().catch((err: unknown) => {

@@ -151,10 +151,10 @@ async function piPoint(n: number, args: Args): Promise<Point> {
   };
 }
 
-/** numeric.ts and stateful-prefix.ts report BenchResult rows: loom and serial in the first, piscina variants after. */
-function fromRows(n: number, r: BenchResult, piscinaKeys: string[]): Point {
-  const values: Record<string, number | null> = { loom: r.rows[0]?.loom ?? null, serial: r.rows[0]?.serial ?? null };
-  piscinaKeys.forEach((k, i) => (values[k] = r.rows[i + 1]?.piscina ?? null));
+/** numeric.ts and stateful-prefix.ts report BenchResult rows, each peer variant's figure in the row that names it. */
+function fromRows(n: number, r: BenchResult, peers: Record<string, string>): Point {
+  const values: Record<string, number | null> = { loom: r.rows[0]?.loom ?? null };
+  for (const [key, peer] of Object.entries(peers)) values[key] = r.rows.find((row) => row.peer === peer)?.peerValue ?? null;
   const notes = (r.notes ?? []).filter((x) => /WRONG|failed/.test(x));
   const point: Point = { workers: n, values, wallSeconds: 0, notes };
   if (r.skipped) point.error = `Loom: ${r.skipped}`;
@@ -162,11 +162,19 @@ function fromRows(n: number, r: BenchResult, piscinaKeys: string[]): Point {
 }
 
 async function numericPoint(n: number, args: Args): Promise<Point> {
-  return fromRows(n, await numeric({ quick: args.quick, workers: n, reps: args.reps }), ["piscinaClone", "piscinaSab"]);
+  return fromRows(n, await numeric({ quick: args.quick, workers: n, reps: args.reps }), {
+    serial: "serial, one image a round",
+    piscinaClone: "piscina, a structured-clone copy per task",
+    piscinaSab: "piscina, SharedArrayBuffer",
+  });
 }
 
 async function prefixPoint(n: number, args: Args): Promise<Point> {
-  return fromRows(n, await statefulPrefix({ quick: args.quick, workers: n, reps: args.reps }), ["piscinaPassState", "piscinaPinned"]);
+  return fromRows(n, await statefulPrefix({ quick: args.quick, workers: n, reps: args.reps }), {
+    serial: "serial, two states in the main thread",
+    piscinaPassState: "piscina, state passed in and out",
+    piscinaPinned: "piscina, pinned pool per actor",
+  });
 }
 
 const x = "x";

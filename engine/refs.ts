@@ -82,11 +82,23 @@ export function isObjectRef(value: unknown): value is ObjectRef {
 const REF_TOKEN: object = ((globalThis as Record<symbol, unknown>)[Symbol.for("loom.refToken")] ??= Object.freeze({})) as object;
 Object.defineProperty(ObjectRef.prototype, REF_BRAND, { value: REF_TOKEN, enumerable: false, writable: false });
 
+/** The process of a cluster that created an actor (its owner): its node id, and where it serves calls. */
+export interface ActorOwner {
+  nodeId: string;
+  address: string;
+}
+
 /** The serializable part of an actor handle. */
 export interface ActorHandleDescriptor {
+  /** The id the owner gave it. */
   actorId: ActorId;
   className: string;
   methods: string[];
+  /**
+   * Set on a cluster: the process that owns the actor. Another process that holds the handle sends its calls
+   * there (engine/cluster/foreign-actors.ts); without it (one machine) the actor is this runtime's.
+   */
+  owner?: ActorOwner;
 }
 
 export function isActorHandle(value: unknown): value is { [ACTOR_BRAND]: ActorHandleDescriptor } {

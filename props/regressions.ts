@@ -280,4 +280,25 @@ export const REGRESSIONS: PinnedRegression[] = [
       faults: [{ at: 0, fault: { fault: "killWorker", worker: "busy" } }, { at: 7, fault: { fault: "evict", target: 0 } }],
     },
   },
+  {
+    // Found by the first strict soak with the new shapes (custom resources): $1 = add($0, $0) pinned to the one
+    // slotA was admitted (holding slotA) when $0 was evicted; $0's rebuild needed slotA, and all three gets hung.
+    // Fixed by lending a waiting task's resources (TaskDispatcher.lend); engine/scheduler/lent-resources.test.ts
+    // reproduces it deterministically, while this replay depends on timing.
+    name: "a pinned task whose argument is lost after admission (lent-resources)",
+    seed: 634477943, path: "45",
+    input: {
+      program: [
+        { op: "call", fn: "add", args: [{ ref: 7 }, { ref: 8 }], pinned: true },
+        { op: "call", fn: "add", args: [{ ref: 34 }, { ref: 60 }], pinned: true },
+        { op: "actorCrash", actor: 0 }, { op: "killActorForGood", actor: 5 },
+        { op: "call", fn: "mul", args: [{ lit: 8 }, { ref: 40 }], pinned: false }, { op: "bigSum", ref: 19 },
+      ],
+      faults: [
+        { at: 0, fault: { fault: "killWorker", worker: "busy" } }, { at: 2, fault: { fault: "evict", target: 10 } },
+        { at: 4, fault: { fault: "evict", target: 33 } }, { at: 8, fault: { fault: "pause", ms: 0 } },
+        { at: 10, fault: { fault: "killActor", actor: 6 } },
+      ],
+    },
+  },
 ];

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { init } from "loom-dag";
 import { programUnderFaults } from "./arbitraries/program.js";
 import { LoomSession, PropertyFailure } from "./models/check.js";
+import { propsRuntimeOptions } from "./models/loom-runner.js";
 import { knownBugFor } from "./regressions.js";
 
 // Usage: npm run props:soak -- --minutes 30 [--runs-per-seed 50] [--workers 2] [--get-timeout-ms 10000] [--strict]
@@ -27,7 +28,7 @@ if (!(minutes > 0) || !(runsPerSeed > 0) || !(workers >= 1)) {
   process.exit(2);
 }
 
-const session = new LoomSession(() => init({ workers }), { getTimeoutMs: Number(values["get-timeout-ms"]) });
+const session = new LoomSession(() => init(propsRuntimeOptions(workers)), { getTimeoutMs: Number(values["get-timeout-ms"]) });
 const deadline = Date.now() + minutes * 60_000;
 const tolerated = new Map<string, number>();
 const failures: Array<{ seed: number; path: string; counterexample: string; error: string }> = [];
@@ -68,6 +69,7 @@ while (Date.now() < deadline) {
 await session.close();
 console.log(`\n${seeds} seeds, ${session.runs} program runs (${session.runtimes} runtimes), ${failures.length} failure(s)`);
 console.log(`faults that took effect: ${JSON.stringify(session.effectiveFaults)}; runs with at least one: ${session.runsWithEffectiveFaults}`);
+console.log(`steps by shape: ${[...session.shapes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
 for (const [id, n] of tolerated) console.log(`open engine bug ${id}: ${n} run(s) with exactly its symptom (not counted as failures)`);
 for (const f of failures) console.log(`failed: seed=${f.seed} path="${f.path}"`);
 process.exitCode = failures.length ? 1 : 0;

@@ -13,18 +13,33 @@ export interface BenchTarget {
   text: string;
 }
 
+/**
+ * What a row compares Loom with. "peer": the strongest variant of one peer in this run (bench/lib/comparison.ts
+ * picks it), the only comparison with another system that may carry a target, and the only one in the summary
+ * and the speedup chart; "context": a weaker variant of a peer, shown for scale, never with a target; "loom":
+ * Loom against Loom (a design choice's effect, e.g. tree against linear); "absolute": Loom against a fixed bound.
+ */
+export type Comparison = "peer" | "context" | "loom" | "absolute";
+
 /** One line of the results table. Times are medians unless `unit` says otherwise. */
 export interface BenchRow {
   /** Short label of the case inside the workload, e.g. "actors vs state-passing pool". */
   case: string;
-  /** Unit of `loom`, `serial` and `piscina`: "s", "ms", "µs", "ops/s", "GB/s". */
+  /** Unit of `loom`, `serial`, `piscina` and `peerValue`: "s", "ms", "µs", "ops/s", "GB/s". */
   unit: string;
   loom?: number | null;
   serial?: number | null;
   piscina?: number | null;
-  /** The figure that matters; `ratioLabel` says what over what, e.g. "serial/loom". */
+  vs?: Comparison;
+  /** What `peerValue` is: "piscina, module-level cache"; for `vs: "loom"`, the other Loom variant. */
+  peer?: string;
+  /** The compared figure, in `unit`. */
+  peerValue?: number | null;
+  /** The figure that matters; `ratioLabel` says what over what, e.g. "serial/loom". For "peer" and "context" rows > 1 is Loom ahead. */
   ratio?: number | null;
   ratioLabel?: string;
+  /** Filled by `finalize`: ahead / even (±10%) / behind the peer, or failed (a wrong answer in the workload). */
+  verdict?: "ahead" | "even" | "behind" | "failed" | "n/a";
   target?: BenchTarget;
   /** Filled by `evaluateTarget`; null when a number the target needs is missing. */
   met?: boolean | null;
@@ -54,6 +69,11 @@ export interface BenchResult {
   rows: BenchRow[];
   series?: BenchSeries[];
   notes?: string[];
+  /**
+   * Why the workload failed although it ran: a wrong (or unchecked) answer in any variant, a row that breaks
+   * the comparison rules. A failed workload's targets all count as unmet.
+   */
+  failures?: string[];
   /** Set when the workload could not run (e.g. the engine is missing); rows may hold baselines only. */
   skipped?: string;
   /** Wall time of the whole workload, filled by the runner. */

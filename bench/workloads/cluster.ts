@@ -9,7 +9,8 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { progress, statsOf } from "../lib/measure.js";
 import { loadLoom } from "../lib/loom.js";
-import { evaluateTarget, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { peerRows, wrongAnswer } from "../lib/comparison.js";
+import { type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import type * as ClusterTasks from "./modules/cluster-task.js";
 
 const MODULE = new URL("./modules/cluster-task.ts", import.meta.url);
@@ -70,15 +71,15 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         const t0 = performance.now();
         const s = await rt.get(onA.remote(ref));
         pulls.push((performance.now() - t0) / 1000);
-        if (s !== n) throw new Error(`sum on node: ${s}, expected ${n}`);
+        if (s !== n) throw wrongAnswer(`sum on node: ${s}, expected ${n}`);
       }
       const tcp = await rawTcpSeconds(mib * MiB, p.reps);
       const loomS = statsOf(pulls).median, tcpS = statsOf(tcp).median;
       progress(`cluster: ${mib} MiB driver → node ${loomS.toFixed(3)} s, raw TCP ${tcpS.toFixed(3)} s`);
-      rows.push(evaluateTarget({
+      rows.push(...peerRows({
         case: `${mib} MiB put → task on a node (GB/s)`, unit: "GB/s", loom: mib * MiB / loomS / 1e9,
-        extra: { rawTcpGBs: mib * MiB / tcpS / 1e9, loomS, rawTcpS: tcpS },
-        ratio: tcpS / loomS, ratioLabel: "raw TCP time / loom time",
+        variants: [{ peer: "raw TCP", variant: "one loopback send to another process", value: mib * MiB / tcpS / 1e9 }],
+        extra: { loomS, rawTcpS: tcpS },
         note: "includes the task's own sum and the node's copy into its store; raw TCP: one send, bytes discarded",
       }));
       // (2) node → node, less the same on one node.
@@ -87,25 +88,28 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         let t0 = performance.now();
         let s = await rt.get(onB.remote(m.ramp.options({ resources: { a: 1 } }).remote(n)));
         cross.push((performance.now() - t0) / 1000);
-        if (s !== expected) throw new Error(`node → node sum ${s}, expected ${expected}`);
+        if (s !== expected) throw wrongAnswer(`node → node sum ${s}, expected ${expected}`);
         t0 = performance.now();
         s = await rt.get(onA.remote(m.ramp.options({ resources: { a: 1 } }).remote(n)));
         local.push((performance.now() - t0) / 1000);
-        if (s !== expected) throw new Error(`same-node sum ${s}, expected ${expected}`);
+        if (s !== expected) throw wrongAnswer(`same-node sum ${s}, expected ${expected}`);
       }
       const moveS = Math.max(1e-6, statsOf(cross).median - statsOf(local).median);
-      rows.push({
+      rows.push(...peerRows({
         case: `${mib} MiB node → node (GB/s)`, unit: "GB/s", loom: mib * MiB / moveS / 1e9,
-        extra: { crossNodeS: statsOf(cross).median, sameNodeS: statsOf(local).median, rawTcpGBs: mib * MiB / tcpS / 1e9 },
+        variants: [{ peer: "raw TCP", variant: "one loopback send to another process", value: mib * MiB / tcpS / 1e9 }],
+        extra: { crossNodeS: statsOf(cross).median, sameNodeS: statsOf(local).median },
         note: "(make on A, read on B) − (make and read on A)",
-      });
+      }));
     }
     // (3) trivial tasks through two nodes.
     const t0 = performance.now();
     const refs = Array.from({ length: p.tasks }, (_, i) => m.inc.remote(i));
     const got = await rt.get(refs);
     const clusterRate = p.tasks / ((performance.now() - t0) / 1000);
-    if (got[p.tasks - 1] !== p.tasks) throw new Error("trivial tasks: wrong answer");
+    got.forEach((v, i) => {
+      if (v !== i + 1) throw wrongAnswer(`trivial tasks over 2 nodes: inc(${i}) gave ${v}`);
+    });
     await rt.shutdown();
     rt = undefined;
     await cluster.shutdown();
@@ -114,11 +118,15 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       const lm = await local.module<typeof ClusterTasks>(MODULE);
       await local.get(Array.from({ length: 100 }, (_, i) => lm.inc.remote(i)));
       const t1 = performance.now();
-      await local.get(Array.from({ length: p.tasks }, (_, i) => lm.inc.remote(i)));
+      const localGot = await local.get(Array.from({ length: p.tasks }, (_, i) => lm.inc.remote(i)));
+      localGot.forEach((v, i) => {
+        if (v !== i + 1) throw wrongAnswer(`trivial tasks standalone: inc(${i}) gave ${v}`);
+      });
       const localRate = p.tasks / ((performance.now() - t1) / 1000);
       rows.push({
         case: `${p.tasks.toLocaleString()} trivial tasks over 2 nodes (tasks/s)`, unit: "ops/s", loom: clusterRate,
-        extra: { standaloneTwoWorkers: localRate }, ratio: clusterRate / localRate, ratioLabel: "cluster / standalone",
+        vs: "loom", peer: "loom standalone, two workers", peerValue: localRate,
+        extra: { standaloneTwoWorkers: localRate }, ratio: clusterRate / localRate, ratioLabel: "loom cluster / loom standalone",
         note: "each task is a request and a reply on a TCP connection; standalone: shared memory",
       });
     } finally {

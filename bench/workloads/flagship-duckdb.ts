@@ -14,7 +14,8 @@ import { performance } from "node:perf_hooks";
 import { tableFromIPC, tableToIPC } from "apache-arrow";
 import { Table as WasmTable, writeParquet } from "parquet-wasm";
 import { progress, statsOf } from "../lib/measure.js";
-import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { peerRows, WRONG_ANSWER } from "../lib/comparison.js";
+import type { BenchResult, BenchRow, RunOptions } from "../lib/types.js";
 import { init } from "../../engine/index.js";
 import { answersDiff } from "../../examples/01-flagship/answers.js";
 import { answersOnLoom, loadFlightTasks, vegaData } from "../../examples/01-flagship/loom-answers.js";
@@ -67,17 +68,24 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       // In this process, runtime and connection up; first runs untimed; the two sides alternate.
       const loomAnswers = await answersOnLoom(rt, tasks, path);
       const duckAnswers = await duck.duckdbAnswers(con, duckPath, name);
-      const diff = answersDiff(numbersOf(loomAnswers), numbersOf(duckAnswers));
-      notes.push(`${name}: ${diff === null ? "answers equal DuckDB's bit for bit" : `ANSWERS DIFFER from DuckDB's: ${diff}`}`);
+      // Every timed run's answers are compared too, Loom's and DuckDB's alike, against the first pair.
+      const wrong: string[] = [];
+      const compare = (what: string, got: object, want: object) => {
+        const d = answersDiff(got, want);
+        if (d !== null) wrong.push(`${what}: ${d}`);
+      };
+      compare(`${name}: Loom against DuckDB`, numbersOf(loomAnswers), numbersOf(duckAnswers));
       const loomS: number[] = [];
       const duckS: number[] = [];
       for (let i = 0; i < reps; i++) {
         let t = performance.now();
-        await answersOnLoom(rt, tasks, path);
+        const l = await answersOnLoom(rt, tasks, path);
         loomS.push((performance.now() - t) / 1e3);
         t = performance.now();
-        await duck.duckdbAnswers(con, duckPath, name);
+        const d = await duck.duckdbAnswers(con, duckPath, name);
         duckS.push((performance.now() - t) / 1e3);
+        compare(`${name} run ${i + 1}: Loom`, numbersOf(l), numbersOf(duckAnswers));
+        compare(`${name} run ${i + 1}: DuckDB`, numbersOf(d), numbersOf(duckAnswers));
         progress(`${name} in process ${i + 1}/${reps}: loom ${(loomS[i]! * 1e3).toFixed(0)} ms, duckdb ${(duckS[i]! * 1e3).toFixed(0)} ms`);
       }
       // Whole processes: start, file to answers, JSON on stdout, exit.
@@ -86,27 +94,26 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       for (let i = 0; i < reps; i++) {
         const l = timeProcess([LOOM_SCRIPT, "--file", path, "--workers", String(THREADS)]);
         const d = timeProcess([DUCKDB_SCRIPT, duckPath, "--threads", String(THREADS)]);
-        if (i === 0) {
-          const pdiff = answersDiff(numbersOf(l.answers), { ...numbersOf(d.answers), dataset: name });
-          if (pdiff !== null) notes.push(`${name}: whole-process answers differ: ${pdiff}`);
-        }
+        compare(`${name} whole process ${i + 1}: Loom`, numbersOf(l.answers), { ...numbersOf(duckAnswers), dataset: name });
+        compare(`${name} whole process ${i + 1}: DuckDB`, { ...numbersOf(d.answers), dataset: name }, { ...numbersOf(duckAnswers), dataset: name });
         loomP.push(l.s);
         duckP.push(d.s);
         progress(`${name} whole process ${i + 1}/${reps}: loom ${(l.s * 1e3).toFixed(0)} ms, duckdb ${(d.s * 1e3).toFixed(0)} ms`);
       }
+      notes.push(wrong.length ? `${WRONG_ANSWER}: ${wrong.join("; ")}` : `${name}: every answer of every run equals DuckDB's first bit for bit`);
       for (const [label, l, d] of [["file to answers, started", loomS, duckS], ["whole node process", loomP, duckP]] as const) {
         const ls = statsOf(l);
         const ds = statsOf(d);
-        rows.push(evaluateTarget({
-          case: `${name}: ${label} vs DuckDB (${THREADS} threads each)`,
+        const [row] = peerRows({
+          case: `${name}: ${label} (${THREADS} threads each)`,
           unit: "s",
           loom: ls.median,
-          ratio: ratioOf(ds.median, ls.median),
-          ratioLabel: "duckdb/loom",
-          target: { on: "ratio", op: ">=", value: 0.5, text: "within 2× of DuckDB (≥ 0.5×)" },
-          extra: { duckdb: ds.median, loomMin: ls.min, loomMax: ls.max, duckdbMin: ds.min, duckdbMax: ds.max, answersEqual: diff === null ? "yes" : "NO" },
-          ...(name.endsWith(".parquet") && label.startsWith("file") ? { headline: true } : {}),
-        }));
+          variants: [{ peer: "DuckDB", variant: name.endsWith(".arrow") ? "reading a parquet copy" : "reading the file", value: ds.median }],
+          targets: { DuckDB: { op: ">=", value: 0.5, text: "within 2× of DuckDB (≥ 0.5×)" } },
+          extra: { loomMin: ls.min, loomMax: ls.max, duckdbMin: ds.min, duckdbMax: ds.max, answersEqual: wrong.length ? "NO" : "yes" },
+        });
+        if (name.endsWith(".parquet") && label.startsWith("file")) row!.headline = true;
+        rows.push(row!);
       }
     }
   } finally {

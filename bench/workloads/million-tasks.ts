@@ -1,6 +1,8 @@
 // One million trivial tasks through one driver (target ≤ 10 s, peak RSS ≤ 1.5 GB; quick: 100k).
 // Each side runs in a fresh child process of this run so its peak RSS (process-wide, all
-// worker threads included) is its own; all tasks are submitted at once, then gathered.
+// worker threads included) is its own; all tasks are submitted at once, then gathered and every
+// answer checked. piscina runs twice, with its defaults and with concurrentTasksPerWorker 16 (its
+// bulk-task tuning); the stronger of the two is the one compared.
 
 import os from "node:os";
 import { spawn } from "node:child_process";
@@ -8,15 +10,19 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { progress } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
 import { startLoom, warmLoom } from "../lib/loom.js";
-import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { peerRows, wrongAnswer } from "../lib/comparison.js";
+import type { BenchResult, BenchRow, RunOptions } from "../lib/types.js";
 import type * as TrivialModule from "./modules/trivial-task.js";
 
 const TASK_MODULE = new URL("./modules/trivial-task.ts", import.meta.url);
 const POOL_MODULE = new URL("./modules/trivial-pool.ts", import.meta.url);
 
 
+type Kind = "loom" | "piscina" | "piscina-tuned";
+const TUNED_CTPW = 16;
+
 interface ChildReport {
-  kind: "loom" | "piscina";
+  kind: Kind;
   n: number;
   /** Seconds from the first submission to the last result. */
   seconds?: number;
@@ -44,17 +50,20 @@ async function childLoom(n: number): Promise<ChildReport> {
     const t1 = performance.now();
     const out = await rt.get(refs);
     const t2 = performance.now();
-    let sum = 0;
-    for (const v of out) sum += v;
-    if (sum !== (n * (n + 1)) / 2) throw new Error(`sum ${sum} != ${(n * (n + 1)) / 2}`);
+    checkAll("loom", out);
     return { kind: "loom", n, seconds: (t2 - t0) / 1e3, submitSeconds: (t1 - t0) / 1e3, peakRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes };
   } finally {
     await rt.shutdown();
   }
 }
 
-async function childPiscina(n: number): Promise<ChildReport> {
-  const pool = await makePool(POOL_MODULE);
+/** inc(i) is i + 1, for every i: a result given to the wrong task shows. */
+function checkAll(kind: Kind, out: readonly number[]): void {
+  for (let i = 0; i < out.length; i++) if (out[i] !== i + 1) throw wrongAnswer(`${kind}: inc(${i}) gave ${out[i]}`);
+}
+
+async function childPiscina(n: number, kind: "piscina" | "piscina-tuned"): Promise<ChildReport> {
+  const pool = await makePool(POOL_MODULE, kind === "piscina-tuned" ? { concurrentTasksPerWorker: TUNED_CTPW } : {});
   try {
     await warmPool(pool, "ping", null);
     const baseRssBytes = process.memoryUsage.rss();
@@ -64,17 +73,15 @@ async function childPiscina(n: number): Promise<ChildReport> {
     const t1 = performance.now();
     const out = await Promise.all(promises);
     const t2 = performance.now();
-    let sum = 0;
-    for (const v of out) sum += v;
-    if (sum !== (n * (n + 1)) / 2) throw new Error(`sum ${sum} != ${(n * (n + 1)) / 2}`);
-    return { kind: "piscina", n, seconds: (t2 - t0) / 1e3, submitSeconds: (t1 - t0) / 1e3, peakRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes };
+    checkAll(kind, out);
+    return { kind, n, seconds: (t2 - t0) / 1e3, submitSeconds: (t1 - t0) / 1e3, peakRssBytes: process.resourceUsage().maxRSS * 1024, baseRssBytes };
   } finally {
     await pool.destroy();
   }
 }
 
 /** Runs this file as a child (`--child <kind> <n>`) and reads its JSON report from the last stdout line. */
-function runChild(kind: "loom" | "piscina", n: number, timeoutMs: number): Promise<ChildReport> {
+function runChild(kind: Kind, n: number, timeoutMs: number): Promise<ChildReport> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", kind, String(n)], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -104,49 +111,47 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
   progress(`piscina: ${n.toLocaleString("en-US")} tasks (child process)`);
   const pi = await runChild("piscina", n, childTimeoutMs);
   progress(`piscina: ${JSON.stringify(pi)}`);
+  progress(`piscina, concurrentTasksPerWorker ${TUNED_CTPW}: ${n.toLocaleString("en-US")} tasks (child process)`);
+  const pt = await runChild("piscina-tuned", n, childTimeoutMs);
+  progress(`piscina-tuned: ${JSON.stringify(pt)}`);
 
   const gib = (b: number | undefined) => (b === undefined ? null : b / 2 ** 30);
   const notes: string[] = [];
-  for (const r of [lo, pi]) if (r.error) notes.push(`${r.kind}: ${r.error.split("\n")[0]}`);
+  for (const r of [lo, pi, pt]) if (r.error) notes.push(`${r.kind}: ${r.error.split("\n")[0]}`);
   if (quick) notes.push("quick mode: 100k tasks; the targets are for 1M");
+  const N = n.toLocaleString("en-US");
+  const rate = (r: ChildReport) => (r.seconds ? n / r.seconds : null);
+  const piscinaVariants = (f: (r: ChildReport) => number | null) => [
+    { peer: "piscina", variant: `concurrentTasksPerWorker ${TUNED_CTPW}`, value: f(pt) },
+    { peer: "piscina", variant: "defaults", value: f(pi) },
+  ];
   const rows: BenchRow[] = [
     {
-      case: `${n.toLocaleString("en-US")} tasks, one driver: time`,
+      case: `${N} tasks, one driver: time`,
       unit: "s",
       loom: lo.seconds ?? null,
-      piscina: pi.seconds ?? null,
-      ratio: ratioOf(pi.seconds, lo.seconds),
-      ratioLabel: "piscina/loom",
+      vs: "absolute",
       target: { on: "loom", op: "<=", value: quick ? 1 : 10, text: quick ? "≤ 1 s (10 s per 1M)" : "≤ 10 s" },
-      extra: { loomSubmitS: lo.submitSeconds ?? null, piscinaSubmitS: pi.submitSeconds ?? null, loomTasksPerSec: lo.seconds ? n / lo.seconds : null },
+      extra: { loomSubmitS: lo.submitSeconds ?? null, piscinaSubmitS: pi.submitSeconds ?? null, piscinaTunedSubmitS: pt.submitSeconds ?? null },
     },
     {
-      case: `${n.toLocaleString("en-US")} tasks, one driver: peak RSS`,
+      case: `${N} tasks, one driver: peak RSS`,
       unit: "GiB",
       loom: gib(lo.peakRssBytes),
-      piscina: gib(pi.peakRssBytes),
-      ratio: ratioOf(pi.peakRssBytes, lo.peakRssBytes),
-      ratioLabel: "piscina/loom",
+      vs: "absolute",
       target: { on: "loom", op: "<=", value: 1.5, text: "≤ 1.5 GB" },
       extra: { loomBaseRssGiB: gib(lo.baseRssBytes), piscinaBaseRssGiB: gib(pi.baseRssBytes) },
     },
-    {
-      case: `${n.toLocaleString("en-US")} tasks: throughput`,
-      unit: "ops/s",
-      loom: lo.seconds ? n / lo.seconds : null,
-      piscina: pi.seconds ? n / pi.seconds : null,
-      ratio: ratioOf(pi.seconds, lo.seconds),
-      ratioLabel: "loom/piscina",
-      throughputChart: true,
-      headline: true,
-    },
+    ...peerRows({ case: `${N} tasks: throughput`, unit: "ops/s", loom: rate(lo), variants: piscinaVariants(rate), throughputChart: true }),
+    ...peerRows({ case: `${N} tasks: peak RSS`, unit: "GiB", loom: gib(lo.peakRssBytes), variants: piscinaVariants((r) => gib(r.peakRssBytes)) }),
   ];
+  rows[2]!.headline = true;
   return {
     name: "million-tasks",
     title: "One million tasks",
     quick,
     params: { n },
-    rows: rows.map(evaluateTarget),
+    rows,
     notes,
     ...(lo.skipped ? { skipped: lo.skipped } : {}),
   };
@@ -154,9 +159,9 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain && process.argv[2] === "--child") {
-  const kind = process.argv[3] === "piscina" ? "piscina" : "loom";
+  const kind: Kind = process.argv[3] === "piscina" || process.argv[3] === "piscina-tuned" ? process.argv[3] : "loom";
   const n = Number(process.argv[4]);
-  (kind === "loom" ? childLoom(n) : childPiscina(n))
+  (kind === "loom" ? childLoom(n) : childPiscina(n, kind))
     .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
     .catch((err: unknown) => process.stdout.write(`${JSON.stringify({ kind, n, error: String((err as Error).stack ?? err) })}\n`))
     .finally(() => process.exit(0));

@@ -1,14 +1,16 @@
 // Large numeric data (seeds' B2): per round a fresh 3000×3000 Float64Array image; one task per
 // core convolves it with its own 4×4 filter. Loom puts the image once and every task reads the
-// same shared copy; piscina passes a structured-clone copy to each task (and, for context, a
-// SharedArrayBuffer view); serial runs the same kernels in the main thread.
+// same shared copy; piscina's strongest form shares the image as a SharedArrayBuffer view (a
+// structured-clone copy per task stays as context); serial runs the same kernels in the main thread
+// on one image a round, as the others do.
 
 import type { Piscina } from "piscina";
 import os from "node:os";
 import { interleave, progress, type Stats, type Variant } from "../lib/measure.js";
 import { makePool, warmPool } from "../lib/pools.js";
 import { guard, startLoom, warmLoom, type ModuleWrappers, type Runtime } from "../lib/loom.js";
-import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
+import { AnswerLog, nearlyEqual, peerRows } from "../lib/comparison.js";
+import type { BenchResult, BenchRow, RunOptions } from "../lib/types.js";
 import { checksum, convolveFullStrided, makeFilter, makeImage } from "./modules/numeric-kernel.js";
 import type * as NumericModule from "./modules/numeric-task.js";
 
@@ -33,10 +35,8 @@ export async function run({ quick, workers, reps }: RunOptions): Promise<BenchRe
   const p = params(quick, workers, reps);
   const filters = Array.from({ length: p.tasksPerRound }, (_, i) => makeFilter(i));
   const notes: string[] = [];
-  const answers: Record<string, number> = {};
-  const keep = (k: string, xs: number[]) => {
-    answers[k] = xs.reduce((a, b) => a + b, 0);
-  };
+  const answers = new AnswerLog<number>();
+  const keep = (k: string, xs: number[]) => answers.record(k, xs.reduce((a, b) => a + b, 0));
   progress(`${p.rounds} rounds of ${p.tasksPerRound} convolutions of ${p.side}²`);
   const pool = await makePool(POOL_MODULE, { threads: p.tasksPerRound });
   await warmPool(pool, "ping", null);
@@ -44,23 +44,28 @@ export async function run({ quick, workers, reps }: RunOptions): Promise<BenchRe
   const fixedImage = makeImage(p.side);
   const fixedShared = makeImage(p.side, true);
   const variants: Record<string, Variant> = {
-    serial: { fn: () => keep("serial", filters.map((f) => checksum(convolveFullStrided(makeImage(p.side), f)))) },
-    "serial reused": { fn: () => keep("serial-reused", filters.map((f) => checksum(convolveFullStrided(fixedImage, f)))) },
+    serial: {
+      fn: () => {
+        const image = makeImage(p.side); // one image a round, as Loom and piscina make
+        keep("serial", filters.map((f) => checksum(convolveFullStrided(image, f))));
+      },
+    },
+    "serial reused": { fn: () => keep("serial reused", filters.map((f) => checksum(convolveFullStrided(fixedImage, f)))) },
     "piscina SharedArrayBuffer reused": {
       fn: async () => {
-        keep("piscina-sab-reused", await Promise.all(filters.map((filter) => pool.run({ image: fixedShared, filter }, { name: "convolve" }) as Promise<number>)));
+        keep("piscina SharedArrayBuffer reused", await Promise.all(filters.map((filter) => pool.run({ image: fixedShared, filter }, { name: "convolve" }) as Promise<number>)));
       },
     },
     "piscina clone": {
       fn: async () => {
         const image = makeImage(p.side);
-        keep("piscina-clone", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+        keep("piscina clone", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
       },
     },
     "piscina SharedArrayBuffer": {
       fn: async () => {
         const image = makeImage(p.side, true);
-        keep("piscina-sab", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
+        keep("piscina SharedArrayBuffer", await Promise.all(filters.map((filter) => pool.run({ image, filter }, { name: "convolve" }) as Promise<number>)));
       },
     },
   };
@@ -76,12 +81,12 @@ export async function run({ quick, workers, reps }: RunOptions): Promise<BenchRe
       await warmLoom(rt, m.warm, p.tasksPerRound);
       const round = async (r: Runtime) => {
         const image = r.put(makeImage(p.side));
-        keep("loom", await r.get(filters.map((f) => m.convolve.remote(image, f))));
+        keep("loom put once", await r.get(filters.map((f) => m.convolve.remote(image, f))));
       };
       variants["loom put once"] = { fn: () => guard(rt, "loom put once", 120, () => round(rt)) };
       const fixedRef = rt.put(fixedImage);
       variants["loom reused"] = {
-        fn: () => guard(rt, "loom reused", 120, async () => keep("loom-reused", await rt.get(filters.map((f) => m.convolve.remote(fixedRef, f))))),
+        fn: () => guard(rt, "loom reused", 120, async () => keep("loom reused", await rt.get(filters.map((f) => m.convolve.remote(fixedRef, f))))),
       };
     }
     ({ stats, errors } = await interleave(variants, { warmup: p.warmup, reps: p.rounds }));
@@ -101,61 +106,37 @@ export async function run({ quick, workers, reps }: RunOptions): Promise<BenchRe
     if (k.startsWith("loom")) skipped ??= `failed: ${e}`;
     else notes.push(`${k} failed: ${e}`);
   }
-  const expected = answers["serial"]!;
-  // Every variant sums its last round's checksums; the images are alike, so all must agree.
-  for (const [k, v] of Object.entries(answers)) {
-    if (Math.abs(v - expected) > 1e-9 * Math.max(1, Math.abs(expected))) notes.push(`WRONG ANSWER: ${k} = ${v}, serial = ${expected}`);
-  }
+  // Every variant sums each round's checksums; the images are alike, so every run of every variant must agree.
+  const ran = Object.keys(variants).filter((k) => !(k in errors));
+  for (const w of answers.check("serial", ran, nearlyEqual(1e-9))) notes.push(`WRONG ANSWER: ${w}`);
   notes.push(`per round: a fresh ${p.side}×${p.side} Float64Array (${((p.side * p.side * 8) / 2 ** 20).toFixed(0)} MiB), ${p.tasksPerRound} tasks, each materializes a ${p.side + 3}² output; s/round, median of ${p.rounds}`);
 
-  const lo = loom?.median ?? null;
   const rows: BenchRow[] = [
-    {
-      case: "put once, read by every task vs serial",
+    ...peerRows({
+      case: "fresh image a round, put once, read by every task",
       unit: "s/round",
-      loom: lo,
-      serial: serial?.median,
-      ratio: ratioOf(serial?.median, lo),
-      ratioLabel: "serial/loom",
-      target: { on: "ratio", op: ">=", value: 1.8, text: "≥ 1.8× (2 cores)" },
-      headline: true,
-    },
-    {
-      case: "put once vs piscina passing copies",
-      unit: "s/round",
-      loom: lo,
-      piscina: clone?.median,
-      ratio: ratioOf(clone?.median, lo),
-      ratioLabel: "piscina/loom",
-      target: { on: "ratio", op: ">=", value: 2, text: "≥ 2×" },
-    },
-    {
-      case: "put once vs piscina SharedArrayBuffer",
-      unit: "s/round",
-      loom: lo,
-      piscina: sab?.median,
-      ratio: ratioOf(sab?.median, lo),
-      ratioLabel: "piscina/loom",
-      target: { on: "ratio", op: ">=", value: 1, text: "≥ 1× (no slower)" },
-      note: "hand-managed shared memory: the best a pool can do",
-    },
-    {
-      case: "image made once and reused by every round vs serial",
+      loom: loom?.median,
+      variants: [
+        { peer: "serial", variant: "one image a round", value: serial?.median },
+        { peer: "piscina", variant: "SharedArrayBuffer", value: sab?.median },
+        { peer: "piscina", variant: "a structured-clone copy per task", value: clone?.median },
+      ],
+      targets: {
+        serial: { op: ">=", value: 1.8, text: "≥ 1.8× (2 cores)" },
+        piscina: { op: ">=", value: 1, text: "≥ 1× (no slower)" },
+      },
+    }),
+    ...peerRows({
+      case: "image made once and reused by every round",
       unit: "s/round",
       loom: loomReused?.median,
-      serial: serialReused?.median,
-      ratio: ratioOf(serialReused?.median, loomReused?.median),
-      ratioLabel: "serial/loom",
+      variants: [
+        { peer: "serial", variant: "reused image", value: serialReused?.median },
+        { peer: "piscina", variant: "reused SharedArrayBuffer", value: sabReused?.median },
+      ],
       note: "no allocation or put in the clock: the convolutions alone",
-    },
-    {
-      case: "image reused vs piscina SharedArrayBuffer reused",
-      unit: "s/round",
-      loom: loomReused?.median,
-      piscina: sabReused?.median,
-      ratio: ratioOf(sabReused?.median, loomReused?.median),
-      ratioLabel: "piscina/loom",
-    },
+    }),
   ];
-  return { name: "numeric", title: "Large numeric data (3000² image)", quick, params: { ...p }, rows: rows.map(evaluateTarget), notes, ...(skipped ? { skipped } : {}) };
+  rows.find((r) => r.vs === "peer" && r.peer?.startsWith("piscina"))!.headline = true;
+  return { name: "numeric", title: "Large numeric data (3000² image)", quick, params: { ...p }, rows, notes, ...(skipped ? { skipped } : {}) };
 }

@@ -7,6 +7,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { collect, progress, statsOf, tick } from "../lib/measure.js";
 import { guard, startLoom, warmLoom, type ModuleWrappers, type ObjectRef, type Runtime } from "../lib/loom.js";
+import { wrongAnswer } from "../lib/comparison.js";
 import { evaluateTarget, ratioOf, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import type * as ChainModule from "./modules/chain-task.js";
 
@@ -49,7 +50,7 @@ async function buildChain(rt: Runtime, m: Chain, d: number, stepMs: number): Pro
   for (let i = 1; i < d; i++) refs.push(m.step.remote(refs[i - 1]!, stepMs));
   const v = await rt.get(refs[d - 1]!);
   const buildMs = performance.now() - t0;
-  if (v !== d) throw new Error(`chain of ${d}: first build gave ${v}, expected ${d}`);
+  if (v !== d) throw wrongAnswer(`chain of ${d}: first build gave ${v}, expected ${d}`);
   return { refs, buildMs };
 }
 
@@ -80,7 +81,7 @@ function countRebuilt(rt: Runtime, refs: readonly ObjectRef<number>[]): { stop()
 async function checkChain(rt: Runtime, refs: readonly ObjectRef<number>[], label: string): Promise<void> {
   const vals = await rt.get(refs);
   vals.forEach((v, i) => {
-    if (v !== i + 1) throw new Error(`${label}: link ${i + 1} of ${refs.length} reads ${v} after the rebuild, expected ${i + 1}`);
+    if (v !== i + 1) throw wrongAnswer(`${label}: link ${i + 1} of ${refs.length} reads ${v} after the rebuild, expected ${i + 1}`);
   });
 }
 
@@ -97,7 +98,7 @@ async function rebuild(rt: Runtime, refs: readonly ObjectRef<number>[], label: s
   const t0 = performance.now();
   const v = await rt.get(refs[d - 1]!);
   const ms = performance.now() - t0;
-  if (v !== d) throw new Error(`${label}: the rebuilt last link is ${v}, expected ${d} (the value before eviction)`);
+  if (v !== d) throw wrongAnswer(`${label}: the rebuilt last link is ${v}, expected ${d} (the value before eviction)`);
   // The event is emitted from a promise callback that may run just after get resolves.
   await tick();
   const rebuiltEvents = counter.stop();
@@ -110,7 +111,7 @@ async function taskMs(rt: Runtime, m: Chain, stepMs: number): Promise<number> {
   const t0 = performance.now();
   const v = await rt.get(m.step.remote(41, stepMs));
   const ms = performance.now() - t0;
-  if (v !== 42) throw new Error(`step(41) gave ${v}, expected 42`);
+  if (v !== 42) throw wrongAnswer(`step(41) gave ${v}, expected 42`);
   return ms;
 }
 
@@ -139,7 +140,7 @@ class TaskStream {
     while (!this.stopped) {
       const i = this.next++;
       const v = await this.rt.get(this.m.step.remote(i, this.ms));
-      if (v !== i + 1) throw new Error(`stream task step(${i}) gave ${v}, expected ${i + 1}`);
+      if (v !== i + 1) throw wrongAnswer(`stream task step(${i}) gave ${v}, expected ${i + 1}`);
       this.done++;
     }
   }
@@ -186,7 +187,7 @@ async function stallRound(rt: Runtime, m: Chain, p: Params, windowMs: number, la
     d0 = s.mark();
     const v = await rt.get(refs[STALL_DEPTH - 1]!);
     d1 = s.mark();
-    if (v !== STALL_DEPTH) throw new Error(`${label}: the rebuilt last link is ${v}, expected ${STALL_DEPTH}`);
+    if (v !== STALL_DEPTH) throw wrongAnswer(`${label}: the rebuilt last link is ${v}, expected ${STALL_DEPTH}`);
     b0 = s.mark();
     await tick(windowMs);
     b1 = s.mark();
@@ -273,8 +274,11 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       unit: "ms",
       loom: rb.median,
       serial: ideal,
+      vs: "loom",
+      peer: "loom, d × one step's round trip",
+      peerValue: ideal,
       ratio: ratioOf(rb.median, ideal),
-      ratioLabel: "rebuild/(d×task)",
+      ratioLabel: "loom rebuild/(d × loom task)",
       target: { on: "ratio", op: "<=", value: REBUILD_FACTOR, text: `≤ ${REBUILD_FACTOR}× d × task` },
       extra: {
         taskMs: task,
@@ -295,8 +299,11 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: `${p.streamMs} ms tasks (${p.streamInFlight} in flight) during a depth-${STALL_DEPTH} rebuild`,
       unit: "tasks/s",
       loom: during,
+      vs: "loom",
+      peer: "loom, the same stream alone",
+      peerValue: alone,
       ratio: ratioOf(during, alone),
-      ratioLabel: "during/alone",
+      ratioLabel: "loom during/loom alone",
       target: { on: "ratio", op: ">=", value: NO_STALL_SHARE, text: `≥ ${NO_STALL_SHARE}× alone (must not stall)` },
       extra: {
         aloneTasksPerSec: alone,

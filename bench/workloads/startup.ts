@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { progress, statsOf } from "../lib/measure.js";
+import { aheadRatio, wrongAnswer } from "../lib/comparison.js";
 import { evaluateTarget, ratioOf, type BenchResult, type RunOptions } from "../lib/types.js";
 
 const LOOM = fileURLToPath(new URL("../startup/loom-smallest.mjs", import.meta.url));
@@ -20,7 +21,8 @@ function timeProcess(script: string): number {
   const t0 = performance.now();
   const run = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_OPTIONS: "" } });
   const took = (performance.now() - t0) / 1e3;
-  if (run.status !== 0 || run.stdout.trim() !== "10") throw new Error(`${script} failed (status ${run.status}): ${run.stderr.slice(0, 400)}`);
+  if (run.status !== 0) throw new Error(`${script} failed (status ${run.status}): ${run.stderr.slice(0, 400)}`);
+  if (run.stdout.trim() !== "10") throw wrongAnswer(`${script} printed ${JSON.stringify(run.stdout.trim().slice(0, 80))}, expected 10`);
   return took;
 }
 
@@ -51,13 +53,18 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         unit: "s",
         loom: l.median,
         piscina: p.median,
-        ratio: ratioOf(p.median, l.median),
+        vs: "peer",
+        peer: "piscina, its README example",
+        peerValue: p.median,
+        ratio: aheadRatio("s", l.median, p.median),
         ratioLabel: "piscina/loom",
+        headline: true,
         target: { on: "ratio", op: ">=", value: 1, text: "no slower than piscina (≥ 1.0×)" },
         extra: { loomMin: l.min, loomMax: l.max, piscinaMin: p.min, piscinaMax: p.max },
       }),
-      ...(b ? [{ case: "the same program on the build in LOOM_BENCH_STARTUP_BEFORE", unit: "s", loom: b.median, piscina: p.median,
-        ratio: ratioOf(p.median, b.median), ratioLabel: "piscina/loom", extra: { min: b.min, max: b.max, script: BEFORE! } }] : []),
+      ...(b ? [{ case: "the build in LOOM_BENCH_STARTUP_BEFORE vs this one", unit: "s", loom: l.median, vs: "loom" as const,
+        peer: "loom, the other build", peerValue: b.median, ratio: ratioOf(b.median, l.median), ratioLabel: "loom before/loom now",
+        extra: { min: b.min, max: b.max, script: BEFORE! } }] : []),
     ],
     notes: ["bench/startup/loom-smallest.mjs (workers: availableParallelism) and bench/startup/piscina-readme.mjs (piscina's default threads), run alternately; medians"],
   };

@@ -5,6 +5,7 @@
 import os from "node:os";
 import { progress, sample, timeOnce, type Stats } from "../lib/measure.js";
 import { guard, startLoom, warmLoom } from "../lib/loom.js";
+import { wrongAnswer } from "../lib/comparison.js";
 import { evaluateTarget, type BenchResult, type BenchRow, type RunOptions } from "../lib/types.js";
 import type * as StreamModule from "./modules/stream-task.js";
 
@@ -31,11 +32,11 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
             sums.push(m.sum.remote(ref));
           }
           const total = (await rt.get(sums)).reduce((a, b) => a + b, 0);
-          if (total !== expected) throw new Error(`streaming: sum ${total}, expected ${expected}`);
+          if (total !== expected) throw wrongAnswer(`streaming: sum ${total}, expected ${expected}`);
         };
         const whole = async () => {
           const total = await rt.get(m.sum.remote(m.oneArray.remote(p.chunks)));
-          if (total !== expected) throw new Error(`one array: sum ${total}, expected ${expected}`);
+          if (total !== expected) throw wrongAnswer(`one array: sum ${total}, expected ${expected}`);
         };
         streamS = await sample(streamed, { warmup: 1, reps: p.reps, label: `stream ${p.chunks} × 1 MiB` });
         oneArrayS = await sample(whole, { warmup: 1, reps: p.reps, label: `one ${p.chunks} MiB array` });
@@ -43,7 +44,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
         await rt.get(napper.nap.remote(1));
         actorS = await sample(async () => {
           const n = await rt.get(Array.from({ length: p.calls }, () => napper.nap.remote(p.napMs)));
-          if (n.length !== p.calls) throw new Error("napper: missing answers");
+          if (n.length !== p.calls || n.some((v) => v !== 1)) throw wrongAnswer(`napper: ${n.length} answers, expected ${p.calls} ones`);
         }, { warmup: 1, reps: p.reps, label: `${p.calls} calls × ${p.napMs} ms, maxConcurrency ${p.maxConcurrency}` });
         progress(`first ref after ${firstRefMs.map((x) => x.toFixed(1)).join(", ")} ms`);
       });
@@ -62,8 +63,11 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       unit: "s",
       loom: s?.median ?? null,
       serial: o?.median ?? null,
+      vs: "loom",
+      peer: "loom, one task returning one array",
+      peerValue: o?.median ?? null,
       ratio: s && o ? o.median / s.median : null,
-      ratioLabel: "one array / stream",
+      ratioLabel: "loom one array / loom stream",
       extra: {
         firstRefMsMedian: firstRefMs.length ? firstRefMs[Math.floor(firstRefMs.length / 2)]! : null,
         streamGiBps: s ? (p.chunks / 1024) / s.median : null,
@@ -75,6 +79,7 @@ export async function run({ quick }: RunOptions): Promise<BenchResult> {
       case: `async actor, maxConcurrency ${p.maxConcurrency}: ${p.calls} calls × ${p.napMs} ms`,
       unit: "s",
       loom: a?.median ?? null,
+      vs: "absolute",
       target: { on: "loom", op: "<=", value: 1.2 * idealActorS, text: `≤ 1.2 × ${idealActorS.toFixed(2)} s` },
       extra: { idealS: idealActorS },
     },

@@ -66,8 +66,11 @@ export class ActorManager {
   values(): IterableIterator<ActorEntry> { return this.actors.values(); }
   get size(): number { return this.actors.size; }
 
+  /** On a cluster, a handle names this process as the actor's owner: others send their calls here. */
   descriptorOf(actor: ActorEntry): ActorHandleDescriptor {
-    return { actorId: actor.id, className: actor.className, methods: actor.methods };
+    const d: ActorHandleDescriptor = { actorId: actor.id, className: actor.className, methods: actor.methods };
+    if (this.d.cluster) d.owner = this.d.cluster.owner;
+    return d;
   }
 
   /** Starts the actors whose resources now fit, oldest first: the constructor, then every call they hold. */
@@ -106,6 +109,7 @@ export class ActorManager {
 
   /** Called by the value codec when this runtime encodes an actor handle (see handleGone). */
   actorEncoded(descriptor: ActorHandleDescriptor): void {
+    if (this.d.cluster?.foreign.isForeign(descriptor)) return;
     const actor = this.actors.get(descriptor.actorId);
     if (actor) actor.escaped = true;
   }
@@ -117,7 +121,8 @@ export class ActorManager {
     const actorId = taskId as unknown as ActorId;
     if (options.name !== undefined) {
       const existing = this.namedActors.get(options.name);
-      if (existing !== undefined && this.actors.get(existing)?.state === "alive") {
+      const elsewhere = this.d.cluster?.link.names.lookup(options.name);
+      if ((existing !== undefined && this.actors.get(existing)?.state === "alive") || (elsewhere && this.d.cluster!.foreign.isForeign(elsewhere))) {
         throw new LoomError(`an actor named ${JSON.stringify(options.name)} already exists; pick another name or kill it first`);
       }
     }
@@ -136,27 +141,68 @@ export class ActorManager {
     if (options.name !== undefined) {
       this.namedActors.set(options.name, actorId);
       this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
+      if (this.d.cluster) {
+        // Names are the cluster's: it starts once the head gave it the name (another process may hold it).
+        actor.awaitingResources = true;
+        this.claimName(actor, options.name, node);
+        return actor;
+      }
     }
+    this.start(actor, node);
+    return actor;
+  }
+
+  /**
+   * Claims the actor's name at the head, then starts it; a name another live process holds kills it, and its
+   * calls fail with an ActorDiedError naming the holder (the constructor never runs).
+   */
+  private claimName(actor: ActorEntry, name: string, node: string | null | undefined): void {
+    const cluster = this.d.cluster!;
+    cluster.link.names.claim(name, this.descriptorOf(actor)).then((claim) => {
+      if (actor.state === "dead" || this.d.closed) {
+        if (claim.ok && !this.d.closed) cluster.link.names.release(name).catch(() => {}); // it died while claiming
+        return;
+      }
+      if (claim.ok) { actor.awaitingResources = false; this.start(actor, node); return; }
+      this.notStarted(actor, `the name ${JSON.stringify(name)} is held by another process of the cluster (${claim.holder.owner})`);
+    }, (error: Error) => {
+      if (actor.state === "dead" || this.d.closed) return;
+      this.notStarted(actor, `claiming the name ${JSON.stringify(name)} at the head failed: ${error.message}`);
+    });
+  }
+
+  /** An actor that never started (its name was refused) dies; the thread it was placed on hosts it no more. */
+  private notStarted(actor: ActorEntry, why: string): void {
+    if (actor.worker >= 0) this.actorLoad[actor.worker]--;
+    this.actorDied(actor, new ActorDiedError(`actor ${actor.className} was not started: ${why}`));
+  }
+
+  /** Sends a new actor where it was placed (or holds it until its resources fit), then the calls it holds. */
+  private start(actor: ActorEntry, node: string | null | undefined): void {
+    const create = actor.create;
+    const resources = actor.resources;
+    const pendingCalls = () => { for (const call of actor.log) if (call.state === "pending") this.dispatchActorTask(call); };
     if (node === null) {
       // No node of the cluster offers its resources yet: it starts when one joins.
       actor.awaitingResources = true;
       this.d.cluster!.awaitNode(actor);
-      return actor;
+      return;
     }
     if (node !== undefined) {
       // Its node admits it (resources are the node's); the driver sends it there in order.
       this.d.cluster!.hostActor(actor, node);
       this.d.dispatcher.dispatch(create);
-      return actor;
+      pendingCalls();
+      return;
     }
     if (this.d.resources.fits(resources)) {
       this.d.resources.acquire(resources);
       this.d.dispatcher.dispatch(create);
+      pendingCalls();
     } else {
       actor.awaitingResources = true;
       this.actorsAwaitingResources.push(actor);
     }
-    return actor;
   }
 
   /** A worker for an actor (the placement policy: by default the one hosting the fewest), counted in its load. */
@@ -168,6 +214,8 @@ export class ActorManager {
 
 
   dispatchActorTask(entry: TaskEntry): void {
+    // A call on an actor another process owns goes to that owner.
+    if (entry.kind === "actor-method" && this.d.cluster?.foreign.has(entry.actorId)) { this.d.cluster.foreign.call(entry); return; }
     const actor = this.actors.get(entry.actorId!);
     if (entry.kind === "actor-method") {
       if (!actor || actor.state === "dead") {
@@ -323,6 +371,8 @@ export class ActorManager {
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
       this.namedActors.delete(actor.name);
       this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: null });
+      // Released only if we hold it (one that was refused is another's): the head checks the owner.
+      this.d.cluster?.link.names.release(actor.name).catch(() => {});
     }
     this.d.events.emit("actor:died", { actorId: actor.id, className: actor.className });
     this.abandonSlots(actor, threadAlive, actor.worker);

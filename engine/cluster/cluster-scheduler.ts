@@ -14,9 +14,11 @@ import type { FunctionDescriptor } from "../remote.js";
 import type { Resources } from "../options.js";
 import { RemoteObjects } from "./remote-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
+import { ForeignActors } from "./foreign-actors.js";
 import type { ObjectPuller } from "./object-transfer.js";
-import type { Frame } from "./wire.js";
-import type { NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
+import type { Connection, Frame } from "./wire.js";
+import type { NameEntry, NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
+import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
 type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
 
@@ -39,6 +41,16 @@ export interface ClusterLink {
   readonly address: string;
   readonly nodeTimeoutMs: number;
   readonly puller: ObjectPuller;
+  readonly names: ClusterNames;
+}
+
+/** The cluster's actor names: claimed and released at the head, looked up in the table it keeps everyone told of. */
+export interface ClusterNames {
+  claim(name: string, value: ActorHandleDescriptor): Promise<{ ok: true } | { ok: false; holder: NameEntry }>;
+  release(name: string): Promise<unknown>;
+  /** The live actor named `name` anywhere in the cluster, as last told. */
+  lookup(name: string): ActorHandleDescriptor | undefined;
+  entries(): Array<[string, ActorHandleDescriptor]>;
 }
 
 /** A task's attempt on a node: a newer attempt (after that node died) makes the older one's reply stale. */
@@ -62,6 +74,10 @@ export class ClusterScheduler {
   /** Results other nodes hold, and pulls of them. */
   readonly objects: RemoteObjects;
   private readonly resends = new WeakMap<TaskEntry, number>();
+  /** Drivers, and owners of actors whose handles came here: not placed on, but their objects are pulled from them. */
+  private readonly peers = new Map<string, { address: string; dead: boolean }>();
+  /** Actors other processes own that this one calls. */
+  readonly foreign: ForeignActors;
 
   /** Set while a node's service submits work a driver placed here (see runHere). */
   private pinning = false;
@@ -80,18 +96,31 @@ export class ClusterScheduler {
   constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {
     this.objects = new RemoteObjects(d, {
       nodeId: link.nodeId, address: link.address, puller: link.puller,
-      liveAddress: (nodeId) => { const node = this.nodes.get(nodeId); return node && this.alive(node) ? node.info.address : undefined; },
+      liveAddress: (nodeId) => {
+        const node = this.nodes.get(nodeId);
+        if (node) return this.alive(node) ? node.info.address : undefined;
+        const peer = this.peers.get(nodeId);
+        return peer && !peer.dead ? peer.address : undefined;
+      },
       madeRemotely: (id) => {
         const producer = this.d.tasks.get(this.d.streams.producerOf(id)) as RemoteTask | undefined;
         return producer?.[REMOTE] !== undefined && (producer.state === "running" || producer.state === "pending");
       },
+    });
+    this.foreign = new ForeignActors(d, {
+      nodeId: link.nodeId, puller: link.puller, objects: this.objects,
+      notePeer: (owner) => { if (!this.nodes.has(owner.nodeId) && !this.peers.has(owner.nodeId)) this.peers.set(owner.nodeId, { address: owner.address, dead: false }); },
+      isDead: (nodeId) => this.nodes.get(nodeId)?.info.state === "dead" || this.peers.get(nodeId)?.dead === true,
+      settled: (entry) => this.settled(entry),
+      options: remoteOptions,
     });
   }
 
   // ---- the node table ----
 
   nodeAdded(info: NodeInfo): void {
-    if (info.nodeId === this.link.nodeId || info.isDriver) return;
+    if (info.nodeId === this.link.nodeId) return;
+    if (info.isDriver) { this.peers.set(info.nodeId, { address: info.address, dead: false }); return; }
     const known = this.nodes.get(info.nodeId);
     if (known) { known.info = info; return; }
     this.nodes.set(info.nodeId, { info, running: new Set(), actors: new Set(), suspectUntil: 0 });
@@ -102,6 +131,13 @@ export class ClusterScheduler {
   /** The head declared `nodeId` dead: its work is retried or restarted elsewhere, or fails with NodeDiedError. */
   nodeDied(nodeId: string, reason: string): void {
     const node = this.nodes.get(nodeId);
+    const peer = this.peers.get(nodeId);
+    if (peer && !peer.dead) {
+      // A driver (or an owner known only from its handles): what it held and the actors it owned are gone.
+      peer.dead = true;
+      this.objects.lostWith(nodeId, `process ${nodeId} (${peer.address}) died: ${reason}`);
+    }
+    this.foreign.ownerDied(nodeId, reason);
     if (!node || node.info.state === "dead") return;
     node.info = { ...node.info, state: "dead" };
     const why = `node ${nodeId} (${node.info.address}) died: ${reason}`;
@@ -156,13 +192,6 @@ export class ClusterScheduler {
 
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
   placeTask(entry: TaskEntry): boolean {
-    if (entry.options.streaming !== undefined) {
-      // Streaming generators run where their consumer is (v1): on this process's workers.
-      if (this.d.workerCount > 0) return false;
-      this.d.tasks.sealError(entry, new LoomError(`${entry.name}: streaming generators do not run on other nodes yet; give the driver workers (init({ address, workers }))`));
-      this.d.tasks.finishTask(entry, "failed", -1);
-      return true;
-    }
     if (this.pinning) (entry as RemoteTask)[PINNED] = true;
     const where = (entry as RemoteTask)[PINNED] ? undefined : this.choose(entry.options.resources, undefined, entry.deps);
     if (where === undefined) {
@@ -240,8 +269,40 @@ export class ClusterScheduler {
     const fn = this.d.functions.functionList[entry.fnId]!;
     void this.send(node, entry, attempt, {
       t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name,
-      options: remoteOptions(entry),
+      options: remoteOptions(entry), attempt,
     });
+  }
+
+  /**
+   * A frame a node sent unasked on a connection this process opened: a streaming generator's yield (stored,
+   * or held there, and handed to its stream) or its wish to go on (generatorBackpressure). Those of an
+   * attempt that is no longer current are dropped, and what they hold on the node released.
+   */
+  onPeerFrame(frame: Frame, c: Connection): void {
+    const h = frame.h;
+    if (h.t !== "stream-yield" && h.t !== "stream-wait") return;
+    const entry = this.d.tasks.get(h.taskId as TaskEntry["id"]) as RemoteTask | undefined;
+    const at = entry?.[REMOTE];
+    if (!entry || !at || at.attempt !== h.attempt || entry.options.streaming === undefined) {
+      if (typeof h.key === "string") c.send({ t: "release", keys: [h.key] });
+      return;
+    }
+    const node = this.nodes.get(at.node)!;
+    if (h.t === "stream-wait") { this.d.streams.wantRoom(REMOTE_CONSUMER, entry.id, Number(h.need)); return; }
+    try {
+      this.objects.storeYield(node.info.nodeId, node.info.address, entry.id, frame);
+    } catch (error) {
+      this.failed(node, entry, error as Error); // the task's error: its node sent what cannot be read
+    }
+  }
+
+  /** The consumer of a generator running on a node took `taken` of its yields (Infinity: go on freely). */
+  streamAck(taskId: TaskEntry["id"], taken: number): void {
+    const at = (this.d.tasks.get(taskId) as RemoteTask | undefined)?.[REMOTE];
+    const node = at && this.nodes.get(at.node);
+    if (!node || !this.alive(node)) return;
+    const message = { t: "stream-ack", owner: this.link.nodeId, taskId, taken: Number.isFinite(taken) ? taken : -1 };
+    void this.link.puller.connection(node.info.address).then((c) => c.send(message), () => {});
   }
 
   /** Sends a task or call once its arguments are sealed here, and stores what comes back. */
@@ -286,7 +347,7 @@ export class ClusterScheduler {
   }
 
   /** How a task ended whose returns are each sealed here or held on a node. */
-  private settled(entry: TaskEntry): "finished" | "failed" {
+  settled(entry: TaskEntry): "finished" | "failed" {
     const ex = this.d.core.exports;
     for (let i = 0; i < entry.options.numReturns; i++) {
       const id = objectIdOf(entry.id, i);
@@ -384,7 +445,7 @@ export class ClusterScheduler {
     const message = entry.kind === "actor-create"
       ? { t: "actor-create", owner: this.link.nodeId, actorKey, cls: this.d.functions.functionList[actor.fnId]!, methods: actor.methods,
         options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
-      : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry) };
+      : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry), attempt };
     // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
     void this.send(node, entry, attempt, message, previous, sent).finally(sent);
   }
@@ -414,6 +475,11 @@ export class ClusterScheduler {
     this.nodes.get(nodeId)?.actors.add(actor);
   }
 
+  /** This process as the owner of the actors it creates (in their handles' descriptors). */
+  get owner(): ActorOwner {
+    return { nodeId: this.link.nodeId, address: this.link.address };
+  }
+
   // ---- code ----
 
   nodeIds(): string[] {
@@ -424,5 +490,10 @@ export class ClusterScheduler {
 function remoteOptions(entry: TaskEntry): RemoteTaskOptions {
   const o = entry.options;
   // Retries of exceptions and worker crashes happen on the node; retries after a lost node are the driver's (lostOnNode).
-  return { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources, timeoutMs: o.timeoutMs };
+  const out: RemoteTaskOptions = { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources, timeoutMs: o.timeoutMs };
+  if (o.streaming !== undefined) out.streaming = o.streaming;
+  return out;
 }
+
+/** The "worker" the stream table names for a generator running on another node (see streamAck). */
+export const REMOTE_CONSUMER = -1;

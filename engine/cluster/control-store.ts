@@ -34,6 +34,8 @@ export interface ControlStore {
   /** Releases `name` if `owner` holds it; true when it did. */
   releaseName(name: string, owner: string): Promise<boolean>;
   lookupName(name: string): Promise<NameEntry | undefined>;
+  /** Every name held now (a joining process learns them; later claims and releases are broadcast). */
+  listNames(): Promise<NameEntry[]>;
   /** Releases every name `owner` holds (its process died); returns them. */
   releaseNamesOf(owner: string): Promise<string[]>;
   close(): Promise<void>;
@@ -95,6 +97,10 @@ export class MemoryControlStore implements ControlStore {
   async lookupName(name: string): Promise<NameEntry | undefined> {
     const held = this.names.get(name);
     return held && { ...held };
+  }
+
+  async listNames(): Promise<NameEntry[]> {
+    return [...this.names.values()].map((entry) => ({ ...entry }));
   }
 
   async releaseNamesOf(owner: string): Promise<string[]> {

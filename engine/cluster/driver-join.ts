@@ -3,12 +3,37 @@
 // the head (a node joined, a node died) reach the scheduler and the runtime's events.
 import { LoomError } from "../errors.js";
 import type { DriverContext } from "../runtime/driver-context.js";
-import { listen, parseAddress, isLoopback, type WireServer } from "./wire.js";
-import { answerPull, ObjectPuller } from "./object-transfer.js";
-import { ClusterScheduler } from "./cluster-scheduler.js";
+import { parseAddress, isLoopback } from "./wire.js";
+import { ObjectPuller } from "./object-transfer.js";
+import { startNodeService } from "./node-service.js";
+import { ClusterScheduler, type ClusterNames } from "./cluster-scheduler.js";
+import type { ActorHandleDescriptor } from "../refs.js";
 import { HeadClient } from "./head-client.js";
 import { readToken, readHeadAddress } from "./loom-home.js";
 import type { NodeInfo, NodeDied } from "./messages.js";
+
+/** The cluster's actor names as `head` keeps them: claims and releases go to the head, lookups read its table here. */
+function clusterNames(head: HeadClient): ClusterNames {
+  return {
+    claim: (name, value) => head.claimName(name, value),
+    release: (name) => head.releaseName(name),
+    lookup: (name) => { const entry = head.names.get(name); return entry && actorDescriptor(entry.value); },
+    entries: () => {
+      const out: Array<[string, ActorHandleDescriptor]> = [];
+      for (const [name, entry] of head.names) { const d = actorDescriptor(entry.value); if (d) out.push([name, d]); }
+      return out;
+    },
+  };
+}
+
+/** A name's value as a handle's descriptor, or undefined when it is not one (it came from another process). */
+function actorDescriptor(value: unknown): ActorHandleDescriptor | undefined {
+  const v = value as Partial<ActorHandleDescriptor> | null;
+  if (typeof v !== "object" || v === null || !Number.isSafeInteger(v.actorId) || typeof v.className !== "string") return undefined;
+  if (!Array.isArray(v.methods) || !v.methods.every((m) => typeof m === "string")) return undefined;
+  if (typeof v.owner?.nodeId !== "string" || typeof v.owner.address !== "string") return undefined;
+  return { actorId: v.actorId!, className: v.className, methods: v.methods, owner: { nodeId: v.owner.nodeId, address: v.owner.address } };
+}
 
 export interface ClusterMembership {
   readonly scheduler: ClusterScheduler;
@@ -34,18 +59,10 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
   // Nodes pull this driver's objects from here: on the head's interface (loopback for a one-machine cluster).
   const bindHost = isLoopback(head.host) ? "127.0.0.1" : (process.env.LOOM_BIND ?? "0.0.0.0");
   if (!isLoopback(bindHost) && token === undefined) throw new LoomError(`init(): joining ${headAddress} needs the cluster token (LOOM_TOKEN or ~/.loom/token): a non-loopback listener without one is refused`);
-  let scheduler: ClusterScheduler | undefined;
-  const server: WireServer = await listen({ host: bindHost, port: 0, token }, (c) => {
-    c.onFrame = (frame) => {
-      if (answerPull(c, frame, (key) => {
-        const id = scheduler?.objects.objectOfKey(key);
-        return id === undefined ? undefined : d.runtime.exportOwnObject(id);
-      })) return;
-      if (frame.h.rid !== undefined) c.reply(frame.h, { error: { name: "LoomError", message: `a driver does not answer ${String(frame.h.t).slice(0, 40)}`, code: "ERR_LOOM" } });
-    };
-  });
-  const ownAddress = `${bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost}:${server.port}`;
-  let headClient: HeadClient;
+  let headClient: HeadClient | undefined;
+  // The driver's work server: nodes pull its objects there, and other processes call the actors it owns.
+  const server = await startNodeService({ runtime: d.runtime, host: bindHost, port: 0, token, nodeId: () => headClient?.nodeId ?? "(joining)" });
+  const ownAddress = `${bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost}:${server.address.slice(server.address.lastIndexOf(":") + 1)}`;
   try {
     headClient = await HeadClient.connect({
       address: headAddress, token,
@@ -55,12 +72,15 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
     await server.close();
     throw new LoomError(`init(): could not join the cluster at ${headAddress}: ${(error as Error).message}`, { cause: error });
   }
-  const membership = await attachScheduler(d, headClient, ownAddress, token, (source) => { scheduler = source; });
+  const membership = await attachScheduler(d, headClient, ownAddress, token, (scheduler) => server.serveOwnObjects((key) => scheduler.objects.objectOfKey(key)));
+  // What a dead process left here (results of its calls on our actors) goes.
+  headClient.on("node-died", (death) => server.releaseOwner(death.nodeId));
+  const client = headClient;
   return {
     ...membership,
     close: async () => {
       await membership.close();
-      headClient.close();
+      client.close();
       await server.close();
     },
   };
@@ -75,10 +95,19 @@ export async function joinCluster(d: DriverContext, address: string, resources: 
 export async function attachScheduler(
   d: DriverContext, headClient: HeadClient, ownAddress: string, token: string | undefined, serve: (scheduler: ClusterScheduler) => void,
 ): Promise<ClusterMembership> {
-  const puller = new ObjectPuller(token);
-  const scheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller });
+  // A node running this process's streaming generators sends their yields unasked, on the connection the task went by.
+  const puller = new ObjectPuller(token, (_address, c) => { c.onFrame = (frame, connection) => scheduler.onPeerFrame(frame, connection); });
+  const scheduler: ClusterScheduler = new ClusterScheduler(d, { nodeId: headClient.nodeId, address: ownAddress, nodeTimeoutMs: headClient.nodeTimeoutMs, puller, names: clusterNames(headClient) });
   d.cluster = scheduler;
   serve(scheduler);
+  // Actors this process's workers create name it as their owner; current().getActor finds the cluster's names.
+  d.transport.broadcast({ t: "cluster-identity", owner: scheduler.owner });
+  for (const [name, actor] of scheduler.link.names.entries()) if (!d.actors.namedActors.has(name)) d.transport.broadcast({ t: "actor-name", name, actor });
+  headClient.on("name-changed", (name, entry) => {
+    if (d.actors.namedActors.has(name)) return; // its own: the actor manager tells the workers
+    const actor = entry && actorDescriptor(entry.value);
+    d.transport.broadcast({ t: "actor-name", name, actor: actor ?? null });
+  });
   headClient.on("node-added", (node: NodeInfo) => {
     scheduler.nodeAdded(node);
     d.events.emit("node:added", { nodeId: node.nodeId, address: node.address });

@@ -35,6 +35,8 @@ export interface HeadClientEvents {
   /** The connection dropped; the client is reconnecting. */
   disconnected: (why: string) => void;
   reconnected: () => void;
+  /** A name was claimed (its entry) or released (undefined), as the head told it. */
+  "name-changed": (name: string, entry: NameEntry | undefined) => void;
 }
 
 const FIRST_RETRY_MS = 50;
@@ -46,6 +48,11 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   nodeTimeoutMs = 0;
   /** The node table as the head sent it on registering. */
   initialNodes: NodeInfo[] = [];
+  /**
+   * The cluster's actor names as the head told them: the table at registering, then each claim and release
+   * (a dead owner's names go with its death). getActor reads it without asking the head.
+   */
+  readonly names = new Map<string, NameEntry>();
   /**
    * Each node's state as the events told it: compared with the table the head sends when we reconnect, so that
    * joins and deaths we missed while away (a restarted head declares dead the nodes that did not come back)
@@ -151,6 +158,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     this.epoch = r.epoch;
     this.nodeTimeoutMs = r.nodeTimeoutMs;
     this.initialNodes = r.nodes;
+    this.setNames(Array.isArray(r.names) ? r.names : []);
     this.connection = c;
     c.onClose((why) => this.onDisconnect(c, why));
     if (returning) this.catchUp(r.nodes);
@@ -171,6 +179,8 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   private onFrame(f: Frame): void {
     const h = f.h;
     if (h.t === "node-added") this.added(h.node as NodeInfo);
+    else if (h.t === "name-claimed") this.nameChanged(String((h.entry as NameEntry).name), h.entry as NameEntry);
+    else if (h.t === "name-released") { if (this.names.get(String(h.name))?.owner === h.owner) this.nameChanged(String(h.name), undefined); }
     else if (h.t === "node-died") this.died(String(h.nodeId), Number(h.epoch), String(h.reason));
     else if (h.t === "refused") this.refuse(String(h.reason));
   }
@@ -181,9 +191,23 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     this.emit("node-added", node);
   }
 
+  /** The table the head sent (on registering again, it replaces what we knew: news missed meanwhile included). */
+  private setNames(entries: NameEntry[]): void {
+    const fresh = new Map(entries.map((e) => [e.name, e]));
+    for (const name of [...this.names.keys()]) if (!fresh.has(name)) this.nameChanged(name, undefined);
+    for (const [name, entry] of fresh) this.nameChanged(name, entry);
+  }
+
+  private nameChanged(name: string, entry: NameEntry | undefined): void {
+    if (entry) this.names.set(name, entry); else if (!this.names.delete(name)) return;
+    this.emit("name-changed", name, entry);
+  }
+
   private died(nodeId: string, epoch: number, reason: string): void {
     if (this.told.get(nodeId) === "dead") return;
     this.told.set(nodeId, "dead");
+    // The head releases a dead process's names: so do we.
+    for (const [name, entry] of [...this.names]) if (entry.owner === nodeId) this.nameChanged(name, undefined);
     this.emit("node-died", { t: "node-died", nodeId, epoch, reason });
   }
 

@@ -196,6 +196,29 @@ test("names: one holder at a time, released by its holder or its death", { timeo
   });
 });
 
+test("the name table: sent on registering, then every claim and release told to everyone, and a dead owner's names dropped", { timeout: 10_000 }, async () => {
+  await withHead(async (_head, address) => {
+    const driver = await HeadClient.connect({ address, token: TOKEN, info: info({ isDriver: true }) });
+    let late: HeadClient | undefined;
+    try {
+      assert.deepEqual(await driver.claimName("first", { n: 1 }), { ok: true });
+      late = await HeadClient.connect({ address, token: TOKEN, info: info({ isDriver: true }) });
+      assert.deepEqual(late.names.get("first"), { name: "first", owner: driver.nodeId, value: { n: 1 } }, "the table came with the registration");
+      const claimed = new Promise((resolve) => late!.on("name-changed", (name, entry) => { if (name === "second") resolve(entry); }));
+      assert.deepEqual(await driver.claimName("second", 2), { ok: true });
+      assert.deepEqual(await claimed, { name: "second", owner: driver.nodeId, value: 2 });
+      const released = new Promise((resolve) => late!.on("name-changed", (name, entry) => { if (name === "first" && !entry) resolve(name); }));
+      assert.equal(await driver.releaseName("first"), true);
+      await released;
+      assert.equal(late.names.has("first"), false);
+      // The owner dies: its names go from every table.
+      clearInterval((driver as unknown as { beatTimer: NodeJS.Timeout }).beatTimer);
+      await nextEvent(late, "node-died");
+      assert.equal(late.names.size, 0);
+    } finally { driver.close(); late?.close(); }
+  });
+});
+
 test("connect: a wrong token fails at once with a clear error; an absent head after the bound", { timeout: 10_000 }, async () => {
   await withHead(async (_head, address) => {
     const started = Date.now();

@@ -118,11 +118,18 @@ class HeadServer {
         const owner = await this.liveNodeOf(c);
         const name = checkName(h.name);
         const result = await this.store.claimName(name, owner, h.value);
-        return c.reply(h, result);
+        c.reply(h, result);
+        // Everyone keeps the table of names, so that getActor answers at once (a lookup without a round trip).
+        if (result.ok) this.broadcast({ t: "name-claimed", entry: { name, owner, value: h.value } });
+        return;
       }
       case "release-name": {
         const owner = await this.liveNodeOf(c);
-        return c.reply(h, { released: await this.store.releaseName(checkName(h.name), owner) });
+        const name = checkName(h.name);
+        const released = await this.store.releaseName(name, owner);
+        c.reply(h, { released });
+        if (released) this.broadcast({ t: "name-released", name, owner });
+        return;
       }
       case "lookup-name": {
         const entry = await this.store.lookupName(checkName(h.name));
@@ -153,7 +160,7 @@ class HeadServer {
       if (!beat.ok) return this.refuse(c, h, beat.reason);
       this.bind(c, r.nodeId);
       this.log(`node ${r.nodeId} reconnected from ${c.peer}`);
-      return c.reply(h, this.welcome(beat.node, await this.store.listNodes()));
+      return c.reply(h, await this.welcome(beat.node));
     }
     const nodeId = randomBytes(8).toString("hex");
     const resources = { ...r.resources };
@@ -169,12 +176,13 @@ class HeadServer {
     }
     this.bind(c, nodeId);
     this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} joined from ${c.peer} (${row.address}, ${row.workers} workers)`);
-    c.reply(h, this.welcome(row, await this.store.listNodes()));
+    c.reply(h, await this.welcome(row));
     this.broadcast({ t: "node-added", node: publicInfo(row) }, c);
   }
 
-  private welcome(row: NodeRecord, nodes: NodeRecord[]): RegisterReply {
-    return { nodeId: row.nodeId, epoch: row.epoch, nodeTimeoutMs: this.nodeTimeoutMs, nodes: nodes.map(publicInfo) };
+  private async welcome(row: NodeRecord): Promise<RegisterReply> {
+    const [nodes, names] = await Promise.all([this.store.listNodes(), this.store.listNames()]);
+    return { nodeId: row.nodeId, epoch: row.epoch, nodeTimeoutMs: this.nodeTimeoutMs, nodes: nodes.map(publicInfo), names };
   }
 
   private bind(c: Connection, nodeId: string): void {

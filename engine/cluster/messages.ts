@@ -40,7 +40,7 @@ export interface RegisterRequest {
   epoch?: number;
 }
 export type RegisterReply =
-  | { nodeId: string; epoch: number; nodeTimeoutMs: number; nodes: NodeInfo[] }
+  | { nodeId: string; epoch: number; nodeTimeoutMs: number; nodes: NodeInfo[]; names: NameEntry[] }
   | { refused: string };
 /** → head, every nodeTimeoutMs / 5; no reply. The head answers a dead node's beat with Refused and closes. */
 export interface Heartbeat { t: "heartbeat"; nodeId: string; epoch: number; available: Resources }
@@ -67,6 +67,10 @@ export interface ClaimName { t: "claim-name"; name: string; value: unknown }
 export interface ReleaseName { t: "release-name"; name: string }
 /** → head. Reply: { entry?: NameEntry }. */
 export interface LookupName { t: "lookup-name"; name: string }
+/** head → everyone registered, after a claim succeeded: each process keeps the table for getActor. */
+export interface NameClaimed { t: "name-claimed"; entry: NameEntry }
+/** head → everyone registered, after the owner released a name (a name whose owner died goes with its node-died). */
+export interface NameReleased { t: "name-released"; name: string; owner: string }
 
 // ---- with a node ----
 
@@ -89,6 +93,8 @@ export interface RunTask {
   moduleHash?: string;
   options: RemoteTaskOptions;
   refs: Record<string, ObjectSource>;
+  /** The submitter's attempt: a streaming generator's yields name it, so those of an older attempt are told apart. */
+  attempt?: number;
 }
 
 export interface RemoteTaskOptions {
@@ -97,7 +103,19 @@ export interface RemoteTaskOptions {
   retryExceptions: boolean;
   resources: Resources;
   timeoutMs?: number;
+  /** A streaming generator: its generatorBackpressure (0: none). Its one return is its end (the count of yields). */
+  streaming?: number;
 }
+
+/**
+ * node → the submitter of a streaming task, on the connection its run-task came by, before the reply: its
+ * `index`-th yield, inline in the body (small, holding no refs) or held on the node under `key` until released.
+ */
+export interface StreamYield { t: "stream-yield"; taskId: number; attempt: number; index: number; flags: number; size: number; key?: string }
+/** node → submitter: the generator (with generatorBackpressure) goes on once `need` of its yields are taken. */
+export interface StreamWait { t: "stream-wait"; taskId: number; attempt: number; need: number }
+/** submitter → node: `taken` yields of the generator were taken by its consumer (-1: go on freely). */
+export interface StreamAck { t: "stream-ack"; owner: string; taskId: number; taken: number }
 
 /** One return of a remote task or call: its bytes came inline (in order, in the reply's body) or wait under `key` to be pulled. */
 export interface ResultInfo { flags: number; size: number; key?: string }
@@ -121,9 +139,29 @@ export interface CallActor {
   method: string;
   options: RemoteTaskOptions;
   refs: Record<string, ObjectSource>;
+  /** As RunTask's (a streaming method's yields name it). */
+  attempt?: number;
 }
 /** → node. No reply. */
 export interface KillActor { t: "actor-kill"; actorKey: string }
+/**
+ * → the process that owns an actor (a driver, or a node whose task created it): one call from a process that
+ * holds a handle to it (foreign-actors.ts). The owner submits it as a call of its own. `retriesGiven`: the
+ * caller named maxRetries (else the actor's maxTaskRetries apply). Body: its payload. Reply: as RunTask's, the
+ * results the owner holds kept under `caller/taskId/returnIndex` until the caller releases them.
+ */
+export interface OwnedActorCall {
+  t: "owned-actor-call";
+  caller: string;
+  actorId: number;
+  taskId: number;
+  method: string;
+  options: RemoteTaskOptions;
+  retriesGiven: boolean;
+  refs: Record<string, ObjectSource>;
+}
+/** → the owner: kill one of its actors (noRestart), or crash it (it restarts within its maxRestarts). No reply. */
+export interface OwnedActorKill { t: "owned-actor-kill"; actorId: number; noRestart: boolean }
 /** → node: its submitter cancelled a task it runs (force: its worker dies). No reply; the task's reply follows. */
 export interface CancelTask { t: "cancel"; owner: string; taskId: number; force: boolean }
 

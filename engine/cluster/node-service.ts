@@ -3,19 +3,20 @@
 // the messages name (imported-objects.ts). It does not place work, retry it elsewhere, restart actors on other
 // nodes or talk to the head: the driver and the node's process do.
 import { LoomError, toWire } from "../errors.js";
-import { ACTOR_BRAND, type ObjectRef } from "../refs.js";
-import type { ObjectId } from "../ids.js";
-import type { ActorHandle } from "../remote.js";
+import { ACTOR_BRAND, ObjectRef } from "../refs.js";
+import { isObjectRefGenerator, type ObjectRefGenerator } from "../streaming/object-ref-generator.js";
+import { objectIdOf, type ActorId, type ObjectId } from "../ids.js";
+import { makeActorHandle, type ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CancelTask, CreateActor, ResultInfo, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, OwnedActorCall, OwnedActorKill, ResultInfo, RunTask, StreamAck } from "./messages.js";
 import { INLINE_RESULT_BYTES } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
-import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkRelease, checkRunTask, localTaskOptions } from "./work-messages.js";
+import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -100,10 +101,13 @@ class NodeWork {
       switch (h.t) {
         case "pull": answerPull(c, frame, this.source); return;
         case "release": this.release(checkRelease(h).keys); return;
-        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body), true); return;
+        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body, c), true); return;
+        case "stream-ack": this.streamAck(checkStreamAck(h)); return;
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
-        case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body), false); return;
+        case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body, c), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
+        case "owned-actor-call": this.answer(c, h, () => this.callOwnedActor(checkOwnedActorCall(h), frame.body), false); return;
+        case "owned-actor-kill": this.killOwnedActor(checkOwnedActorKill(h)); return;
         case "cancel": this.cancel(checkCancel(h)); return;
         default: throw new LoomError(`node ${this.nodeId()} does not serve messages of type ${JSON.stringify(h.t).slice(0, 60)}`);
       }
@@ -144,28 +148,79 @@ class NodeWork {
    * 3. the payload decodes with its refs naming the local copies; 4. it is submitted to the local runtime;
    * 5. its returns are answered once they settle (a failure is a value: its error bytes travel as they are).
    */
-  private async runTask(msg: RunTask, body: Uint8Array): Promise<Answer> {
+  private async runTask(msg: RunTask, body: Uint8Array, c: Connection): Promise<Answer> {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     const running = `${msg.owner}/${msg.taskId}`;
-    this.running.set(running, out as ObjectRef | ObjectRef[]);
+    this.running.set(running, out);
     // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
     const early = this.cancelledEarly.get(running);
-    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out as ObjectRef, { force: early }); }
+    if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: early }); }
     try {
+      if (isObjectRefGenerator(out)) return await this.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
       return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
     } finally {
       this.running.delete(running);
     }
   }
 
+  /** Streaming generators running here, by `owner/taskId`: how many yields their consumer took (see stream). */
+  private readonly credits = new Map<string, { taken: number; wake?: () => void }>();
+
+  /**
+   * A streaming generator: each yield goes to its submitter as it comes (inline when small, else held here
+   * under `owner/taskId/y<index>`), and the reply is its end: the count of yields, or its error as a value.
+   * With generatorBackpressure n, no more is sent while n sent ones are not taken by the consumer.
+   */
+  private async stream(owner: string, taskId: number, attempt: number, backpressure: number, gen: ObjectRefGenerator, c: Connection): Promise<Answer> {
+    const end = new ObjectRef(objectIdOf(gen.taskId, 0), this.runtime); // held from now: the stream may close first
+    const key = `${owner}/${taskId}`;
+    const credit: { taken: number; wake?: () => void } = { taken: 0 };
+    this.credits.set(key, credit);
+    try {
+      for (let index = 0; ; index++) {
+        // Its consumer has n sent and not taken: the next one is not taken from the generator (which pauses once
+        // n more wait here).
+        while (backpressure > 0 && credit.taken !== -1 && index - credit.taken >= backpressure && !c.closed) {
+          c.send({ t: "stream-wait", taskId, attempt, need: index - backpressure + 1 });
+          await new Promise<void>((resolve) => { credit.wake = resolve; });
+        }
+        let next: IteratorResult<ObjectRef>;
+        try { next = await gen.next(); } catch { break; } // its error is the end object's
+        if (next.done) break;
+        const raw = this.runtime.exportObject(next.value.id);
+        if (!raw) throw new LoomError(`yield ${index} of task ${key} is not readable on node ${this.nodeId()}`);
+        const header = { t: "stream-yield", taskId, attempt, index, flags: raw.flags, size: raw.bytes.length };
+        if (raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs) c.send(header, raw.bytes.slice());
+        else {
+          const heldKey = `${key}/y${index}`;
+          this.held.set(heldKey, next.value);
+          c.send({ ...header, key: heldKey });
+        }
+      }
+    } finally {
+      if (this.credits.get(key) === credit) this.credits.delete(key);
+    }
+    return this.results(owner, taskId, end);
+  }
+
+  /** The submitter's consumer took yields of a generator running here. */
+  private streamAck(msg: StreamAck): void {
+    const credit = this.credits.get(`${msg.owner}/${msg.taskId}`);
+    if (!credit) return;
+    credit.taken = msg.taken === -1 || credit.taken === -1 ? -1 : Math.max(credit.taken, msg.taken);
+    const wake = credit.wake;
+    credit.wake = undefined;
+    wake?.();
+  }
+
   /** Cancels that came before their task was submitted here, by `owner/taskId` (force or not). */
   private readonly cancelledEarly = new Map<string, boolean>();
 
   /** Tasks running here for their submitters, by `owner/taskId`: what a cancel names. */
-  private readonly running = new Map<string, ObjectRef | ObjectRef[]>();
+  private readonly running = new Map<string, ObjectRef | ObjectRef[] | ObjectRefGenerator>();
 
   /** The submitter cancelled a task running here: cancelled here too (its reply then carries the cancellation). */
   private cancel(msg: CancelTask): void {
@@ -207,7 +262,7 @@ class NodeWork {
    * One actor call. Its arguments are pulled at once, but it is submitted only after the calls that arrived
    * before it (and the actor's creation): the local runtime runs an actor's calls in submission order.
    */
-  private async callActor(msg: CallActor, body: Uint8Array): Promise<Answer> {
+  private async callActor(msg: CallActor, body: Uint8Array, c: Connection): Promise<Answer> {
     const actor = this.actors.get(msg.actorKey);
     if (!actor) throw new LoomError(`actor ${msg.actorKey} is not hosted on node ${this.nodeId()} (never created here, killed, or its creation failed)`);
     if (!actor.methods.has(msg.method)) throw new LoomError(`actor ${msg.actorKey} has no method ${JSON.stringify(msg.method)}; its methods: ${[...actor.methods].join(", ")}`);
@@ -219,7 +274,44 @@ class NodeWork {
       return this.runtime.runHere(() => this.runtime.submitActorCall(handle[ACTOR_BRAND], msg.method, args, localTaskOptions(msg.options)));
     });
     actor.tail = submitted.catch(noop);
-    return this.results(actor.owner, msg.taskId, (await submitted) as ObjectRef | ObjectRef[]);
+    const out = await submitted;
+    if (isObjectRefGenerator(out)) return this.stream(actor.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
+    return this.results(actor.owner, msg.taskId, out);
+  }
+
+  /** Per caller and actor this process owns, the last call submitted or waiting to be (see callOwnedActor). */
+  private readonly callerTails = new Map<string, Promise<unknown>>();
+
+  /**
+   * A call another process made on an actor this process owns: submitted as a call of our own (its arguments
+   * pulled first, and after the calls that caller made before it), its results held for the caller.
+   */
+  private callOwnedActor(msg: OwnedActorCall, body: Uint8Array): Promise<Answer> {
+    const local = this.imports.localRefs(msg.refs);
+    local.catch(noop); // its error is this call's, reported below once its turn comes
+    const key = `${msg.caller}/${msg.actorId}`;
+    const submitted = (this.callerTails.get(key) ?? Promise.resolve()).then(async () => {
+      const args = this.decodeArgs(body, await local);
+      const options = localTaskOptions(msg.options);
+      if (!msg.retriesGiven) delete options.maxRetries;
+      return this.runtime.submitActorCall(this.ownHandle(msg.actorId)[ACTOR_BRAND], msg.method, args, options) as ObjectRef | ObjectRef[]; // never streaming (checked)
+    });
+    const tail = submitted.catch(noop);
+    this.callerTails.set(key, tail);
+    void tail.then(() => { if (this.callerTails.get(key) === tail) this.callerTails.delete(key); });
+    return submitted.then((out) => this.results(msg.caller, msg.taskId, out));
+  }
+
+  /** A handle of this runtime on one of its own actors, by id (the runtime knows its class and methods). */
+  private ownHandle(actorId: number): ActorHandle {
+    return makeActorHandle(this.runtime, { actorId: actorId as ActorId, className: "actor", methods: [] });
+  }
+
+  /** Another process killed (noRestart) or crashed, through a handle, an actor this process owns. */
+  private killOwnedActor(msg: OwnedActorKill): void {
+    if (this.runtime.isShutdown) return;
+    const handle = this.ownHandle(msg.actorId);
+    if (msg.noRestart) this.runtime.kill(handle); else this.runtime.faults.killActor(handle);
   }
 
   /** Kills the actor once the calls that arrived before the kill have been submitted, and forgets it. */
@@ -251,6 +343,8 @@ class NodeWork {
     const prefix = `${owner}/`;
     for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
     for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
+    // Its generators wait for no consumer any more.
+    for (const key of [...this.credits.keys()]) if (key.startsWith(prefix)) this.streamAck({ t: "stream-ack", owner, taskId: Number(key.slice(prefix.length)), taken: -1 });
     return { results, actors };
   }
 
@@ -272,7 +366,8 @@ class NodeWork {
           if (!ref) throw new LoomError(`the argument payload names object ${id}, which the message's refs do not list`);
           return ref;
         },
-        actor: () => { throw new LoomError("actor handles cannot yet be passed to tasks on other nodes"); },
+        // A handle names its actor's owner: calls through it go there (or stay here, when that is this process).
+        actor: (d) => makeActorHandle(this.runtime, d),
       }, false);
     } catch (e) {
       if (e instanceof LoomError) throw e;

@@ -61,6 +61,9 @@ async function contract(store: ControlStore): Promise<void> {
   assert.deepEqual(await store.lookupName("x"), { name: "x", owner: b, value: undefined });
   await store.claimName("y", b, "why");
   await store.claimName("z", a, 0);
+  // The whole table, for a process that joins.
+  const byName = (entries: Array<{ name: string }>) => [...entries].sort((p, q) => p.name.localeCompare(q.name));
+  assert.deepEqual(byName(await store.listNames()), [{ name: "x", owner: b, value: undefined }, { name: "y", owner: b, value: "why" }, { name: "z", owner: a, value: 0 }]);
 
   // Death: once, with the epoch bumped; a late beat cannot revive it; a dead owner claims nothing.
   const dead = await store.markDead(b, "no heartbeat for 2000 ms");
@@ -77,6 +80,7 @@ async function contract(store: ControlStore): Promise<void> {
   assert.deepEqual((await store.releaseNamesOf(b)).sort(), ["x", "y"]);
   assert.deepEqual(await store.releaseNamesOf(b), []);
   assert.equal((await store.lookupName("z"))?.owner, a);
+  assert.deepEqual(await store.listNames(), [{ name: "z", owner: a, value: 0 }]);
   const rows = new Map((await store.listNodes()).map((n) => [n.nodeId, n]));
   assert.equal(rows.get(b)?.state, "dead");
   assert.equal(rows.get(a)?.state, "alive");

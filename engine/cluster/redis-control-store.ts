@@ -111,6 +111,15 @@ return 1`,
   lookup: `local holder = redis.call('HGET', owners, ARGV[1])
 if not holder then return false end
 return { holder, redis.call('HGET', values, ARGV[1]) }`,
+  /** → name, owner, value, for every name held. */
+  names: `local out = {}
+local held = redis.call('HGETALL', owners)
+for i = 1, #held, 2 do
+  out[#out + 1] = held[i]
+  out[#out + 1] = held[i + 1]
+  out[#out + 1] = redis.call('HGET', values, held[i]) or false
+end
+return out`,
   /** ARGV: owner. → the names released. */
   releaseOf: `local out = {}
 local all = redis.call('HGETALL', owners)
@@ -238,6 +247,13 @@ export class RedisControlStore implements ControlStore {
   async lookupName(name: string): Promise<NameEntry | undefined> {
     const r = (await this.run("lookup", [name])) as Reply[] | null;
     return r === null ? undefined : { name, owner: String(r[0]), value: parseValue(r[1]) };
+  }
+
+  async listNames(): Promise<NameEntry[]> {
+    const r = (await this.run("names", [])) as Reply[];
+    const out: NameEntry[] = [];
+    for (let i = 0; i < r.length; i += 3) out.push({ name: String(r[i]), owner: String(r[i + 1]), value: parseValue(r[i + 2]) });
+    return out;
   }
 
   async releaseNamesOf(owner: string): Promise<string[]> {

@@ -178,6 +178,9 @@ test("names claimed through the head stay unique across its restart", { skip, ti
     assert.deepEqual(await x.lookupName("alpha"), { name: "alpha", owner: x.nodeId, value: { by: "x" } });
     // Claims racing each other on the new head: one wins each name.
     const z = await join();
+    // A process that joins the restarted head gets the table of names (read back from Redis) with its welcome.
+    assert.deepEqual(z.names.get("alpha"), { name: "alpha", owner: x.nodeId, value: { by: "x" } });
+    assert.deepEqual(z.names.get("beta"), { name: "beta", owner: y.nodeId, value: { by: "y" } });
     const names = Array.from({ length: 10 }, (_, i) => `raced-${i}`);
     const results = await Promise.all(names.flatMap((n) => [x, y, z].map((c) => c.claimName(n, c.nodeId))));
     for (let i = 0; i < names.length; i++) {

@@ -6,9 +6,11 @@ import { LoomError } from "../errors.js";
 import type { ObjectRef } from "../refs.js";
 import { decodeValue, encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import type { ContainedSource, RawObject } from "../object-store/raw-object.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { makeActorHandle } from "../remote.js";
 
 /** The value of `raw` encoded again for `owner`, its refs replaced by the refs `localRef` gives for each object. */
-export async function localizeRefs(raw: RawObject, owner: object, localRef: (source: ContainedSource) => Promise<ObjectRef>): Promise<EncodedValue> {
+export async function localizeRefs(raw: RawObject, owner: Runtime, localRef: (source: ContainedSource) => Promise<ObjectRef>): Promise<EncodedValue> {
   if (!raw.contains) throw new LoomError("a pulled value holds refs but its holder did not say where the objects they name are");
   const refs = new Map<number, ObjectRef>();
   for (const c of raw.contains ?? []) if (!refs.has(c.id)) refs.set(c.id, await localRef(c));
@@ -18,7 +20,8 @@ export async function localizeRefs(raw: RawObject, owner: object, localRef: (sou
       if (!ref) throw new LoomError(`a pulled value names object ${id}, which its holder did not list`);
       return ref;
     },
-    actor: () => { throw new LoomError("actor handles cannot yet move between nodes inside values"); },
+    // A handle names its actor's owner, so it means the same here: calls through it go to that owner.
+    actor: (d) => makeActorHandle(owner, d),
   }, false);
   return encodeValue(value, "value", owner);
 }

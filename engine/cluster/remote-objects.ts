@@ -5,7 +5,7 @@
 // evicted object. Where tasks run is the ClusterScheduler's; this class knows objects and holders only.
 import * as L from "../../core-wasm/shared/layout.js";
 import { LoomError } from "../errors.js";
-import { objectIdOf, formatTaskId, type ObjectId } from "../ids.js";
+import { objectIdOf, formatTaskId, streamItemId, type ObjectId, type TaskId } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import { importRaw, importEncodedInto, pullTarget } from "../object-store/raw-objects.js";
@@ -152,6 +152,30 @@ export class RemoteObjects {
       if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id)) this.fetchIfRemote(id);
     }
     if (unwanted.length) this.release(address, unwanted);
+  }
+
+  /**
+   * A streaming generator's yield that a node sent (its frame): registered under the generator's lineage, stored
+   * here when it came inline or recorded where it is held, and handed to its stream. One sealed by an earlier
+   * attempt stays; one its stream does not keep (nobody consumes) is freed again.
+   */
+  storeYield(nodeId: string, address: string, taskId: TaskId, frame: Frame): void {
+    const { index, flags, size, key } = frame.h as unknown as { index: number; flags: number; size: number; key?: string };
+    const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+    if (!count(index) || !count(flags) || !count(size) || (key !== undefined && typeof key !== "string") || (key === undefined && size > frame.body.length)) {
+      throw new LoomError(`node ${nodeId} sent a malformed yield of task ${formatTaskId(taskId)}`);
+    }
+    const id = streamItemId(taskId, index);
+    this.d.streams.noteItem(taskId, id);
+    const o = this.d.objects.registerObject(id, false);
+    if (this.d.core.exports.objState(o.entry) !== L.OBJ_PENDING || this.held.has(id)) {
+      if (key !== undefined) this.release(address, [key]);
+      return;
+    }
+    if (key === undefined) importRaw(this.d, id, flags, frame.body.subarray(0, size));
+    else this.held.set(id, { node: nodeId, key, size, flags });
+    const kept = this.d.streams.arrived(taskId, index);
+    if (!kept && o.refs <= 0 && this.d.objects.get(id) === o) this.d.objects.freeObject(o);
   }
 
   /**

@@ -8,7 +8,7 @@ import { checkActorOptions, checkTaskOptions, type Resources, type TaskOptions }
 import type { FunctionDescriptor } from "../remote.js";
 import type { Header } from "./wire.js";
 import { parseAddress } from "./wire.js";
-import type { CallActor, CancelTask, CreateActor, KillActor, ObjectSource, Release, RemoteTaskOptions, RunTask } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, KillActor, ObjectSource, OwnedActorCall, OwnedActorKill, Release, RemoteTaskOptions, RunTask, StreamAck } from "./messages.js";
 
 /** A message whose field is missing or of the wrong type. */
 function bad(t: string, field: string, expected: string, value: unknown): never {
@@ -69,7 +69,12 @@ function taskOptions(h: Record<string, unknown>, t: string): RemoteTaskOptions {
   if (typeof o.retryExceptions !== "boolean") bad(t, "options.retryExceptions", "a boolean", o.retryExceptions);
   const resources = record(o, t, "resources", "options.resources") as Resources;
   const checked = asOption(t, () => checkTaskOptions({ numReturns, maxRetries, retryExceptions: o.retryExceptions, resources, ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }) }));
-  return { numReturns, maxRetries, retryExceptions: o.retryExceptions, resources: checked.resources!, timeoutMs: checked.timeoutMs };
+  const out: RemoteTaskOptions = { numReturns, maxRetries, retryExceptions: o.retryExceptions, resources: checked.resources!, timeoutMs: checked.timeoutMs };
+  if (o.streaming !== undefined) {
+    if (numReturns !== 1) bad(t, "options.numReturns", "1 for a streaming generator", numReturns);
+    out.streaming = int(o, t, "streaming", 0, "options.streaming");
+  }
+  return out;
 }
 
 function objectSources(h: Record<string, unknown>, t: string): Record<string, ObjectSource> {
@@ -88,6 +93,10 @@ function objectSources(h: Record<string, unknown>, t: string): Record<string, Ob
 /** The local options a remote task or call runs with. */
 export function localTaskOptions(o: RemoteTaskOptions, name?: string): TaskOptions {
   const out: TaskOptions = { numReturns: o.numReturns, maxRetries: o.maxRetries, retryExceptions: o.retryExceptions, resources: o.resources };
+  if (o.streaming !== undefined) {
+    out.numReturns = "streaming";
+    if (o.streaming > 0) out.generatorBackpressure = o.streaming;
+  }
   if (name !== undefined) out.name = name;
   if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
   return out;
@@ -100,7 +109,14 @@ export function checkRunTask(h: Header): RunTask {
     t, owner: str(h, t, "owner"), taskId: int(h, t, "taskId", 0), fn,
     name: h.name === undefined ? fn.name : str(h, t, "name"),
     moduleHash: optionalStr(h, t, "moduleHash"), options: taskOptions(h, t), refs: objectSources(h, t),
+    attempt: h.attempt === undefined ? undefined : int(h, t, "attempt", 0),
   };
+}
+
+export function checkStreamAck(h: Header): StreamAck {
+  const t = "stream-ack";
+  const taken = h.taken === -1 ? -1 : int(h, t, "taken", 0);
+  return { t, owner: str(h, t, "owner"), taskId: int(h, t, "taskId", 0), taken };
 }
 
 export function checkCreateActor(h: Header): CreateActor {
@@ -123,8 +139,26 @@ export function checkCallActor(h: Header): CallActor {
   const t = "actor-call";
   return {
     t, actorKey: str(h, t, "actorKey"), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
-    options: taskOptions(h, t), refs: objectSources(h, t),
+    options: taskOptions(h, t), refs: objectSources(h, t), attempt: h.attempt === undefined ? undefined : int(h, t, "attempt", 0),
   };
+}
+
+export function checkOwnedActorCall(h: Header): OwnedActorCall {
+  const t = "owned-actor-call";
+  if (typeof h.retriesGiven !== "boolean") bad(t, "retriesGiven", "a boolean", h.retriesGiven);
+  const options = taskOptions(h, t);
+  // A streaming call through another process's handle is refused by its caller: its yields have no way back.
+  if (options.streaming !== undefined) bad(t, "options.streaming", "nothing (a call from another process does not stream)", options.streaming);
+  return {
+    t, caller: str(h, t, "caller"), actorId: int(h, t, "actorId", 0), taskId: int(h, t, "taskId", 0), method: str(h, t, "method"),
+    options, retriesGiven: h.retriesGiven, refs: objectSources(h, t),
+  };
+}
+
+export function checkOwnedActorKill(h: Header): OwnedActorKill {
+  const t = "owned-actor-kill";
+  if (typeof h.noRestart !== "boolean") bad(t, "noRestart", "a boolean", h.noRestart);
+  return { t, actorId: int(h, t, "actorId", 0), noRestart: h.noRestart };
 }
 
 export function checkKillActor(h: Header): KillActor {

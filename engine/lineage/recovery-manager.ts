@@ -9,7 +9,7 @@ import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 
 /** What RecoveryManager reaches in the driver: its arrows in engine/README.md. */
-export type RecoveryManagerDeps = Pick<DriverContext, "streams" | "actors" | "core" | "dispatcher" | "events" | "graph" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
+export type RecoveryManagerDeps = Pick<DriverContext, "cluster" | "streams" | "actors" | "core" | "dispatcher" | "events" | "graph" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
 
 export class RecoveryManager {
   constructor(private readonly d: RecoveryManagerDeps) {}
@@ -114,6 +114,9 @@ export class RecoveryManager {
     const obj = this.d.objects.registerObject(id, false);
     if (this.actorRebuilds.has(task.id)) return obj.entry;
     if (task.state === "pending" || task.state === "running") return obj.entry; // its first run will seal it
+    if (!actor && this.d.cluster?.foreign.has(task.actorId)) {
+      throw new ReconstructionError(`object ${id} was made by ${task.name} and is lost; the actor is another process's (its log is its owner's), so its chain cannot be replayed here`);
+    }
     if (!actor || actor.state === "dead") {
       throw new ReconstructionError(`object ${id} was made by ${task.name} and is lost; its actor is dead, so its chain cannot be replayed`);
     }

@@ -12,7 +12,7 @@ import { encodeValue, type EncodedValue } from "../serialization/value-codec.js"
 import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import { childTaskId, objectIdOf, formatTaskId, taskIdOfObject, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
-import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
+import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
 } from "../remote.js";
@@ -112,7 +112,8 @@ export class Runtime implements Backend, RefOwner {
       hold: (id) => d.refs.incRef(id),
       release: (id) => d.refs.decRef(id),
       refFor: (id) => new ObjectRef(id, this),
-      ack: (worker, taskId, taken) => d.transport.post(worker, { t: "stream-ack", taskId, taken }),
+      // A generator on another node of a cluster is named by a negative "worker" (cluster-scheduler.ts).
+      ack: (worker, taskId, taken) => worker < 0 ? d.cluster?.streamAck(taskId, taken) : d.transport.post(worker, { t: "stream-ack", taskId, taken }),
       ended: (taskId) => d.reader.getOne(objectIdOf(taskId, 0)) as Promise<number>,
     });
     d.functions = new FunctionRegistry(d);
@@ -228,15 +229,25 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describeArgument(handle)}`);
     checkOwnedBy(this, handle, "kill(): the handle");
-    this.d.actors.killActor(handle[ACTOR_BRAND].actorId, options.noRestart ?? true);
+    this.killByHandle(handle[ACTOR_BRAND], options.noRestart ?? true, "it was killed");
+  }
+
+  /** Kills (noRestart) or crashes an actor, here or (a handle from another process) through its owner. */
+  private killByHandle(desc: ActorHandleDescriptor, noRestart: boolean, why: string): void {
+    if (this.d.cluster?.foreign.isForeign(desc)) this.d.cluster.foreign.kill(desc, noRestart);
+    else this.d.actors.killActor(desc.actorId, noRestart, why);
   }
 
   getActor<T = any>(name: string): ActorHandle<T> {
     this.checkOpen();
     const id = this.d.actors.namedActors.get(name);
     const a = id === undefined ? undefined : this.d.actors.get(id);
-    if (!a || a.state === "dead") throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
-    return makeActorHandle<T>(this, this.d.actors.descriptorOf(a));
+    // On a cluster, the names other processes hold are in the table the head keeps everyone told of (ours are
+    // in our own, which knows of a death before the head's news of it comes back).
+    const elsewhere = this.d.cluster?.link.names.lookup(name);
+    const desc = a && a.state !== "dead" ? this.d.actors.descriptorOf(a) : elsewhere && this.d.cluster!.foreign.isForeign(elsewhere) ? elsewhere : undefined;
+    if (!desc) throw new LoomError(`getActor(): no live actor named ${JSON.stringify(name)}`);
+    return makeActorHandle<T>(this, desc);
   }
 
   graph(): { nodes: GraphNode[]; edges: GraphEdge[] } {
@@ -405,21 +416,24 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     actor.create.sharedKey = sharedKey;
-    const handle = makeActorHandle(this, { actorId: actor.id, className: actor.className, methods });
+    const handle = makeActorHandle(this, this.d.actors.descriptorOf(actor));
     if (options.name === undefined) this.d.actors.handleFinalizer.register(handle, actor.id);
     return handle;
   }
 
   submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
-    const actor = this.d.actors.get(desc.actorId);
+    const foreign = this.d.cluster?.foreign.isForeign(desc) === true;
+    if (foreign && options.numReturns === "streaming") throw new LoomError(`${desc.className}.${method}: numReturns "streaming" works on actors this process created, not on one another process of the cluster owns`);
+    const actor = foreign ? undefined : this.d.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
-    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${desc.className}.${method}`, payload, deps, nested, resolved);
+    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
     if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
+    if (foreign) this.d.cluster!.foreign.fileCall(entry, desc as ActorHandleDescriptor & { owner: ActorOwner }, options.maxRetries);
     const refs = this.returnRefsOrStream(entry);
     this.d.dispatcher.dispatch(entry);
     return refs;
@@ -432,7 +446,7 @@ export class Runtime implements Backend, RefOwner {
 
   restartActorByFault(handle: ActorHandle): void {
     checkOwnedBy(this, handle, "faults.killActor(): the handle");
-    this.d.actors.killActor(handle[ACTOR_BRAND].actorId, false, "killed by faults.killActor");
+    this.killByHandle(handle[ACTOR_BRAND], false, "killed by faults.killActor");
   }
 
   emit(event: string, payload: Record<string, unknown>): void {

@@ -73,11 +73,18 @@ export class WorkerProtocol {
         break;
       }
       case "borrow": this.d.refs.holdForThread(index, m.id, DRIVER_TASK_ID); break;
+      case "args-lost": this.d.dispatcher.lend(this.d.tasks.get(m.taskId), m.run); break;
+      case "args-back": this.d.dispatcher.takeBack(m.taskId, m.run, index); break;
       case "refs": for (const id of m.drop) this.d.refs.releaseWorkerPut(index, id); break;
       case "cancel": this.d.tasks.cancelTask(this.d.streams.producerOf(m.id), m.force); break;
       case "yield": this.onYield(index, m); break;
       case "stream-wait": this.d.streams.wantRoom(index, m.taskId, m.need); break;
-      case "kill-actor": this.d.actors.killActor(m.actorId, m.noRestart); break;
+      case "kill-actor": {
+        const desc = { actorId: m.actorId, className: "", methods: [], owner: m.owner };
+        if (this.d.cluster?.foreign.isForeign(desc)) this.d.cluster.foreign.kill(desc, m.noRestart);
+        else this.d.actors.killActor(m.actorId, m.noRestart);
+        break;
+      }
     }
   }
 
@@ -137,11 +144,15 @@ export class WorkerProtocol {
       return;
     }
     if (spec.actorCall) {
-      const actor = this.d.actors.get(spec.actorCall.actorId);
+      const call = spec.actorCall;
+      const desc = { actorId: call.actorId, className: call.className ?? "actor", methods: [], owner: call.owner };
+      const foreign = this.d.cluster?.foreign.isForeign(desc) === true;
+      const actor = foreign ? undefined : this.d.actors.get(call.actorId);
       const resolved = resolveTaskOptions(spec.options);
-      const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? "actor"}.${spec.actorCall.method}`, spec.payload, spec.deps, spec.nested, resolved);
-      entry.actorId = spec.actorCall.actorId;
-      entry.method = spec.actorCall.method;
+      const entry = this.d.tasks.newTask(spec.taskId, spec.parentId, "actor-method", -1, `${actor?.className ?? desc.className}.${call.method}`, spec.payload, spec.deps, spec.nested, resolved);
+      entry.actorId = call.actorId;
+      entry.method = call.method;
+      if (foreign) this.d.cluster!.foreign.fileCall(entry, desc as typeof desc & { owner: NonNullable<typeof desc.owner> }, spec.options.maxRetries);
       this.d.refs.holdResultsForThread(index, entry, spec.parentId);
       this.d.dispatcher.dispatch(entry);
       return;
@@ -213,6 +224,10 @@ export class WorkerProtocol {
     this.d.functions.functionList.forEach((fn, id) => this.d.transport.post(index, { t: "fn", id, fn }));
     for (const [key, buffers] of this.d.args.sharedBuffers) this.d.transport.post(index, { t: "shared", key, buffers });
     for (const [name, id] of this.d.actors.namedActors) this.d.transport.post(index, { t: "actor-name", name, actor: this.d.actors.descriptorOf(this.d.actors.get(id)!) });
+    if (this.d.cluster) {
+      this.d.transport.post(index, { t: "cluster-identity", owner: this.d.cluster.owner });
+      for (const [name, actor] of this.d.cluster.link.names.entries()) if (!this.d.actors.namedActors.has(name)) this.d.transport.post(index, { t: "actor-name", name, actor });
+    }
     this.d.events.emit("worker:started", { worker: index });
     this.d.actors.actorLoad[index] = 0;
     for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {

@@ -4,7 +4,7 @@
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { ReconstructionError, ObjectStoreFullError } from "../errors.js";
-import { idLo, idHi, formatTaskId } from "../ids.js";
+import { idLo, idHi, formatTaskId, type TaskId } from "../ids.js";
 import type { ResolvedTaskOptions } from "../options.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import { NO_SLOT, PAYLOAD_PREFIX, type TaskEntry } from "../tasks/task-entry.js";
@@ -13,7 +13,7 @@ import { isDefaultResources } from "./resource-ledger.js";
 import { reconstructionFailure } from "../lineage/recovery-manager.js";
 
 /** What TaskDispatcher reaches in the driver: its arrows in engine/README.md. */
-export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks" | "cluster">;
+export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks" | "cluster" | "transport">;
 
 export class TaskDispatcher {
   /** The task in each slot of the core's task table (or a tombstone while a dead actor's thread holds it). */
@@ -194,8 +194,48 @@ export class TaskDispatcher {
     return true;
   }
 
+  /**
+   * A running task lends its admitted resources while a top-level argument lost after its admission is rebuilt:
+   * the rebuild may need them (say the only `gpu`), and would otherwise wait for the task that waits for it.
+   */
+  lend(entry: TaskEntry | undefined, run: number): void {
+    if (!entry || entry.run !== run || !entry.admitted) return;
+    this.d.resources.releaseResources(entry.options.resources);
+    entry.admitted = false;
+    entry.lentRun = run;
+    this.drainAdmissions();
+  }
+
+  /** Its arguments are back: the task resumes once it holds its resources again (a task that lent none, at once). */
+  takeBack(taskId: TaskId, run: number, worker: number): void {
+    const entry = this.d.tasks.get(taskId);
+    if (entry?.lentRun === run) {
+      entry.lentRun = undefined;
+      this.takingBack.push({ entry, run, worker });
+      this.drainAdmissions();
+      return;
+    }
+    this.d.transport.post(worker, { t: "resume", taskId });
+  }
+
+  /** Tasks that lent their resources and wait to hold them again before their function runs (see lend). */
+  private readonly takingBack: Array<{ entry: TaskEntry; run: number; worker: number }> = [];
+
   /** Tasks with resources beyond one CPU start only when those resources are free. */
   drainAdmissions(): void {
+    // Tasks taking back what they lent come first: they are already running.
+    for (let i = 0; i < this.takingBack.length; i++) {
+      const { entry, run, worker } = this.takingBack[i];
+      // A run that was cancelled, failed or replaced meanwhile (its worker died) takes nothing back.
+      const live = entry.run === run && (entry.state === "pending" || entry.state === "running");
+      if (live && !this.d.resources.fits(entry.options.resources)) continue;
+      this.takingBack.splice(i--, 1);
+      if (live) {
+        this.d.resources.acquire(entry.options.resources);
+        entry.admitted = true;
+      }
+      this.d.transport.post(worker, { t: "resume", taskId: entry.id });
+    }
     if (this.d.actors.actorsAwaitingResources.length) this.d.actors.admitActors();
     const ex = this.d.core.exports;
     for (let slot = ex.admitPop(); slot >= 0; slot = ex.admitPop()) {

@@ -106,6 +106,8 @@ export class TaskEntry {
   declare watch?: object;
   /** Its attempt overstayed timeoutMs and will be retried when it ends (retryExceptions). */
   declare timedOut?: boolean;
+  /** The run that lent its admitted resources while a lost argument was rebuilt (see TaskDispatcher.lend). */
+  declare lentRun?: number;
   /** Called once when this run settles (see finishTask): rebuilds of yields lost while it ran. */
   declare afterRun?: Array<() => void>;
   /** Yields of this streaming generator that its current run is to make again (a rebuild); see finishTask. */

@@ -4,7 +4,7 @@ import type { ObjectId, TaskId, ActorId } from "../ids.js";
 import type { FunctionDescriptor } from "../remote.js";
 import type { TaskOptions, ActorOptions } from "../options.js";
 import type { WireError } from "../errors.js";
-import type { ActorHandleDescriptor } from "../refs.js";
+import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
 /** A task submitted from inside a worker; the driver registers it exactly as a driver submission. */
 export interface WireSubmission {
@@ -17,7 +17,8 @@ export interface WireSubmission {
   /** Refs nested inside the arguments: the driver holds them while the task can still read them. */
   nested: ObjectId[];
   options: TaskOptions;
-  actorCall?: { actorId: ActorId; method: string };
+  /** `owner`: the handle's (on a cluster), which may be another process's. */
+  actorCall?: { actorId: ActorId; method: string; owner?: ActorOwner; className?: string };
   actorCreate?: { actorId: ActorId; methods: string[]; options: ActorOptions & TaskOptions };
 }
 
@@ -32,6 +33,8 @@ export interface SealRecord {
 export type DriverToWorker =
   | { t: "fn"; id: number; fn: FunctionDescriptor }
   | { t: "object"; id: ObjectId; segment?: SharedArrayBuffer; error?: WireError }
+  /** The resources task `taskId` lent while its arguments were rebuilt are its own again (see "args-lost"). */
+  | { t: "resume"; taskId: TaskId }
   /** `timeoutMs`: aborted because it ran longer than that (else cancelled). */
   | { t: "abort"; taskId: TaskId; timeoutMs?: number }
   | { t: "actor-create"; actorId: ActorId; slot: number; fnId: number; checkpoint?: Uint8Array; checkpointSeq: number; checkpointEvery: number; maxConcurrency?: number; segments?: Array<[ObjectId, SharedArrayBuffer]> }
@@ -45,7 +48,9 @@ export type DriverToWorker =
   | { t: "shared"; key: number; buffers: SharedArrayBuffer[] }
   | { t: "shared-drop"; key: number }
   /** A named actor was made (descriptor) or died (null): workers keep the names for current().getActor. */
-  | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null };
+  | { t: "actor-name"; name: string; actor: ActorHandleDescriptor | null }
+  /** This process joined a cluster as `owner`: the actors its workers create name it in their handles. */
+  | { t: "cluster-identity"; owner: ActorOwner };
 
 export type WorkerToDriver =
   | { t: "ready" }
@@ -59,6 +64,13 @@ export type WorkerToDriver =
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   | { t: "contains"; id: ObjectId; refs: ObjectId[] }
   | { t: "want"; id: ObjectId }
+  /**
+   * Run `run` of task `taskId` found a top-level argument lost after it was admitted: it waits for the rebuild,
+   * which may need the resources it holds, so it lends them ("args-lost") and asks for them back once its
+   * arguments are readable ("args-back"); its function starts at the driver's "resume".
+   */
+  | { t: "args-lost"; taskId: TaskId; run: number }
+  | { t: "args-back"; taskId: TaskId; run: number }
   /** A streaming generator's `index`-th yield, written at location/segment, for the driver to register and seal. */
   | { t: "yield"; taskId: TaskId; index: number; id: ObjectId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   /** The generator `taskId` pauses until `need` of its yields are taken (generatorBackpressure). */
@@ -68,4 +80,4 @@ export type WorkerToDriver =
   /** Objects this thread put and holds no ObjectRef to any more (see WorkerRefCounter.trackRef). */
   | { t: "refs"; drop: ObjectId[] }
   | { t: "cancel"; id: ObjectId; force: boolean }
-  | { t: "kill-actor"; actorId: ActorId; noRestart: boolean };
+  | { t: "kill-actor"; actorId: ActorId; noRestart: boolean; owner?: ActorOwner };

@@ -14,6 +14,7 @@ import type { TaskCompleter } from "./task-completer.js";
 import type { ObjectReader } from "./object-reader.js";
 import type { CpuSlot, TaskRunner } from "./task-pump.js";
 import type { StreamRunner } from "./stream-runner.js";
+import type { ResourceLoan } from "./resource-loan.js";
 
 export class TaskExecutor implements TaskRunner {
   /** Tasks and actor calls running here, until their end is reported (the "abort" message finds them here). */
@@ -23,7 +24,7 @@ export class TaskExecutor implements TaskRunner {
   constructor(
     private readonly core: Core, private readonly functions: FunctionCache, private readonly payloads: PayloadReader,
     private readonly completer: TaskCompleter, private readonly objects: ObjectReader, private readonly cpu: CpuSlot,
-    private readonly streams: StreamRunner,
+    private readonly streams: StreamRunner, private readonly loan: ResourceLoan,
   ) {
     this.i32 = core.i32;
   }
@@ -109,9 +110,11 @@ export class TaskExecutor implements TaskRunner {
       pending.push(this.objects.getOne(a.id, false).then((v) => { out[i] = v; }));
     }
     if (!pending.length) return Promise.resolve(out);
-    const all = Promise.all(pending).then(() => out);
-    // An argument lost after the task was armed is being rebuilt: wait without holding this thread's slot.
-    return holder && mustWait ? this.cpu.withoutCpu(holder, all) : all;
+    if (!holder || !mustWait) return Promise.all(pending).then(() => out);
+    // An argument lost after the task was armed is being rebuilt: wait without holding this thread's slot, nor
+    // the resources the task was admitted with (the rebuild may need them), and take both back before it runs.
+    this.loan.lend(holder.taskId, holder.run);
+    return this.cpu.withoutCpu(holder, Promise.all(pending).then(() => this.loan.takeBack(holder.taskId, holder.run)).then(() => out));
   }
 
   /** The driver's "abort": the task was cancelled, or ran past its timeoutMs. */

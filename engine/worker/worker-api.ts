@@ -6,7 +6,7 @@ import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError } from "../errors.js";
 import { childTaskId, objectIdOf, formatTaskId, type TaskId, type ActorId } from "../ids.js";
-import { ObjectRef, isObjectRef, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
+import { ObjectRef, isObjectRef, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
 } from "../remote.js";
@@ -33,6 +33,13 @@ export class WorkerApi implements Backend {
   ) {
     this.i32 = core.i32;
     thisWorkerIndex = index;
+  }
+
+  /** This process on its cluster (the driver's "cluster-identity"): the owner of the actors this thread creates. */
+  private owner: ActorOwner | undefined;
+
+  setOwner(owner: ActorOwner): void {
+    this.owner = owner;
   }
 
   /** The driver's "actor-name": a named actor was made (descriptor) or died (null). */
@@ -98,14 +105,14 @@ export class WorkerApi implements Backend {
     const { payload, deps, nested } = this.encodeArgs(args);
     const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options } };
     this.link.post({ t: "submit", spec });
-    return makeActorHandle(this, { actorId, className: cls.name, methods });
+    return makeActorHandle(this, this.owner ? { actorId, className: cls.name, methods, owner: this.owner } : { actorId, className: cls.name, methods });
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {
     refuseStreaming(options);
     const taskId = this.nextChildId();
     const { payload, deps, nested } = this.encodeArgs(args);
-    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method } } });
+    this.link.post({ t: "submit", spec: { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: { kind: "inline", source: "", name: actor.className }, payload, deps, nested, options, actorCall: { actorId: actor.actorId, method, owner: actor.owner, className: actor.className } } });
     return this.childRefs(taskId, (options.numReturns as number | undefined) ?? 1);
   }
 
@@ -148,7 +155,7 @@ export class WorkerApi implements Backend {
       return makeActorHandle<T>(this, actor);
     },
     kill: (handle: ActorHandle, options: { noRestart?: boolean } = {}) => {
-      this.link.post({ t: "kill-actor", actorId: handle.actorId, noRestart: options.noRestart ?? true });
+      this.link.post({ t: "kill-actor", actorId: handle.actorId, noRestart: options.noRestart ?? true, owner: handle[ACTOR_BRAND].owner });
     },
     get signal(): AbortSignal {
       const ctx = taskContext.getStore();

@@ -18,6 +18,7 @@ import { ObjectReader } from "./object-reader.js";
 import { TaskCompleter } from "./task-completer.js";
 import { TaskPump } from "./task-pump.js";
 import { TaskExecutor } from "./task-executor.js";
+import { ResourceLoan } from "./resource-loan.js";
 import { ActorHost } from "./actor-host.js";
 import { WorkerApi } from "./worker-api.js";
 import { StreamRunner } from "./stream-runner.js";
@@ -38,6 +39,7 @@ export class WorkerRuntime {
   private readonly completer: TaskCompleter;
   private readonly pump: TaskPump;
   private readonly executor: TaskExecutor;
+  private readonly loan: ResourceLoan;
   private readonly actors: ActorHost;
   private readonly streams: StreamRunner;
   readonly api: WorkerApi;
@@ -59,7 +61,8 @@ export class WorkerRuntime {
     this.pump = new TaskPump(this.core, index, this.completer);
     this.objects = new ObjectReader(this.core, this.store, this.hooks, this.link, this.pump);
     this.streams = new StreamRunner(this.core, this.store, this.link, this.pump);
-    this.executor = new TaskExecutor(this.core, this.functions, payloads, this.completer, this.objects, this.pump, this.streams);
+    this.loan = new ResourceLoan(this.link);
+    this.executor = new TaskExecutor(this.core, this.functions, payloads, this.completer, this.objects, this.pump, this.streams, this.loan);
     this.pump.runner = this.executor;
     this.actors = new ActorHost(this.core, index, this.functions, payloads, this.executor, this.completer, this.hooks, this.link, this.streams);
     this.api = new WorkerApi(this.core, this.store, index, this.link, this.refs, this.objects, this.pump);
@@ -98,6 +101,7 @@ export class WorkerRuntime {
       case "fn": this.functions.define(m.id, m.fn); break;
       case "object": this.objects.onObject(m); break;
       case "abort": this.executor.abort(m.taskId, m.timeoutMs); break;
+      case "resume": this.loan.onResume(m.taskId); break;
       // The segments of sealed arguments come with the task (see Runtime.segmentsFor): no "want" round trip.
       case "actor-create":
         this.store.adoptSegments(m.segments);
@@ -113,6 +117,7 @@ export class WorkerRuntime {
       case "shared": this.sharedBuffers.set(m.key, m.buffers); break;
       case "shared-drop": this.sharedBuffers.delete(m.key); break;
       case "actor-name": this.api.setActorName(m.name, m.actor); break;
+      case "cluster-identity": this.api.setOwner(m.owner); break;
     }
   }
 }

@@ -3,7 +3,7 @@
 // call that threw is a PropertyFailure. Also LoomSession, the runtime reused across runs.
 import { isDeepStrictEqual } from "node:util";
 import type { Runtime } from "loom-dag";
-import { resolve, describeSteps, type ProgramUnderFaults, type Step } from "../arbitraries/program.js";
+import { resolve, describeSteps, shapesOf, type ProgramUnderFaults, type Step } from "../arbitraries/program.js";
 import { interpret, ancestors, allowedUnderLoss, type Outcome, type ErrorName } from "./serial-interpreter.js";
 import { runOnLoom, loadOps, StepThrew, type OpsModule, type Observed, type RunOptions, type EffectiveFaults } from "./loom-runner.js";
 
@@ -53,7 +53,13 @@ function mismatch(observed: Observed, outcome: Outcome, also: ErrorName[]): Prob
 }
 
 /** Runs one program under its faults on `rt` and checks every get against the reference. */
-export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnderFaults, options: RunOptions = {}): Promise<EffectiveFaults> {
+/** What a run that passed did: the faults that took effect and the shapes its steps exercised. */
+export interface RunSummary {
+  effective: EffectiveFaults;
+  shapes: string[];
+}
+
+export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnderFaults, options: RunOptions = {}): Promise<RunSummary> {
   const resolved = resolve(input);
   const reference = interpret(resolved);
   const anc = ancestors(resolved.slots);
@@ -80,6 +86,13 @@ export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnde
       });
     }
   }
+  if (report.violations.length) {
+    throw new PropertyFailure(
+      `${report.violations.length} promise(s) broken:\n  ${report.violations.join("\n  ")}\n${programText}` +
+      (report.log.length ? `faults:\n  ${report.log.join("\n  ")}\n` : ""),
+      resolved.steps, problems,
+    );
+  }
   if (problems.length) {
     const lines = problems.slice(0, 8).map((p) => {
       const where = p.step < 0 ? "final get" : `get at step ${p.step}`;
@@ -94,7 +107,7 @@ export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnde
       resolved.steps, problems,
     );
   }
-  return report.effective;
+  return { effective: report.effective, shapes: resolved.steps.flatMap(shapesOf) };
 }
 
 export interface SessionOptions extends RunOptions {
@@ -116,6 +129,8 @@ export class LoomSession {
   /** Faults that took effect across the runs, and the runs in which at least one did. */
   readonly effectiveFaults: EffectiveFaults = { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 };
   runsWithEffectiveFaults = 0;
+  /** Steps run so far, by shape (shapesOf). */
+  readonly shapes = new Map<string, number>();
   runtimes = 0;
   /**
    * Each run on a fresh runtime (shut down after it). Set it once a run has failed, while fast-check shrinks:
@@ -138,7 +153,8 @@ export class LoomSession {
     const { rt, m } = await this.runtime();
     this.runs++;
     try {
-      const effective = await checkProgram(rt, m, input, this.options);
+      const { effective, shapes } = await checkProgram(rt, m, input, this.options);
+      for (const shape of shapes) this.shapes.set(shape, (this.shapes.get(shape) ?? 0) + 1);
       for (const k of Object.keys(effective) as (keyof EffectiveFaults)[]) this.effectiveFaults[k] += effective[k];
       if (Object.values(effective).some((n) => n > 0)) this.runsWithEffectiveFaults++;
     } catch (error) {

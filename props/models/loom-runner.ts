@@ -3,6 +3,8 @@
 // observations with the serial interpreter (props/models/check.ts).
 import { GetTimeoutError, isObjectRef, type Runtime, type ObjectRef, type ActorHandle } from "loom-dag";
 import type { Resolved, RArg, Step, Value } from "../arbitraries/program.js";
+import { bigDigest } from "./serial-interpreter.js";
+import { BIG_ELEMENT_MOD } from "../fixtures/ops.js";
 
 /** The ops module as the runner uses it (rt.module wrappers, typed loosely: the runner builds calls from data). */
 export type OpsModule = Record<string, any>;
@@ -38,6 +40,8 @@ export interface EffectiveFaults {
 
 export interface RunReport {
   observations: Observation[];
+  /** Broken promises that are not a slot's value: a wait that did not split its refs as asked. */
+  violations: string[];
   effective: EffectiveFaults;
   /** What happened, step by step, for failure reports. */
   log: string[];
@@ -50,26 +54,62 @@ export interface RunOptions {
 
 /** Actors survive any number of kills, and a call in flight when they die is retried after the replay. */
 export const ACTOR_OPTIONS = { maxRestarts: -1, maxTaskRetries: -1 } as const;
+/** A fragile actor's first death is its last. */
+export const FRAGILE_ACTOR_OPTIONS = { maxRestarts: 0, maxTaskRetries: 0 } as const;
+/** The custom resource the runtime offers one of (propsRuntimeOptions): pinned tasks take turns on it. */
+export const PINNED_RESOURCE = "slotA";
+
+/**
+ * The runtime the property runs on: `workers` threads, a store small enough that big arrays spill, and one
+ * `slotA` for pinned tasks.
+ */
+export function propsRuntimeOptions(workers: number): { workers: number; objectStoreBytes: number; resources: Record<string, number> } {
+  return { workers, objectStoreBytes: 16 * 2 ** 20, resources: { [PINNED_RESOURCE]: 1 } };
+}
+
+/** Named actors' names stay unique across the runs that share a runtime. */
+let namedActors = 0;
 
 export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, options: RunOptions = {}): Promise<RunReport> {
   const timeoutMs = options.getTimeoutMs ?? 10_000;
   const refs: (ObjectRef<Value> | undefined)[] = new Array(program.slots.length);
   const actors: ActorHandle[] = [];
+  /** Per actor: its name when named and callable by it (not killed, not fragile), and its calls' refs. */
+  const actorNames: (string | undefined)[] = [];
+  const actorCalls: ObjectRef[][] = [];
   const lost = new Set<number>();
   const observations: Observation[] = [];
+  const violations: string[] = [];
   const log: string[] = [];
   const crashes: Promise<{ fired: number }>[] = [];
   const effective: EffectiveFaults = { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 };
   const v = (a: RArg): unknown => ("lit" in a ? a.lit : refs[a.slot]);
+  type Methods = Record<string, { remote(...args: unknown[]): ObjectRef<Value> }>;
+  /** A named actor is called through getActor, as a user who only knows its name would. */
+  const actor = (index: number): Methods => {
+    const name = actorNames[index];
+    return (name !== undefined ? rt.getActor(name) : actors[index]) as unknown as Methods;
+  };
+  /** Waits until every ref has a value or an error; a wait that runs out is a hang, reported. */
+  const settled = async (list: ObjectRef[], what: string): Promise<void> => {
+    if (!list.length) return;
+    const { ready } = await rt.wait(list, { numReturns: list.length, timeoutMs });
+    if (ready.length < list.length) throw new GetTimeoutError(`${what}: ${list.length - ready.length} did not settle in ${timeoutMs} ms`);
+  };
 
   const observe = async (step: number, slot: number): Promise<void> => {
     const lostNow = [...lost];
     let observed: Observed;
     try {
       let value: unknown = await rt.get(refs[slot]!, { timeoutMs });
-      // A task may return a ref (nestedChain): follow it, as a Ray user would, a bounded number of times.
-      for (let hops = 0; hops < 8 && isObjectRef(value); hops++) value = await rt.get(value, { timeoutMs });
-      observed = { ok: true, value };
+      // A task may return a ref (nestedChain, putInTask) or a box holding one (addBoxed): follow it, as a Ray
+      // user would, a bounded number of times.
+      for (let hops = 0; hops < 8; hops++) {
+        const inner = isBox(value) ? value.inner : value;
+        if (!isObjectRef(inner)) break;
+        value = await rt.get(inner, { timeoutMs });
+      }
+      observed = { ok: true, value: value instanceof Float64Array ? bigDigest(value) : value };
     } catch (e) {
       const error = e as Error & { remoteName?: string };
       observed = {
@@ -100,13 +140,17 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   }
   // The runtime outlives this run: end its actors, so later kills of their threads do not replay them.
   for (const a of actors) rt.kill(a);
-  return { observations, log, effective };
+  return { observations, violations, log, effective };
 
   async function runStep(i: number, st: Step): Promise<void> {
     switch (st.s) {
       case "put": refs[st.out] = rt.put(st.value); break;
-      case "call": refs[st.out] = m[st.fn].remote(v(st.args[0]), v(st.args[1])); break;
-      case "throwIf": refs[st.out] = m.throwIf.remote(v(st.arg), st.mod); break;
+      case "call": {
+        const fn = st.pinned ? m[st.fn].options({ resources: { [PINNED_RESOURCE]: 1 } }) : m[st.fn];
+        refs[st.out] = fn.remote(v(st.args[0]), v(st.args[1]));
+        break;
+      }
+      case "throwIf": refs[st.out] = (st.retry ? m.throwIf.options({ retryExceptions: true }) : m.throwIf).remote(v(st.arg), st.mod); break;
       case "spin": refs[st.out] = m.spin.remote(v(st.arg), st.ms); break;
       case "split": {
         const rs = m.split.options({ numReturns: st.n }).remote(v(st.arg), st.n) as ObjectRef<Value>[];
@@ -145,15 +189,74 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       case "chain": refs[st.out] = m.chain.remote(v(st.arg), st.depth); break;
       case "actorInTask": refs[st.out] = m.actorInTask.remote(v(st.arg), st.xs); break;
       case "actor": {
-        const options = st.maxConcurrency > 1 ? { ...ACTOR_OPTIONS, maxConcurrency: st.maxConcurrency } : ACTOR_OPTIONS;
+        const name = st.named ? `props-actor-${++namedActors}` : undefined;
+        const options = {
+          ...(st.fragile ? FRAGILE_ACTOR_OPTIONS : ACTOR_OPTIONS),
+          ...(st.maxConcurrency > 1 ? { maxConcurrency: st.maxConcurrency } : {}),
+          ...(st.checkpointEvery > 0 ? { checkpointEvery: st.checkpointEvery } : {}),
+          ...(name ? { name } : {}),
+        };
         actors[st.actor] = m.Accumulator.options(options).remote(v(st.init));
+        // A fragile actor's name goes with its death, which the program cannot time: call it by its handle.
+        actorNames[st.actor] = st.fragile ? undefined : name;
+        actorCalls[st.actor] = [];
         break;
       }
       case "method": {
-        const a = actors[st.actor] as Record<string, { remote(...args: unknown[]): ObjectRef<Value> }>;
-        refs[st.out] = st.method === "get" ? a.get.remote()
-          : st.method === "add" ? a.add.remote(v(st.arg))
-          : a.addOrThrow.remote(v(st.arg), st.mod);
+        const a = actor(st.actor);
+        const ref = st.method === "get" ? a.get.remote()
+          : st.method === "addOrThrow" ? a.addOrThrow.remote(v(st.arg), st.mod)
+          : a[st.method].remote(v(st.arg));
+        refs[st.out] = ref;
+        actorCalls[st.actor].push(ref);
+        break;
+      }
+      case "methodNested": {
+        const ref = actor(st.actor).addNested.remote({ refs: st.refs.map((s) => refs[s]) });
+        refs[st.out] = ref;
+        actorCalls[st.actor].push(ref);
+        break;
+      }
+      case "viaTask": {
+        // Calls from two callers have no order between them: let the driver's earlier calls settle, and the
+        // task's call settle before the driver's next, so the actor sees the interpreter's order.
+        await settled(actorCalls[st.actor], `viaTask: A${st.actor}'s earlier calls`);
+        const ref = m.viaTask.remote(actor(st.actor), v(st.arg));
+        refs[st.out] = ref;
+        await settled([ref], `viaTask $${st.out}`);
+        actorCalls[st.actor].push(ref);
+        break;
+      }
+      case "actorCrash": {
+        const ref = actor(st.actor).crash.remote();
+        refs[st.out] = ref;
+        actorCalls[st.actor].push(ref);
+        effective.actorKills++;
+        break;
+      }
+      case "killActorForGood": {
+        const a = actors[st.actor]!;
+        actorNames[st.actor] = undefined;
+        rt.kill(a);
+        log.push(`step ${i}: kill(A${st.actor})`);
+        break;
+      }
+      case "putInTask": refs[st.out] = m.putInTask.remote(v(st.arg), st.boxed); break;
+      case "big": refs[st.out] = m.big.remote(v(st.arg), st.n); break;
+      case "putBig": {
+        const x = new Float64Array(st.n);
+        for (let k = 0; k < st.n; k++) x[k] = (st.value + k) % BIG_ELEMENT_MOD;
+        refs[st.out] = rt.put(x) as ObjectRef<never>;
+        break;
+      }
+      case "bigSum": refs[st.out] = m.bigSum.remote(refs[st.src]); break;
+      case "crash": refs[st.out] = m.crash.options({ maxRetries: st.maxRetries }).remote(v(st.arg)); break;
+      case "cancel": rt.cancel(refs[st.slot]!); log.push(`step ${i}: cancel($${st.slot})`); break;
+      case "wait": {
+        const waited = st.slots.map((s) => refs[s]!);
+        const { ready, pending } = await rt.wait(waited, { numReturns: st.k, timeoutMs });
+        const problem = checkWait(waited, st.k, ready, pending);
+        if (problem) violations.push(`step ${i}: wait([${st.slots.map((s) => `$${s}`).join(", ")}], ${st.k}): ${problem}`);
         break;
       }
       case "get": await observe(i, st.slot); break;
@@ -175,6 +278,20 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       case "pause": await new Promise((r) => setTimeout(r, st.ms)); break;
     }
   }
+}
+
+/** What a wait for k of `waited` broke, if anything: ready and pending split them, k ready (it waits for k). */
+function checkWait(waited: ObjectRef[], k: number, ready: readonly ObjectRef[], pending: readonly ObjectRef[]): string | undefined {
+  if (ready.length !== k) return `${ready.length} ready, asked for ${k} (no timeout was hit unless this is a hang)`;
+  const seen = [...ready, ...pending];
+  if (seen.length !== waited.length || new Set(seen).size !== seen.length || !seen.every((r) => waited.includes(r))) {
+    return `ready and pending (${ready.length} + ${pending.length}) are not a split of the ${waited.length} refs waited on`;
+  }
+  return undefined;
+}
+
+function isBox(x: unknown): x is { inner: unknown } {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && "inner" in x;
 }
 
 /** Rejects when `p` takes longer than `ms`: a stream that never yields is a hang, reported, not waited out. */

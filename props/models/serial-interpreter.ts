@@ -4,7 +4,7 @@
 import type { Resolved, RArg, Value, SlotInfo } from "../arbitraries/program.js";
 
 /** The Loom error classes the model speaks about (by `name`, which equals the class name). */
-export type ErrorName = "TaskError" | "ObjectLostError" | "ReconstructionError" | "ActorDiedError" | "WorkerCrashedError";
+export type ErrorName = "TaskError" | "ObjectLostError" | "ReconstructionError" | "ActorDiedError" | "WorkerCrashedError" | "TaskCancelledError";
 
 /** What a slot must hold: a value, or an error of one of these classes (several when two failing inputs race). */
 export type Outcome = { ok: true; value: Value } | { ok: false; errors: ErrorName[] };
@@ -23,7 +23,22 @@ function digest(v: Value): number {
 }
 const throwsFor = (v: Value, mod: number): boolean => digest(v) % mod === 0;
 
-type ActorState = { total: number } | { createErrors: ErrorName[] };
+/** A big array's elements are (base + i) mod this; it is compared by digest (see bigDigest). */
+const BIG_MOD = 997;
+function bigElementsSum(base: number, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (base + i) % BIG_MOD;
+  return s;
+}
+/** How a Float64Array result is compared: its length and the exact sum of its elements. */
+export function bigDigest(x: Float64Array): string {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return `f64[${x.length}] sum ${s}`;
+}
+
+/** An actor's state; `dead`: killed for good or crashed with no restarts left, so later calls reject. */
+type ActorState = ({ total: number } | { createErrors: ErrorName[] }) & { dead?: boolean };
 
 /** Every result slot's outcome when the program runs undisturbed. */
 export function interpret(r: Resolved): Outcome[] {
@@ -44,6 +59,13 @@ export function interpret(r: Resolved): Outcome[] {
   const ok = (value: Value): Outcome => ({ ok: true, value });
   const err = (errors: ErrorName[]): Outcome => ({ ok: false, errors });
   const refArgs = (slots: number[]): RArg[] => slots.map((slot) => ({ slot }));
+  /** Big arrays by slot: base and length, or the errors that kept them from being made. */
+  const bigs = new Map<number, { base: number; n: number } | ErrorName[]>();
+  /** A call on a dead actor: ActorDiedError (or a failed constructor's or argument's error, whichever is seen first). */
+  const deadCall = (actor: ActorState, argErrors: ErrorName[] = []): Outcome =>
+    err([...new Set<ErrorName>(["ActorDiedError", ...("createErrors" in actor ? actor.createErrors : []), ...argErrors])]);
+  /** An actor adds x: its new total. */
+  const addTo = (actor: { total: number }, x: number): Outcome => { actor.total = norm(actor.total + x); return ok(actor.total); };
 
   for (const st of r.steps) {
     switch (st.s) {
@@ -102,17 +124,63 @@ export function interpret(r: Resolved): Outcome[] {
       }
       case "method": {
         const actor = actors[st.actor];
+        if (actor.dead) { const a = st.method === "get" ? [] : args(st.arg); out[st.out] = deadCall(actor, failed(a) ? a : []); break; }
         // A failed constructor fails every call with its error, before the call's own arguments are looked at.
         if ("createErrors" in actor) { out[st.out] = err(actor.createErrors); break; }
         if (st.method === "get") { out[st.out] = ok(actor.total); break; }
         const a = args(st.arg);
         if (failed(a)) { out[st.out] = err(a); break; } // the method never ran: the total is unchanged
         if (st.method === "addOrThrow" && throwsFor(a[0], st.mod)) { out[st.out] = err(["TaskError"]); break; }
-        actor.total = norm(actor.total + num(a[0]));
-        out[st.out] = ok(actor.total);
+        out[st.out] = addTo(actor, num(a[0]));
         break;
       }
-      case "get": case "evict": case "killWorker": case "killActor": case "pause": case "drop": case "collect": case "crashAt": break;
+      case "methodNested": {
+        const actor = actors[st.actor];
+        const a = args(...refArgs(st.refs));
+        if (actor.dead) { out[st.out] = deadCall(actor, failed(a) ? a : []); break; }
+        if ("createErrors" in actor) { out[st.out] = err(actor.createErrors); break; }
+        // It gets its refs itself: one failed, the get rejects with its error and the total stays.
+        if (failed(a)) { out[st.out] = err(a); break; }
+        out[st.out] = addTo(actor, (a as Value[]).reduce<number>((s, v) => s + num(v), 0));
+        break;
+      }
+      case "viaTask": {
+        // The task's argument is ready before it runs; the actor's error passes through the task's get.
+        const actor = actors[st.actor];
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); break; }
+        if ("createErrors" in actor) { out[st.out] = err(actor.createErrors); break; }
+        out[st.out] = addTo(actor, num(a[0]));
+        break;
+      }
+      case "actorCrash": {
+        const actor = actors[st.actor];
+        out[st.out] = deadCall(actor);
+        actor.dead = true;
+        break;
+      }
+      case "killActorForGood": actors[st.actor].dead = true; break;
+      case "putInTask": { const a = args(st.arg); out[st.out] = failed(a) ? err(a) : ok(norm(num(a[0]) + 1)); break; }
+      case "big": {
+        const a = args(st.arg);
+        if (failed(a)) { out[st.out] = err(a); bigs.set(st.out, a); break; }
+        const base = num(a[0]);
+        bigs.set(st.out, { base, n: st.n });
+        out[st.out] = ok(`f64[${st.n}] sum ${bigElementsSum(base, st.n)}`);
+        break;
+      }
+      case "putBig": {
+        bigs.set(st.out, { base: st.value, n: st.n });
+        out[st.out] = ok(`f64[${st.n}] sum ${bigElementsSum(st.value, st.n)}`);
+        break;
+      }
+      case "bigSum": {
+        const b = bigs.get(st.src)!;
+        out[st.out] = Array.isArray(b) ? err(b) : ok(norm(bigElementsSum(b.base, b.n)));
+        break;
+      }
+      case "crash": { const a = args(st.arg); out[st.out] = failed(a) ? err(a) : err(["WorkerCrashedError"]); break; }
+      case "get": case "evict": case "cancel": case "wait": case "killWorker": case "killActor": case "pause": case "drop": case "collect": case "crashAt": break;
     }
   }
   return out;
@@ -137,9 +205,10 @@ export function ancestors(slots: SlotInfo[]): Set<number>[] {
  * - a lost put itself: exactly ObjectLostError (SPEC: put objects cannot be rebuilt);
  * - anything computed from a lost put: its value, or ObjectLostError / ReconstructionError if its rebuild
  *   or its first run needed the lost put.
- * Task-made objects are rebuilt from lineage and actor-made ones by replaying the actor's chain (SPEC; the
- * property's actors never checkpoint and never die, so every call stays replayable): losing them allows
- * nothing new.
+ * Task-made objects are rebuilt from lineage and actor-made ones by replaying the actor's chain (SPEC; results
+ * of actors that checkpoint, die for good or may, are never evicted, so every evicted call stays replayable):
+ * losing them allows nothing new. Besides, a slot may give the errors a cancel or an unpredictable death left
+ * on it or on what it was computed from (SlotInfo.mayAlso).
  */
 export function allowedUnderLoss(
   slot: number, reference: Outcome, slots: SlotInfo[], anc: Set<number>[], lost: ReadonlySet<number>,
@@ -149,5 +218,7 @@ export function allowedUnderLoss(
   for (const a of anc[slot]) {
     if (lost.has(a) && slots[a].made === "put") { also.add("ObjectLostError"); also.add("ReconstructionError"); }
   }
+  // What a cancel or an unpredictable death may do to it or to what it was computed from.
+  for (const s of [slot, ...anc[slot]]) for (const e of slots[s].mayAlso ?? []) also.add(e);
   return { outcome: reference, alsoErrors: [...also] };
 }
