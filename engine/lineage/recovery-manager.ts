@@ -9,7 +9,7 @@ import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 
 /** What RecoveryManager reaches in the driver: its arrows in engine/README.md. */
-export type RecoveryManagerDeps = Pick<DriverContext, "cluster" | "streams" | "actors" | "core" | "dispatcher" | "events" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
+export type RecoveryManagerDeps = Pick<DriverContext, "cluster" | "streams" | "actors" | "core" | "dispatcher" | "events" | "graph" | "objects" | "parkWake" | "refs" | "tasks" | "transport" | "waiters">;
 
 export class RecoveryManager {
   constructor(private readonly d: RecoveryManagerDeps) {}
@@ -57,7 +57,7 @@ export class RecoveryManager {
       for (const rid of reopened) this.d.refs.decRef(rid);
       this.d.events.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
     };
-    task.node && (task.node.state = "rebuilding");
+    if (task.node !== undefined) this.d.graph.setState(task.node, "rebuilding");
     this.d.waiters.whenSealedNoRecover(id).then(rebuilt, () => {});
     // Hold its arguments until it ends, exactly the references finishTask drops again (top-level and nested),
     // before dispatch: dispatch can end it at once (an argument that cannot come back fails it), and finishTask
@@ -137,11 +137,18 @@ export class RecoveryManager {
     if (marker) marker.freeWhenSealed = true; // nobody holds a replica's creation marker
     // Copies of the logged calls under the replica: same task ids (so the lost call seals the same objects),
     // no graph nodes of their own; only the lost call keeps its result and holds its arguments while it runs.
-    const log: TaskEntry[] = actor.log.slice(0, upTo + 1).map((call) => ({
-      ...call, actorId: replicaId, slot: NO_SLOT, node: undefined, ownedPuts: NONE, replay: call !== task,
-      state: call === task ? "pending" as const : call.state, attempts: 0,
-      options: call === task ? { ...call.options, maxRetries: -1 } : call.options,
-    }));
+    const log: TaskEntry[] = actor.log.slice(0, upTo + 1).map((call) => {
+      const copy = call.clone();
+      copy.actorId = replicaId;
+      copy.slot = NO_SLOT;
+      copy.node = undefined;
+      copy.ownedPuts = NONE;
+      copy.replay = call !== task;
+      copy.state = call === task ? "pending" : call.state;
+      copy.attempts = 0;
+      if (call === task) copy.options = { ...call.options, maxRetries: -1 };
+      return copy;
+    });
     const target = log[log.length - 1]!;
     for (const d of target.deps) this.d.refs.incRef(d);
     for (const d of target.nestedRefs) this.d.refs.incRef(d);

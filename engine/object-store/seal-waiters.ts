@@ -16,8 +16,11 @@ export interface SealWaiter {
 export type SealWaitersDeps = Pick<DriverContext, "core" | "objects" | "recovery" | "store" | "transport" | "cluster">;
 
 export class SealWaiters {
-  /** Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). */
-  readonly sealWaiters = new IdTable<SealWaiter[]>(RETURN_SLOTS);
+  /**
+   * Waiters by object id (an IdTable: a get of 100k refs registers 100k of them, in id order). One waiter is
+   * kept as itself, more as a list: a list per id was an array per ref of every get.
+   */
+  readonly sealWaiters = new IdTable<SealWaiter | SealWaiter[]>(RETURN_SLOTS);
   /** Worker threads that asked for an object not readable yet (a "want"), by object id. */
   readonly workerWants = new Map<ObjectId, Set<number>>();
 
@@ -51,10 +54,11 @@ export class SealWaiters {
       return;
     }
     const o = this.d.objects.get(id)!;
-    const list = this.sealWaiters.get(id);
-    if (list) {
+    const waiting = this.sealWaiters.get(id);
+    if (waiting) {
       this.sealWaiters.delete(id);
-      for (const w of list) w.resolve(id);
+      if (Array.isArray(waiting)) for (const w of waiting) w.resolve(id);
+      else waiting.resolve(id);
     }
     const wants = this.workerWants.get(id);
     if (wants) {
@@ -65,9 +69,9 @@ export class SealWaiters {
   }
 
   rejectWaiters(id: ObjectId, error: Error): void {
-    const list = this.sealWaiters.get(id);
+    const waiting = this.sealWaiters.get(id);
     this.sealWaiters.delete(id);
-    for (const w of list ?? []) w.reject(error);
+    for (const w of listOf(waiting)) w.reject(error);
     const wants = this.workerWants.get(id);
     this.workerWants.delete(id);
     for (const w of wants ?? []) this.d.transport.post(w, { t: "object", id, error: toWire(error) });
@@ -79,13 +83,19 @@ export class SealWaiters {
   }
 
   private fileSealWaiter(id: ObjectId, waiter: SealWaiter): void {
-    const list = this.sealWaiters.get(id);
-    if (list) list.push(waiter); else this.sealWaiters.set(id, [waiter]);
+    const waiting = this.sealWaiters.get(id);
+    if (waiting === undefined) this.sealWaiters.set(id, waiter);
+    else if (Array.isArray(waiting)) waiting.push(waiter);
+    else this.sealWaiters.set(id, [waiting, waiter]);
   }
 
   /** Rejects every waiter (shutdown). */
   rejectAll(error: Error): void {
-    for (const list of this.sealWaiters.values()) for (const w of list) w.reject(error);
+    for (const waiting of this.sealWaiters.values()) for (const w of listOf(waiting)) w.reject(error);
     this.sealWaiters.clear();
   }
+}
+
+function listOf(waiting: SealWaiter | SealWaiter[] | undefined): SealWaiter[] {
+  return waiting === undefined ? [] : Array.isArray(waiting) ? waiting : [waiting];
 }

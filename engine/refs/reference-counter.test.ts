@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceCounter, type RefTable } from "./reference-counter.js";
 import { LOCAL_NODE, type ObjectEntry } from "../object-store/object-directory.js";
-import { NONE, NO_SLOT, type TaskEntry } from "../tasks/task-entry.js";
+import { NONE, TaskEntry } from "../tasks/task-entry.js";
 import { objectIdOf, type ObjectId, type TaskId } from "../ids.js";
 import { resolveTaskOptions } from "../options.js";
 
@@ -27,11 +27,8 @@ function fixture() {
     return o;
   };
   const task = (id: number, state: TaskEntry["state"], kind: TaskEntry["kind"] = "task"): TaskEntry => {
-    const t: TaskEntry = {
-      id: id as TaskId, parentId: 0 as TaskId, kind, fnId: 0, name: `t${id}`, payload: new Uint8Array(), deps: [], nestedRefs: [],
-      options: resolveTaskOptions({}), slot: NO_SLOT, state, attempts: 0, run: 0, runs: 1, admitted: false,
-      lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
-    };
+    const t = new TaskEntry(id as TaskId, kind, 0, `t${id}`, new Uint8Array(), [], resolveTaskOptions({}));
+    t.state = state;
     tasks.set(t.id, t);
     return t;
   };

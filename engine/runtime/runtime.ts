@@ -29,7 +29,7 @@ import { withTimeout, waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 import { emitterSink } from "../graph/event-sink.js";
-import { GraphRecord, GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
+import { GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
 import { ResourceLedger } from "../scheduler/resource-ledger.js";
 import { TaskDispatcher } from "../scheduler/task-dispatcher.js";
 import { ParkWake } from "../scheduler/park-wake.js";
@@ -85,7 +85,10 @@ export class Runtime implements Backend, RefOwner {
     this.offered = options.resources ? checkResources("resources", options.resources) : {};
     const totalResources = { cpu: workers, ...(options.resources ? checkResources("resources", options.resources) : {}) };
     const arenaBytes = Math.min(256 * 2 ** 20, Math.max(16 * 2 ** 20, 2 ** Math.floor(Math.log2(storeBytes / 4))));
-    const { core, handle } = Core.create({ taskSlots: 1 << 15, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
+    // A slot per KiB of arena (2^15-2^18): a 200k burst fits the core, not the driver's backlog (dispatched only as
+    // others end, while workers idle); a full table's small payloads (128-byte blocks) take an eighth of the arena.
+    const taskSlots = 1 << Math.min(18, Math.max(15, Math.floor(Math.log2(arenaBytes / 1024)))); // 1 <<, not 2 **: a double here made every TaskEntry.slot a boxed number
+    const { core, handle } = Core.create({ taskSlots, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
     new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
@@ -168,7 +171,7 @@ export class Runtime implements Backend, RefOwner {
     this.d.refs.holdContained(o, encoded.refs);
     this.d.objects.seal(o, where);
     if (where.segment) this.d.objects.segmentStored(id);
-    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    this.d.graph.recordNode(taskId, "put", "put", "finished");
     const ref = new ObjectRef<T>(id, this);
     this.d.waiters.onSealed(id);
     return ref;
@@ -271,7 +274,7 @@ export class Runtime implements Backend, RefOwner {
   tableSizes(): TableSizes {
     return {
       tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size, segments: this.d.store.segments.size,
-      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.graphNodes.length,
+      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.nodeCount,
     };
   }
 
@@ -396,7 +399,8 @@ export class Runtime implements Backend, RefOwner {
     if (resolved.resources !== DEFAULT_RESOURCES && !this.d.cluster) this.d.resources.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "task", this.d.functions.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
-    entry.sharedKey = sharedKey;
+    // Set only when there is one: a property added to every entry after its literal cost a backing store each.
+    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     const refs = this.returnRefsOrStream(entry);
     this.d.dispatcher.dispatch(entry);
     return refs;
@@ -428,7 +432,7 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
-    entry.sharedKey = sharedKey;
+    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;
     entry.method = method;
     if (foreign) this.d.cluster!.foreign.fileCall(entry, desc as ActorHandleDescriptor & { owner: ActorOwner }, options.maxRetries);
@@ -510,7 +514,7 @@ export class Runtime implements Backend, RefOwner {
     const id = objectIdOf(taskId, 0);
     this.d.objects.registerObject(id, true);
     importRaw(this.d, id, flags, bytes, pulledInto);
-    this.d.graph.recordNode(new GraphRecord(taskId, "put", "put", "finished"));
+    this.d.graph.recordNode(taskId, "put", "put", "finished");
     return new ObjectRef(id, this);
   }
 }

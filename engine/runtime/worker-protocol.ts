@@ -7,7 +7,6 @@ import { taskIdOfObject, actorHandleObjectId, formatTaskId, objectIdOf, idLo, id
 import { resolveTaskOptions, DEFAULT_RESOURCES } from "../options.js";
 import type { WorkerToDriver, WireSubmission } from "../transport/messages.js";
 import type { DriverContext } from "./driver-context.js";
-import { GraphRecord } from "../graph/graph-recorder.js";
 import { isDefaultResources } from "../scheduler/resource-ledger.js";
 
 /** What WorkerProtocol reaches in the driver: its arrows in engine/README.md. */
@@ -39,7 +38,7 @@ export class WorkerProtocol {
         // the plain task that put it ends (if the ref escapes in its result, the result holds it), or it dies.
         this.d.refs.holdForThread(index, m.id, m.parentId);
         this.d.objects.seal(o, m);
-        this.d.graph.recordNode(new GraphRecord(taskIdOfObject(m.id), "put", "put", "finished"));
+        this.d.graph.recordNode(taskIdOfObject(m.id), "put", "put", "finished");
         this.d.waiters.onSealed(m.id);
         break;
       }

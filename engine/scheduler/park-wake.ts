@@ -94,10 +94,29 @@ export class ParkWake {
 
   drainDone(): void {
     const ex = this.d.core.exports;
-    for (let slot = ex.donePop(); slot >= 0; slot = ex.donePop()) this.d.tasks.onTaskDone(slot);
+    this.drainingDone = true;
+    try {
+      for (let slot = ex.donePop(); slot >= 0; slot = ex.donePop()) this.d.tasks.onTaskDone(slot);
+    } finally {
+      this.drainingDone = false;
+    }
     this.d.dispatcher.drainAdmissions();
     this.d.objects.flushDroppedSegments();
+    if (this.parkAfterDrain) { this.parkAfterDrain = false; this.park(); }
   }
+
+  /**
+   * A slot was taken: its task will report, so someone must listen. While the done queue drains (each finished
+   * task may start a waiting one) that is one park after the drain, not three atomics and a queue read per task.
+   */
+  listenForReports(): void {
+    if (this.parked) return;
+    if (this.drainingDone) { this.parkAfterDrain = true; return; }
+    this.park();
+  }
+
+  private drainingDone = false;
+  private parkAfterDrain = false;
 
   /** Keeps the process alive while work is outstanding; workers are unref'd so an idle driver can exit. */
   updateKeepAlive(): void {

@@ -1,7 +1,7 @@
 // Resources: what this node offers (cpu and custom resources) and what running tasks and live actors hold.
 // Admission asks fits() before it acquires; a shape no node offers is announced once (task:infeasible).
 import { formatTaskId, type TaskId } from "../ids.js";
-import type { Resources } from "../options.js";
+import { DEFAULT_RESOURCES, type Resources } from "../options.js";
 import type { EventSink } from "../graph/event-sink.js";
 
 export class ResourceLedger {
@@ -47,6 +47,7 @@ export class ResourceLedger {
 
 /** One CPU and nothing else: such a task goes straight to the ready queue, without admission. */
 export function isDefaultResources(r: Resources): boolean {
+  if (r === DEFAULT_RESOURCES) return true; // the usual case, without Object.keys's array
   const keys = Object.keys(r);
   return keys.length === 0 || keys.length === 1 && keys[0] === "cpu" && r.cpu === 1;
 }

@@ -92,7 +92,7 @@ export class TaskDispatcher {
     this.slotOwner[slot] = entry;
     entry.slot = slot;
     if (entry.options.timeoutMs !== undefined && !entry.replay) this.d.tasks.watchTimeout(entry, slot);
-    if (!this.d.parkWake.parked) this.d.parkWake.park(); // a slot in use will report: make sure someone listens
+    this.d.parkWake.listenForReports();
     return slot;
   }
 

@@ -1,7 +1,7 @@
 // The argument list of a task as it travels in its payload: encoded once as a list when small; big arguments
 // (out-of-band buffers, or over INLINE_ARG_LIMIT) are put into the store by the caller and travel by ref.
 // Shared by the driver and workers; where a big argument goes is the caller's `putBig`.
-import { encodeValue, writeEncoded, type EncodedValue } from "./value-codec.js";
+import { encodeValue, encodeIntList, writeEncoded, type EncodedValue } from "./value-codec.js";
 import { isObjectRef, type ObjectRef } from "../refs.js";
 import type { ObjectId } from "../ids.js";
 
@@ -42,6 +42,8 @@ export function encodeArgs(
   args: unknown[], putBig: (encoded: EncodedValue) => ObjectRef, alloc: (size: number) => Uint8Array = ownBuffer, owner?: object,
   shared?: { key: number; buffers: SharedArrayBuffer[] },
 ): EncodedArgs {
+  const ints = encodeIntList(args, alloc);
+  if (ints !== undefined) return { payload: ints, deps: EMPTY, nested: EMPTY };
   let deps: ObjectId[] = EMPTY;
   let list: unknown[] = args;
   let encoded = encodeValue(args, "args", owner, shared, true);

@@ -3,7 +3,7 @@
 // SerializationError that names where, never a RangeError and never a value that then cannot be decoded.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeValue, writeEncoded, decodeValue, MAX_DEPTH, type DecodeHooks } from "./value-codec.js";
+import { encodeValue, encodeIntList, writeEncoded, decodeValue, MAX_DEPTH, type DecodeHooks } from "./value-codec.js";
 import { ObjectRef, isObjectRef, REF_BRAND } from "../refs.js";
 import { SerializationError } from "../errors.js";
 import type { ObjectId } from "../ids.js";
@@ -198,4 +198,22 @@ test("an array's named key is walked like a member: a function there is refused 
   assert.equal(error.path, "args[0].fn");
   const long = Object.assign(new Array<number>(500).fill(0), { "odd key": Symbol("s") });
   assert.equal(refusal(() => encodeValue({ long }, "value")).path, 'value.long["odd key"]');
+});
+
+test("an int32 argument list is written byte for byte as encodeValue writes it, and anything else is left to it", () => {
+  const lists: unknown[][] = [[], [0], [7], [-1], [10], [99, 100, -100], [2 ** 31 - 1, -(2 ** 31)], [1, 2, 3, 4, 5, 6, 7, 8], [123456789, -987654321, 0]];
+  for (const list of lists) {
+    const encoded = encodeValue(list, "args", undefined, undefined, true);
+    const expected = new Uint8Array(encoded.size);
+    writeEncoded(encoded, expected, 0);
+    const direct = encodeIntList(list, (size) => new Uint8Array(size));
+    assert.deepEqual(direct, expected, JSON.stringify(list));
+    assert.deepEqual(decodeValue(direct!, 0, hooks, false), list);
+  }
+  let allocated = 0;
+  const count = (size: number) => { allocated++; return new Uint8Array(size); };
+  for (const list of [[-0], [1.5], [NaN], [Infinity], [2 ** 31], [-(2 ** 31) - 1], ["1"], [null], [true], [undefined], [1n], [1, 2, 3, 4, 5, 6, 7, 8, 9], [[1]]]) {
+    assert.equal(encodeIntList(list, count), undefined, String(list));
+  }
+  assert.equal(allocated, 0, "a list it leaves allocates nothing");
 });

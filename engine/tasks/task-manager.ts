@@ -9,8 +9,7 @@ import type { ResolvedTaskOptions } from "../options.js";
 import { IdTable } from "../runtime/id-table.js";
 import { TaskTimeouts, type TimeoutHost } from "./task-timeouts.js";
 import type { DriverContext } from "../runtime/driver-context.js";
-import { NONE, NO_SLOT, type TaskEntry, type TaskKind } from "./task-entry.js";
-import { GraphRecord } from "../graph/graph-recorder.js";
+import { NONE, NO_SLOT, TaskEntry, type TaskKind } from "./task-entry.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
 export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
@@ -37,10 +36,9 @@ export class TaskManager {
     id: TaskId, parentId: TaskId, kind: TaskKind, fnId: number, name: string, payload: Uint8Array,
     deps: ObjectId[], nested: ObjectId[], options: ResolvedTaskOptions,
   ): TaskEntry {
-    const entry: TaskEntry = {
-      id, parentId, kind, fnId, name, payload, deps, nestedRefs: nested, options, slot: NO_SLOT, state: "pending", node: undefined,
-      attempts: 0, run: 0, runs: 1, admitted: false, lineageRefs: 0, lineageParents: NONE, heldPuts: NONE, ownedPuts: NONE,
-    };
+    const entry = new TaskEntry(id, kind, fnId, name, payload, deps, options);
+    entry.parentId = parentId;
+    if (nested.length > 0) entry.nestedRefs = nested; // an empty list may be another frozen one than NONE
     this.tasks.set(id, entry);
     // Lineage: the producers of its arguments stay known while this task may be rebuilt; put arguments, which
     // cannot be rebuilt, are held. A plain task's nested refs too (its rebuild reads them again). An actor call's
@@ -66,7 +64,7 @@ export class TaskManager {
     // The task holds its arguments until it finishes.
     for (const d of deps) this.d.refs.incRef(d);
     for (const d of nested) this.d.refs.incRef(d);
-    entry.node = this.d.graph.recordNode(new GraphRecord(id, name, kind, "pending", 0));
+    entry.node = this.d.graph.recordNode(id, name, kind, "pending", 0);
     if (parentId !== DRIVER_TASK_ID) this.d.graph.recordEdge(parentId, id, 1);
     for (const d of deps) {
       const producer = this.d.streams.producerOf(d);
@@ -130,10 +128,10 @@ export class TaskManager {
     if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
     // Workers stamp starts with Date.now(), the driver its ends with performance.now(): the two clocks drift
     // apart by milliseconds over a long run, so a start is never put after the driver's now.
-    const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, performance.now() - this.d.startTime);
-    if (entry.node && outcome !== L.OUTCOME_SKIPPED) {
-      entry.node.start = started;
-      entry.node.worker = worker;
+    const now = performance.now() - this.d.startTime; // one clock read per task: finishTask takes it too
+    const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, now);
+    if (entry.node !== undefined && outcome !== L.OUTCOME_SKIPPED) {
+      this.d.graph.started(entry.node, started, worker);
       // Workers take tasks from shared memory without telling the driver; the start is reported with the end.
       if (this.d.events.listening("task:started")) this.d.events.emit("task:started", { taskId: formatTaskId(entry.id), name: entry.name, worker, time: started });
     }
@@ -159,10 +157,11 @@ export class TaskManager {
       return;
     }
     if (entry.replay) { entry.replay = false; return; }
-    this.finishTask(entry, outcome === L.OUTCOME_OK ? "finished" : "failed", worker);
+    this.finishTask(entry, outcome === L.OUTCOME_OK ? "finished" : "failed", worker, now);
   }
 
-  finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number): void {
+  /** `now`: ms since the runtime started, when the caller has just read the clock. */
+  finishTask(entry: TaskEntry, state: "finished" | "failed" | "cancelled", worker: number, now = performance.now() - this.d.startTime): void {
     if (entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") {
       for (let i = 0; i < entry.options.numReturns; i++) this.d.waiters.onSealed(objectIdOf(entry.id, i));
       return;
@@ -178,14 +177,7 @@ export class TaskManager {
     if (this.d.immutability && entry.deps.length > 0) {
       this.d.immutability.readByTask(entry.deps, `${entry.name} (${formatTaskId(entry.id)})`, (id) => this.d.store.segments.get(id));
     }
-    const now = performance.now() - this.d.startTime;
-    if (entry.node) {
-      entry.node.state = state;
-      entry.node.end = now;
-      if (entry.node.start === undefined || entry.node.start > now) entry.node.start = now;
-      if (worker >= 0) entry.node.worker = worker;
-      entry.node.attempts = entry.attempts + (state === "cancelled" ? 0 : 1);
-    }
+    if (entry.node !== undefined) this.d.graph.ended(entry.node, state, now, worker, entry.attempts + (state === "cancelled" ? 0 : 1));
     this.d.parkWake.inFlight--;
     this.d.parkWake.updateKeepAlive();
     for (const d of entry.deps) this.d.refs.decRef(d);
