@@ -83,6 +83,7 @@ export async function attachScheduler(
     scheduler.nodeAdded(node);
     d.events.emit("node:added", { nodeId: node.nodeId, address: node.address });
   });
+  headClient.on("node-draining", (nodeId: string) => scheduler.nodeDraining(nodeId));
   headClient.on("node-died", (m: Omit<NodeDied, "t">) => {
     scheduler.nodeDied(m.nodeId, m.reason);
     d.events.emit("node:died", { nodeId: m.nodeId, reason: m.reason });

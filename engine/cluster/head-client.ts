@@ -30,6 +30,8 @@ export interface HeadClientOptions {
 export interface HeadClientEvents {
   "node-added": (node: NodeInfo) => void;
   "node-died": (death: NodeDied) => void;
+  /** A node drains (a graceful stop): it takes no new work, and leaves once its owners took back their results. */
+  "node-draining": (nodeId: string) => void;
   /** The head declared this process dead, or refused it on reconnecting; nothing more will be sent. */
   refused: (reason: string) => void;
   /** The connection dropped; the client is reconnecting. */
@@ -112,6 +114,11 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     return (await this.request({ t: "release-name", name })).released === true;
   }
 
+  /** Tells the head, and through it everyone, that this node drains (see NodeDraining). */
+  async draining(): Promise<void> {
+    await this.request({ t: "draining", nodeId: this.nodeId });
+  }
+
   /** Tells the head this process leaves on purpose (it is marked dead, reason "left"), then stops beating. */
   async leaving(): Promise<void> {
     await this.request({ t: "leaving", nodeId: this.nodeId });
@@ -173,6 +180,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     if (h.t === "node-added") this.added(h.node as NodeInfo);
     else if (h.t === "node-died") this.died(String(h.nodeId), Number(h.epoch), String(h.reason));
     else if (h.t === "refused") this.refuse(String(h.reason));
+    else if (h.t === "node-draining" && typeof h.nodeId === "string") this.emit("node-draining", h.nodeId);
   }
 
   private added(node: NodeInfo): void {

@@ -114,6 +114,7 @@ class HeadServer {
       case "heartbeat": return this.heartbeat(h, c);
       case "nodes": return c.reply(h, { nodes: (await this.store.listNodes()).map(publicInfo) });
       case "leaving": return this.leaving(h, c);
+      case "draining": return this.draining(h, c);
       case "claim-name": {
         const owner = await this.liveNodeOf(c);
         const name = checkName(h.name);
@@ -200,6 +201,15 @@ class HeadServer {
     this.log(`refused a beat from ${h.nodeId}: ${result.reason}`);
     c.send({ t: "refused", reason: result.reason });
     c.end();
+  }
+
+  /** A node drains: everyone hears it (not kept in the tables: the node leaves, or dies, soon after). */
+  private draining(h: Header, c: Connection): void {
+    const nodeId = this.nodeOf.get(c);
+    if (nodeId === undefined || nodeId !== h.nodeId) throw new LoomError("draining: only a node can say it drains, on its own connection");
+    this.log(`node ${nodeId} is draining`);
+    this.broadcast({ t: "node-draining", nodeId }, c);
+    c.reply(h, {});
   }
 
   private async leaving(h: Header, c: Connection): Promise<void> {

@@ -166,6 +166,8 @@ function available(runtime: Runtime): Resources {
 }
 
 let stopping = false;
+/** How long a draining node waits for the owners of the results it holds to take them back. */
+const HAND_OVER_MS = 60_000;
 
 /**
  * A graceful stop (SIGTERM, SIGINT):
@@ -178,7 +180,13 @@ async function stop(node: LocalNode | undefined, head: Head | undefined, store: 
   stopping = true;
   try {
     if (node) {
-      await node.service.drain();
+      // Everyone hears it first: nobody places work here meanwhile, and owners take back what it holds for them.
+      const told = node.client.draining().catch((e: Error) => say(`could not tell the head this node drains: ${e.message}`));
+      const drained = node.service.drain();
+      await told;
+      await drained;
+      const left = await node.service.handedOver(HAND_OVER_MS);
+      if (left > 0) say(`node ${node.client.nodeId}: ${left} results were not taken back by their owners within ${HAND_OVER_MS / 1000} s; they are lost with this node`);
       await node.client.leaving().catch((e: Error) => say(`could not tell the head this node leaves: ${e.message}`));
       node.client.close();
       await node.service.close();
