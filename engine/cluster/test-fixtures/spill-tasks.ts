@@ -25,3 +25,27 @@ export async function slowly<T>(ms: number, value: T): Promise<{ value: T; pid: 
   await new Promise((resolve) => setTimeout(resolve, ms));
   return { value, pid: process.pid };
 }
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+/** A big result (512 KiB for n = 2^16: it stays on its node) whose values depend on `seed`. */
+export function bigFrom(seed: number, n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => (seed + i) % 1000);
+}
+
+export function sumOf(values: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return sum;
+}
+
+/** An actor whose state is the sum of what it was given: a restart replays its calls to the same total. */
+export class Tally {
+  private total = 0;
+  add(n: number): number {
+    this.total += n;
+    return this.total;
+  }
+}
