@@ -54,6 +54,8 @@ interface RemoteNode {
   fullUntil: number;
   /** Set when it refused a task because it drains: never chosen again (it leaves). */
   draining: boolean;
+  /** When `info.load` came from the head's table (performance.now()); older than two beats, it is not used. */
+  loadAt: number;
 }
 
 /** The driver's handle on the cluster: this node's id and address, and the connections to the others. */
@@ -121,9 +123,26 @@ export class ClusterScheduler {
     if (info.nodeId === this.link.nodeId || info.isDriver) return;
     const known = this.nodes.get(info.nodeId);
     if (known) { known.info = info; return; }
-    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false });
+    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false, loadAt: 0 });
     this.placeWaitingActors();
     for (const entry of this.waiting.splice(0)) if (entry.state === "pending") this.d.dispatcher.dispatch(entry);
+  }
+
+  /** The node table as the head has it: each live node's load as it last reported it (see busy). */
+  loadsReported(nodes: readonly NodeInfo[]): void {
+    for (const info of nodes) {
+      const node = this.nodes.get(info.nodeId);
+      if (!node || node.info.state !== "alive" || info.state !== "alive" || !info.load) continue;
+      node.info = { ...node.info, load: info.load };
+      node.loadAt = performance.now();
+    }
+  }
+
+  /** Whether this process has tasks out on other nodes, or waiting for one: then the nodes' loads matter to it. */
+  hasRemoteWork(): boolean {
+    if (this.waiting.length > 0) return true;
+    for (const node of this.nodes.values()) if (node.running.tasks > 0) return true;
+    return false;
   }
 
   /** `nodeId` drains: no new work goes there, and the results it holds for this process come back here. */
@@ -178,7 +197,8 @@ export class ClusterScheduler {
    * last reported (everyone's, the head's table: see refreshLoads) when that is more.
    */
   private busy(node: RemoteNode): number {
-    const reported = node.info.load;
+    const fresh = performance.now() - node.loadAt < this.link.nodeTimeoutMs * 2 / 5;
+    const reported = fresh ? node.info.load : undefined;
     return Math.max(node.running.tasks, reported ? reported.queued + reported.running : 0);
   }
 

@@ -3,7 +3,7 @@
 // until the head refuses us or we close; requests made meanwhile wait for it. It runs no policy of its own.
 import { EventEmitter } from "eventemitter3";
 import { connect, parseAddress, WireError, type Connection, type Frame, type Header } from "./wire.js";
-import type { NameEntry, NodeDied, NodeInfo, RegisterRequest, RegisterReply } from "./messages.js";
+import type { NameEntry, NodeDied, NodeInfo, NodeLoad, RegisterRequest, RegisterReply } from "./messages.js";
 import type { Resources } from "../options.js";
 import { LoomError, fromWire } from "../errors.js";
 import type { WireError as WireErrorShape } from "../errors.js";
@@ -21,6 +21,8 @@ export interface HeadClientOptions {
   info: Omit<RegisterRequest, "t" | "nodeId" | "epoch">;
   /** Resources not in use, sent with each beat (default: all of `info.resources`). */
   available?: () => Resources;
+  /** What the node runs, sent with each beat (counts only); a driver sends none. */
+  load?: () => NodeLoad;
   /** How long connect() keeps trying to reach the head (default 10 s). */
   connectForMs?: number;
   /** How long a request waits for its reply, including waiting for a dropped connection to come back (default 10 s). */
@@ -227,7 +229,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   private beat(): void {
     if (this.stopped || !this.connection) return;
     const available = this.options.available?.() ?? this.options.info.resources;
-    this.connection.send({ t: "heartbeat", nodeId: this.nodeId, epoch: this.epoch, available });
+    this.connection.send({ t: "heartbeat", nodeId: this.nodeId, epoch: this.epoch, available, load: this.options.load?.() });
   }
 
   private stop(): void {

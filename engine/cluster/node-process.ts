@@ -10,6 +10,7 @@ import { RedisControlStore, redactedUrl } from "./redis-control-store.js";
 import { HeadClient } from "./head-client.js";
 import { startNodeService, type NodeService } from "./node-service.js";
 import { isLoopback } from "./wire.js";
+import type { NodeLoad } from "./messages.js";
 import { forgetPid, recordPid, writeHeadAddress, writeNewToken } from "./loom-home.js";
 
 export interface ProcessConfig {
@@ -108,6 +109,7 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
       address: headAddress, token,
       info: { address: `${advertisedHost(config.bind)}:${port}`, workers: config.workers, resources, isDriver: false, isHead, pid: process.pid },
       available: () => available(runtime),
+      load: () => load(runtime),
     });
     nodeId = client.nodeId;
     // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
@@ -163,6 +165,12 @@ function available(runtime: Runtime): Resources {
   const out: Resources = {};
   for (const [k, total] of Object.entries(resources)) out[k] = Math.max(0, total - (used[k] ?? 0));
   return out;
+}
+
+/** The heartbeat's `load`: counts of what the node's runtime runs (loom status, and placement by other processes). */
+function load(runtime: Runtime): NodeLoad {
+  const { running, queued, actors } = runtime.inspect();
+  return { queued, running: running.length, actors: actors.filter((a) => a.state === "alive").length };
 }
 
 let stopping = false;
