@@ -56,6 +56,8 @@ interface RemoteNode {
   draining: boolean;
   /** When `info.load` came from the head's table (performance.now()); older than two beats, it is not used. */
   loadAt: number;
+  /** This process's tasks there when that load came: the rest of the load is other submitters' work. */
+  ownAtLoad: number;
 }
 
 /** The driver's handle on the cluster: this node's id and address, and the connections to the others. */
@@ -123,7 +125,7 @@ export class ClusterScheduler {
     if (info.nodeId === this.link.nodeId || info.isDriver) return;
     const known = this.nodes.get(info.nodeId);
     if (known) { known.info = info; return; }
-    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false, loadAt: 0 });
+    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false, loadAt: 0, ownAtLoad: 0 });
     this.placeWaitingActors();
     for (const entry of this.waiting.splice(0)) if (entry.state === "pending") this.d.dispatcher.dispatch(entry);
   }
@@ -135,6 +137,7 @@ export class ClusterScheduler {
       if (!node || node.info.state !== "alive" || info.state !== "alive" || !info.load) continue;
       node.info = { ...node.info, load: info.load };
       node.loadAt = performance.now();
+      node.ownAtLoad = node.running.tasks;
     }
   }
 
@@ -193,13 +196,15 @@ export class ClusterScheduler {
   }
 
   /**
-   * Tasks taking `node`'s workers, as far as this process knows: those it sent there itself, or what the node
-   * last reported (everyone's, the head's table: see refreshLoads) when that is more.
+   * Tasks taking `node`'s workers, as far as this process knows: those it sent there itself, plus the others'
+   * work the node last reported (the head's table, under two beats old: see loadsReported), which is the report
+   * less this process's tasks at the time. A task of ours that ended since then frees its worker at once.
    */
   private busy(node: RemoteNode): number {
-    const fresh = performance.now() - node.loadAt < this.link.nodeTimeoutMs * 2 / 5;
-    const reported = fresh ? node.info.load : undefined;
-    return Math.max(node.running.tasks, reported ? reported.queued + reported.running : 0);
+    const load = node.info.load;
+    const fresh = load !== undefined && performance.now() - node.loadAt < this.link.nodeTimeoutMs * 2 / 5;
+    const others = fresh ? Math.max(0, load.queued + load.running - node.ownAtLoad) : 0;
+    return node.running.tasks + others;
   }
 
   /**
