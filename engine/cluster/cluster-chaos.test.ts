@@ -14,7 +14,7 @@ const CHAOS_MS = 60_000;
 const KILL_EVERY_MS = 3_000;
 /** Bounds on the loops, whatever the clock says. */
 const MAX_KILLS = 20;
-const MAX_ROUNDS = 400;
+const MAX_ROUNDS = 2_000;
 const CHAIN = 4;
 const BIG = 2 ** 16; // 512 KiB of float64: over the inline limit, so it stays on its node
 /** A get slower than this is a hang (a mismatch): deaths take nodeTimeoutMs, a fresh node a few seconds. */
