@@ -8,6 +8,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { init } from "loom-dag";
+import { Cluster } from "loom-dag/testing";
+import type * as SpillTasks from "./test-fixtures/spill-tasks.js";
 
 const root = path.dirname(createRequire(import.meta.url).resolve("loom-dag/package.json"));
 const CLI = path.join(root, "dist/engine/cluster/cli.js");
@@ -84,7 +87,7 @@ test("loom start --head, then status, then stop", { timeout: 90_000 }, async () 
     const status = await runLoom(home, ["status"]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`head ${ready.headAddress.replace(/\./g, "\\.")}: 1 alive, 0 dead`));
-    assert.match(status.stdout, new RegExp(`${ready.nodeId}\\s+${ready.address!.replace(/\./g, "\\.")}\\s+alive\\s+head\\s+1\\s+${child.pid}\\s+cpu 1/1, nodeA 2/2`));
+    assert.match(status.stdout, new RegExp(`${ready.nodeId}\\s+${ready.address!.replace(/\./g, "\\.")}\\s+alive\\s+head\\s+1\\s+${child.pid}\\s+(\\d+|-)\\s+(\\d+|-)\\s+(\\d+|-)\\s+cpu 1/1, nodeA 2/2`));
     const wrong = await runLoom(home, ["status", "--token", "wrong"]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /refused our token/);
@@ -147,4 +150,30 @@ test("a node the head declared dead while it was stopped is refused when it resu
     const again = await startLoom(home, ["start", "--address", head.ready.headAddress, "--workers", "1"], children);
     assert.notEqual(again.ready.nodeId, node.ready.nodeId);
   });
+});
+
+test("loom status shows each node's tasks (queued, running) and actors, as its heartbeats count them", { timeout: 90_000 }, async () => {
+  const cluster = await Cluster.start({ head: { workers: 1 }, nodeTimeoutMs: 1_000 });
+  const rt = await init({ address: cluster.address });
+  try {
+    const m = await rt.module<typeof SpillTasks>(new URL("./test-fixtures/spill-tasks.ts", import.meta.url));
+    const tally = m.Tally.remote();
+    assert.equal(await rt.get(tally.add.remote(1)), 1);
+    // The head's node has one worker: one task runs, the other waits for it.
+    const slow = [m.slowly.remote(20_000, 1), m.slowly.remote(20_000, 2)];
+    const want = /tasks: 1 running, 1 queued; actors: 1 alive/;
+    let status = "";
+    const deadline = Date.now() + 15_000;
+    while (!want.test(status = (await runLoom(cluster.home, ["status"])).stdout)) {
+      assert.ok(Date.now() < deadline, `loom status never counted the work; last:\n${status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // The head's node's row: 1 queued, 1 running, 1 actor; the driver's reports none.
+    assert.match(status, new RegExp(`${cluster.head.nodeId}.*alive\\s+head\\s+1\\s+${cluster.head.pid}\\s+1\\s+1\\s+1\\s+cpu`));
+    assert.match(status, /alive\s+driver\s+0\s+\d+\s+-\s+-\s+-/);
+    for (const ref of slow) rt.cancel(ref, { force: true });
+  } finally {
+    await rt.shutdown();
+    await cluster.shutdown();
+  }
 });

@@ -93,11 +93,17 @@ async function status(args: string[]): Promise<number> {
   const nodes = await fetchNodes({ address, token: stringOr(v.token) ?? readToken(), timeoutMs: 5_000 });
   const alive = nodes.filter((n) => n.state === "alive");
   const lines = [`head ${address}: ${alive.length} alive, ${nodes.length - alive.length} dead`];
+  // Tasks and actors as each node's last beat counted them ("-" for a dead node, a driver, or before its first beat).
   const rows = nodes.map((n) => [
     n.nodeId, n.address, n.state, n.isHead ? "head" : n.isDriver ? "driver" : "node", String(n.workers), String(n.pid),
+    n.load ? String(n.load.queued) : "-", n.load ? String(n.load.running) : "-", n.load ? String(n.load.actors) : "-",
     Object.keys(n.resources).sort().map((k) => `${k} ${n.available[k] ?? 0}/${n.resources[k]}`).join(", "),
   ]);
-  lines.push(...table([["NODE", "ADDRESS", "STATE", "ROLE", "WORKERS", "PID", "RESOURCES (available/total)"], ...rows]));
+  const running = alive.reduce((sum, n) => sum + (n.load?.running ?? 0), 0);
+  const queued = alive.reduce((sum, n) => sum + (n.load?.queued ?? 0), 0);
+  const actors = alive.reduce((sum, n) => sum + (n.load?.actors ?? 0), 0);
+  lines.push(`tasks: ${running} running, ${queued} queued; actors: ${actors} alive`);
+  lines.push(...table([["NODE", "ADDRESS", "STATE", "ROLE", "WORKERS", "PID", "QUEUED", "RUNNING", "ACTORS", "RESOURCES (available/total)"], ...rows]));
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }

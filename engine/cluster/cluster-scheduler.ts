@@ -17,7 +17,7 @@ import { ModuleHashes } from "./module-hashes.js";
 import { ForeignActors } from "./foreign-actors.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Connection, Frame } from "./wire.js";
-import type { NameEntry, NodeInfo, ObjectSource, RemoteTaskOptions } from "./messages.js";
+import { SPILLBACK, type NameEntry, type NodeInfo, type ObjectSource, type RemoteTaskOptions } from "./messages.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
 type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
@@ -25,13 +25,41 @@ type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatc
 /** Times a task is sent again because an argument's holder was lost before the node could pull it. */
 const MAX_ARGUMENT_RESENDS = 3;
 
+/** Times a task may be refused by full nodes (spillback) before it is sent with no refusal allowed. */
+const MAX_SPILLBACKS = 3;
+
+/** Work sent to a node and not yet answered; `tasks` counts the plain tasks among it (each wants a worker). */
+class InFlight extends Set<TaskEntry> {
+  tasks = 0;
+  override add(entry: TaskEntry): this {
+    if (entry.kind === "task" && !this.has(entry)) this.tasks++;
+    return super.add(entry);
+  }
+  override delete(entry: TaskEntry): boolean {
+    if (entry.kind === "task" && this.has(entry)) this.tasks--;
+    return super.delete(entry);
+  }
+  override clear(): void {
+    this.tasks = 0;
+    super.clear();
+  }
+}
+
 interface RemoteNode {
   info: NodeInfo;
   /** Tasks and calls sent there and not yet answered. */
-  running: Set<TaskEntry>;
+  running: InFlight;
   actors: Set<ActorEntry>;
   /** Set when its connection failed: not chosen again until the head says whether it lives. */
   suspectUntil: number;
+  /** Set when it refused a task for having no free worker: counted full until then (or until a task there ends). */
+  fullUntil: number;
+  /** Set when it refused a task because it drains: never chosen again (it leaves). */
+  draining: boolean;
+  /** When `info.load` came from the head's table (performance.now()); older than two beats, it is not used. */
+  loadAt: number;
+  /** This process's tasks there when that load came: the rest of the load is other submitters' work. */
+  ownAtLoad: number;
 }
 
 /** The driver's handle on the cluster: this node's id and address, and the connections to the others. */
@@ -78,6 +106,8 @@ export class ClusterScheduler {
   private readonly peers = new Map<string, { address: string; dead: boolean }>();
   /** Actors other processes own that this one calls. */
   readonly foreign: ForeignActors;
+  /** Times each task was refused by a full node (see spilledBack). */
+  private readonly spillbacks = new WeakMap<TaskEntry, number>();
 
   /** Set while a node's service submits work a driver placed here (see runHere). */
   private pinning = false;
@@ -102,6 +132,7 @@ export class ClusterScheduler {
         const peer = this.peers.get(nodeId);
         return peer && !peer.dead ? peer.address : undefined;
       },
+      draining: (nodeId) => this.nodes.get(nodeId)?.draining === true,
       madeRemotely: (id) => {
         const producer = this.d.tasks.get(this.d.streams.producerOf(id)) as RemoteTask | undefined;
         return producer?.[REMOTE] !== undefined && (producer.state === "running" || producer.state === "pending");
@@ -123,9 +154,35 @@ export class ClusterScheduler {
     if (info.isDriver) { this.peers.set(info.nodeId, { address: info.address, dead: false }); return; }
     const known = this.nodes.get(info.nodeId);
     if (known) { known.info = info; return; }
-    this.nodes.set(info.nodeId, { info, running: new Set(), actors: new Set(), suspectUntil: 0 });
+    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false, loadAt: 0, ownAtLoad: 0 });
     this.placeWaitingActors();
     for (const entry of this.waiting.splice(0)) if (entry.state === "pending") this.d.dispatcher.dispatch(entry);
+  }
+
+  /** The node table as the head has it: each live node's load as it last reported it (see busy). */
+  loadsReported(nodes: readonly NodeInfo[]): void {
+    for (const info of nodes) {
+      const node = this.nodes.get(info.nodeId);
+      if (!node || node.info.state !== "alive" || info.state !== "alive" || !info.load) continue;
+      node.info = { ...node.info, load: info.load };
+      node.loadAt = performance.now();
+      node.ownAtLoad = node.running.tasks;
+    }
+  }
+
+  /** Whether this process has tasks out on other nodes, or waiting for one: then the nodes' loads matter to it. */
+  hasRemoteWork(): boolean {
+    if (this.waiting.length > 0) return true;
+    for (const node of this.nodes.values()) if (node.running.tasks > 0) return true;
+    return false;
+  }
+
+  /** `nodeId` drains: no new work goes there, and the results it holds for this process come back here. */
+  nodeDraining(nodeId: string): void {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.info.state === "dead") return;
+    node.draining = true;
+    this.objects.takeBackFrom(nodeId);
   }
 
   /** The head declared `nodeId` dead: its work is retried or restarted elsewhere, or fails with NodeDiedError. */
@@ -164,29 +221,61 @@ export class ClusterScheduler {
     return true;
   }
 
+  /** Whether new work may go to `node`: alive, not suspect, not draining, and offering `need` (cpu 1 unless named). */
+  private takes(node: RemoteNode, need: Resources): boolean {
+    return this.alive(node) && !node.draining && ClusterScheduler.offers({ cpu: node.info.workers, ...node.info.resources }, { cpu: 1, ...need });
+  }
+
+  /** Whether `node` can start one more task now, as far as this process knows (see busy). */
+  private hasFreeSlot(node: RemoteNode, now: number): boolean {
+    return node.fullUntil <= now && this.busy(node) < node.info.workers;
+  }
+
   /**
-   * Where `need` runs: undefined for this process's workers, else a node. Among nodes that offer the resources,
-   * the one already holding most of `deps`' bytes (none do in v1: results come back to the driver), else the
-   * least loaded for its CPUs; this process when it has workers, offers them and is no busier.
+   * Tasks taking `node`'s workers, as far as this process knows: those it sent there itself, plus the others'
+   * work the node last reported (the head's table, under two beats old: see loadsReported), which is the report
+   * less this process's tasks at the time. A task of ours that ended since then frees its worker at once.
+   */
+  private busy(node: RemoteNode): number {
+    const load = node.info.load;
+    const fresh = load !== undefined && performance.now() - node.loadAt < this.link.nodeTimeoutMs * 2 / 5;
+    const others = fresh ? Math.max(0, load.queued + load.running - node.ownAtLoad) : 0;
+    return node.running.tasks + others;
+  }
+
+  /**
+   * Where `need` runs: undefined for this process's workers, else a node, or "none" when no live node offers it.
+   * 1. Only live nodes that offer the resources (this process too when it has workers).
+   * 2. If some of them have a free worker, the task goes to one of those: the one holding most of `deps`' bytes,
+   *    else the least loaded for its workers (this process when no busier). A full node does not queue work while
+   *    another has room (spillback; a node that turns out full refuses it: see refused).
+   * 3. Else, all being full: the node holding most bytes while not swamped (twice its workers busy), else the
+   *    least loaded; there it waits for a worker.
    */
   private choose(need: Resources, exclude?: string, deps?: readonly ObjectId[]): RemoteNode | undefined | "none" {
     const cpuNeed = need.cpu ?? 1;
+    const now = performance.now();
+    const heldBytes = deps && deps.length ? this.objects.bytesHeldByNode(deps) : undefined;
+    const fitting: RemoteNode[] = [];
+    for (const node of this.nodes.values()) if (node.info.nodeId !== exclude && this.takes(node, need)) fitting.push(node);
+    const localOffers = this.d.workerCount > 0 && ClusterScheduler.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
+    const localLoad = localOffers ? this.localLoad / this.d.workerCount : Infinity;
+    const free = cpuNeed > 0 ? fitting.filter((node) => this.hasFreeSlot(node, now)) : fitting;
+    const localFree = localOffers && (cpuNeed === 0 || this.localLoad < this.d.workerCount);
+    const pool = free.length > 0 || localFree ? free : fitting;
+    // Of the pool, the node holding most of the arguments' bytes (while not swamped), else the least loaded.
     let best: RemoteNode | undefined;
     let bestLoad = Infinity;
-    const heldBytes = deps && deps.length ? this.objects.bytesHeldByNode(deps) : undefined;
     let bestHeld = 0;
-    for (const node of this.nodes.values()) {
-      if (!this.alive(node) || node.info.nodeId === exclude) continue;
-      if (!ClusterScheduler.offers({ cpu: node.info.workers, ...node.info.resources }, { ...need, cpu: cpuNeed })) continue;
+    for (const node of pool) {
       const load = (node.running.size + node.actors.size) / Math.max(1, node.info.workers);
-      // The node holding most of the arguments' bytes wins while it is not swamped (twice its workers busy).
       const held = heldBytes?.get(node.info.nodeId) ?? 0;
       if (held > bestHeld && load < 2) { best = node; bestLoad = load; bestHeld = held; continue; }
       if (bestHeld === 0 && load < bestLoad) { best = node; bestLoad = load; }
     }
     if (bestHeld > 0) return best;
-    const localOffers = this.d.workerCount > 0 && ClusterScheduler.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
-    if (localOffers && this.localLoad / this.d.workerCount <= bestLoad) return undefined;
+    if (pool === free && !localFree) return best ?? "none";
+    if (localOffers && localLoad <= bestLoad) return undefined;
     return best ?? (localOffers ? undefined : "none");
   }
 
@@ -324,7 +413,9 @@ export class ClusterScheduler {
       if (!current()) return;
       const c = await this.link.puller.connection(node.info.address);
       if (!current()) return;
-      const replied = c.request({ ...message, refs, moduleHash }, entry.payload);
+      // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
+      const spill = message.t === "run-task" && this.roomElsewhere(entry, node);
+      const replied = c.request({ ...message, refs, moduleHash, spill }, entry.payload);
       onSent?.(); // on the wire: an actor's next call may follow it
       reply = await replied;
     } catch (error) {
@@ -332,6 +423,7 @@ export class ClusterScheduler {
       return;
     }
     if (!current()) return;
+    if ((reply.h.error as WireError | undefined)?.code === SPILLBACK) return this.spilledBack(node, entry, reply.h.draining === true);
     if (reply.h.error && this.argumentLost(node, entry, reply.h.error as WireError)) return;
     try {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
@@ -342,6 +434,7 @@ export class ClusterScheduler {
     }
     if (!current()) return;
     node.running.delete(entry);
+    node.fullUntil = 0; // a worker there is free again
     if (entry.kind === "actor-create") return this.createdRemotely(entry);
     if (entry.replay) { entry.replay = false; return; }
     this.d.tasks.finishTask(entry, this.settled(entry), -1);
@@ -361,6 +454,29 @@ export class ClusterScheduler {
       if (ex.objFlags(o.entry) & L.FLAG_ERROR) return "failed";
     }
     return "finished";
+  }
+
+  /** Whether a node other than `node` (or this process) has a free worker for `entry`, and it may still move. */
+  private roomElsewhere(entry: TaskEntry, node: RemoteNode): boolean {
+    if ((this.spillbacks.get(entry) ?? 0) >= MAX_SPILLBACKS) return false;
+    const need = entry.options.resources;
+    const now = performance.now();
+    for (const other of this.nodes.values()) if (other !== node && this.takes(other, need) && this.hasFreeSlot(other, now)) return true;
+    return this.d.workerCount > 0 && this.localLoad < this.d.workerCount && ClusterScheduler.offers(this.d.resources.totalResources, { cpu: 1, ...need });
+  }
+
+  /**
+   * The node handed the task back unstarted (Ray's spillback): it had no free worker while another node had one,
+   * or it drains. Nothing ran there, so the task is placed again as if new (no retry is counted); after
+   * MAX_SPILLBACKS refusals it is sent where it will wait rather than be refused again.
+   */
+  private spilledBack(node: RemoteNode, entry: RemoteTask, draining: boolean): void {
+    node.running.delete(entry);
+    entry[REMOTE] = undefined;
+    if (draining) node.draining = true;
+    else node.fullUntil = performance.now() + this.link.nodeTimeoutMs / 5;
+    this.spillbacks.set(entry, (this.spillbacks.get(entry) ?? 0) + 1);
+    this.d.dispatcher.dispatch(entry);
   }
 
   /**

@@ -112,11 +112,21 @@ export async function attachScheduler(
     scheduler.nodeAdded(node);
     d.events.emit("node:added", { nodeId: node.nodeId, address: node.address });
   });
+  headClient.on("node-draining", (nodeId: string) => scheduler.nodeDraining(nodeId));
   headClient.on("node-died", (m: Omit<NodeDied, "t">) => {
     scheduler.nodeDied(m.nodeId, m.reason);
     d.events.emit("node:died", { nodeId: m.nodeId, reason: m.reason });
   });
   for (const node of await headClient.nodes()) if (node.state === "alive") scheduler.nodeAdded(node);
+  // The nodes' loads (their beats, through the head's table), once per beat period while this process has work
+  // out on nodes: placement sees other submitters' work too. Idle processes ask nothing.
+  let asking = false;
+  const loads = setInterval(() => {
+    if (asking || !scheduler.hasRemoteWork()) return;
+    asking = true;
+    headClient.nodes().then((nodes) => scheduler.loadsReported(nodes), () => {}).finally(() => { asking = false; });
+  }, Math.max(50, Math.floor(headClient.nodeTimeoutMs / 5)));
+  loads.unref();
   return {
     scheduler, head: headClient,
     nodes: () => headClient.nodes(),
@@ -132,6 +142,7 @@ export async function attachScheduler(
       }
     },
     close: async () => {
+      clearInterval(loads);
       d.cluster = undefined;
       await puller.close();
     },

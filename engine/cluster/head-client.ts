@@ -3,7 +3,7 @@
 // until the head refuses us or we close; requests made meanwhile wait for it. It runs no policy of its own.
 import { EventEmitter } from "eventemitter3";
 import { connect, parseAddress, WireError, type Connection, type Frame, type Header } from "./wire.js";
-import type { NameEntry, NodeDied, NodeInfo, RegisterRequest, RegisterReply } from "./messages.js";
+import type { NameEntry, NodeDied, NodeInfo, NodeLoad, RegisterRequest, RegisterReply } from "./messages.js";
 import type { Resources } from "../options.js";
 import { LoomError, fromWire } from "../errors.js";
 import type { WireError as WireErrorShape } from "../errors.js";
@@ -21,6 +21,8 @@ export interface HeadClientOptions {
   info: Omit<RegisterRequest, "t" | "nodeId" | "epoch">;
   /** Resources not in use, sent with each beat (default: all of `info.resources`). */
   available?: () => Resources;
+  /** What the node runs, sent with each beat (counts only); a driver sends none. */
+  load?: () => NodeLoad;
   /** How long connect() keeps trying to reach the head (default 10 s). */
   connectForMs?: number;
   /** How long a request waits for its reply, including waiting for a dropped connection to come back (default 10 s). */
@@ -30,6 +32,8 @@ export interface HeadClientOptions {
 export interface HeadClientEvents {
   "node-added": (node: NodeInfo) => void;
   "node-died": (death: NodeDied) => void;
+  /** A node drains (a graceful stop): it takes no new work, and leaves once its owners took back their results. */
+  "node-draining": (nodeId: string) => void;
   /** The head declared this process dead, or refused it on reconnecting; nothing more will be sent. */
   refused: (reason: string) => void;
   /** The connection dropped; the client is reconnecting. */
@@ -119,6 +123,11 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     return (await this.request({ t: "release-name", name })).released === true;
   }
 
+  /** Tells the head, and through it everyone, that this node drains (see NodeDraining). */
+  async draining(): Promise<void> {
+    await this.request({ t: "draining", nodeId: this.nodeId });
+  }
+
   /** Tells the head this process leaves on purpose (it is marked dead, reason "left"), then stops beating. */
   async leaving(): Promise<void> {
     await this.request({ t: "leaving", nodeId: this.nodeId });
@@ -183,6 +192,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
     else if (h.t === "name-released") { if (this.names.get(String(h.name))?.owner === h.owner) this.nameChanged(String(h.name), undefined); }
     else if (h.t === "node-died") this.died(String(h.nodeId), Number(h.epoch), String(h.reason));
     else if (h.t === "refused") this.refuse(String(h.reason));
+    else if (h.t === "node-draining" && typeof h.nodeId === "string") this.emit("node-draining", h.nodeId);
   }
 
   private added(node: NodeInfo): void {
@@ -243,7 +253,7 @@ export class HeadClient extends EventEmitter<HeadClientEvents> {
   private beat(): void {
     if (this.stopped || !this.connection) return;
     const available = this.options.available?.() ?? this.options.info.resources;
-    this.connection.send({ t: "heartbeat", nodeId: this.nodeId, epoch: this.epoch, available });
+    this.connection.send({ t: "heartbeat", nodeId: this.nodeId, epoch: this.epoch, available, load: this.options.load?.() });
   }
 
   private stop(): void {

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { listen, type Connection, type Frame, type Header, type WireServer } from "./wire.js";
 import { MemoryControlStore, type ControlStore, type NodeRecord } from "./control-store.js";
-import type { NodeInfo, RegisterRequest, RegisterReply } from "./messages.js";
+import type { NodeInfo, NodeLoad, RegisterRequest, RegisterReply } from "./messages.js";
 import { LoomError, toWire } from "../errors.js";
 import { checkResources } from "../options.js";
 
@@ -77,6 +77,8 @@ class HeadServer {
   private lastCheckAt = Date.now();
 
   private readonly checkEveryMs: number;
+  /** Each live node's load as its last beat said: in memory only (a few numbers, renewed every beat). */
+  private readonly loadOf = new Map<string, NodeLoad>();
 
   constructor(readonly store: ControlStore, private readonly nodeTimeoutMs: number, readonly log: (line: string) => void) {
     this.checkEveryMs = Math.max(5, Math.floor(nodeTimeoutMs / 10));
@@ -112,8 +114,9 @@ class HeadServer {
     switch (h.t) {
       case "register": return this.register(h, c);
       case "heartbeat": return this.heartbeat(h, c);
-      case "nodes": return c.reply(h, { nodes: (await this.store.listNodes()).map(publicInfo) });
+      case "nodes": return c.reply(h, { nodes: (await this.store.listNodes()).map((n) => this.withLoad(publicInfo(n))) });
       case "leaving": return this.leaving(h, c);
+      case "draining": return this.draining(h, c);
       case "claim-name": {
         const owner = await this.liveNodeOf(c);
         const name = checkName(h.name);
@@ -202,12 +205,31 @@ class HeadServer {
   private async heartbeat(h: Header, c: Connection): Promise<void> {
     if (typeof h.nodeId !== "string" || typeof h.epoch !== "number") throw new LoomError("heartbeat: expected nodeId and epoch");
     const available = checkResources("heartbeat.available", h.available ?? {});
+    let load: NodeLoad | undefined;
+    try {
+      load = h.load === undefined ? undefined : checkLoad(h.load);
+    } catch (e) {
+      // Optional news: a malformed one is said and dropped, and the beat still counts (liveness is what matters).
+      this.log(`heartbeat from ${h.nodeId}: ${(e as Error).message}; its load is not recorded`);
+    }
     const result = await this.store.beat(h.nodeId, h.epoch, available, Date.now());
-    if (result.ok) return;
+    if (result.ok) {
+      if (load) this.loadOf.set(h.nodeId, load);
+      return;
+    }
     // Its process still runs but the cluster has buried it: it must stop (its work was rescheduled elsewhere).
     this.log(`refused a beat from ${h.nodeId}: ${result.reason}`);
     c.send({ t: "refused", reason: result.reason });
     c.end();
+  }
+
+  /** A node drains: everyone hears it (not kept in the tables: the node leaves, or dies, soon after). */
+  private draining(h: Header, c: Connection): void {
+    const nodeId = this.nodeOf.get(c);
+    if (nodeId === undefined || nodeId !== h.nodeId) throw new LoomError("draining: only a node can say it drains, on its own connection");
+    this.log(`node ${nodeId} is draining`);
+    this.broadcast({ t: "node-draining", nodeId }, c);
+    c.reply(h, {});
   }
 
   private async leaving(h: Header, c: Connection): Promise<void> {
@@ -275,6 +297,7 @@ class HeadServer {
    */
   private async declareDead(nodeId: string, reason: string): Promise<void> {
     const row = await this.store.markDead(nodeId, reason);
+    this.loadOf.delete(nodeId);
     if (!row) return;
     this.log(`${row.isDriver ? "driver" : "node"} ${nodeId} is dead: ${reason}`);
     const c = this.connectionOf.get(nodeId);
@@ -285,6 +308,12 @@ class HeadServer {
     if (c) { c.send({ t: "refused", reason: `declared dead: ${reason}` }); c.end(); }
   }
 
+  /** A row as `nodes` answers it: with the node's last reported load while it lives. */
+  private withLoad(n: NodeInfo): NodeInfo {
+    const load = n.state === "alive" ? this.loadOf.get(n.nodeId) : undefined;
+    return load ? { ...n, load } : n;
+  }
+
   private broadcast(h: Header, except?: Connection): void {
     for (const c of this.nodeOf.keys()) if (c !== except) c.send(h);
   }
@@ -293,6 +322,18 @@ class HeadServer {
 function checkName(name: unknown): string {
   if (typeof name !== "string" || name === "" || name.length > 1024) throw new LoomError(`an actor name must be a non-empty string of at most 1024 characters, got ${JSON.stringify(name)?.slice(0, 60)}`);
   return name;
+}
+
+/** A heartbeat's load: three counts, each a non-negative integer. */
+function checkLoad(v: unknown): NodeLoad {
+  const o = v as Record<string, unknown>;
+  const count = (k: string): number => {
+    const n = o?.[k];
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new LoomError(`heartbeat.load.${k} must be an integer >= 0, got ${JSON.stringify(n)?.slice(0, 40)}`);
+    return n;
+  };
+  if (typeof v !== "object" || v === null) throw new LoomError("heartbeat.load must be { queued, running, actors }");
+  return { queued: count("queued"), running: count("running"), actors: count("actors") };
 }
 
 function checkRegister(h: Header): RegisterRequest {

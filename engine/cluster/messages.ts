@@ -20,6 +20,18 @@ export interface NodeInfo extends NodeSummary {
   /** Bumped each time the head declares the node dead; messages of an older epoch are refused. */
   epoch: number;
   pid: number;
+  /** What it runs, as its last beat said (absent before its first beat, and for a node that does not say). */
+  load?: NodeLoad;
+}
+
+/** A node's work in a heartbeat: counts only, a few numbers whatever it runs (no per-task traffic to the head). */
+export interface NodeLoad {
+  /** Tasks and actor calls on its runtime waiting for their arguments or a worker. */
+  queued: number;
+  /** Tasks and actor calls on a worker now. */
+  running: number;
+  /** Actors alive on it. */
+  actors: number;
 }
 
 // ---- with the head ----
@@ -43,16 +55,22 @@ export type RegisterReply =
   | { nodeId: string; epoch: number; nodeTimeoutMs: number; nodes: NodeInfo[]; names: NameEntry[] }
   | { refused: string };
 /** → head, every nodeTimeoutMs / 5; no reply. The head answers a dead node's beat with Refused and closes. */
-export interface Heartbeat { t: "heartbeat"; nodeId: string; epoch: number; available: Resources }
+export interface Heartbeat { t: "heartbeat"; nodeId: string; epoch: number; available: Resources; load?: NodeLoad }
 /** head → a node it will not hear from: declared dead, or an old epoch. The connection closes after it. */
 export interface Refused { t: "refused"; reason: string }
 /** → head. Reply: { nodes: NodeInfo[] }. */
 export interface NodesRequest { t: "nodes" }
+/**
+ * → head, when a node starts to drain (a graceful stop). Reply: {}. The head tells everyone (NodeDraining): owners
+ * of results it holds take them back before it leaves, and nobody places new work there.
+ */
+export interface DrainingNotice { t: "draining"; nodeId: string }
 /** → head, before a node leaves on purpose (drained). Reply: {}. */
 export interface LeavingNotice { t: "leaving"; nodeId: string }
 /** head → everyone registered. */
 export interface NodeAdded { t: "node-added"; node: NodeInfo }
 export interface NodeDied { t: "node-died"; nodeId: string; epoch: number; reason: string }
+export interface NodeDraining { t: "node-draining"; nodeId: string }
 
 /** A named actor's row at the head: who claimed the name, and what a lookup returns (the handle, where it lives). */
 export interface NameEntry {
@@ -95,7 +113,15 @@ export interface RunTask {
   refs: Record<string, ObjectSource>;
   /** The submitter's attempt: a streaming generator's yields name it, so those of an older attempt are told apart. */
   attempt?: number;
+  /**
+   * The submitter knows another node with a free worker: a node with none free hands the task back unstarted
+   * (its error's code is SPILLBACK) rather than queue it. A draining node hands every task back (`draining: true`).
+   */
+  spill?: boolean;
 }
+
+/** The code of a run-task's error when the node handed the task back unstarted: place it elsewhere. */
+export const SPILLBACK = "ERR_SPILLBACK";
 
 export interface RemoteTaskOptions {
   numReturns: number;

@@ -10,6 +10,7 @@ import { RedisControlStore, redactedUrl } from "./redis-control-store.js";
 import { HeadClient } from "./head-client.js";
 import { startNodeService, type NodeService } from "./node-service.js";
 import { isLoopback } from "./wire.js";
+import type { NodeLoad } from "./messages.js";
 import { forgetPid, recordPid, writeHeadAddress, writeNewToken } from "./loom-home.js";
 
 export interface ProcessConfig {
@@ -108,6 +109,7 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
       address: headAddress, token,
       info: { address: `${advertisedHost(config.bind)}:${port}`, workers: config.workers, resources, isDriver: false, isHead, pid: process.pid },
       available: () => available(runtime),
+      load: () => load(runtime),
     });
     nodeId = client.nodeId;
     // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
@@ -165,7 +167,15 @@ function available(runtime: Runtime): Resources {
   return out;
 }
 
+/** The heartbeat's `load`: counts of what the node's runtime runs (loom status, and placement by other processes). */
+function load(runtime: Runtime): NodeLoad {
+  const { running, queued, actors } = runtime.inspect();
+  return { queued, running: running.length, actors: actors.filter((a) => a.state === "alive").length };
+}
+
 let stopping = false;
+/** How long a draining node waits for the owners of the results it holds to take them back. */
+const HAND_OVER_MS = 60_000;
 
 /**
  * A graceful stop (SIGTERM, SIGINT):
@@ -178,7 +188,13 @@ async function stop(node: LocalNode | undefined, head: Head | undefined, store: 
   stopping = true;
   try {
     if (node) {
-      await node.service.drain();
+      // Everyone hears it first: nobody places work here meanwhile, and owners take back what it holds for them.
+      const told = node.client.draining().catch((e: Error) => say(`could not tell the head this node drains: ${e.message}`));
+      const drained = node.service.drain();
+      await told;
+      await drained;
+      const left = await node.service.handedOver(HAND_OVER_MS);
+      if (left > 0) say(`node ${node.client.nodeId}: ${left} results were not taken back by their owners within ${HAND_OVER_MS / 1000} s; they are lost with this node`);
       await node.client.leaving().catch((e: Error) => say(`could not tell the head this node leaves: ${e.message}`));
       node.client.close();
       await node.service.close();

@@ -4,7 +4,9 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as L from "../../core-wasm/shared/layout.js";
@@ -13,7 +15,7 @@ import type { ObjectId } from "../ids.js";
 import { ObjectRef } from "../refs.js";
 import type { RawObject } from "../object-store/raw-objects.js";
 import { decodeValue, encodeValue, writeEncoded } from "../serialization/value-codec.js";
-import { INLINE_RESULT_BYTES, PULL_CHUNK_BYTES, type ResultInfo } from "./messages.js";
+import { INLINE_RESULT_BYTES, PULL_CHUNK_BYTES, SPILLBACK, type ResultInfo } from "./messages.js";
 import { answerPull, ObjectPuller } from "./object-transfer.js";
 import { connect, listen, parseAddress, type Connection, type Frame, type Header, type WireServer } from "./wire.js";
 
@@ -311,13 +313,38 @@ test("an owner that died: what it left here goes (its held results, its actors),
   assert.match(call.message, /not hosted/);
 });
 
+test("spillback: with no free worker, a task marked spill is handed back unstarted; unmarked, it waits for the worker", { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "loom-spill-"));
+  try {
+    const sleep = { kind: "module", url: TASKS_URL, name: "sleep" };
+    const record = { kind: "module", url: TASKS_URL, name: "record" };
+    const busy = ask(runTask({ fn: sleep }), payload([500]));
+    await new Promise((r) => setTimeout(r, 100)); // the node's one worker runs it
+    const handedBack = await ask(runTask({ fn: record, spill: true }), payload([path.join(dir, "spilled"), "ran"]));
+    assert.equal((handedBack.h.error as WireError | undefined)?.code, SPILLBACK);
+    assert.match(replyError(handedBack).message, /node node-test has no free worker \(1 tasks for 1 workers\)/);
+    assert.equal(handedBack.h.draining, false);
+    const waited = ask(runTask({ fn: record }), payload([path.join(dir, "waited"), "ran"]));
+    assert.equal(await value(await busy), 500);
+    assert.equal(await value(await waited), "ran");
+    assert.ok(!existsSync(path.join(dir, "spilled")), "the handed-back task never ran on the node");
+    // With the worker free again, a task marked spill runs.
+    assert.equal(await value(await ask(runTask({ fn: record, spill: true }), payload([path.join(dir, "free"), "ran"]))), "ran");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("drain: new tasks are refused while the work in flight finishes", { timeout: 60_000 }, async () => {
   const fn = { kind: "module", url: TASKS_URL, name: "sleep" };
   const running = ask(runTask({ fn }), payload([400]));
   await new Promise((r) => setTimeout(r, 100));
   const drained = node.command("drain");
-  const refused = replyError(await ask(runTask({ fn: inline("function one() { return 1; }") }), payload([])));
+  const reply = await ask(runTask({ fn: inline("function one() { return 1; }") }), payload([]));
+  const refused = replyError(reply);
   assert.match(refused.message, /node node-test is draining/);
+  assert.equal((reply.h.error as WireError).code, SPILLBACK, "handed back, for its submitter to place elsewhere");
+  assert.equal(reply.h.draining, true);
   assert.equal(await value(await running), 400);
   assert.deepEqual(await drained, { drained: true });
 });

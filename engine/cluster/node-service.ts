@@ -11,7 +11,7 @@ import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
 import type { CallActor, CancelTask, CreateActor, OwnedActorCall, OwnedActorKill, ResultInfo, RunTask, StreamAck } from "./messages.js";
-import { INLINE_RESULT_BYTES } from "./messages.js";
+import { INLINE_RESULT_BYTES, SPILLBACK } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
@@ -34,6 +34,11 @@ export interface NodeService {
   close(): Promise<void>;
   /** Refuses new tasks and actors, and resolves once the work in flight has been answered. */
   drain(): Promise<void>;
+  /**
+   * Resolves once every result held here for another process has been released (their owners took them back:
+   * see RemoteObjects.takeBackFrom), or after `timeoutMs`; with the number still held.
+   */
+  handedOver(timeoutMs: number): Promise<number>;
   /** Results held here for pulls (not yet released). */
   held(): number;
   /** Also answers pulls of the objects this node's own runtime owns, by key (see Runtime.joinAsNode). */
@@ -101,7 +106,13 @@ class NodeWork {
       switch (h.t) {
         case "pull": answerPull(c, frame, this.source); return;
         case "release": this.release(checkRelease(h).keys); return;
-        case "run-task": this.answer(c, h, () => this.runTask(checkRunTask(h), frame.body, c), true); return;
+        case "run-task": {
+          const msg = checkRunTask(h);
+          if (this.handsBack(c, h, msg)) return;
+          this.tasks++;
+          this.answer(c, h, () => this.runTask(msg, frame.body, c).finally(() => { this.tasks--; }), true);
+          return;
+        }
         case "stream-ack": this.streamAck(checkStreamAck(h)); return;
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body, c), false); return;
@@ -115,6 +126,25 @@ class NodeWork {
       // A malformed release or kill, or an unknown type: answered only when the peer waits for a reply.
       c.reply(h, { error: toWire(e) });
     }
+  }
+
+  /** Tasks received (run-task) and not yet answered: what spillback compares with the workers. */
+  private tasks = 0;
+
+  /**
+   * Spillback: a task this node would only queue goes back to its submitter unstarted, to be placed elsewhere,
+   * when the submitter says another node has a free worker (`spill`); every task does while this node drains.
+   * Nothing of it ran here, so placing it again runs it once.
+   */
+  private handsBack(c: Connection, h: Header, msg: RunTask): boolean {
+    const workers = this.offered.cpu ?? 0;
+    let why: string;
+    if (this.draining) why = "is draining";
+    else if (msg.spill && this.tasks >= workers) why = `has no free worker (${this.tasks} tasks for ${workers} workers)`;
+    else return false;
+    const error = new LoomError(`node ${this.nodeId()} ${why}: task ${msg.name} handed back to be placed elsewhere`);
+    c.reply(h, { error: { ...toWire(error), code: SPILLBACK }, draining: this.draining });
+    return true;
   }
 
   /** Runs one request's handler and replies with its answer or its error; counted until answered (drain). */
@@ -342,6 +372,7 @@ class NodeWork {
     let results = 0, actors = 0;
     const prefix = `${owner}/`;
     for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
+    if (results > 0 && this.held.size === 0) for (const wake of this.emptied.splice(0)) wake();
     for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
     // Its generators wait for no consumer any more.
     for (const key of [...this.credits.keys()]) if (key.startsWith(prefix)) this.streamAck({ t: "stream-ack", owner, taskId: Number(key.slice(prefix.length)), taken: -1 });
@@ -353,6 +384,19 @@ class NodeWork {
       this.held.delete(key);
       this.imports.release(key);
     }
+    if (this.held.size === 0) for (const wake of this.emptied.splice(0)) wake();
+  }
+
+  /** Waiting for `held` to empty (handedOver). */
+  private readonly emptied: Array<() => void> = [];
+
+  handedOver(timeoutMs: number): Promise<number> {
+    if (this.held.size === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); resolve(this.held.size); };
+      const timer = setTimeout(() => { const i = this.emptied.indexOf(done); if (i >= 0) this.emptied.splice(i, 1); done(); }, timeoutMs);
+      this.emptied.push(done);
+    });
   }
 
   /** The payload's argument list, its refs made the local copies' (top-level ones resolve before the task runs). */
@@ -445,6 +489,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
       work.draining = true;
       return work.whenIdle();
     },
+    handedOver: (timeoutMs) => work.handedOver(timeoutMs),
     close: () => closing ??= Promise.all([server.close(), work.close()]).then(noop),
   };
 }

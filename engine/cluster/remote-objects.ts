@@ -28,6 +28,8 @@ export interface HolderLookup {
   liveAddress(nodeId: string): string | undefined;
   /** Whether the task making `id` runs (or waits to run) on another node. */
   madeRemotely(id: ObjectId): boolean;
+  /** Whether `nodeId` drains: what it holds for this process comes back here before it leaves. */
+  draining(nodeId: string): boolean;
 }
 
 /** A result that stays on the node that made it. */
@@ -148,8 +150,10 @@ export class RemoteObjects {
         if (dropped) this.d.objects.freeObject(o); // its refs went while it ran
         continue;
       }
-      this.held.set(id, { node: nodeId, key: r.key, size: r.size, flags: r.flags });
-      if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id)) this.fetchIfRemote(id);
+      const held: HeldRemotely = { node: nodeId, key: r.key, size: r.size, flags: r.flags };
+      this.held.set(id, held);
+      if (this.link.draining(nodeId)) this.takeBack(id, held);
+      else if (this.d.waiters.sealWaiters.has(id) || this.d.waiters.workerWants.has(id)) this.fetchIfRemote(id);
     }
     if (unwanted.length) this.release(address, unwanted);
   }
@@ -228,6 +232,26 @@ export class RemoteObjects {
     this.held.delete(id);
     const from = this.link.liveAddress(held.node);
     if (from) this.release(from, [held.key]);
+  }
+
+  /**
+   * `nodeId` drains: every result it holds for this process is pulled here (the owner is a live node) and its
+   * copy there released, so the node can leave without anything being lost or rebuilt. The node waits for these
+   * releases before it leaves (node-service handedOver).
+   */
+  takeBackFrom(nodeId: string): void {
+    for (const [id, held] of [...this.held]) if (held.node === nodeId) this.takeBack(id, held);
+  }
+
+  private takeBack(id: ObjectId, held: HeldRemotely): void {
+    this.fetchIfRemote(id);
+    void (held.pulling ?? Promise.resolve()).then(() => {
+      // A failed pull marked it lost (and dropped it from `held`): the node's copy is gone with that.
+      if (this.held.get(id) !== held || !this.d.objects.isReadable(id)) return;
+      this.held.delete(id);
+      const from = this.link.liveAddress(held.node);
+      if (from) this.release(from, [held.key]);
+    });
   }
 
   /** Every copy `nodeId` held is lost (it died). */

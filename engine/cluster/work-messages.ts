@@ -108,7 +108,7 @@ export function checkRunTask(h: Header): RunTask {
   return {
     t, owner: str(h, t, "owner"), taskId: int(h, t, "taskId", 0), fn,
     name: h.name === undefined ? fn.name : str(h, t, "name"),
-    moduleHash: optionalStr(h, t, "moduleHash"), options: taskOptions(h, t), refs: objectSources(h, t),
+    moduleHash: optionalStr(h, t, "moduleHash"), options: taskOptions(h, t), refs: objectSources(h, t), spill: h.spill === true,
     attempt: h.attempt === undefined ? undefined : int(h, t, "attempt", 0),
   };
 }

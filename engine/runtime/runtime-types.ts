@@ -31,6 +31,8 @@ export interface RuntimeInspection {
   epoch: number;
   workers: Array<{ alive: boolean }>;
   running: Array<{ taskId: string; name: string; worker: number; started: number }>;
+  /** Tasks and actor calls submitted here that are not on a worker yet (waiting for arguments, a worker or a slot). */
+  queued: number;
   actors: Array<{ actorId: number; className: string; name?: string; state: "pending" | "alive" | "dead"; worker: number; restarts: number; pendingCalls: number }>;
   resources: Resources;
   used: Resources;

@@ -290,9 +290,11 @@ export class Runtime implements Backend, RefOwner {
    */
   inspect(): RuntimeInspection {
     const running: RuntimeInspection["running"] = [];
+    let queued = this.d.dispatcher.backlog.length;
     for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
       const e = this.d.dispatcher.slotOwner[slot];
-      if (!e || (e as { tombstone?: number }).tombstone !== undefined || this.d.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) continue;
+      if (!e || (e as { tombstone?: number }).tombstone !== undefined) continue;
+      if (this.d.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) { queued++; continue; }
       running.push({ taskId: formatTaskId(e.id), name: e.name, worker: this.d.core.taskField(slot, L.TASK_WORKER), started: this.d.core.taskField(slot, L.TASK_STARTED) / 100 });
     }
     const actors: RuntimeInspection["actors"] = [];
@@ -306,7 +308,7 @@ export class Runtime implements Backend, RefOwner {
     return {
       epoch: new Float64Array(this.d.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0]!,
       workers: Array.from({ length: this.workerCount }, (_, i) => ({ alive: this.d.transport.alive(i) })),
-      running, actors, resources: { ...this.d.resources.totalResources }, used: { ...this.d.resources.usedResources }, spilledBytes: this.d.spill.bytesSpilled,
+      running, queued, actors, resources: { ...this.d.resources.totalResources }, used: { ...this.d.resources.usedResources }, spilledBytes: this.d.spill.bytesSpilled,
     };
   }
 

@@ -116,7 +116,9 @@ export class Cluster {
       const cluster = new Cluster(home, token, { ...options, nodeTimeoutMs }, { nodeId: line.nodeId ?? "", pid: line.pid, address: line.address ?? "" }, child, line.headAddress, redis);
       cluster.dashboardUrl = line.dashboardUrl ?? undefined;
       try {
-        await Promise.all((options.nodes ?? []).map((spec) => cluster.addNode(spec)));
+        // Started together, they register in any order: `nodes` lists them in the order they were asked for.
+        const started = await Promise.all((options.nodes ?? []).map((spec) => cluster.addNode(spec)));
+        cluster.nodes.splice(0, cluster.nodes.length, ...started);
       } catch (e) {
         await cluster.shutdown();
         throw e;
