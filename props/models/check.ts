@@ -46,7 +46,8 @@ function mismatch(observed: Observed, outcome: Outcome, also: ErrorName[]): Prob
   if (observed.ok) return outcome.ok && isDeepStrictEqual(observed.value, outcome.value) ? undefined : "wrong value";
   if (!observed.loomError) return "non-Loom error";
   const allowed: string[] = [...(outcome.ok ? [] : outcome.errors), ...also];
-  if (!allowed.includes(observed.name)) return "wrong error class";
+  // An error of a subclass is one of its class too (a NodeDiedError is a WorkerCrashedError).
+  if (!allowed.includes(observed.name) && !(observed.classes ?? []).some((c) => allowed.includes(c))) return "wrong error class";
   // The model's only thrown errors are RangeErrors from throwIf/addOrThrow: a TaskError must carry that.
   if (observed.name === "TaskError" && observed.remoteName !== "RangeError") return "wrong remote error";
   return undefined;

@@ -19,7 +19,7 @@ export async function loadOps(rt: Runtime, url: URL = OPS_TS_URL): Promise<OpsMo
 /** What a get gave: a value, or an error's class (`name`) and, for TaskError, the remote error's class. */
 export type Observed =
   | { ok: true; value: unknown }
-  | { ok: false; name: string; remoteName?: string; message: string; loomError: boolean; hung: boolean };
+  | { ok: false; name: string; remoteName?: string; message: string; loomError: boolean; hung: boolean; classes?: string[] };
 
 export interface Observation {
   /** Index of the step that made the get (steps.length for the final gets). */
@@ -121,6 +121,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       const error = e as Error & { remoteName?: string };
       observed = {
         ok: false, name: error?.name ?? String(e), remoteName: error?.remoteName, message: error?.message ?? String(e),
+        classes: classesOf(e),
         loomError: error instanceof Error && typeof (error as { code?: unknown }).code === "string",
         hung: e instanceof GetTimeoutError,
       };
@@ -297,6 +298,16 @@ function checkWait(waited: ObjectRef[], k: number, ready: readonly ObjectRef[], 
     return `ready and pending (${ready.length} + ${pending.length}) are not a split of the ${waited.length} refs waited on`;
   }
   return undefined;
+}
+
+/** The names of an error's classes, its own first (a NodeDiedError is also a WorkerCrashedError). */
+function classesOf(e: unknown): string[] {
+  const names: string[] = [];
+  for (let p = Object.getPrototypeOf(e ?? {}); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const name = (p.constructor as { name?: string } | undefined)?.name;
+    if (name && !names.includes(name)) names.push(name);
+  }
+  return names;
 }
 
 function isBox(x: unknown): x is { inner: unknown } {
