@@ -354,7 +354,7 @@ export class ActorManager {
   private abandonSlots(actor: ActorEntry, threadAlive: boolean, worker: number): void {
     // Calls that finished but whose "done" record the driver has not taken yet: settle them before freeing slots.
     this.d.parkWake.drainDone();
-    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       const e = this.d.dispatcher.slotOwner[slot];
       if (!e || e.actorId !== actor.id || (e.kind !== "actor-method" && e.kind !== "actor-create")) continue;
       if (!threadAlive) { this.d.dispatcher.releaseSlot(slot); continue; }

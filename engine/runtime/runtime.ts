@@ -291,7 +291,7 @@ export class Runtime implements Backend, RefOwner {
   inspect(): RuntimeInspection {
     const running: RuntimeInspection["running"] = [];
     let queued = this.d.dispatcher.backlog.length;
-    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       const e = this.d.dispatcher.slotOwner[slot];
       if (!e || (e as { tombstone?: number }).tombstone !== undefined) continue;
       if (this.d.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) { queued++; continue; }

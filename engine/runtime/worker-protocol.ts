@@ -185,7 +185,7 @@ export class WorkerProtocol {
     this.d.parkWake.notifyWorkers(ex.workerReclaim(index));
     Atomics.notify(this.d.i32, Core.ctl(L.CTL_DONE_SEQ));
     // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
-    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       const entry = this.d.dispatcher.slotOwner[slot];
       if (!entry || (entry as { tombstone?: number }).tombstone !== undefined) continue; // a tombstone: released below
       const state = this.d.core.taskField(slot, L.TASK_STATE);
@@ -239,7 +239,7 @@ export class WorkerProtocol {
     }
     this.d.events.emit("worker:started", { worker: index });
     this.d.actors.actorLoad[index] = 0;
-    for (let slot = 0; slot < this.d.dispatcher.slotOwner.length; slot++) {
+    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       if ((this.d.dispatcher.slotOwner[slot] as { tombstone?: number } | undefined)?.tombstone === index) this.d.dispatcher.releaseSlot(slot);
     }
     for (const actor of this.d.actors.values()) {

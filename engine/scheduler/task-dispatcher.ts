@@ -19,6 +19,11 @@ export class TaskDispatcher {
   /** The task in each slot of the core's task table (or a tombstone while a dead actor's thread holds it). */
   readonly slotOwner: (TaskEntry | undefined)[];
   readonly freeSlots: number[] = [];
+  /**
+   * One past the highest slot ever taken. Scans for the slots in use (an actor's death, a worker's exit, the
+   * dashboard) stop here: the table may have 2^18 slots, and a job that never bursts uses a few of them.
+   */
+  slotsTouched = 0;
   /** Tasks waiting for a free slot, oldest first (a queue: shift() on a big array is linear). */
   readonly backlog = new Backlog<TaskEntry>();
   private backlogDrainScheduled = false;
@@ -74,6 +79,7 @@ export class TaskDispatcher {
     const at = this.d.core.exports.arenaAlloc(argsAt + entry.payload.length);
     if (at === 0) return NO_SLOT;
     const slot = this.freeSlots.pop()!;
+    if (slot >= this.slotsTouched) this.slotsTouched = slot + 1;
     const u8 = this.d.core.u8;
     u8[at] = header.length & 0xff; u8[at + 1] = header.length >>> 8 & 0xff; u8[at + 2] = header.length >>> 16 & 0xff; u8[at + 3] = 0;
     u8.set(header, at + PAYLOAD_PREFIX);
@@ -258,7 +264,7 @@ export class TaskDispatcher {
   }
 
   busyWorker(): number {
-    for (let slot = 0; slot < this.slotOwner.length; slot++) {
+    for (let slot = 0; slot < this.slotsTouched; slot++) {
       if (this.slotOwner[slot] && this.d.core.taskField(slot, L.TASK_STATE) === L.TASK_RUNNING) {
         const w = this.d.core.taskField(slot, L.TASK_WORKER);
         if (w >= 0) return w;
