@@ -3,10 +3,11 @@
 // had. The submitter owns its results as on one machine: the task table, reference counts and lineage stay the
 // driver's owners'; this class only moves work and bytes.
 //
-// Results and the objects nodes hold are RemoteObjects' (remote-objects.ts).
+// Which node takes each task and actor is NodePlacement's (node-placement.ts); results and the objects nodes
+// hold are RemoteObjects' (remote-objects.ts).
 import * as L from "../../core-wasm/shared/layout.js";
-import { LoomError, NodeDiedError, fromWire, type WireError } from "../errors.js";
-import { objectIdOf, formatTaskId, isActorHandleObject, type ObjectId } from "../ids.js";
+import { NodeDiedError, fromWire, type WireError } from "../errors.js";
+import { objectIdOf, formatTaskId, isActorHandleObject } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
@@ -17,6 +18,7 @@ import { ModuleHashes } from "./module-hashes.js";
 import { ForeignActors } from "./foreign-actors.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Connection, Frame } from "./wire.js";
+import { NodePlacement, type RemoteNode } from "./node-placement.js";
 import { SPILLBACK, type NameEntry, type NodeInfo, type ObjectSource, type RemoteTaskOptions } from "./messages.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
 
@@ -24,43 +26,6 @@ type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatc
 
 /** Times a task is sent again because an argument's holder was lost before the node could pull it. */
 const MAX_ARGUMENT_RESENDS = 3;
-
-/** Times a task may be refused by full nodes (spillback) before it is sent with no refusal allowed. */
-const MAX_SPILLBACKS = 3;
-
-/** Work sent to a node and not yet answered; `tasks` counts the plain tasks among it (each wants a worker). */
-class InFlight extends Set<TaskEntry> {
-  tasks = 0;
-  override add(entry: TaskEntry): this {
-    if (entry.kind === "task" && !this.has(entry)) this.tasks++;
-    return super.add(entry);
-  }
-  override delete(entry: TaskEntry): boolean {
-    if (entry.kind === "task" && this.has(entry)) this.tasks--;
-    return super.delete(entry);
-  }
-  override clear(): void {
-    this.tasks = 0;
-    super.clear();
-  }
-}
-
-interface RemoteNode {
-  info: NodeInfo;
-  /** Tasks and calls sent there and not yet answered. */
-  running: InFlight;
-  actors: Set<ActorEntry>;
-  /** Set when its connection failed: not chosen again until the head says whether it lives. */
-  suspectUntil: number;
-  /** Set when it refused a task for having no free worker: counted full until then (or until a task there ends). */
-  fullUntil: number;
-  /** Set when it refused a task because it drains: never chosen again (it leaves). */
-  draining: boolean;
-  /** When `info.load` came from the head's table (performance.now()); older than two beats, it is not used. */
-  loadAt: number;
-  /** This process's tasks there when that load came: the rest of the load is other submitters' work. */
-  ownAtLoad: number;
-}
 
 /** The driver's handle on the cluster: this node's id and address, and the connections to the others. */
 export interface ClusterLink {
@@ -83,22 +48,16 @@ export interface ClusterNames {
 
 /** A task's attempt on a node: a newer attempt (after that node died) makes the older one's reply stale. */
 const REMOTE = Symbol("remote attempt");
-/** Set while a task placed here counts in the local load. */
-const LOCAL = Symbol("counted locally");
-/** A task another process placed on this node: it runs here, whatever this node's placement would say. */
-const PINNED = Symbol("placed here by its submitter");
-type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number }; [LOCAL]?: boolean; [PINNED]?: boolean };
+type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number } };
 
 export class ClusterScheduler {
-  private readonly nodes = new Map<string, RemoteNode>();
-  /** Local tasks and actor calls in flight, for the least-loaded choice. */
-  private localLoad = 0;
+  /** The other nodes as this process sees them, and the choice of one for each task and actor. */
+  readonly placement: NodePlacement;
+  private readonly nodes: Map<string, RemoteNode>;
   private attempts = 0;
   /** Per remote actor, the promise that its last message was sent: calls go out in order. */
   private readonly actorChains = new Map<ActorEntry, Promise<void>>();
   private readonly moduleHashes = new ModuleHashes();
-  /** Tasks waiting for a node that can take them (none alive offers their resources yet). */
-  private readonly waiting: TaskEntry[] = [];
   /** Results other nodes hold, and pulls of them. */
   readonly objects: RemoteObjects;
   private readonly resends = new WeakMap<TaskEntry, number>();
@@ -106,29 +65,15 @@ export class ClusterScheduler {
   private readonly peers = new Map<string, { address: string; dead: boolean }>();
   /** Actors other processes own that this one calls. */
   readonly foreign: ForeignActors;
-  /** Times each task was refused by a full node (see spilledBack). */
-  private readonly spillbacks = new WeakMap<TaskEntry, number>();
-
-  /** Set while a node's service submits work a driver placed here (see runHere). */
-  private pinning = false;
-
-  /** Runs `submit` with every task and actor it makes kept on this node (the node service's submissions). */
-  runHere<T>(submit: () => T): T {
-    const was = this.pinning;
-    this.pinning = true;
-    try {
-      return submit();
-    } finally {
-      this.pinning = was;
-    }
-  }
 
   constructor(private readonly d: SchedulerDeps, readonly link: ClusterLink) {
+    this.placement = new NodePlacement(d, link.nodeTimeoutMs, (deps) => this.objects.bytesHeldByNode(deps));
+    this.nodes = this.placement.nodes;
     this.objects = new RemoteObjects(d, {
       nodeId: link.nodeId, address: link.address, puller: link.puller,
       liveAddress: (nodeId) => {
         const node = this.nodes.get(nodeId);
-        if (node) return this.alive(node) ? node.info.address : undefined;
+        if (node) return this.placement.alive(node) ? node.info.address : undefined;
         const peer = this.peers.get(nodeId);
         return peer && !peer.dead ? peer.address : undefined;
       },
@@ -152,29 +97,17 @@ export class ClusterScheduler {
   nodeAdded(info: NodeInfo): void {
     if (info.nodeId === this.link.nodeId) return;
     if (info.isDriver) { this.peers.set(info.nodeId, { address: info.address, dead: false }); return; }
-    const known = this.nodes.get(info.nodeId);
-    if (known) { known.info = info; return; }
-    this.nodes.set(info.nodeId, { info, running: new InFlight(), actors: new Set(), suspectUntil: 0, fullUntil: 0, draining: false, loadAt: 0, ownAtLoad: 0 });
-    this.placeWaitingActors();
-    for (const entry of this.waiting.splice(0)) if (entry.state === "pending") this.d.dispatcher.dispatch(entry);
+    this.placement.nodeAdded(info);
   }
 
-  /** The node table as the head has it: each live node's load as it last reported it (see busy). */
+  /** The node table as the head has it: each live node's load as it last reported it. */
   loadsReported(nodes: readonly NodeInfo[]): void {
-    for (const info of nodes) {
-      const node = this.nodes.get(info.nodeId);
-      if (!node || node.info.state !== "alive" || info.state !== "alive" || !info.load) continue;
-      node.info = { ...node.info, load: info.load };
-      node.loadAt = performance.now();
-      node.ownAtLoad = node.running.tasks;
-    }
+    this.placement.loadsReported(nodes);
   }
 
   /** Whether this process has tasks out on other nodes, or waiting for one: then the nodes' loads matter to it. */
   hasRemoteWork(): boolean {
-    if (this.waiting.length > 0) return true;
-    for (const node of this.nodes.values()) if (node.running.tasks > 0) return true;
-    return false;
+    return this.placement.hasRemoteWork();
   }
 
   /** `nodeId` drains: no new work goes there, and the results it holds for this process come back here. */
@@ -210,141 +143,37 @@ export class ClusterScheduler {
     this.objects.lostWith(nodeId, why);
   }
 
-  // ---- placement ----
+  // ---- placement (node-placement.ts) ----
 
-  private alive(node: RemoteNode): boolean {
-    return node.info.state === "alive" && node.suspectUntil <= performance.now();
-  }
-
-  private static offers(resources: Resources, need: Resources): boolean {
-    for (const [name, amount] of Object.entries(need)) if (amount > 0 && (resources[name] ?? 0) < amount) return false;
-    return true;
-  }
-
-  /** Whether new work may go to `node`: alive, not suspect, not draining, and offering `need` (cpu 1 unless named). */
-  private takes(node: RemoteNode, need: Resources): boolean {
-    return this.alive(node) && !node.draining && ClusterScheduler.offers({ cpu: node.info.workers, ...node.info.resources }, { cpu: 1, ...need });
-  }
-
-  /** Whether `node` can start one more task now, as far as this process knows (see busy). */
-  private hasFreeSlot(node: RemoteNode, now: number): boolean {
-    return node.fullUntil <= now && this.busy(node) < node.info.workers;
-  }
-
-  /**
-   * Tasks taking `node`'s workers, as far as this process knows: those it sent there itself, plus the others'
-   * work the node last reported (the head's table, under two beats old: see loadsReported), which is the report
-   * less this process's tasks at the time. A task of ours that ended since then frees its worker at once.
-   */
-  private busy(node: RemoteNode): number {
-    const load = node.info.load;
-    const fresh = load !== undefined && performance.now() - node.loadAt < this.link.nodeTimeoutMs * 2 / 5;
-    const others = fresh ? Math.max(0, load.queued + load.running - node.ownAtLoad) : 0;
-    return node.running.tasks + others;
-  }
-
-  /**
-   * Where `need` runs: undefined for this process's workers, else a node, or "none" when no live node offers it.
-   * 1. Only live nodes that offer the resources (this process too when it has workers).
-   * 2. If some of them have a free worker, the task goes to one of those: the one holding most of `deps`' bytes,
-   *    else the least loaded for its workers (this process when no busier). A full node does not queue work while
-   *    another has room (spillback; a node that turns out full refuses it: see refused).
-   * 3. Else, all being full: the node holding most bytes while not swamped (twice its workers busy), else the
-   *    least loaded; there it waits for a worker.
-   */
-  private choose(need: Resources, exclude?: string, deps?: readonly ObjectId[]): RemoteNode | undefined | "none" {
-    const cpuNeed = need.cpu ?? 1;
-    const now = performance.now();
-    const heldBytes = deps && deps.length ? this.objects.bytesHeldByNode(deps) : undefined;
-    const fitting: RemoteNode[] = [];
-    for (const node of this.nodes.values()) if (node.info.nodeId !== exclude && this.takes(node, need)) fitting.push(node);
-    const localOffers = this.d.workerCount > 0 && ClusterScheduler.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
-    const localLoad = localOffers ? this.localLoad / this.d.workerCount : Infinity;
-    const free = cpuNeed > 0 ? fitting.filter((node) => this.hasFreeSlot(node, now)) : fitting;
-    const localFree = localOffers && (cpuNeed === 0 || this.localLoad < this.d.workerCount);
-    const pool = free.length > 0 || localFree ? free : fitting;
-    // Of the pool, the node holding most of the arguments' bytes (while not swamped), else the least loaded.
-    let best: RemoteNode | undefined;
-    let bestLoad = Infinity;
-    let bestHeld = 0;
-    for (const node of pool) {
-      const load = (node.running.size + node.actors.size) / Math.max(1, node.info.workers);
-      const held = heldBytes?.get(node.info.nodeId) ?? 0;
-      if (held > bestHeld && load < 2) { best = node; bestLoad = load; bestHeld = held; continue; }
-      if (bestHeld === 0 && load < bestLoad) { best = node; bestLoad = load; }
-    }
-    if (bestHeld > 0) return best;
-    if (pool === free && !localFree) return best ?? "none";
-    if (localOffers && localLoad <= bestLoad) return undefined;
-    return best ?? (localOffers ? undefined : "none");
+  /** Runs `submit` with every task and actor it makes kept on this node (the node service's submissions). */
+  runHere<T>(submit: () => T): T {
+    return this.placement.runHere(submit);
   }
 
   /** Called by the dispatcher for every plain task: true when the task went (or waits to go) to another node. */
   placeTask(entry: TaskEntry): boolean {
-    if (this.pinning) (entry as RemoteTask)[PINNED] = true;
-    const where = (entry as RemoteTask)[PINNED] ? undefined : this.choose(entry.options.resources, undefined, entry.deps);
-    if (where === undefined) {
-      // A task waiting in the backlog comes through here again: counted once.
-      if (!(entry as RemoteTask)[LOCAL]) { (entry as RemoteTask)[LOCAL] = true; this.localLoad++; }
-      (entry as RemoteTask)[REMOTE] = undefined;
-      return false;
-    }
-    if (where === "none") {
-      if (this.d.workerCount === 0 || this.nodes.size > 0) {
-        entry.state = "pending";
-        this.waiting.push(entry);
-        this.d.events.emit("task:infeasible", { taskId: formatTaskId(entry.id), name: entry.name, resources: entry.options.resources });
-        return true;
-      }
-      return false;
-    }
+    const where = this.placement.placeTask(entry);
+    if (where === "local-uncounted") return false;
+    if (where === "local") { (entry as RemoteTask)[REMOTE] = undefined; return false; }
+    if (where === "waiting") return true;
     this.runRemote(entry, where);
     return true;
   }
 
-  /**
-   * Where a new or restarted actor lives: a node id, undefined for this process, or null when no live node
-   * offers its resources now (it waits for one to join: see awaitNode).
-   */
+  /** Where a new or restarted actor lives: a node id, undefined for this process, or null to wait for a node. */
   placeActor(resources: Resources, exclude?: string): string | undefined | null {
-    if (this.pinning) return undefined;
-    const where = this.choose({ cpu: 0, ...resources }, exclude);
-    if (where === "none") {
-      // The node it just left may be the only one that offers them: better there again than never.
-      if (exclude !== undefined) { const again = this.choose({ cpu: 0, ...resources }); if (again !== "none") return again?.info.nodeId; }
-      return null;
-    }
-    return where?.info.nodeId;
+    return this.placement.placeActor(resources, exclude);
   }
-
-  /** Actors that wait for a node offering their resources, in the order they began to wait. */
-  private readonly waitingActors: ActorEntry[] = [];
 
   /** `actor` (marked awaitingResources) starts once a node that can host it joins. */
   awaitNode(actor: ActorEntry): void {
-    this.waitingActors.push(actor);
-  }
-
-  /** A node joined: actors waiting for one start there if it fits (their constructor, then the calls they hold). */
-  private placeWaitingActors(): void {
-    for (const actor of this.waitingActors.splice(0)) {
-      if (actor.state === "dead") continue;
-      const node = this.placeActor(actor.resources);
-      if (node === null || node === undefined) { this.waitingActors.push(actor); continue; }
-      actor.node = node;
-      actor.awaitingResources = false;
-      this.hostActor(actor, node);
-      this.d.actors.dispatchActorTask(actor.create);
-      for (const call of actor.log) if (call.replay || call.state === "pending") this.d.actors.dispatchActorTask(call);
-    }
+    this.placement.awaitNode(actor);
   }
 
   /** The task manager ends every task through here: local ones leave the load count. */
   taskEnded(entry: RemoteTask): void {
     this.objects.taskEnded(entry);
-    if (!entry[LOCAL]) return;
-    entry[LOCAL] = false;
-    this.localLoad--;
+    this.placement.leftLocal(entry);
   }
 
   // ---- remote work ----
@@ -389,7 +218,7 @@ export class ClusterScheduler {
   streamAck(taskId: TaskEntry["id"], taken: number): void {
     const at = (this.d.tasks.get(taskId) as RemoteTask | undefined)?.[REMOTE];
     const node = at && this.nodes.get(at.node);
-    if (!node || !this.alive(node)) return;
+    if (!node || !this.placement.alive(node)) return;
     const message = { t: "stream-ack", owner: this.link.nodeId, taskId, taken: Number.isFinite(taken) ? taken : -1 };
     void this.link.puller.connection(node.info.address).then((c) => c.send(message), () => {});
   }
@@ -414,7 +243,7 @@ export class ClusterScheduler {
       const c = await this.link.puller.connection(node.info.address);
       if (!current()) return;
       // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
-      const spill = message.t === "run-task" && this.roomElsewhere(entry, node);
+      const spill = message.t === "run-task" && this.placement.roomElsewhere(entry, node);
       const replied = c.request({ ...message, refs, moduleHash, spill }, entry.payload);
       onSent?.(); // on the wire: an actor's next call may follow it
       reply = await replied;
@@ -456,15 +285,6 @@ export class ClusterScheduler {
     return "finished";
   }
 
-  /** Whether a node other than `node` (or this process) has a free worker for `entry`, and it may still move. */
-  private roomElsewhere(entry: TaskEntry, node: RemoteNode): boolean {
-    if ((this.spillbacks.get(entry) ?? 0) >= MAX_SPILLBACKS) return false;
-    const need = entry.options.resources;
-    const now = performance.now();
-    for (const other of this.nodes.values()) if (other !== node && this.takes(other, need) && this.hasFreeSlot(other, now)) return true;
-    return this.d.workerCount > 0 && this.localLoad < this.d.workerCount && ClusterScheduler.offers(this.d.resources.totalResources, { cpu: 1, ...need });
-  }
-
   /**
    * The node handed the task back unstarted (Ray's spillback): it had no free worker while another node had one,
    * or it drains. Nothing ran there, so the task is placed again as if new (no retry is counted); after
@@ -473,9 +293,7 @@ export class ClusterScheduler {
   private spilledBack(node: RemoteNode, entry: RemoteTask, draining: boolean): void {
     node.running.delete(entry);
     entry[REMOTE] = undefined;
-    if (draining) node.draining = true;
-    else node.fullUntil = performance.now() + this.link.nodeTimeoutMs / 5;
-    this.spillbacks.set(entry, (this.spillbacks.get(entry) ?? 0) + 1);
+    this.placement.spilledBack(node, entry, draining);
     this.d.dispatcher.dispatch(entry);
   }
 
@@ -541,7 +359,7 @@ export class ClusterScheduler {
     entry[REMOTE] = undefined;
     const node = this.nodes.get(at.node);
     node?.running.delete(entry);
-    if (!node || !this.alive(node)) return;
+    if (!node || !this.placement.alive(node)) return;
     void this.link.puller.connection(node.info.address).then((c) => c.send({ t: "cancel", owner: this.link.nodeId, taskId: entry.id, force }), () => {});
   }
 
@@ -589,7 +407,7 @@ export class ClusterScheduler {
 
   /** Records that `actor` now lives on `nodeId` (placement or restart). */
   hostActor(actor: ActorEntry, nodeId: string): void {
-    this.nodes.get(nodeId)?.actors.add(actor);
+    this.placement.hostActor(actor, nodeId);
   }
 
   /** This process as the owner of the actors it creates (in their handles' descriptors). */
@@ -600,7 +418,7 @@ export class ClusterScheduler {
   // ---- code ----
 
   nodeIds(): string[] {
-    return [...this.nodes.keys()];
+    return this.placement.nodeIds();
   }
 }
 

@@ -11,12 +11,12 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
-import { childTaskId, objectIdOf, formatTaskId, taskIdOfObject, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
+import { childTaskId, objectIdOf, formatTaskId, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
 } from "../remote.js";
-import { checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
+import { checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions } from "../options.js";
 import { WorkerPool } from "../transport/worker-pool.js";
 import { CrashControl } from "./crash-control.js";
 import { Faults } from "./faults.js";
@@ -27,6 +27,7 @@ import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
+import { RuntimeViews } from "./runtime-views.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 import { emitterSink } from "../graph/event-sink.js";
 import { GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
@@ -72,6 +73,8 @@ export class Runtime implements Backend, RefOwner {
   /** Set by joinCluster when init was given an address. */
   private membership: ClusterMembership | undefined;
   private readonly offered: Record<string, number>;
+  /** inspect(), tableSizes(), storeUsage(): read-only copies of the tables (runtime-views.ts). */
+  private readonly views: RuntimeViews;
 
   constructor(options: InitOptions = {}) {
     // A driver that joins a cluster runs no tasks of its own unless given workers.
@@ -139,6 +142,7 @@ export class Runtime implements Backend, RefOwner {
       this.emit("worker:started", { worker: i });
     }
     if (options.checkImmutable) d.immutability = new ImmutabilityChecker((id) => d.tasks.get(d.streams.producerOf(id))?.name);
+    this.views = new RuntimeViews(d);
     setCurrent(this);
     d.parkWake.park();
   }
@@ -265,17 +269,12 @@ export class Runtime implements Backend, RefOwner {
    * objects kept for reuse (idleSegmentBytes; some may still be seen by views not yet collected).
    */
   storeUsage(): { arenaBytes: number; segmentBytes: number; idleSegmentBytes: number; objects: number } {
-    let segmentBytes = 0;
-    for (const s of this.d.store.segments.values()) segmentBytes += s.byteLength;
-    return { arenaBytes: this.d.core.exports.arenaUsed(), segmentBytes, idleSegmentBytes: this.d.store.pool?.idleBytes ?? 0, objects: this.d.objects.size };
+    return this.views.storeUsage();
   }
 
   /** @internal Sizes of the driver's tables, for tests that check they do not grow without bound. */
   tableSizes(): TableSizes {
-    return {
-      tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size, segments: this.d.store.segments.size,
-      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.nodeCount,
-    };
+    return this.views.tableSizes();
   }
 
   /** init() hands over the dashboard it started, so that shutdown() closes it. */
@@ -284,32 +283,9 @@ export class Runtime implements Backend, RefOwner {
     this.dashboardUrl = dashboard.url;
   }
 
-  /**
-   * A read-only copy of the driver's tables for the dashboard, which polls it while a page is open. Running
-   * tasks come from the core's task table (workers start tasks without telling the driver): one pass over the slots.
-   */
+  /** A read-only copy of the driver's tables for the dashboard, which polls it while a page is open. */
   inspect(): RuntimeInspection {
-    const running: RuntimeInspection["running"] = [];
-    let queued = this.d.dispatcher.backlog.length;
-    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
-      const e = this.d.dispatcher.slotOwner[slot];
-      if (!e || (e as { tombstone?: number }).tombstone !== undefined) continue;
-      if (this.d.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) { queued++; continue; }
-      running.push({ taskId: formatTaskId(e.id), name: e.name, worker: this.d.core.taskField(slot, L.TASK_WORKER), started: this.d.core.taskField(slot, L.TASK_STARTED) / 100 });
-    }
-    const actors: RuntimeInspection["actors"] = [];
-    for (const a of this.d.actors.values()) {
-      // Calls end in order, so the unfinished ones are the log's tail.
-      let pendingCalls = 0;
-      for (let i = a.log.length - 1; i >= 0 && a.log[i]!.state !== "finished" && a.log[i]!.state !== "failed"; i--) if (a.log[i]!.state !== "cancelled") pendingCalls++;
-      const state = a.state === "dead" ? "dead" : a.awaitingResources ? "pending" : "alive";
-      actors.push({ actorId: a.id, className: a.className, name: a.name, state, worker: a.worker, restarts: a.restarts, pendingCalls });
-    }
-    return {
-      epoch: new Float64Array(this.d.core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0]!,
-      workers: Array.from({ length: this.workerCount }, (_, i) => ({ alive: this.d.transport.alive(i) })),
-      running, queued, actors, resources: { ...this.d.resources.totalResources }, used: { ...this.d.resources.usedResources }, spilledBytes: this.d.spill.bytesSpilled,
-    };
+    return this.views.inspect();
   }
 
   /** Joins the cluster at `address` (init does this once, before handing the runtime out). */
@@ -342,12 +318,7 @@ export class Runtime implements Backend, RefOwner {
       resources: { ...n.resources }, available: Object.fromEntries(Object.keys(n.resources).map((k) => [k, n.available[k] ?? 0])),
     });
     if (this.membership) return (await this.membership.nodes()).map(summary);
-    const total = this.d.resources.totalResources;
-    const used = this.d.resources.usedResources;
-    return [summary({
-      nodeId: "local", address: "local", state: "alive", isHead: true, isDriver: true, workers: this.workerCount,
-      resources: { ...total }, available: Object.fromEntries(Object.keys(total).map((k) => [k, Math.max(0, total[k]! - (used[k] ?? 0))])),
-    })];
+    return [summary(this.views.standaloneNode())];
   }
 
   /** faults.killNode: SIGKILLs a node of this machine's cluster by the pid the head recorded. */
