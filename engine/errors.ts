@@ -325,6 +325,17 @@ export async function withCallerFrames<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Formats an error's stack now, before the engine keeps the error past the call that made it. Until its stack is
+ * first read, V8 holds the frames the error was made in, with their functions, and so every variable those
+ * functions' closures capture: an error made inside a user's `rt.cancel(ref)` and kept on the task's row pinned
+ * the caller's refs, which kept the row itself (their lineage) for ever.
+ */
+export function releaseCallSites<E extends Error>(error: E): E {
+  void error.stack;
+  return error;
+}
+
 // ---- the codec ----
 
 export function toWire(error: unknown): WireError {

@@ -53,12 +53,15 @@ export class RecoveryManager {
     task.attempts = 0;
     this.d.parkWake.inFlight++;
     if (!announced) this.d.events.emit("object:lost", { objectId: id, taskId: formatTaskId(taskId) });
+    const release = () => { for (const rid of reopened) this.d.refs.decRef(rid); };
     const rebuilt = () => {
-      for (const rid of reopened) this.d.refs.decRef(rid);
+      release();
       this.d.events.emit("object:rebuilt", { objectId: id, taskId: formatTaskId(taskId) });
     };
     if (task.node !== undefined) this.d.graph.setState(task.node, "rebuilding");
-    this.d.waiters.whenSealedNoRecover(id).then(rebuilt, () => {});
+    // The holds on the reopened returns go either way: kept past a rejection, they would keep the objects and
+    // the task's row for good (as rebuildActorResult's `done` does for a replay).
+    this.d.waiters.whenSealedNoRecover(id).then(rebuilt, release);
     // Hold its arguments until it ends, exactly the references finishTask drops again (top-level and nested),
     // before dispatch: dispatch can end it at once (an argument that cannot come back fails it), and finishTask
     // must not drop holds it never took. An argument that was freed keeps its hold on a placeholder (incRef);

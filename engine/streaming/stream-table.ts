@@ -5,6 +5,7 @@
 import { ObjectRefGenerator, type StreamSource } from "./object-ref-generator.js";
 import { objectIdOf, streamItemId, taskIdOfObject, type ObjectId, type TaskId } from "../ids.js";
 import type { ObjectRef } from "../refs.js";
+import { releaseCallSites } from "../errors.js";
 
 /** What a stream needs from the runtime: holds on objects, refs for the consumer, and the generator's end. */
 export interface StreamHost {
@@ -73,7 +74,7 @@ class Stream implements StreamSource {
 
   cancel(error: Error): void {
     if (this.closed || this.end) return;
-    this.cancelled = error;
+    this.cancelled = releaseCallSites(error); // kept until the consumer's next next(), which may never come
     for (const id of this.queue.splice(0)) this.host.release(id);
     this.openRoom(Infinity);
     this.wake();

@@ -2,7 +2,7 @@
 // timeouts, cancellation, and lineage pinning (a task is forgotten when nothing can need it). Where a task
 // runs is the dispatcher's; how a lost object comes back is the recovery manager's.
 import * as L from "../../core-wasm/shared/layout.js";
-import { TaskCancelledError, TaskTimeoutError, ReconstructionError } from "../errors.js";
+import { TaskCancelledError, TaskTimeoutError, ReconstructionError, releaseCallSites } from "../errors.js";
 import { objectIdOf, taskIdOfObject, isActorHandleObject, idLo, idHi, formatTaskId, DRIVER_TASK_ID, type ObjectId, type TaskId } from "../ids.js";
 import { ObjectRef } from "../refs.js";
 import type { ResolvedTaskOptions } from "../options.js";
@@ -307,7 +307,8 @@ export class TaskManager {
 
   /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */
   sealError(entry: TaskEntry, error: Error): void {
-    entry.failure = error;
+    // Kept on the row (a rebuild's cause): its stack is formatted first, even when no return takes it below.
+    entry.failure = releaseCallSites(error);
     const ex = this.d.core.exports;
     let released = 0;
     for (let i = 0; i < entry.options.numReturns; i++) {

@@ -1,0 +1,55 @@
+// The task table gives every row back once nothing can need it: after a program's refs are dropped and
+// collected, the driver's tables return to where they were (issue 27's soak saw them creep).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { init, type ObjectRef, type Runtime } from "loom-dag";
+
+type Tasks = typeof import("../test-fixtures/tasks.js");
+const gc = (globalThis as { gc?: () => void }).gc;
+const needsGc = { skip: typeof gc !== "function" && "needs --expose-gc (npm test passes it)" };
+
+async function collect(): Promise<void> {
+  for (let k = 0; k < 4; k++) { gc!(); await new Promise((r) => setTimeout(r, 20)); }
+}
+
+/** Blocks this thread until the task that `meet`s at counters[0] has run, then a little longer (its seal). */
+function blockUntilRan(counters: Int32Array, ms: number): boolean {
+  const end = Date.now() + ms;
+  while (Atomics.load(counters, 0) === 0 && Date.now() < end) Atomics.wait(counters, 1, 0, 5);
+  Atomics.wait(counters, 1, 0, 100);
+  return Atomics.load(counters, 0) > 0;
+}
+
+test("a cancel that lands after the task ran (its value stands) leaves no row behind once the refs are gone", needsGc, async () => {
+  const rt: Runtime = await init({ workers: 1 });
+  try {
+    const t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+    await rt.get(t.add.remote(1, 1), { timeoutMs: 30_000 });
+    await collect();
+    const base = rt.tableSizes();
+    let windowsHit = 0;
+    for (let attempt = 0; attempt < 5 && windowsHit < 2; attempt++) {
+      // The refs live only in this closure's scope, as a program's do in the functions that made them. The
+      // cancel is called from the closure while the driver has not yet heard that the task ended (this thread is
+      // blocked): the task's row takes the cancellation, its value stays.
+      const round = async (): Promise<unknown> => {
+        const counters = new Int32Array(new SharedArrayBuffer(8));
+        const refs: ObjectRef[] = [t.meet.remote(counters, 0, 1, 5_000)];
+        const cancelLate = (): void => {
+          if (!blockUntilRan(counters, 10_000)) throw new Error("the task did not run within 10 s");
+          rt.cancel(refs[0]!);
+        };
+        cancelLate();
+        return rt.get(refs[0]!, { timeoutMs: 20_000 }).catch((e: Error) => e.name);
+      };
+      if ((await round()) === true) windowsHit++;
+    }
+    assert.ok(windowsHit > 0, "no cancel landed between the task's end and the driver hearing of it");
+    await collect();
+    const now = rt.tableSizes();
+    assert.equal(now.tasks, base.tasks, `task rows kept after ${windowsHit} late cancels: ${base.tasks} -> ${now.tasks}`);
+    assert.equal(now.objects, base.objects, `objects kept: ${base.objects} -> ${now.objects}`);
+  } finally {
+    await rt.shutdown();
+  }
+});
