@@ -174,6 +174,13 @@ export async function callInc(counter: Callable, by: number): Promise<number> {
   return current().get(counter.inc.remote(by) as ObjectRef<number>);
 }
 
+/** Calls `inc`, then ends its thread the first time (the counter read exactly `by`): a crash after the call. */
+export async function callIncThenCrashOnce(counter: Callable, by: number): Promise<number> {
+  const total = await current().get(counter.inc.remote(by) as ObjectRef<number>);
+  if (total === by) process.exit(3);
+  return total;
+}
+
 /** Two levels: this task passes the handle to another task, which calls the actor. */
 export async function callIncNested(counter: Callable, by: number): Promise<number> {
   const m = await self();

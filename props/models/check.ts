@@ -3,7 +3,7 @@
 // call that threw is a PropertyFailure. Also LoomSession, the runtime reused across runs.
 import { isDeepStrictEqual } from "node:util";
 import type { Runtime } from "loom-dag";
-import { resolve, describeSteps, shapesOf, type ProgramUnderFaults, type Step } from "../arbitraries/program.js";
+import { resolve, describeSteps, shapesOf, type ProgramUnderFaults, type Step, type SlotInfo } from "../arbitraries/program.js";
 import { interpret, ancestors, allowedUnderLoss, type Outcome, type ErrorName } from "./serial-interpreter.js";
 import { runOnLoom, loadOps, StepThrew, type OpsModule, type Observed, type RunOptions, type EffectiveFaults } from "./loom-runner.js";
 
@@ -53,6 +53,34 @@ function mismatch(observed: Observed, outcome: Outcome, also: ErrorName[]): Prob
   return undefined;
 }
 
+/**
+ * The slots whose value a retried viaTask leaves unknown: a retry runs the task from the start, so its call on
+ * the actor may be made more than once (at least once, as in Ray: a task's side effects repeat with its
+ * attempts). The viaTask's own result, every later call of that actor, and everything computed from them.
+ */
+function unknownAfterRetriedCalls(retried: number[], slots: SlotInfo[], anc: Set<number>[]): Set<number> {
+  const seeds = new Set<number>();
+  for (const r of retried) {
+    seeds.add(r);
+    const actor = slots[r].actor;
+    slots.forEach((info, s) => { if (s > r && actor !== undefined && info.actor === actor) seeds.add(s); });
+  }
+  const unknown = new Set(seeds);
+  if (seeds.size) anc.forEach((up, s) => { for (const x of up) if (seeds.has(x)) { unknown.add(s); break; } });
+  return unknown;
+}
+
+/**
+ * For a slot whose value is unknown: any value, or an error the reference allows or a thrown RangeError (a
+ * value computed from an unknown one may make throwIf or addOrThrow throw); never a hang or a non-Loom error.
+ */
+function unknownMismatch(observed: Observed, outcome: Outcome, also: ErrorName[]): ProblemKind | undefined {
+  if (observed.ok) return undefined;
+  if (observed.hung) return "hang";
+  if (observed.name === "TaskError") return observed.remoteName === "RangeError" ? undefined : "wrong remote error";
+  return mismatch(observed, outcome, also);
+}
+
 /** Runs one program under its faults on `rt` and checks every get against the reference. */
 /** What a run that passed did: the faults that took effect and the shapes its steps exercised. */
 export interface RunSummary {
@@ -77,9 +105,10 @@ export async function checkProgram(rt: Runtime, m: OpsModule, input: ProgramUnde
     );
   }
   const problems: Problem[] = [];
+  const unknown = unknownAfterRetriedCalls(report.retriedViaTasks, resolved.slots, anc);
   for (const obs of report.observations) {
     const { outcome, alsoErrors } = allowedUnderLoss(obs.slot, reference[obs.slot], resolved.slots, anc, new Set(obs.lost));
-    const kind = mismatch(obs.observed, outcome, alsoErrors);
+    const kind = unknown.has(obs.slot) ? unknownMismatch(obs.observed, outcome, alsoErrors) : mismatch(obs.observed, outcome, alsoErrors);
     if (kind) {
       problems.push({
         kind, slot: obs.slot, step: obs.step === resolved.steps.length ? -1 : obs.step, expected: outcome, alsoErrors,

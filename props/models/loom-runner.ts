@@ -45,6 +45,11 @@ export interface RunReport {
   effective: EffectiveFaults;
   /** What happened, step by step, for failure reports. */
   log: string[];
+  /**
+   * viaTask slots whose task was retried: a retry runs the task again from the start, so its call on the actor
+   * may be made twice (at least once, as in Ray). Their actor's state is unknown from there on.
+   */
+  retriedViaTasks: number[];
 }
 
 export interface RunOptions {
@@ -90,6 +95,14 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   const log: string[] = [];
   const crashes: Promise<{ fired: number }>[] = [];
   const effective: EffectiveFaults = { evictions: 0, workerKills: 0, actorKills: 0, crashes: 0 };
+  /** viaTask tasks by their task id (as events name it), and those that were retried. */
+  const viaTaskSlots = new Map<string, number>();
+  const retriedViaTasks = new Set<number>();
+  const onRetried = (e: { taskId: string }): void => {
+    const slot = viaTaskSlots.get(e.taskId);
+    if (slot !== undefined && !retriedViaTasks.has(slot)) { retriedViaTasks.add(slot); log.push(`$${slot} (viaTask) retried: its call on the actor may have been made twice`); }
+  };
+  rt.events.on("task:retried", onRetried);
   const v = (a: RArg): unknown => ("lit" in a ? a.lit : refs[a.slot]);
   type Methods = Record<string, { remote(...args: unknown[]): ObjectRef<Value> }>;
   /** A named actor is called through getActor, as a user who only knows its name would. */
@@ -135,6 +148,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
       await runStep(i, st);
     } catch (e) {
       // SPEC: .remote() never blocks and returns refs; failures surface on the refs. A throw here is a finding.
+      rt.events.off("task:retried", onRetried);
       throw new StepThrew(i, st, e);
     }
   }
@@ -149,7 +163,8 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
   // The runtime outlives this run: end its actors, so later kills of their threads do not replay them. Dropped
   // ones (actorsAtEnd "drop") end once the driver collects their handles; a named actor lives until killed.
   actors.forEach((a, i) => { if (options.actorsAtEnd !== "drop" || namedActorIndices.has(i)) rt.kill(a); });
-  return { observations, violations, log, effective };
+  rt.events.off("task:retried", onRetried);
+  return { observations, violations, log, effective, retriedViaTasks: [...retriedViaTasks] };
 
   async function runStep(i: number, st: Step): Promise<void> {
     switch (st.s) {
@@ -232,6 +247,7 @@ export async function runOnLoom(rt: Runtime, m: OpsModule, program: Resolved, op
         // task's call settle before the driver's next, so the actor sees the interpreter's order.
         await settled(actorCalls[st.actor], `viaTask: A${st.actor}'s earlier calls`);
         const ref = m.viaTask.remote(actor(st.actor), v(st.arg));
+        viaTaskSlots.set(`t${Math.floor(ref.id / 64).toString(16)}`, st.out);
         refs[st.out] = ref;
         await settled([ref], `viaTask $${st.out}`);
         actorCalls[st.actor].push(ref);
