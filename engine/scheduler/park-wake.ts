@@ -43,7 +43,7 @@ export class ParkWake {
   park(): void {
     if (this.parked || this.d.closed) return;
     // Idle: nothing can report. Stop waiting, so that a script that never calls shutdown() can exit.
-    if (this.inFlight <= 0 && this.d.dispatcher.freeSlots.length === this.d.core.plan.taskSlots && this.d.dispatcher.backlog.length === 0 &&
+    if (this.inFlight <= 0 && this.d.dispatcher.noSlotInUse && this.d.dispatcher.backlog.length === 0 &&
         this.d.core.exports.queueLength(this.d.core.plan.doneQueue) === 0) return;
     const parkedIdx = Core.ctl(L.CTL_DRIVER_PARKED);
     const seqIdx = Core.ctl(L.CTL_DONE_SEQ);

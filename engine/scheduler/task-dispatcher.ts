@@ -16,12 +16,17 @@ import { reconstructionFailure } from "../lineage/recovery-manager.js";
 export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks" | "cluster" | "transport">;
 
 export class TaskDispatcher {
-  /** The task in each slot of the core's task table (or a tombstone while a dead actor's thread holds it). */
-  readonly slotOwner: (TaskEntry | undefined)[];
-  readonly freeSlots: number[] = [];
+  /**
+   * The task in each slot ever taken (or a tombstone while a dead actor's thread holds it), grown one slot at a
+   * time: the table may have 2^18 slots, and an array made at that size up front cost start-up 50 ms (as did
+   * a list of every free slot), for a job that may never use more than a few.
+   */
+  readonly slotOwner: (TaskEntry | undefined)[] = [];
+  /** Slots taken and released since, taken again first (last released first), before any never-used slot. */
+  private readonly released: number[] = [];
   /**
    * One past the highest slot ever taken. Scans for the slots in use (an actor's death, a worker's exit, the
-   * dashboard) stop here: the table may have 2^18 slots, and a job that never bursts uses a few of them.
+   * dashboard) stop here; slots above it were never used.
    */
   slotsTouched = 0;
   /** Tasks waiting for a free slot, oldest first (a queue: shift() on a big array is linear). */
@@ -30,9 +35,16 @@ export class TaskDispatcher {
   /** Armed tasks whose arguments are ready, waiting for resources beyond one CPU (see drainAdmissions). */
   readonly admitWaiting: TaskEntry[] = [];
 
-  constructor(private readonly d: TaskDispatcherDeps) {
-    this.slotOwner = new Array(d.core.plan.taskSlots);
-    for (let s = d.core.plan.taskSlots - 1; s >= 0; s--) this.freeSlots.push(s);
+  constructor(private readonly d: TaskDispatcherDeps) {}
+
+  /** Slots free now: those released plus those never used. */
+  get freeSlotCount(): number {
+    return this.released.length + this.d.core.plan.taskSlots - this.slotsTouched;
+  }
+
+  /** Whether no slot holds a task (or a tombstone). */
+  get noSlotInUse(): boolean {
+    return this.released.length === this.slotsTouched;
   }
 
   /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
@@ -73,13 +85,16 @@ export class TaskDispatcher {
 
   /** Claims a slot and writes the fixed part and the payload; NO_SLOT when the core is full for now. */
   takeSlot(entry: TaskEntry): number {
-    if (this.freeSlots.length === 0) return NO_SLOT;
+    if (this.released.length === 0 && this.slotsTouched === this.d.core.plan.taskSlots) return NO_SLOT;
     const header = this.headerFor(entry);
     const argsAt = PAYLOAD_PREFIX + Math.ceil(header.length / 8) * 8;
     const at = this.d.core.exports.arenaAlloc(argsAt + entry.payload.length);
     if (at === 0) return NO_SLOT;
-    const slot = this.freeSlots.pop()!;
-    if (slot >= this.slotsTouched) this.slotsTouched = slot + 1;
+    let slot = this.released.pop();
+    if (slot === undefined) {
+      slot = this.slotsTouched++;
+      this.slotOwner.push(undefined);
+    }
     const u8 = this.d.core.u8;
     u8[at] = header.length & 0xff; u8[at + 1] = header.length >>> 8 & 0xff; u8[at + 2] = header.length >>> 16 & 0xff; u8[at + 3] = 0;
     u8.set(header, at + PAYLOAD_PREFIX);
@@ -128,7 +143,7 @@ export class TaskDispatcher {
     const owner = this.slotOwner[slot];
     if (owner && owner.slot === slot) owner.slot = NO_SLOT;
     this.slotOwner[slot] = undefined;
-    this.freeSlots.push(slot);
+    this.released.push(slot);
     this.drainBacklog();
   }
 
@@ -158,7 +173,7 @@ export class TaskDispatcher {
   toBacklog(entry: TaskEntry): void {
     this.lastBacklogged = entry;
     this.backlog.push(entry);
-    if (!this.drainingBacklog && this.freeSlots.length === this.d.core.plan.taskSlots) this.scheduleBacklogDrain();
+    if (!this.drainingBacklog && this.noSlotInUse) this.scheduleBacklogDrain();
   }
 
   /** One drain of the backlog on a later turn, however many frees and submissions ask for it meanwhile. */
@@ -169,7 +184,7 @@ export class TaskDispatcher {
   }
 
   private drainBacklogNow(): void {
-    while (this.backlog.length && this.freeSlots.length) {
+    while (this.backlog.length && this.freeSlotCount) {
       const entry = this.backlog.shift()!;
       this.lastBacklogged = undefined;
       this.dispatch(entry);
@@ -178,7 +193,7 @@ export class TaskDispatcher {
       const tail = this.backlog.pop(); // entry, queued last by its dispatch
       if (tail !== entry) { if (tail !== undefined) this.backlog.push(tail); this.backlog.remove(entry); }
       this.backlog.unshift(entry);
-      if (this.freeSlots.length !== this.d.core.plan.taskSlots || !this.failUnplaceable(this.backlog.shift()!)) break;
+      if (!this.noSlotInUse || !this.failUnplaceable(this.backlog.shift()!)) break;
     }
   }
 

@@ -17,7 +17,11 @@ export interface ActorCheckpoint { actorId: ActorId; seq: number; state: Uint8Ar
 
 export class TaskCompleter {
   private readonly i32: Int32Array;
-  /** Message count when each running slot started (see finish), by slot; -1 when the slot is not running here. */
+  /**
+   * One more than the message count when each running slot started (see finish), by slot; 0 when the slot is not
+   * running here. Offset by one so the array starts as zeros: a 2^18-slot table's 2 MiB per worker stays
+   * untouched (unpaid) until slots are used, where filling it with -1 wrote every page at start-up.
+   */
   private readonly startedPosted: Float64Array;
   /** CTL_EPOCH, on a memory that never grows, so the view stays valid. */
   private readonly epoch: Float64Array;
@@ -41,18 +45,18 @@ export class TaskCompleter {
   constructor(private readonly core: Core, private readonly store: ObjectStore, private readonly link: DriverLink, private readonly worker = -1) {
     this.i32 = core.i32;
     this.epoch = new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1);
-    this.startedPosted = new Float64Array(core.plan.taskSlots).fill(-1);
+    this.startedPosted = new Float64Array(core.plan.taskSlots);
   }
 
   /** Stamps the slot's start for the driver and remembers how many messages had been sent (see finish). */
   markStarted(slot: number): void {
     this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch[0]!) * 100));
-    this.startedPosted[slot] = this.link.posted;
+    this.startedPosted[slot] = this.link.posted + 1;
   }
 
   takeStarted(slot: number): number {
-    const n = this.startedPosted[slot]!;
-    this.startedPosted[slot] = -1;
+    const n = this.startedPosted[slot]! - 1;
+    this.startedPosted[slot] = 0;
     return n;
   }
 
@@ -115,7 +119,7 @@ export class TaskCompleter {
    * message, and the driver seals, after the messages before it. Returns the list to fill, or undefined.
    */
   private beginSeals(slot: number, returns: number): SealRecord[] | undefined {
-    const startedAt = this.startedPosted[slot]!;
+    const startedAt = this.startedPosted[slot]! - 1;
     this.dropHeld(); // left by a completion that threw before its "done": nothing names its blocks any more
     this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.link.posted ? [] : undefined;
     this.deferCapacity = returns;
