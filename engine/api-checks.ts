@@ -56,3 +56,8 @@ export function checkTimeout(what: string, timeoutMs: unknown): void {
     throw new LoomError(`${what}: invalid timeoutMs ${describeArgument(timeoutMs)} (expected a number >= 0, Infinity for none)`);
   }
 }
+
+/** Why a new actor was refused its name, in the driver and in a task alike. */
+export function nameTakenMessage(name: string): string {
+  return `an actor named ${JSON.stringify(name)} already exists; pick another name or kill it first`;
+}

@@ -285,4 +285,6 @@ export interface TableSizes {
   sharedArgs: number;
   /** Graph nodes kept for rt.graph() (bounded: the oldest half goes past 100,000). */
   graphNodes: number;
+  /** On a cluster: actors other processes own that this one has calls or kills in flight to (0 otherwise). */
+  foreignActors: number;
 }

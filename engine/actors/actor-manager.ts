@@ -1,7 +1,8 @@
 // Actors: their entries, placement, admission by resources, per-actor call logs, restarts and replay,
 // checkpoints, names, and termination when their handles are gone.
 import * as L from "../../core-wasm/shared/layout.js";
-import { LoomError, ActorDiedError, NodeDiedError, toWire, fromWire, type WireError } from "../errors.js";
+import { nameTakenMessage } from "../api-checks.js";
+import { ActorDiedError, NodeDiedError, toWire, fromWire, type WireError } from "../errors.js";
 import { objectIdOf, type ObjectId, type TaskId, type ActorId } from "../ids.js";
 import type { ActorHandleDescriptor } from "../refs.js";
 import type { FunctionDescriptor } from "../remote.js";
@@ -121,19 +122,23 @@ export class ActorManager {
     deps: ObjectId[], nested: ObjectId[], options: ActorOptions & TaskOptions,
   ): ActorEntry {
     const actorId = taskId as unknown as ActorId;
-    if (options.name !== undefined) {
-      const existing = this.namedActors.get(options.name);
-      const elsewhere = this.d.cluster?.link.names.lookup(options.name);
-      if ((existing !== undefined && this.actors.get(existing)?.state === "alive") || (elsewhere && this.d.cluster!.foreign.isForeign(elsewhere))) {
-        throw new LoomError(`an actor named ${JSON.stringify(options.name)} already exists; pick another name or kill it first`);
-      }
-    }
     const resources = options.resources ?? {};
     if (!this.d.cluster) this.d.resources.noteIfInfeasible({ cpu: 0, ...resources }, taskId, cls.name);
     const fnId = this.d.functions.functionId(cls);
     // Refs nested in the constructor's arguments are held for the actor's life: a restart decodes them again.
     const create = this.d.tasks.newTask(taskId, parentId, "actor-create", fnId, cls.name, payload, deps, nested, resolveTaskOptions({}));
     create.actorId = actorId;
+    if (options.name !== undefined && this.nameTaken(options.name)) {
+      // A task made it (the driver's own creations are refused before this: see Runtime.createActor): its thread
+      // already holds a handle, so the actor exists, dead, and calls through that handle fail saying why.
+      const refused: ActorEntry = {
+        id: actorId, fnId, className: cls.name, methods, create, options, worker: -1, node: undefined, state: "alive",
+        restarts: 0, log: [], seq: 0, name: options.name, resources, awaitingResources: true,
+      };
+      this.actors.set(actorId, refused);
+      this.notStarted(refused, nameTakenMessage(options.name));
+      return refused;
+    }
     const node = this.d.cluster?.placeActor(resources);
     const actor: ActorEntry = {
       id: actorId, fnId, className: cls.name, methods, create, options, worker: node === undefined ? this.placeActor() : -1, node: node ?? undefined, state: "alive",
@@ -152,6 +157,14 @@ export class ActorManager {
     }
     this.start(actor, node);
     return actor;
+  }
+
+  /** Whether a live actor this process knows of holds `name`: one of its own, or (on a cluster) another process's. */
+  nameTaken(name: string): boolean {
+    const existing = this.namedActors.get(name);
+    if (existing !== undefined && this.actors.get(existing)?.state === "alive") return true;
+    const elsewhere = this.d.cluster?.link.names.lookup(name);
+    return elsewhere !== undefined && this.d.cluster!.foreign.isForeign(elsewhere);
   }
 
   /**
@@ -217,7 +230,7 @@ export class ActorManager {
 
   dispatchActorTask(entry: TaskEntry): void {
     // A call on an actor another process owns goes to that owner.
-    if (entry.kind === "actor-method" && this.d.cluster?.foreign.has(entry.actorId)) { this.d.cluster.foreign.call(entry); return; }
+    if (entry.kind === "actor-method" && this.d.cluster?.foreign.isCall(entry)) { this.d.cluster.foreign.call(entry); return; }
     const actor = this.actors.get(entry.actorId!);
     if (entry.kind === "actor-method") {
       if (!actor || actor.state === "dead") {
@@ -372,7 +385,10 @@ export class ActorManager {
     else if (!actor.awaitingResources) this.d.resources.releaseResources(actor.resources);
     if (actor.name !== undefined && this.namedActors.get(actor.name) === actor.id) {
       this.namedActors.delete(actor.name);
-      this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: null });
+      // While ours was claiming, another process may have won the name: the head's news of it was not passed on
+      // to the workers then (the name was ours here), so they learn of the winner now rather than of no actor.
+      const winner = this.d.cluster?.link.names.lookup(actor.name);
+      this.d.transport.broadcast({ t: "actor-name", name: actor.name, actor: winner && this.d.cluster!.foreign.isForeign(winner) ? winner : null });
       // Released only if we hold it (one that was refused is another's): the head checks the owner.
       this.d.cluster?.link.names.release(actor.name).catch(() => {});
     }

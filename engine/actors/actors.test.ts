@@ -224,6 +224,22 @@ test("named actors from tasks: current().getActor finds one made in the driver o
   assert.match(String(await get(a.incByName.remote("board", 1))), /no live actor named "board"/, "a killed actor's name is gone in tasks too");
 });
 
+test("a task that names an actor with a name already held gets the LoomError (the driver goes on)", async () => {
+  const held = a.Counter.options({ name: "taken" }).remote(0);
+  // The worker knows the driver's name: refused at once, in the task.
+  const refused = await errorOf(get(a.nameThenFind.remote("taken")), "a task naming an actor \"taken\"");
+  assert.match(refused.message, /an actor named "taken" already exists/);
+  // Two in one turn of a task: the second is refused where the name is known first (the worker, or else the
+  // driver: then it never starts, and its calls fail saying why).
+  const [first, second] = (await get(a.nameTwice.remote("twice"))) as Array<number | string>;
+  assert.equal(first, 11);
+  assert.match(String(second), /^(LoomError|ActorDiedError): .*an actor named "twice" already exists/);
+  assert.equal(await get(rt.getActor("twice").inc.remote(1)), 12, "the name is the first actor's");
+  assert.equal(await get(held.inc.remote(1)), 1);
+  rt.kill(held);
+  rt.kill(rt.getActor("twice"));
+});
+
 test("a constructor error surfaces on every call", async () => {
   const broken = a.Broken.remote("bad input");
   assert.equal(typeof broken.ping.remote, "function", "the handle comes back at once");

@@ -173,6 +173,7 @@ export class ClusterScheduler {
   /** The task manager ends every task through here: local ones leave the load count. */
   taskEnded(entry: RemoteTask): void {
     this.objects.taskEnded(entry);
+    this.foreign.taskEnded(entry);
     this.placement.leftLocal(entry);
   }
 

@@ -4,6 +4,11 @@
 // is replayed after a restart like any other, and a restart on another node changes nothing for callers.
 // Calls from this process to one actor go out in submission order, on one connection. This process owns the
 // results: they are its objects, held by the owner until this process has pulled or freed them.
+//
+// A row lives while calls or kills through it are in flight, and is forgotten when the last one ends: what it
+// holds then (the order of the calls, which all went out) is not needed any more, and whether the owner died
+// is the scheduler's to say again (isDead) when a later call makes a new row. So actors that died, or whose
+// handles this process dropped, leave nothing here, however many it called.
 import { ActorDiedError, LoomError, fromWire, type WireError } from "../errors.js";
 import { childTaskId, DRIVER_TASK_ID, type ActorId } from "../ids.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
@@ -28,6 +33,8 @@ interface ForeignActor {
   tail: Promise<void>;
   /** Set when its owner died: every call fails with this. */
   ownerDied?: string;
+  /** Calls filed on it that have not ended, and kills not yet sent: the row is kept while there are any. */
+  inFlight: number;
 }
 
 /** What the foreign table needs of the cluster scheduler. */
@@ -46,7 +53,10 @@ export interface ForeignLink {
 
 export class ForeignActors {
   private readonly byKey = new Map<string, ForeignActor>();
-  private readonly byLocalId = new Map<ActorId, ForeignActor>();
+  /** The row each call was filed under (every call on a foreign actor is here, also after its row is forgotten). */
+  private readonly rowOfCall = new WeakMap<TaskEntry, ForeignActor>();
+  /** Calls whose end was counted (taskEnded), so that a second end of one call counts for nothing. */
+  private readonly ended = new WeakSet<TaskEntry>();
 
   constructor(private readonly d: ForeignDeps, private readonly link: ForeignLink) {}
 
@@ -55,23 +65,43 @@ export class ForeignActors {
     return desc.owner !== undefined && desc.owner.nodeId !== this.link.nodeId;
   }
 
-  /** The local id calls on a foreign actor are filed under (made on first use). */
-  private localIdOf(desc: ActorHandleDescriptor & { owner: ActorOwner }): ActorId {
+  /** The row calls on a foreign actor are filed under (made when none is in flight). */
+  private rowOf(desc: ActorHandleDescriptor & { owner: ActorOwner }): ForeignActor {
     const key = `${desc.owner.nodeId}/${desc.actorId}`;
     let actor = this.byKey.get(key);
     if (!actor) {
       const localId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++) as unknown as ActorId;
-      actor = { localId, owner: { nodeId: desc.owner.nodeId, address: desc.owner.address }, actorId: desc.actorId, className: desc.className, tail: Promise.resolve() };
+      actor = { localId, owner: { nodeId: desc.owner.nodeId, address: desc.owner.address }, actorId: desc.actorId, className: desc.className, tail: Promise.resolve(), inFlight: 0 };
       if (this.link.isDead(desc.owner.nodeId)) actor.ownerDied = `its owner ${desc.owner.nodeId} died`;
       this.link.notePeer(actor.owner);
       this.byKey.set(key, actor);
-      this.byLocalId.set(localId, actor);
     }
-    return actor.localId;
+    return actor;
   }
 
-  has(localId: ActorId | undefined): boolean {
-    return localId !== undefined && this.byLocalId.has(localId);
+  /** Whether `entry` is a call on an actor another process owns (filed by fileCall). */
+  isCall(entry: TaskEntry): boolean {
+    return this.rowOfCall.has(entry);
+  }
+
+  /** Rows held now: one per foreign actor with calls or kills in flight (for tests that check the table empties). */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** One call or kill through `actor` is over: with none left, its row is forgotten. */
+  private settle(actor: ForeignActor): void {
+    if (--actor.inFlight > 0) return;
+    const key = `${actor.owner.nodeId}/${actor.actorId}`;
+    if (this.byKey.get(key) === actor) this.byKey.delete(key);
+  }
+
+  /** The task manager ends every task through here (ClusterScheduler.taskEnded): a call's end may free its row. */
+  taskEnded(entry: TaskEntry): void {
+    const actor = this.rowOfCall.get(entry);
+    if (!actor || this.ended.has(entry)) return;
+    this.ended.add(entry);
+    this.settle(actor);
   }
 
   /** Calls whose caller named maxRetries; the others get the actor's maxTaskRetries, which only the owner knows. */
@@ -79,13 +109,16 @@ export class ForeignActors {
 
   /** Files a new call on a foreign actor: `maxRetries` as the caller gave it (undefined: the actor's default). */
   fileCall(entry: TaskEntry, desc: ActorHandleDescriptor & { owner: ActorOwner }, maxRetries: number | undefined): void {
-    entry.actorId = this.localIdOf(desc);
+    const actor = this.rowOf(desc);
+    actor.inFlight++;
+    this.rowOfCall.set(entry, actor);
+    entry.actorId = actor.localId;
     if (maxRetries !== undefined) this.retriesGiven.add(entry);
   }
 
   /** Sends one call to the actor's owner once the calls submitted before it are on the wire, and stores its results here. */
   call(entry: TaskEntry): void {
-    const actor = this.byLocalId.get(entry.actorId!)!;
+    const actor = this.rowOfCall.get(entry)!;
     if (actor.ownerDied !== undefined) { this.fail(entry, new ActorDiedError(`actor ${actor.className} is dead: ${actor.ownerDied}`)); return; }
     entry.state = "running";
     const previous = actor.tail;
@@ -134,13 +167,14 @@ export class ForeignActors {
    * this process submitted before (and before those it submits after).
    */
   kill(desc: ActorHandleDescriptor & { owner: ActorOwner }, noRestart: boolean): void {
-    const actor = this.byLocalId.get(this.localIdOf(desc))!;
+    const actor = this.rowOf(desc);
+    actor.inFlight++;
     const previous = actor.tail;
     let sent!: () => void;
     actor.tail = new Promise<void>((resolve) => { sent = resolve; });
     void previous.then(() => this.link.puller.connection(actor.owner.address))
       .then((c) => c.send({ t: "owned-actor-kill", actorId: actor.actorId, noRestart }))
-      .catch(() => {}).finally(sent);
+      .catch(() => {}).finally(() => { sent(); this.settle(actor); });
   }
 
   /** The head declared `nodeId` dead: the actors it owned died with it; calls waiting to go fail. */

@@ -117,7 +117,7 @@ export class RecoveryManager {
     const obj = this.d.objects.registerObject(id, false);
     if (this.actorRebuilds.has(task.id)) return obj.entry;
     if (task.state === "pending" || task.state === "running") return obj.entry; // its first run will seal it
-    if (!actor && this.d.cluster?.foreign.has(task.actorId)) {
+    if (!actor && this.d.cluster?.foreign.isCall(task)) {
       throw new ReconstructionError(`object ${id} was made by ${task.name} and is lost; the actor is another process's (its log is its owner's), so its chain cannot be replayed here`);
     }
     if (!actor || actor.state === "dead") {

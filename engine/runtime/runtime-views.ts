@@ -23,7 +23,7 @@ export class RuntimeViews {
   tableSizes(): TableSizes {
     return {
       tasks: this.d.tasks.size, objects: this.d.objects.size, actors: this.d.actors.size, segments: this.d.store.segments.size,
-      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.nodeCount,
+      sharedArgs: this.d.args.sharedBuffers.size, graphNodes: this.d.graph.nodeCount, foreignActors: this.d.cluster?.foreign.size ?? 0,
     };
   }
 

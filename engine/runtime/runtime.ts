@@ -24,7 +24,7 @@ import { SpillManager } from "../object-store/spill-manager.js";
 import { SegmentPool } from "../object-store/segment-pool.js";
 import { ImmutabilityChecker } from "../object-store/immutability-checker.js";
 import { setCurrent, clearCurrent } from "../current.js";
-import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument, nameTakenMessage } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import { RuntimeViews } from "./runtime-views.js";
@@ -389,6 +389,7 @@ export class Runtime implements Backend, RefOwner {
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     this.checkOpen();
+    if (options.name !== undefined && this.d.actors.nameTaken(options.name)) throw new LoomError(nameTakenMessage(options.name));
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);

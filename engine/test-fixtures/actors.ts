@@ -230,3 +230,21 @@ export async function nameThenFind(name: string): Promise<number | string> {
   m.Counter.options({ name }).remote(40);
   return current().get(m.incByName.remote(name, 2) as ObjectRef<number | string>);
 }
+
+/**
+ * Makes two actors named `name` in one turn of a task (the second before this worker can hear of the first),
+ * then calls inc(1) on each: what each came to, a value or the error's name and message.
+ */
+export async function nameTwice(name: string): Promise<Array<number | string>> {
+  const m = await self();
+  const outcome = async (make: () => Callable): Promise<number | string> => {
+    try {
+      return await current().get(make().inc.remote(1) as ObjectRef<number>);
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  const first = m.Counter.options({ name }).remote(10) as unknown as Callable;
+  const second = outcome(() => m.Counter.options({ name }).remote(20) as unknown as Callable);
+  return [await outcome(() => first), await second];
+}

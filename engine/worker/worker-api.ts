@@ -18,7 +18,7 @@ import { taskContext, type TaskContext } from "./task-context.js";
 import { crashPoint, CRASH_PUTTING } from "./crash-points.js";
 import type { WorkerRefCounter } from "./worker-ref-counter.js";
 import type { ObjectReader, CpuReleaser } from "./object-reader.js";
-import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument } from "../api-checks.js";
+import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument, nameTakenMessage } from "../api-checks.js";
 import { withTimeout, waitForReady } from "../wait.js";
 
 export class WorkerApi implements Backend {
@@ -106,6 +106,12 @@ export class WorkerApi implements Backend {
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
+    if (options.name !== undefined) {
+      // Refused at once when this thread knows the name is held, as in the driver (its table may lag the driver's:
+      // then the driver refuses it, and calls through the handle fail saying why).
+      this.link.drainInTask();
+      if (this.namedActors.has(options.name)) throw new LoomError(nameTakenMessage(options.name));
+    }
     const taskId = this.nextChildId();
     const actorId = taskId as unknown as ActorId;
     const { payload, deps, nested, shared } = this.encodeArgs(args, taskId);
