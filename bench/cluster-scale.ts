@@ -193,7 +193,8 @@ async function transferBench(): Promise<void> {
         for (let r = 0; r < rounds; r++) {
           await (async () => {
             const x = make.remote(n);
-            // Made on A and summed there (the sum of a copy in place: the baseline), before B has anything of it.
+            // Made on A and summed there, then summed there again: the sum of a copy in place, the baseline.
+            await rt.get(onA.remote(x));
             let t0 = performance.now();
             const s0 = await rt.get(onA.remote(x));
             const sumHere = performance.now() - t0;

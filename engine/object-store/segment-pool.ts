@@ -197,7 +197,7 @@ export class SegmentPool {
     this.withinBudgets(now);
   }
 
-  /** Drops what is over either budget (quarantined segments first, oldest first) and big segments idle too long. */
+  /** Drops what is over either budget and big segments idle too long. */
   private withinBudgets(now: number): void {
     const smallIdle = () => this.freeBytes + this.quarantinedBytes - this.bigQuarantined.bytes;
     for (let i = 0; smallIdle() > this.limitBytes && i < this.quarantine.length;) {
@@ -208,11 +208,13 @@ export class SegmentPool {
       if (list.length === 0) this.free.delete(size);
     }
     while (this.big.length && now - this.big[0]!.since > this.bigIdleMs) this.dropBig(0);
+    // Over the big budget, the segments freed longest ago go first, free ones before quarantined ones: the newest
+    // are likeliest to match the next big object (a job that moves from 64 MiB objects to 256 MiB ones swaps).
     const overBig = () => this.big.length + this.bigQuarantined.count > MAX_IDLE_BIG_SEGMENTS || this.bigBytes + this.bigQuarantined.bytes > this.bigLimitBytes;
+    while (this.big.length && overBig()) this.dropBig(0);
     for (let i = 0; overBig() && i < this.quarantine.length;) {
       if (isBig(this.quarantine[i]!.segment.byteLength)) this.dropQuarantined(i); else i++;
     }
-    while (this.big.length && overBig()) this.dropBig(0);
     this.scheduleBigExpiry();
   }
 

@@ -107,6 +107,14 @@ test(`segments over MAX_IDLE_BYTES are kept apart: at most ${MAX_IDLE_BIG_SEGMEN
   assert.equal(pool.takeRecycled(200 * MiB), undefined, "a segment of another size is not handed out");
   assert.equal(pool.takeRecycled(256 * MiB), segments[2]);
   assert.equal(pool.idleBytes, smallIdle, "the small ones' budget is their own");
+  // Free ones of an old size make way for newly freed ones of another (still seen by a handle: quarantined).
+  for (const s of [100, 100].map((mib) => new SharedArrayBuffer(segmentSize(mib * MiB)))) pool.retire(s);
+  const newer = new SharedArrayBuffer(segmentSize(256 * MiB));
+  Atomics.add(new Int32Array(newer, 0, 1), 0, 1);
+  pool.retire(newer);
+  Atomics.sub(new Int32Array(newer, 0, 1), 0, 1);
+  assert.equal(pool.takeRecycled(256 * MiB), newer, "the newest is kept, the oldest 100 MiB one let go");
+  assert.ok(pool.takeRecycled(100 * MiB) !== undefined && pool.takeRecycled(100 * MiB) === undefined, "one 100 MiB one is left");
   // A quarter of a small store bounds big segments too: a 100 MiB one is not kept under a 64 MiB limit.
   const smallStore = new SegmentPool(64 * MiB);
   smallStore.retire(new SharedArrayBuffer(segmentSize(100 * MiB)));
