@@ -5,10 +5,13 @@
 //   recovery   a node holding a task's big result is SIGKILLed: kill → the driver hears `node:died` (goal:
 //              nodeTimeoutMs + 1 s), and node:died → the result rebuilt on another node and read here (goal:
 //              1.1 × the same task's time on a healthy cluster)
+//   transfer   an array made on node A and read by a task on node B, 64 and 256 MiB, round after round (the first
+//              lands in fresh memory on B, later ones in a segment B's pool kept), against raw loopback TCP of the
+//              same bytes in the same run; B's page faults per pull
 //   control    the head with 32 registered nodes beating every nodeTimeoutMs / 5, against the head alone: its
 //              CPU (from /proc) and the round trip of a request on a connection that also beats
 // Run after `npm run build`, under the heavy-work lock:
-//   node --import tsx/esm bench/cluster-scale.ts [--quick] [--only rate,recovery,control]
+//   node --expose-gc --import tsx/esm bench/cluster-scale.ts [--quick] [--only rate,recovery,transfer,control]
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,16 +21,24 @@ import { Cluster, type ClusterProcess } from "loom-dag/testing";
 import { HeadClient } from "../engine/cluster/head-client.js";
 import { statsOf } from "./lib/measure.js";
 import { systemInfo } from "./lib/system.js";
+import { rawTcpSeconds } from "./workloads/cluster.js";
 import type * as Nap from "./workloads/modules/nap-task.js";
+import type * as ClusterTasks from "./workloads/modules/cluster-task.js";
 
 const TASKS = new URL("./workloads/modules/nap-task.ts", import.meta.url);
+const ARRAYS = new URL("./workloads/modules/cluster-task.ts", import.meta.url);
 const CLIENTS = fileURLToPath(new URL("./cluster-heartbeat-clients.ts", import.meta.url));
 const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
-const parts = new Set(onlyAt > 0 ? process.argv[onlyAt + 1]!.split(",") : ["rate", "recovery", "control"]);
+const parts = new Set(onlyAt > 0 ? process.argv[onlyAt + 1]!.split(",") : ["rate", "recovery", "transfer", "control"]);
 
 const info = systemInfo();
 console.log(`node ${info.node}, ${info.cores} cores (${info.cpu}), build ${info.build}, ${info.engine}, ${info.date}${quick ? ", quick" : ""}\n`);
+
+/** Minor page faults a process has taken, from /proc. */
+function minorFaults(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7]);
+}
 
 /** CPU seconds (user + system) a process has used, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -155,6 +166,59 @@ async function recoveryBench(): Promise<void> {
   console.log("");
 }
 
+/**
+ * Node → node: each round makes an array on A and sums it there (the sum's own time), then times a task on B that
+ * pulls it and sums it; the row is the difference, the pull. Between rounds the driver drops
+ * its ref and collects, and waits a moment for B to free its copy: the next pull may then land in that memory.
+ */
+async function transferBench(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("transfer: run with node --expose-gc (the driver drops each round's array before the next)");
+  const sizes = quick ? [64] : [64, 256], rounds = quick ? 3 : 5;
+  console.log(`## transfer: an array made on node A, read by a task on node B; ${rounds} rounds per size\n`);
+  console.log("| size | round | pull ms (A → B) | GB/s | B's page faults | raw TCP GB/s (median, same run) | pull / raw TCP |");
+  console.log("|---|---|---|---|---|---|---|");
+  const cluster = await Cluster.start({ head: { workers: 0 }, nodes: [{ workers: 1, resources: { a: 1 } }, { workers: 1, resources: { b: 1 } }], nodeTimeoutMs: 10_000 });
+  try {
+    const rt = await init({ address: cluster.address });
+    try {
+      const m = await rt.module<typeof ClusterTasks>(ARRAYS);
+      const onA = m.sum.options({ resources: { a: 1 } }), onB = m.sum.options({ resources: { b: 1 } });
+      const make = m.ramp.options({ resources: { a: 1 } });
+      await rt.get([onA.remote(make.remote(8)), onB.remote(m.ramp.options({ resources: { b: 1 } }).remote(8))]);
+      const bPid = await rt.get(m.pid.options({ resources: { b: 1 } }).remote());
+      for (const mib of sizes) {
+        const n = mib * 2 ** 20 / 8;
+        const tcp = statsOf(await rawTcpSeconds(mib * 2 ** 20, 3)).median;
+        for (let r = 0; r < rounds; r++) {
+          await (async () => {
+            const x = make.remote(n);
+            // Made on A and summed there, then summed there again: the sum of a copy in place, the baseline.
+            await rt.get(onA.remote(x));
+            let t0 = performance.now();
+            const s0 = await rt.get(onA.remote(x));
+            const sumHere = performance.now() - t0;
+            const f0 = minorFaults(bPid);
+            t0 = performance.now();
+            const s1 = await rt.get(onB.remote(x));
+            const pull = Math.max(1e-3, performance.now() - t0 - sumHere);
+            const f1 = minorFaults(bPid);
+            if (s0 !== s1) throw new Error(`transfer: sums differ (${s0}, ${s1})`);
+            console.log(`| ${mib} MiB | ${r + 1} | ${pull.toFixed(0)} | ${(mib * 2 ** 20 / pull / 1e6).toFixed(2)} | ${f1 - f0} | ${(mib * 2 ** 20 / tcp / 1e9).toFixed(2)} | ${(tcp * 1000 / pull).toFixed(2)}× |`);
+          })();
+          gc();
+          await sleep(500);
+        }
+      }
+    } finally {
+      await rt.shutdown();
+    }
+  } finally {
+    await cluster.shutdown();
+  }
+  console.log("");
+}
+
 async function controlBench(): Promise<void> {
   const nodes = 32, perProcess = 8, windowMs = quick ? 5_000 : 15_000;
   const timeouts = [10_000, 1_000];
@@ -203,5 +267,6 @@ async function controlBench(): Promise<void> {
 
 if (parts.has("rate")) await rateBench();
 if (parts.has("recovery")) await recoveryBench();
+if (parts.has("transfer")) await transferBench();
 if (parts.has("control")) await controlBench();
 process.exit(0);

@@ -18,7 +18,7 @@ const SINK = fileURLToPath(new URL("./modules/tcp-sink.ts", import.meta.url));
 const MiB = 2 ** 20;
 
 /** Seconds to send `bytes` once over loopback TCP to another process and hear it all arrived. */
-async function rawTcpSeconds(bytes: number, reps: number): Promise<number[]> {
+export async function rawTcpSeconds(bytes: number, reps: number): Promise<number[]> {
   const child = spawn(process.execPath, ["--import", "tsx/esm", SINK], { stdio: ["pipe", "pipe", "inherit"] });
   try {
     const port = await new Promise<number>((resolve, reject) => {

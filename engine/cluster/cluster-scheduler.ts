@@ -243,6 +243,7 @@ export class ClusterScheduler {
       if (!current()) return;
       const c = await this.link.puller.connection(node.info.address);
       if (!current()) return;
+      this.objects.sentTo(refs, node.info.address);
       // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
       const spill = message.t === "run-task" && this.placement.roomElsewhere(entry, node);
       const replied = c.request({ ...message, refs, moduleHash, spill }, entry.payload);

@@ -137,6 +137,7 @@ export class ForeignActors {
       if (this.d.closed || entry.state !== "running") return;
       if (actor.ownerDied !== undefined) throw new ActorDiedError(`actor ${actor.className} is dead: ${actor.ownerDied}`);
       const c = await this.link.puller.connection(actor.owner.address);
+      this.link.objects.sentTo(refs, actor.owner.address);
       const replied = c.request({
         t: "owned-actor-call", caller: this.link.nodeId, actorId: actor.actorId, taskId: entry.id, method: entry.method!,
         options: this.link.options(entry), retriesGiven: this.retriesGiven.has(entry), refs,

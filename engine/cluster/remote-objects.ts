@@ -39,6 +39,12 @@ export class RemoteObjects {
   private readonly held = new Map<ObjectId, HeldRemotely>();
   /** Remote dependents waiting for an object to be sealed here or held somewhere. */
   private readonly availableWaiters = new Map<ObjectId, Array<() => void>>();
+  /**
+   * Per object, the processes this one sent work naming it to (address → the key they pull it under). Each may
+   * keep a copy for later tasks (ImportedObjects) and is told to drop it when the object is freed here: else dead
+   * copies fill its cache, and their memory stays out of its segment pool until they are evicted.
+   */
+  private readonly readers = new Map<ObjectId, Map<string, string>>();
 
   constructor(private readonly d: RemoteObjectsDeps, private readonly link: HolderLookup) {}
 
@@ -77,6 +83,17 @@ export class RemoteObjects {
     const held = this.held.get(id);
     const from = held && !this.d.objects.isReadable(id) ? this.link.liveAddress(held.node) : undefined;
     return from ? { key: held!.key, from, size: held!.size } : { key: this.objectKey(id), from: this.link.address };
+  }
+
+  /** Work naming the objects of `refs` (id → where to pull it) goes to the process at `address`. */
+  sentTo(refs: Record<string, ObjectSource>, address: string): void {
+    for (const [id, source] of Object.entries(refs)) {
+      if (source.from === address) continue; // its holder: released as such (objectFreed)
+      const objectId = Number(id) as ObjectId;
+      let at = this.readers.get(objectId);
+      if (!at) this.readers.set(objectId, at = new Map());
+      at.set(address, source.key);
+    }
   }
 
   /** Where `id` can be pulled from now: the live node holding it, else this process (see answerPull). */
@@ -225,8 +242,13 @@ export class RemoteObjects {
     }
   }
 
-  /** The driver freed `id`: the node holding it drops its copy. */
+  /** The driver freed `id`: the node holding it drops its copy, and so do the processes that pulled one. */
   objectFreed(id: ObjectId): void {
+    const readers = this.readers.get(id);
+    if (readers) {
+      this.readers.delete(id);
+      for (const [address, key] of readers) this.release(address, [key]);
+    }
     const held = this.held.get(id);
     if (!held) return;
     this.held.delete(id);

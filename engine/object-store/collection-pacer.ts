@@ -7,6 +7,7 @@
 // handle is garbage from then on, unless a view the task kept still holds it).
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { MAX_IDLE_BYTES } from "./segment-pool.js";
 
 /** Never collect more often than once per this many segment bytes, however small the store. */
 const MIN_BUDGET_BYTES = 8 * 2 ** 20;
@@ -45,10 +46,16 @@ export class CollectionPacer {
     this.budgetBytes = Math.min(MAX_BUDGET_BYTES, Math.max(MIN_BUDGET_BYTES, Math.floor(storeBytes / 16)));
   }
 
-  /** A segment of `bytes` may have died in this thread (see above). */
+  /**
+   * A segment of `bytes` may have died in this thread (see above). A big one (over MAX_IDLE_BYTES) is worth a
+   * collection by itself: the driver's pool hands it to the next object of its size only once every handle on it
+   * is collected, and the fresh segment that object gets otherwise costs a page fault per 4 KiB (a quarter of a
+   * second per 64 MiB on a VM).
+   */
   note(bytes: number): void {
     this.bytesSinceCollection += bytes;
-    if (this.bytesSinceCollection >= this.budgetBytes) this.collectUnlessHeapBig();
+    if (bytes > MAX_IDLE_BYTES) this.collectUnlessHeapBig(2);
+    else if (this.bytesSinceCollection >= this.budgetBytes) this.collectUnlessHeapBig();
   }
 
   /**
@@ -60,10 +67,14 @@ export class CollectionPacer {
     if (this.bytesSinceCollection >= Math.max(this.budgetBytes / 4, 4 * size)) this.collectUnlessHeapBig();
   }
 
-  private collectUnlessHeapBig(): void {
-    // A full collection costs about the live heap; with a big heap, collect less often so that it stays a small
-    // share of the work of writing the segments.
-    if (this.bytesSinceCollection < 2 * getHeapStatistics().used_heap_size) return;
+  /**
+   * A full collection costs about the live heap; with a big heap, collect less often so that it stays a small
+   * share of the work of writing the segments: only while the heap is at most `heapPerByte` times the segment
+   * bytes since the last one. A big segment may be paid for with more (its fresh pages cost several times what
+   * collecting as many bytes of heap does).
+   */
+  private collectUnlessHeapBig(heapPerByte = 0.5): void {
+    if (getHeapStatistics().used_heap_size > heapPerByte * this.bytesSinceCollection) return;
     this.bytesSinceCollection = 0;
     collectGarbage();
   }

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { init, type ObjectRef, type Runtime } from "loom-dag";
-import { SegmentPool, MAX_IDLE_BYTES, segmentSize } from "./segment-pool.js";
+import { SegmentPool, MAX_IDLE_BYTES, MAX_IDLE_BIG_SEGMENTS, segmentSize } from "./segment-pool.js";
 
 type Views = typeof import("../test-fixtures/views.js");
 const ELEMENTS = (2 * 2 ** 20) / 8; // 2 MiB: big enough to be recycled
@@ -88,11 +88,54 @@ test(`idle segments stay within MAX_IDLE_BYTES (${MAX_IDLE_BYTES / 2 ** 20} MiB)
   assert.ok(big.idleBytes <= MAX_IDLE_BYTES, `idle ${big.idleBytes / MiB} MiB, at most ${MAX_IDLE_BYTES / MiB}`);
   assert.ok(big.idleBytes >= MAX_IDLE_BYTES - segmentSize(8 * MiB), `it still keeps what fits (idle ${big.idleBytes / MiB} MiB)`);
   assert.ok(big.takeRecycled(8 * MiB) !== undefined, "a put of that size gets one back");
-  // A segment bigger than the budget is not kept at all.
-  big.retire(new SharedArrayBuffer(segmentSize(100 * MiB)));
-  assert.equal(big.takeRecycled(100 * MiB), undefined, "a 100 MiB segment is not kept idle");
   // A small store's quarter still bounds it.
   const small = new SegmentPool(16 * MiB);
   for (let i = 0; i < 10; i++) small.retire(new SharedArrayBuffer(segmentSize(4 * MiB)));
   assert.ok(small.idleBytes <= 16 * MiB, `idle ${small.idleBytes / MiB} MiB with a 16 MiB limit`);
+});
+
+test(`segments over MAX_IDLE_BYTES are kept apart: at most ${MAX_IDLE_BIG_SEGMENTS}, within the limit, the oldest let go first`, () => {
+  const MiB = 2 ** 20;
+  const pool = new SegmentPool(2 ** 30);
+  for (let i = 0; i < 30; i++) pool.retire(new SharedArrayBuffer(segmentSize(2 * MiB)));
+  const smallIdle = pool.idleBytes;
+  const segments = [100, 100, 256].map((mib) => new SharedArrayBuffer(segmentSize(mib * MiB)));
+  for (const s of segments) pool.retire(s);
+  assert.equal(pool.idleBytes - smallIdle, segments[1]!.byteLength + segments[2]!.byteLength, "the two newest big ones are idle, beside the small ones");
+  assert.equal(pool.takeRecycled(100 * MiB), segments[1], "a pull of 100 MiB gets the newer 100 MiB segment back");
+  assert.equal(pool.takeRecycled(100 * MiB), undefined, "the oldest was let go");
+  assert.equal(pool.takeRecycled(200 * MiB), undefined, "a segment of another size is not handed out");
+  assert.equal(pool.takeRecycled(256 * MiB), segments[2]);
+  assert.equal(pool.idleBytes, smallIdle, "the small ones' budget is their own");
+  // Free ones of an old size make way for newly freed ones of another (still seen by a handle: quarantined).
+  for (const s of [100, 100].map((mib) => new SharedArrayBuffer(segmentSize(mib * MiB)))) pool.retire(s);
+  const newer = new SharedArrayBuffer(segmentSize(256 * MiB));
+  Atomics.add(new Int32Array(newer, 0, 1), 0, 1);
+  pool.retire(newer);
+  Atomics.sub(new Int32Array(newer, 0, 1), 0, 1);
+  assert.equal(pool.takeRecycled(256 * MiB), newer, "the newest is kept, the oldest 100 MiB one let go");
+  assert.ok(pool.takeRecycled(100 * MiB) !== undefined && pool.takeRecycled(100 * MiB) === undefined, "one 100 MiB one is left");
+  // A quarter of a small store bounds big segments too: a 100 MiB one is not kept under a 64 MiB limit.
+  const smallStore = new SegmentPool(64 * MiB);
+  smallStore.retire(new SharedArrayBuffer(segmentSize(100 * MiB)));
+  assert.equal(smallStore.idleBytes, 0);
+});
+
+test("a segment still seen by a handle waits in quarantine; the store's need and time let big ones go", async () => {
+  const MiB = 2 ** 20;
+  const pool = new SegmentPool(2 ** 30, 50);
+  const seen = new SharedArrayBuffer(segmentSize(80 * MiB));
+  Atomics.add(new Int32Array(seen, 0, 1), 0, 1); // a live handle somewhere
+  pool.retire(seen);
+  assert.equal(pool.takeRecycled(80 * MiB), undefined, "not handed out while seen");
+  Atomics.sub(new Int32Array(seen, 0, 1), 0, 1);
+  assert.equal(pool.takeRecycled(80 * MiB), seen, "handed out once no handle sees it");
+  pool.retire(seen);
+  pool.trim(0);
+  assert.equal(pool.idleBytes, 0, "trimmed when the store needs the memory");
+  pool.retire(seen);
+  assert.equal(pool.idleBytes, seen.byteLength);
+  const deadline = performance.now() + 5_000;
+  while (pool.idleBytes > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pool.idleBytes, 0, "an idle process lets a big segment go after bigIdleMs, with no call into the pool");
 });

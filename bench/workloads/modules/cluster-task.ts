@@ -15,3 +15,8 @@ export function ramp(n: number): Float64Array {
 export function inc(x: number): number {
   return x + 1;
 }
+
+/** The process that ran it (a node's, for the page faults of its pulls). */
+export function pid(): number {
+  return process.pid;
+}
