@@ -42,27 +42,14 @@ export async function makeCounter(resource: string, maxRestarts = 0): Promise<Co
   return m.Counter.options({ resources: { [resource]: 0.5 }, maxRestarts }).remote() as unknown as Counter;
 }
 
-/** What came of claiming a name: the call on the new actor answered (won), or the claim's error. */
-export interface ClaimOutcome { won: boolean; callerPid: number; actorPid?: number; counter?: Counter; error?: { name: string; message: string } }
-
-/**
- * Waits until `at` (ms since the epoch, this machine's clock), then creates a counter named `name` (this task's
- * node owns it) and calls add(1) on it: two tasks given the same `at` on two nodes claim the name at once.
- */
-export async function claimAt(name: string, at: number): Promise<ClaimOutcome> {
-  const m = await current().module<typeof import("./cluster-tasks.js")>(new URL("./cluster-tasks.ts", import.meta.url));
-  while (Date.now() < at) await new Promise((resolve) => setImmediate(resolve));
-  try {
-    const counter = m.Counter.options({ name }).remote() as unknown as Counter;
-    const { pid } = await current().get(counter.add.remote(1));
-    return { won: true, callerPid: process.pid, actorPid: pid, counter };
-  } catch (e) {
-    return { won: false, callerPid: process.pid, error: { name: (e as Error).name, message: (e as Error).message } };
-  }
-}
-
 /** Creates `n` counters (this task's node owns them; placed where the cluster has room) and returns their handles. */
 export async function makeCounters(n: number): Promise<Counter[]> {
   const m = await current().module<typeof import("./cluster-tasks.js")>(new URL("./cluster-tasks.ts", import.meta.url));
   return Array.from({ length: n }, () => m.Counter.remote() as unknown as Counter);
+}
+
+/** Creates a counter named `name` (this task's node owns it and claims the name) and returns its handle at once. */
+export async function nameOnly(name: string): Promise<Counter> {
+  const m = await current().module<typeof import("./cluster-tasks.js")>(new URL("./cluster-tasks.ts", import.meta.url));
+  return m.Counter.options({ name }).remote() as unknown as Counter;
 }
