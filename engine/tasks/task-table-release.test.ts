@@ -53,3 +53,32 @@ test("a cancel that lands after the task ran (its value stands) leaves no row be
     await rt.shutdown();
   }
 });
+
+test("a call on a dead actor gives back the holds on its arguments: their objects and producers' rows go with the refs", needsGc, async () => {
+  const rt: Runtime = await init({ workers: 1 });
+  try {
+    const t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+    await rt.get(t.add.remote(1, 1), { timeoutMs: 30_000 });
+    await collect();
+    const base = rt.tableSizes();
+    const round = async (): Promise<string[]> => {
+      const counter = t.Counter.remote(0);
+      rt.kill(counter);
+      // A task's result passed as the argument (a dependency) and one nested in a box (a nested ref): the call is
+      // failed at once, and nothing else holds either of them once this closure's refs are gone.
+      const arg = t.add.remote(2, 3);
+      const boxed = t.add.remote(4, 5);
+      const calls = [counter.inc.remote(arg as never), counter.inc.remote({ refs: [boxed] } as never)];
+      const why = await Promise.all(calls.map((c) => rt.get(c, { timeoutMs: 20_000 }).then(() => "resolved", (e: Error) => e.name)));
+      assert.deepEqual(await rt.get([arg, boxed], { timeoutMs: 20_000 }), [5, 9], "the arguments' tasks ran");
+      return why;
+    };
+    assert.deepEqual(await round(), ["ActorDiedError", "ActorDiedError"], "calls on a killed actor reject with ActorDiedError");
+    await collect();
+    const now = rt.tableSizes();
+    assert.equal(now.tasks, base.tasks, `task rows kept: ${base.tasks} -> ${now.tasks}`);
+    assert.equal(now.objects, base.objects, `objects kept: ${base.objects} -> ${now.objects}`);
+  } finally {
+    await rt.shutdown();
+  }
+});
