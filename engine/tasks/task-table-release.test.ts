@@ -82,3 +82,32 @@ test("a call on a dead actor gives back the holds on its arguments: their object
     await rt.shutdown();
   }
 });
+
+test("an actor result's replay whose replica cannot be built leaves no row behind once the refs are gone", needsGc, async () => {
+  const rt: Runtime = await init({ workers: 1 });
+  try {
+    const t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+    await rt.get(t.add.remote(1, 1), { timeoutMs: 30_000 });
+    await collect();
+    const base = rt.tableSizes();
+    const round = async (): Promise<string> => {
+      // The constructor's argument is a put: once lost, it cannot come back for the replica that replays the chain.
+      const boxed = rt.put(5);
+      const counter = t.Counter.remote(boxed as never);
+      const first = counter.inc.remote(1);
+      assert.equal(await rt.get(first, { timeoutMs: 20_000 }), 6, "the call ran on the actor");
+      assert.ok(rt.faults.evict(boxed), "the put was stored");
+      assert.ok(rt.faults.evict(first), "the call's result was stored");
+      const why = await rt.get(first, { timeoutMs: 20_000 }).then(() => "resolved", (e: Error) => e.name);
+      rt.kill(counter);
+      return why;
+    };
+    const why = await round();
+    await collect();
+    const now = rt.tableSizes();
+    assert.equal(now.tasks, base.tasks, `task rows kept (the replayed call: ${why}): ${base.tasks} -> ${now.tasks}`);
+    assert.equal(now.objects, base.objects, `objects kept (the replayed call: ${why}): ${base.objects} -> ${now.objects}`);
+  } finally {
+    await rt.shutdown();
+  }
+});
