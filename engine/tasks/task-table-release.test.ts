@@ -2,6 +2,8 @@
 // collected, the driver's tables return to where they were (issue 27's soak saw them creep).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { init, type ObjectRef, type Runtime } from "loom-dag";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
@@ -110,4 +112,13 @@ test("an actor result's replay whose replica cannot be built leaves no row behin
   } finally {
     await rt.shutdown();
   }
+});
+
+test("a call on a dead actor is not left in flight: a driver that made one exits without shutdown()", () => {
+  const driver = fileURLToPath(new URL("../test-fixtures/dead-actor-driver.mjs", import.meta.url));
+  // Left in flight, the call kept the runtime's keep-alive timer on and the driver never exited: the timeout ends it.
+  const run = spawnSync(process.execPath, [driver], { encoding: "utf8", timeout: 30_000, env: { ...process.env, NODE_OPTIONS: "" } });
+  assert.equal(run.signal, null, `the driver did not exit on its own within 30 s (killed by ${run.signal}); stderr: ${run.stderr}`);
+  assert.equal(run.status, 0, `the driver exited cleanly (stderr: ${run.stderr})`);
+  assert.equal(run.stdout, "ActorDiedError", "the call rejected with ActorDiedError");
 });
