@@ -234,7 +234,9 @@ export class ActorManager {
     const actor = this.actors.get(entry.actorId!);
     if (entry.kind === "actor-method") {
       if (!actor || actor.state === "dead") {
-        entry.state = "failed";
+        // finishTask settles it (its state is still pending): it drops the holds newTask took on its arguments
+        // and its in-flight count. Marked failed first, finishTask took it as settled already and kept both, so
+        // every call on a dead actor kept its argument objects and their producers' rows for good.
         const death = actor?.deathError ?? this.deadActors.get(entry.actorId!);
         this.d.tasks.sealError(entry, death ? fromWire(death) : new ActorDiedError(`actor ${entry.name.split(".")[0]} is dead`));
         this.d.tasks.finishTask(entry, "failed", -1);

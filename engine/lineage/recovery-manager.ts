@@ -169,6 +169,10 @@ export class RecoveryManager {
         this.d.actors.delete(replicaId);
         if (replica.state === "alive") { this.d.transport.post(replica.worker, { t: "actor-drop", actorId: replicaId }); this.d.actors.actorLoad[replica.worker]--; }
       }
+      // The replica's constructor row: while the replica was listed, a release of its lineage kept it (a live
+      // actor's constructor is run again on restart); nothing will release it again now, so it goes here, and with
+      // it the lineage it holds on the constructor's arguments' producers.
+      this.d.tasks.forgetIfUnneeded(create);
     };
     this.d.waiters.whenSealedNoRecover(id).then(() => {
       done();

@@ -2,6 +2,8 @@
 // collected, the driver's tables return to where they were (issue 27's soak saw them creep).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { init, type ObjectRef, type Runtime } from "loom-dag";
 
 type Tasks = typeof import("../test-fixtures/tasks.js");
@@ -52,4 +54,71 @@ test("a cancel that lands after the task ran (its value stands) leaves no row be
   } finally {
     await rt.shutdown();
   }
+});
+
+test("a call on a dead actor gives back the holds on its arguments: their objects and producers' rows go with the refs", needsGc, async () => {
+  const rt: Runtime = await init({ workers: 1 });
+  try {
+    const t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+    await rt.get(t.add.remote(1, 1), { timeoutMs: 30_000 });
+    await collect();
+    const base = rt.tableSizes();
+    const round = async (): Promise<string[]> => {
+      const counter = t.Counter.remote(0);
+      rt.kill(counter);
+      // A task's result passed as the argument (a dependency) and one nested in a box (a nested ref): the call is
+      // failed at once, and nothing else holds either of them once this closure's refs are gone.
+      const arg = t.add.remote(2, 3);
+      const boxed = t.add.remote(4, 5);
+      const calls = [counter.inc.remote(arg as never), counter.inc.remote({ refs: [boxed] } as never)];
+      const why = await Promise.all(calls.map((c) => rt.get(c, { timeoutMs: 20_000 }).then(() => "resolved", (e: Error) => e.name)));
+      assert.deepEqual(await rt.get([arg, boxed], { timeoutMs: 20_000 }), [5, 9], "the arguments' tasks ran");
+      return why;
+    };
+    assert.deepEqual(await round(), ["ActorDiedError", "ActorDiedError"], "calls on a killed actor reject with ActorDiedError");
+    await collect();
+    const now = rt.tableSizes();
+    assert.equal(now.tasks, base.tasks, `task rows kept: ${base.tasks} -> ${now.tasks}`);
+    assert.equal(now.objects, base.objects, `objects kept: ${base.objects} -> ${now.objects}`);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+test("an actor result's replay whose replica cannot be built leaves no row behind once the refs are gone", needsGc, async () => {
+  const rt: Runtime = await init({ workers: 1 });
+  try {
+    const t = await rt.module<Tasks>(new URL("../test-fixtures/tasks.ts", import.meta.url));
+    await rt.get(t.add.remote(1, 1), { timeoutMs: 30_000 });
+    await collect();
+    const base = rt.tableSizes();
+    const round = async (): Promise<string> => {
+      // The constructor's argument is a put: once lost, it cannot come back for the replica that replays the chain.
+      const boxed = rt.put(5);
+      const counter = t.Counter.remote(boxed as never);
+      const first = counter.inc.remote(1);
+      assert.equal(await rt.get(first, { timeoutMs: 20_000 }), 6, "the call ran on the actor");
+      assert.ok(rt.faults.evict(boxed), "the put was stored");
+      assert.ok(rt.faults.evict(first), "the call's result was stored");
+      const why = await rt.get(first, { timeoutMs: 20_000 }).then(() => "resolved", (e: Error) => e.name);
+      rt.kill(counter);
+      return why;
+    };
+    const why = await round();
+    await collect();
+    const now = rt.tableSizes();
+    assert.equal(now.tasks, base.tasks, `task rows kept (the replayed call: ${why}): ${base.tasks} -> ${now.tasks}`);
+    assert.equal(now.objects, base.objects, `objects kept (the replayed call: ${why}): ${base.objects} -> ${now.objects}`);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+test("a call on a dead actor is not left in flight: a driver that made one exits without shutdown()", () => {
+  const driver = fileURLToPath(new URL("../test-fixtures/dead-actor-driver.mjs", import.meta.url));
+  // Left in flight, the call kept the runtime's keep-alive timer on and the driver never exited: the timeout ends it.
+  const run = spawnSync(process.execPath, [driver], { encoding: "utf8", timeout: 30_000, env: { ...process.env, NODE_OPTIONS: "" } });
+  assert.equal(run.signal, null, `the driver did not exit on its own within 30 s (killed by ${run.signal}); stderr: ${run.stderr}`);
+  assert.equal(run.status, 0, `the driver exited cleanly (stderr: ${run.stderr})`);
+  assert.equal(run.stdout, "ActorDiedError", "the call rejected with ActorDiedError");
 });
