@@ -92,7 +92,9 @@ export class Runtime implements Backend, RefOwner {
     // others end, while workers idle); a full table's small payloads (128-byte blocks) take an eighth of the arena.
     const taskSlots = 1 << Math.min(18, Math.max(15, Math.floor(Math.log2(arenaBytes / 1024)))); // 1 <<, not 2 **: a double here made every TaskEntry.slot a boxed number
     const { core, handle } = Core.create({ taskSlots, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
-    new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = Date.now();
+    // The epoch workers stamp starts from and the driver's startTime are one instant on one clock (see clock.ts).
+    const startTime = performance.now();
+    new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = performance.timeOrigin + startTime;
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
       throw new LoomError(`init: invalid spillDir ${String(options.spillDir)} (expected a directory path)`);
@@ -105,7 +107,7 @@ export class Runtime implements Backend, RefOwner {
     const d: { -readonly [K in keyof DriverContext]: DriverContext[K] } = this.d = {
       runtime: this, core, i32: core.i32, store, spill, transport: undefined!, events,
       immutability: undefined, crashes: this.crashes, faults: this.faults,
-      workerCount: workers, objectStoreBytes: storeBytes, startTime: performance.now(), closed: false,
+      workerCount: workers, objectStoreBytes: storeBytes, startTime, closed: false,
       graph: new GraphRecorder(), resources: new ResourceLedger(totalResources, events),
       functions: undefined!, args: undefined!, tasks: undefined!, refs: undefined!, objects: undefined!, waiters: undefined!,
       reader: undefined!, recovery: undefined!, actors: undefined!, dispatcher: undefined!, parkWake: undefined!, protocol: undefined!,

@@ -126,8 +126,8 @@ export class TaskManager {
     const worker = this.d.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
     if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
-    // Workers stamp starts with Date.now(), the driver its ends with performance.now(): the two clocks drift
-    // apart by milliseconds over a long run, so a start is never put after the driver's now.
+    // Workers stamp starts on the driver's clock (clock.ts), rounded to 10 µs: a start can round past the
+    // driver's now by a few µs, so it is capped there.
     const now = performance.now() - this.d.startTime; // one clock read per task: finishTask takes it too
     const started = Math.min(this.d.core.taskField(slot, L.TASK_STARTED) / 100, now);
     if (entry.node !== undefined && outcome !== L.OUTCOME_SKIPPED) {

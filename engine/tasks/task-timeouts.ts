@@ -5,6 +5,7 @@
 // to a timer of its own thread, so only the driver can stop it).
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
+import { clockMs } from "../clock.js";
 
 /** How long an expired attempt may take to return before its worker is killed. */
 export const TIMEOUT_GRACE_MS = 1_000;
@@ -35,7 +36,7 @@ export class TaskTimeouts<T> {
         timer(check, Math.min(timeoutMs, NOT_STARTED_POLL_MS));
         return;
       }
-      const ranMs = Date.now() - this.epoch[0]! - this.core.taskField(slot, L.TASK_STARTED) / 100;
+      const ranMs = clockMs() - this.epoch[0]! - this.core.taskField(slot, L.TASK_STARTED) / 100;
       if (ranMs < timeoutMs) { timer(check, timeoutMs - ranMs); return; }
       const worker = this.core.taskField(slot, L.TASK_WORKER);
       this.host.expire(task, slot, worker);

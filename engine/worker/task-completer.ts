@@ -3,6 +3,7 @@
 // Does not run anything (see TaskExecutor, ActorHost) nor read arguments.
 import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
+import { clockMs } from "../clock.js";
 import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { taskErrorFrom, toWire, LoomError, type WireError } from "../errors.js";
@@ -50,7 +51,7 @@ export class TaskCompleter {
 
   /** Stamps the slot's start for the driver and remembers how many messages had been sent (see finish). */
   markStarted(slot: number): void {
-    this.core.setTaskField(slot, L.TASK_STARTED, Math.round((Date.now() - this.epoch[0]!) * 100));
+    this.core.setTaskField(slot, L.TASK_STARTED, Math.round((clockMs() - this.epoch[0]!) * 100));
     this.startedPosted[slot] = this.link.posted + 1;
   }
 
