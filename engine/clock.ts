@@ -4,7 +4,9 @@
 // performance.now() end disagree by up to a few ms (a start came out after its own end). Worker threads share
 // the process's timeOrigin, so this reading agrees across threads to the microsecond.
 
+const origin = performance.timeOrigin; // read once: the getter costs ~12 ns a call, and every task start reads the clock
+
 /** Now, in ms since 1970, on the clock every thread of this process shares. */
 export function clockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return origin + performance.now();
 }
