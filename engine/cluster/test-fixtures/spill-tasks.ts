@@ -49,3 +49,10 @@ export class Tally {
     return this.total;
   }
 }
+
+/** Appends `pid value` to `file` as it starts, then takes `ms`: the test knows which tasks started, and where. */
+export async function noteStartThenWait<T>(file: string, ms: number, value: T): Promise<{ value: T; pid: number }> {
+  appendFileSync(file, `${process.pid} ${String(value)}\n`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { value, pid: process.pid };
+}
