@@ -66,6 +66,9 @@ interface HostedActor {
 
 const noop = () => {};
 
+/** A task given back to its submitter unstarted: the reply says SPILLBACK, and the submitter places it again. */
+class HandedBack extends LoomError {}
+
 class NodeWork {
   /** Results held for pulls: key (`owner/taskId/returnIndex`) → the local ref that keeps the object. Until release. */
   readonly held = new Map<string, ObjectRef>();
@@ -142,10 +145,28 @@ class NodeWork {
     if (this.draining) why = "is draining";
     else if (msg.spill && this.tasks >= workers) why = `has no free worker (${this.tasks} tasks for ${workers} workers)`;
     else return false;
-    const error = new LoomError(`node ${this.nodeId()} ${why}: task ${msg.name} handed back to be placed elsewhere`);
-    c.reply(h, { error: { ...toWire(error), code: SPILLBACK }, draining: this.draining });
+    c.reply(h, this.handBack(new HandedBack(`node ${this.nodeId()} ${why}: task ${msg.name} handed back to be placed elsewhere`)));
     return true;
   }
+
+  /** The reply that gives a task back to its submitter unstarted (see spilledBack in cluster-scheduler.ts). */
+  private handBack(error: HandedBack): Record<string, unknown> {
+    return { error: { ...toWire(error), code: SPILLBACK }, draining: this.draining };
+  }
+
+  /**
+   * The node drains: tasks received here that no worker has taken yet (waiting for a worker, or still pulling
+   * their arguments) go back to their submitters unstarted, to run elsewhere at once rather than here before
+   * the node may leave. What runs finishes.
+   */
+  handBackQueued(): void {
+    for (const [key, out] of this.running) {
+      if (this.runtime.withdraw(Array.isArray(out) ? out[0]! : out)) this.withdrawn.add(key);
+    }
+  }
+
+  /** Tasks withdrawn from the local runtime by handBackQueued, by `owner/taskId`: their replies hand them back. */
+  private readonly withdrawn = new Set<string>();
 
   /** Runs one request's handler and replies with its answer or its error; counted until answered (drain). */
   private answer(c: Connection, h: Header, handler: () => Promise<Answer>, isNewWork: boolean): void {
@@ -167,7 +188,7 @@ class NodeWork {
         if (c.closed && a.held) this.release(a.held);
         c.reply(h, a.header, a.body);
       },
-      (e) => c.reply(h, { error: toWire(e) }),
+      (e) => c.reply(h, e instanceof HandedBack ? this.handBack(e) : { error: toWire(e) }),
     ).catch(noop).finally(() => {
       if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     });
@@ -182,17 +203,24 @@ class NodeWork {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
-    const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     const running = `${msg.owner}/${msg.taskId}`;
+    // The node began to drain while the arguments came: the task was never submitted here.
+    if (this.draining) throw new HandedBack(`node ${this.nodeId()} is draining: task ${msg.name} handed back to be placed elsewhere`);
+    const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     this.running.set(running, out);
     // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
     const early = this.cancelledEarly.get(running);
     if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: early }); }
     try {
-      if (isObjectRefGenerator(out)) return await this.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
-      return await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+      const answer = isObjectRefGenerator(out)
+        ? await this.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c)
+        : await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+      if (!this.withdrawn.has(running)) return answer;
+      if (answer.held) this.release(answer.held); // the withdrawal's cancellation, which nobody reads
+      throw new HandedBack(`node ${this.nodeId()} drains: task ${msg.name} had not started and is handed back to be placed elsewhere`);
     } finally {
       this.running.delete(running);
+      this.withdrawn.delete(running);
     }
   }
 
@@ -487,6 +515,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
     releaseOwner: (owner) => work.releaseOwner(owner),
     drain: () => {
       work.draining = true;
+      work.handBackQueued();
       return work.whenIdle();
     },
     handedOver: (timeoutMs) => work.handedOver(timeoutMs),

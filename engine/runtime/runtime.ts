@@ -231,6 +231,19 @@ export class Runtime implements Backend, RefOwner {
     this.d.tasks.cancelTask(this.d.streams.producerOf(ref.id), options.force ?? false);
   }
 
+  /**
+   * @internal Cancels the task behind `ref` only if no worker has taken it yet (a node hands such a task back to
+   * its submitter when it drains): true when it never ran and now never will.
+   */
+  withdraw(ref: ObjectRef | ObjectRefGenerator): boolean {
+    if (this.isShutdown) return false;
+    const taskId = isObjectRefGenerator(ref) ? ref.taskId : this.d.streams.producerOf(ref.id);
+    if (!this.d.tasks.cancelTask(taskId, false, true)) return false;
+    const task = this.d.tasks.get(taskId);
+    if (isObjectRefGenerator(ref) && task) this.d.streams.cancelled(taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was withdrawn`));
+    return true;
+  }
+
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
     this.checkOpen();
     if (!isActorHandle(handle)) throw new LoomError(`kill(): expected an actor handle, got ${describeArgument(handle)}`);

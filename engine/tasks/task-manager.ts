@@ -250,23 +250,31 @@ export class TaskManager {
     if (task.lineageRefs <= 0 && task.state !== "pending" && task.state !== "running") this.forgetTask(task);
   }
 
-  cancelTask(taskId: TaskId, force: boolean): void {
+  /**
+   * Cancels a task: one not started never runs; a running one has its signal aborted (force: its worker dies).
+   * With `onlyIfQueued`, a task that may have started (taken by a worker, admitted, or lending what it was
+   * admitted with) is left alone. Returns whether the task was cancelled now.
+   */
+  cancelTask(taskId: TaskId, force: boolean, onlyIfQueued = false): boolean {
     const entry = this.tasks.get(taskId);
-    if (entry?.state === "cancelled" && force) {
+    if (entry?.state === "cancelled" && force && !onlyIfQueued) {
       // Cancelled before without force and still running (its code may never settle): force kills its worker now.
       const slot = entry.slot;
       if (slot !== NO_SLOT && this.d.dispatcher.slotOwner[slot] === entry && this.d.core.taskField(slot, L.TASK_STATE) === L.TASK_RUNNING) {
         void this.d.faults.killWorker(this.d.core.taskField(slot, L.TASK_WORKER));
       }
-      return;
+      return false;
     }
-    if (!entry || entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") return;
+    if (!entry || entry.state === "finished" || entry.state === "failed" || entry.state === "cancelled") return false;
+    if (onlyIfQueued && (entry.state !== "pending" || entry.admitted || entry.lentRun !== undefined)) return false;
     const error = new TaskCancelledError(`task ${entry.name} (${formatTaskId(taskId)}) was cancelled`);
     const slot = entry.slot;
     if (slot !== NO_SLOT) {
       const ex = this.d.core.exports;
+      // Atomic against the workers: a task still pending or ready is never taken once it reads cancelled.
       const prev = ex.taskCasState(slot, L.TASK_PENDING, L.TASK_CANCELLED);
       const prev2 = prev === L.TASK_PENDING ? prev : ex.taskCasState(slot, L.TASK_READY, L.TASK_CANCELLED);
+      if (onlyIfQueued && prev2 !== L.TASK_PENDING && prev2 !== L.TASK_READY) return false;
       if (prev2 === L.TASK_RUNNING) {
         const worker = this.d.core.taskField(slot, L.TASK_WORKER);
         // Seal the cancellation first: the aborted task may finish within microseconds of the signal.
@@ -274,7 +282,7 @@ export class TaskManager {
         this.finishTask(entry, "cancelled", worker);
         if (force) this.d.faults.killWorker(worker);
         else this.d.transport.post(worker, { t: "abort", taskId }); // it may still finish; its ref rejects anyway, as in Ray
-        return;
+        return true;
       }
     } else {
       this.d.dispatcher.backlog.remove(entry);
@@ -288,6 +296,7 @@ export class TaskManager {
       this.d.dispatcher.admitWaiting.splice(waiting, 1);
       this.d.dispatcher.releaseSlot(slot);
     }
+    return true;
   }
 
   /** "finished" or "failed" when every return of `entry` is sealed in the core (a value or an error), else undefined. */
