@@ -46,9 +46,13 @@ export interface ClusterNames {
   entries(): Array<[string, ActorHandleDescriptor]>;
 }
 
-/** A task's attempt on a node: a newer attempt (after that node died) makes the older one's reply stale. */
+/**
+ * A task's attempt on a node: a newer attempt (after that node died) makes the older one's reply stale.
+ * `queued` while the node said it waits there for a worker (task-queued) and has not said it went in
+ * (task-started): it has not run there.
+ */
 const REMOTE = Symbol("remote attempt");
-type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number } };
+type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number; queued?: boolean } };
 
 export class ClusterScheduler {
   /** The other nodes as this process sees them, and the choice of one for each task and actor. */
@@ -199,6 +203,11 @@ export class ClusterScheduler {
    */
   onPeerFrame(frame: Frame, c: Connection): void {
     const h = frame.h;
+    if (h.t === "task-queued" || h.t === "task-started") {
+      const at = (this.d.tasks.get(h.taskId as TaskEntry["id"]) as RemoteTask | undefined)?.[REMOTE];
+      if (at && at.attempt === h.attempt) at.queued = h.t === "task-queued";
+      return;
+    }
     if (h.t !== "stream-yield" && h.t !== "stream-wait") return;
     const entry = this.d.tasks.get(h.taskId as TaskEntry["id"]) as RemoteTask | undefined;
     const at = entry?.[REMOTE];
@@ -339,8 +348,11 @@ export class ClusterScheduler {
   /** A task that was running on a lost node: another attempt if its retries allow, else NodeDiedError. */
   private lostOnNode(entry: RemoteTask, node: RemoteNode, why: string): void {
     node.running.delete(entry);
+    const queued = entry[REMOTE]?.queued === true;
     entry[REMOTE] = undefined;
     if (entry.state !== "running") return;
+    // It waited there for a worker and never ran: placed again as if new, no retry counted (as a hand-back).
+    if (queued) { this.d.dispatcher.dispatch(entry); return; }
     const limit = entry.options.maxRetries;
     if (limit === -1 || entry.attempts < limit) {
       entry.attempts++;

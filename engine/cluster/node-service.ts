@@ -66,6 +66,9 @@ interface HostedActor {
 
 const noop = () => {};
 
+/** How often a node with tasks waiting for a worker looks for an idle one (see letWaitingIn). */
+const WAITING_LOOK_MS = 5;
+
 /** A task given back to its submitter unstarted: the reply says SPILLBACK, and the submitter places it again. */
 class HandedBack extends LoomError {}
 
@@ -160,6 +163,7 @@ class NodeWork {
    * the node may leave. What runs finishes.
    */
   handBackQueued(): void {
+    this.letWaitingIn(); // while draining, it hands every waiting task back
     for (const [key, out] of this.running) {
       if (this.runtime.withdraw(Array.isArray(out) ? out[0]! : out)) this.withdrawn.add(key);
     }
@@ -204,9 +208,19 @@ class NodeWork {
     if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const running = `${msg.owner}/${msg.taskId}`;
+    // No worker is free for it: it waits here, unsubmitted, and its submitter knows it has not started.
+    const admitted = this.admit(msg, c);
+    if (admitted) await admitted;
     // The node began to drain while the arguments came: the task was never submitted here.
     if (this.draining) throw new HandedBack(`node ${this.nodeId()} is draining: task ${msg.name} handed back to be placed elsewhere`);
-    const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
+    this.submitted++;
+    let out: ReturnType<Runtime["submitTask"]>;
+    try {
+      out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
+    } catch (e) {
+      this.leftWorker();
+      throw e;
+    }
     this.running.set(running, out);
     // Cancelled while its arguments were pulled: cancelled now (its reply carries the cancellation).
     const early = this.cancelledEarly.get(running);
@@ -221,7 +235,73 @@ class NodeWork {
     } finally {
       this.running.delete(running);
       this.withdrawn.delete(running);
+      this.leftWorker();
     }
+  }
+
+  /**
+   * Tasks of other processes submitted to the local runtime and not yet answered. While there are as many as
+   * workers and no worker idles, a new one waits in `waiting` instead: the node tells its submitter it is
+   * queued, and that it starts when it goes in. So when the node dies, its submitter knows which of its tasks
+   * never ran there: those are placed again without counting a retry (SPEC: only running tasks count).
+   */
+  private submitted = 0;
+  private readonly waiting: Array<{ go: () => void; stop: (e: Error) => void; c: Connection; msg: RunTask }> = [];
+  private waitTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Undefined when the task may go in now; else a promise that resolves when it may (or rejects: handed back). */
+  private admit(msg: RunTask, c: Connection): Promise<void> | undefined {
+    if (this.waiting.length === 0 && this.hasWorkerFor(msg)) return undefined;
+    c.send({ t: "task-queued", taskId: msg.taskId, attempt: msg.attempt ?? 0 });
+    const admitted = new Promise<void>((go, stop) => { this.waiting.push({ go, stop, c, msg }); });
+    this.watchWaiting();
+    return admitted;
+  }
+
+  private hasWorkerFor(msg: RunTask): boolean {
+    if (!this.runtime.resourcesFree(msg.options.resources)) return false;
+    return this.submitted < (this.offered.cpu ?? 0) || this.runtime.idleWorkers() > 0;
+  }
+
+  /** A task of another process was answered (or failed to go in): the next waiting one may go in. */
+  private leftWorker(): void {
+    this.submitted--;
+    this.letWaitingIn();
+  }
+
+  /**
+   * Lets waiting tasks in while a worker is free for them, oldest first; one whose submitter's connection
+   * closed is dropped (nobody would hear of it). An idle worker lets one in per look, as it may be taken by
+   * a task this node's own tasks submitted before ours reaches it.
+   */
+  private letWaitingIn(): void {
+    let idleTaken = false;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const next = this.waiting[i]!;
+      if (next.c.closed || this.draining) {
+        this.waiting.splice(i--, 1);
+        next.stop(new HandedBack(`node ${this.nodeId()} ${this.draining ? "is draining" : "lost its submitter"}: task ${next.msg.name} handed back unstarted`));
+        continue;
+      }
+      // Oldest first, but one whose resources are taken does not hold up one whose are free.
+      if (!this.runtime.resourcesFree(next.msg.options.resources)) continue;
+      const room = this.submitted < (this.offered.cpu ?? 0);
+      if (!room && (idleTaken || this.runtime.idleWorkers() === 0)) break;
+      if (!room) idleTaken = true;
+      this.waiting.splice(i--, 1);
+      // Sent before it goes in (the same turn): its submitter counts it as started from here on.
+      next.c.send({ t: "task-started", taskId: next.msg.taskId, attempt: next.msg.attempt ?? 0 });
+      next.go();
+    }
+    this.watchWaiting();
+  }
+
+  /** While tasks wait, looks every few ms for a worker gone idle (a running task parked in get frees one). */
+  private watchWaiting(): void {
+    if (this.waiting.length === 0) { clearTimeout(this.waitTimer); this.waitTimer = undefined; return; }
+    if (this.waitTimer) return;
+    this.waitTimer = setTimeout(() => { this.waitTimer = undefined; this.letWaitingIn(); }, WAITING_LOOK_MS);
+    this.waitTimer.unref?.();
   }
 
   /** Streaming generators running here, by `owner/taskId`: how many yields their consumer took (see stream). */
@@ -488,6 +568,8 @@ class NodeWork {
   }
 
   async close(): Promise<void> {
+    for (const w of this.waiting.splice(0)) w.stop(new HandedBack(`node ${this.nodeId()} closed: task ${w.msg.name} handed back unstarted`));
+    this.watchWaiting();
     await this.puller.close();
     this.held.clear();
     this.imports.clear();

@@ -16,7 +16,8 @@ import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type 
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
 } from "../remote.js";
-import { checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions } from "../options.js";
+import { checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
+import { isDefaultResources } from "../scheduler/resource-ledger.js";
 import { WorkerPool } from "../transport/worker-pool.js";
 import { CrashControl } from "./crash-control.js";
 import { Faults } from "./faults.js";
@@ -242,6 +243,16 @@ export class Runtime implements Backend, RefOwner {
     const task = this.d.tasks.get(taskId);
     if (isObjectRefGenerator(ref) && task) this.d.streams.cancelled(taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was withdrawn`));
     return true;
+  }
+
+  /** @internal Worker threads parked for want of work now (a node lets a queued task in when one is). */
+  idleWorkers(): number {
+    return this.isShutdown ? 0 : Atomics.load(this.d.i32, Core.ctl(L.CTL_IDLE_WORKERS));
+  }
+
+  /** @internal Whether a task asking `resources` beyond one CPU would be admitted now. */
+  resourcesFree(resources: Resources): boolean {
+    return isDefaultResources(resources) || this.d.resources.fits({ cpu: 1, ...resources });
   }
 
   kill(handle: ActorHandle, options: { noRestart?: boolean } = {}): void {
