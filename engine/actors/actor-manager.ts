@@ -44,6 +44,8 @@ export interface ActorEntry {
    * until they do (they are held for its whole life, as in Ray), and calls wait in its log meanwhile.
    */
   awaitingResources?: boolean;
+  /** Restarts that moved it off a draining node: they do not count against maxRestarts (as in Ray). */
+  moves?: number;
 }
 
 /** What ActorManager reaches in the driver: its arrows in engine/README.md. */
@@ -293,15 +295,18 @@ export class ActorManager {
    * 2. Otherwise a fresh instance is created (restored from the last checkpoint, if any).
    * 3. Calls since that checkpoint are replayed in order: finished ones only to rebuild state (their results
    *    are kept), unfinished ones for real if their retries allow, else they fail with ActorDiedError.
+   * `moved`: it leaves a draining node with none of its calls running there (see ClusterScheduler.nodeDraining):
+   * not counted against maxRestarts, and its unfinished calls, which never ran, are sent as they are.
    */
-  restartActor(actor: ActorEntry, why: string, threadAlive = true, nodeDied = false): void {
+  restartActor(actor: ActorEntry, why: string, threadAlive = true, nodeDied = false, moved = false): void {
     const limit = actor.options.maxRestarts ?? 0;
     const Died = nodeDied ? NodeDiedError : ActorDiedError;
-    if (limit !== -1 && actor.restarts >= limit) {
+    if (!moved && limit !== -1 && actor.restarts - (actor.moves ?? 0) >= limit) {
       this.actorDied(actor, new Died(`actor ${actor.className} died (${why}) and has no restarts left (maxRestarts=${limit})`), threadAlive);
       return;
     }
-    actor.restarts++;
+    actor.restarts++; // also names the new instance on its node (its actorKey)
+    if (moved) actor.moves = (actor.moves ?? 0) + 1;
     const old = actor.worker;
     const oldNode = actor.node;
     if (this.d.cluster) {
@@ -344,6 +349,7 @@ export class ActorManager {
         continue;
       }
       if (call.state === "cancelled") continue;
+      if (moved) { this.redispatch(call); continue; }
       const retries = call.options.maxRetries;
       if (retries === -1 || call.attempts < retries) {
         call.attempts++;

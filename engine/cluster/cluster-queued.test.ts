@@ -5,6 +5,7 @@
 // Each test starts a cluster whose only node B offers `slot`, queues four tasks that need `slot` on B (one runs,
 // three wait), then adds node A offering `slot` too, and kills or drains B. Every task has maxRetries 0: a task
 // that started on B and was killed there fails with NodeDiedError; every other one must give its value.
+// The last test drains a node that hosts an actor: the actor moves to another node rather than dying.
 import { test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
@@ -95,4 +96,31 @@ test("a node drained with tasks queued: it finishes the one it runs and hands th
     assert.equal(r.pid, startedOnB.includes(i) ? b.pid : a.pid, `task ${i} ran where expected`);
   });
   for (let i = 0; i < QUEUED; i++) assert.equal(after.filter((s) => s.value === i).length, 1, `task ${i} started once`);
+});
+
+test("a drained node's actor finishes the call it runs, then moves to another node with its state (not counted as a restart)", { timeout: 60_000 }, async () => {
+  cluster = await Cluster.start({ head: { workers: 0 }, nodes: [{ workers: 1 }], nodeTimeoutMs: 1_000 });
+  const b = cluster.nodes[0]!;
+  rt = await init({ address: cluster.address });
+  const m = await rt.module<typeof Tasks>(TASKS);
+  const restarted: unknown[] = [];
+  rt.events.on("actor:restarted", (e) => restarted.push(e));
+  // maxRestarts 0: had the drain counted as a restart (or killed it), its calls would fail with NodeDiedError.
+  const tally = m.PlacedTally.options({ maxRestarts: 0 }).remote();
+  assert.deepEqual(await rt.get(tally.add.remote(1)), { total: 1, pid: b.pid });
+  const a = await cluster.addNode({ workers: 1 });
+  const inFlight = tally.add.remote(2, 1_500); // running on B when B is told to drain
+  await new Promise((r) => setTimeout(r, 300));
+  const removed = cluster.removeNode(b);
+  // Made while B drains: sent to B if this driver has not heard of the drain yet (B runs them before it
+  // leaves), else held here until the actor lives on A.
+  const during = [3, 4].map((n) => tally.add.remote(n));
+  await removed;
+  const after = tally.add.remote(5);
+  assert.deepEqual(await rt.get(inFlight, { timeoutMs: 20_000 }), { total: 3, pid: b.pid }, "the call B was running finished there");
+  const duringResults = await rt.get(during, { timeoutMs: 20_000 });
+  assert.deepEqual(duringResults.map((r) => r.total), [6, 10]);
+  for (const r of duringResults) assert.ok(r.pid === a.pid || r.pid === b.pid);
+  assert.deepEqual(await rt.get(after, { timeoutMs: 20_000 }), { total: 15, pid: a.pid }, "the state came along (replayed on A)");
+  assert.equal(restarted.length, 1, "one restart: the move");
 });

@@ -114,12 +114,37 @@ export class ClusterScheduler {
     return this.placement.hasRemoteWork();
   }
 
-  /** `nodeId` drains: no new work goes there, and the results it holds for this process come back here. */
+  /**
+   * `nodeId` drains: no new work goes there, the results it holds for this process come back here, and the
+   * actors this process placed there move: each finishes the calls it was sent, then restarts on another node
+   * (not counted against maxRestarts, as Ray restarts a drained node's actors), replaying its calls since its
+   * last checkpoint; calls made meanwhile wait here and follow it.
+   */
   nodeDraining(nodeId: string): void {
     const node = this.nodes.get(nodeId);
     if (!node || node.info.state === "dead") return;
     node.draining = true;
     this.objects.takeBackFrom(nodeId);
+    for (const actor of node.actors) {
+      if (actor.state === "dead" || this.moving.has(actor)) continue;
+      this.moving.set(actor, node);
+      actor.awaitingResources = true; // holds its new calls here (ActorManager.dispatchActorTask)
+      this.moveIfIdle(actor);
+    }
+  }
+
+  /** Actors leaving a draining node, once none of their calls runs there (see nodeDraining). */
+  private readonly moving = new Map<ActorEntry, RemoteNode>();
+
+  private moveIfIdle(actor: ActorEntry): void {
+    const node = this.moving.get(actor);
+    if (!node) return;
+    for (const entry of node.running) if (entry.actorId === actor.id) return;
+    this.moving.delete(actor);
+    actor.awaitingResources = false;
+    if (actor.state === "dead" || actor.node !== node.info.nodeId) return; // killed, or restarted meanwhile
+    this.dropActor(actor);
+    this.d.actors.restartActor(actor, `node ${node.info.nodeId} drains`, false, true, true);
   }
 
   /** The head declared `nodeId` dead: its work is retried or restarted elsewhere, or fails with NodeDiedError. */
@@ -138,6 +163,7 @@ export class ClusterScheduler {
     for (const entry of [...node.running]) if (entry.kind === "task") this.lostOnNode(entry, node, why);
     for (const actor of [...node.actors]) {
       node.actors.delete(actor);
+      if (this.moving.delete(actor)) actor.awaitingResources = false; // it dies with the node before it could move
       for (const call of actor.log) node.running.delete(call);
       node.running.delete(actor.create);
       this.actorChains.delete(actor);
@@ -396,7 +422,10 @@ export class ClusterScheduler {
         options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
       : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry), attempt };
     // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
-    void this.send(node, entry, attempt, message, previous, sent).finally(sent);
+    void this.send(node, entry, attempt, message, previous, sent).finally(() => {
+      sent();
+      if (this.moving.has(actor)) this.moveIfIdle(actor);
+    });
   }
 
   private createdRemotely(create: TaskEntry): void {

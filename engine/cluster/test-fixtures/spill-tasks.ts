@@ -56,3 +56,13 @@ export async function noteStartThenWait<T>(file: string, ms: number, value: T): 
   await new Promise((resolve) => setTimeout(resolve, ms));
   return { value, pid: process.pid };
 }
+
+/** A running total that says where each call ran; `add` may take a while, so a call can be in flight in a drain. */
+export class PlacedTally {
+  private total = 0;
+  async add(n: number, ms = 0): Promise<{ total: number; pid: number }> {
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    this.total += n;
+    return { total: this.total, pid: process.pid };
+  }
+}
