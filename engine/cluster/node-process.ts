@@ -109,7 +109,7 @@ async function startNode(config: ProcessConfig, headAddress: string, token: stri
       address: headAddress, token,
       info: { address: `${advertisedHost(config.bind)}:${port}`, workers: config.workers, resources, isDriver: false, isHead, pid: process.pid },
       available: () => available(runtime),
-      load: () => load(runtime),
+      load: () => load(runtime, service!),
     });
     nodeId = client.nodeId;
     // The tasks this node's tasks submit are placed across the cluster too (bottom-up: from here, not the head).
@@ -167,10 +167,13 @@ function available(runtime: Runtime): Resources {
   return out;
 }
 
-/** The heartbeat's `load`: counts of what the node's runtime runs (loom status, and placement by other processes). */
-function load(runtime: Runtime): NodeLoad {
+/**
+ * The heartbeat's `load`: counts of what the node runs (loom status, and placement by other processes); the
+ * queued count includes tasks of other processes waiting in the service for a worker.
+ */
+function load(runtime: Runtime, service: NodeService): NodeLoad {
   const { running, queued, actors } = runtime.inspect();
-  return { queued, running: running.length, actors: actors.filter((a) => a.state === "alive").length };
+  return { queued: queued + service.waiting(), running: running.length, actors: actors.filter((a) => a.state === "alive").length };
 }
 
 let stopping = false;

@@ -15,6 +15,7 @@ import { INLINE_RESULT_BYTES, SPILLBACK } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
 import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
+import { HandedBack, WorkerGate } from "./worker-gate.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
 
@@ -41,6 +42,8 @@ export interface NodeService {
   handedOver(timeoutMs: number): Promise<number>;
   /** Results held here for pulls (not yet released). */
   held(): number;
+  /** Tasks of other processes waiting here for a worker (not yet in the runtime). */
+  waiting(): number;
   /** Also answers pulls of the objects this node's own runtime owns, by key (see Runtime.joinAsNode). */
   serveOwnObjects(objectOfKey: (key: string) => ObjectId | undefined): void;
   /** Drops the results and kills the actors a dead owner left here. */
@@ -66,11 +69,6 @@ interface HostedActor {
 
 const noop = () => {};
 
-/** How often a node with tasks waiting for a worker looks for an idle one (see letWaitingIn). */
-const WAITING_LOOK_MS = 5;
-
-/** A task given back to its submitter unstarted: the reply says SPILLBACK, and the submitter places it again. */
-class HandedBack extends LoomError {}
 
 class NodeWork {
   /** Results held for pulls: key (`owner/taskId/returnIndex`) → the local ref that keeps the object. Until release. */
@@ -87,9 +85,12 @@ class NodeWork {
 
   /** What the local runtime offers, fixed for its life: work that needs more would wait here forever. */
   private readonly offered: Resources;
+  /** When tasks of other processes go into the local runtime (see worker-gate.ts). */
+  readonly gate: WorkerGate;
 
   constructor(private readonly runtime: Runtime, token: string | undefined, private readonly nodeId: () => string) {
     this.offered = runtime.inspect().resources;
+    this.gate = new WorkerGate(runtime, this.offered.cpu ?? 0, () => this.draining ? `node ${nodeId()} is draining` : undefined);
     this.puller = new ObjectPuller(token);
     this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
   }
@@ -163,7 +164,7 @@ class NodeWork {
    * the node may leave. What runs finishes.
    */
   handBackQueued(): void {
-    this.letWaitingIn(); // while draining, it hands every waiting task back
+    this.gate.letIn(); // while draining, it hands every waiting task back
     for (const [key, out] of this.running) {
       if (this.runtime.withdraw(Array.isArray(out) ? out[0]! : out)) this.withdrawn.add(key);
     }
@@ -209,16 +210,15 @@ class NodeWork {
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const running = `${msg.owner}/${msg.taskId}`;
     // No worker is free for it: it waits here, unsubmitted, and its submitter knows it has not started.
-    const admitted = this.admit(msg, c);
+    const admitted = this.gate.admit(msg, c);
     if (admitted) await admitted;
-    // The node began to drain while the arguments came: the task was never submitted here.
-    if (this.draining) throw new HandedBack(`node ${this.nodeId()} is draining: task ${msg.name} handed back to be placed elsewhere`);
-    this.submitted++;
     let out: ReturnType<Runtime["submitTask"]>;
     try {
+      // The node began to drain while the arguments came: the task was never submitted here.
+      if (this.draining) throw new HandedBack(`node ${this.nodeId()} is draining: task ${msg.name} handed back to be placed elsewhere`);
       out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     } catch (e) {
-      this.leftWorker();
+      this.gate.left();
       throw e;
     }
     this.running.set(running, out);
@@ -235,73 +235,8 @@ class NodeWork {
     } finally {
       this.running.delete(running);
       this.withdrawn.delete(running);
-      this.leftWorker();
+      this.gate.left();
     }
-  }
-
-  /**
-   * Tasks of other processes submitted to the local runtime and not yet answered. While there are as many as
-   * workers and no worker idles, a new one waits in `waiting` instead: the node tells its submitter it is
-   * queued, and that it starts when it goes in. So when the node dies, its submitter knows which of its tasks
-   * never ran there: those are placed again without counting a retry (SPEC: only running tasks count).
-   */
-  private submitted = 0;
-  private readonly waiting: Array<{ go: () => void; stop: (e: Error) => void; c: Connection; msg: RunTask }> = [];
-  private waitTimer: ReturnType<typeof setTimeout> | undefined;
-
-  /** Undefined when the task may go in now; else a promise that resolves when it may (or rejects: handed back). */
-  private admit(msg: RunTask, c: Connection): Promise<void> | undefined {
-    if (this.waiting.length === 0 && this.hasWorkerFor(msg)) return undefined;
-    c.send({ t: "task-queued", taskId: msg.taskId, attempt: msg.attempt ?? 0 });
-    const admitted = new Promise<void>((go, stop) => { this.waiting.push({ go, stop, c, msg }); });
-    this.watchWaiting();
-    return admitted;
-  }
-
-  private hasWorkerFor(msg: RunTask): boolean {
-    if (!this.runtime.resourcesFree(msg.options.resources)) return false;
-    return this.submitted < (this.offered.cpu ?? 0) || this.runtime.idleWorkers() > 0;
-  }
-
-  /** A task of another process was answered (or failed to go in): the next waiting one may go in. */
-  private leftWorker(): void {
-    this.submitted--;
-    this.letWaitingIn();
-  }
-
-  /**
-   * Lets waiting tasks in while a worker is free for them, oldest first; one whose submitter's connection
-   * closed is dropped (nobody would hear of it). An idle worker lets one in per look, as it may be taken by
-   * a task this node's own tasks submitted before ours reaches it.
-   */
-  private letWaitingIn(): void {
-    let idleTaken = false;
-    for (let i = 0; i < this.waiting.length; i++) {
-      const next = this.waiting[i]!;
-      if (next.c.closed || this.draining) {
-        this.waiting.splice(i--, 1);
-        next.stop(new HandedBack(`node ${this.nodeId()} ${this.draining ? "is draining" : "lost its submitter"}: task ${next.msg.name} handed back unstarted`));
-        continue;
-      }
-      // Oldest first, but one whose resources are taken does not hold up one whose are free.
-      if (!this.runtime.resourcesFree(next.msg.options.resources)) continue;
-      const room = this.submitted < (this.offered.cpu ?? 0);
-      if (!room && (idleTaken || this.runtime.idleWorkers() === 0)) break;
-      if (!room) idleTaken = true;
-      this.waiting.splice(i--, 1);
-      // Sent before it goes in (the same turn): its submitter counts it as started from here on.
-      next.c.send({ t: "task-started", taskId: next.msg.taskId, attempt: next.msg.attempt ?? 0 });
-      next.go();
-    }
-    this.watchWaiting();
-  }
-
-  /** While tasks wait, looks every few ms for a worker gone idle (a running task parked in get frees one). */
-  private watchWaiting(): void {
-    if (this.waiting.length === 0) { clearTimeout(this.waitTimer); this.waitTimer = undefined; return; }
-    if (this.waitTimer) return;
-    this.waitTimer = setTimeout(() => { this.waitTimer = undefined; this.letWaitingIn(); }, WAITING_LOOK_MS);
-    this.waitTimer.unref?.();
   }
 
   /** Streaming generators running here, by `owner/taskId`: how many yields their consumer took (see stream). */
@@ -568,8 +503,7 @@ class NodeWork {
   }
 
   async close(): Promise<void> {
-    for (const w of this.waiting.splice(0)) w.stop(new HandedBack(`node ${this.nodeId()} closed: task ${w.msg.name} handed back unstarted`));
-    this.watchWaiting();
+    this.gate.close(`node ${this.nodeId()} closed`);
     await this.puller.close();
     this.held.clear();
     this.imports.clear();
@@ -593,6 +527,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
   return {
     address: `${host}:${server.port}`,
     held: () => work.held.size,
+    waiting: () => work.gate.waiting,
     serveOwnObjects: (objectOfKey) => { work.ownObjects = objectOfKey; },
     releaseOwner: (owner) => work.releaseOwner(owner),
     drain: () => {
