@@ -293,7 +293,8 @@ export class ClusterScheduler {
     if (reply.h.error && this.argumentLost(node, entry, reply.h.error as WireError)) return;
     try {
       if (reply.h.error) throw fromWire(reply.h.error as WireError);
-      await this.objects.storeResults(node.info.nodeId, node.info.address, entry, reply);
+      // An actor's creation answers with no results: its handle object is sealed here (createdRemotely).
+      if (entry.kind !== "actor-create") await this.objects.storeResults(node.info.nodeId, node.info.address, entry, reply);
     } catch (error) {
       if (current()) this.failed(node, entry, error as Error);
       return;
