@@ -59,6 +59,26 @@ export function streamItemId(task: TaskId, index: number): ObjectId {
 export function actorHandleObjectId(actor: ActorId): ObjectId {
   return objectIdOf(actor as unknown as TaskId, MAX_RETURNS);
 }
+/** Where the actors named by handleCountActor's hash start: above every task id (driver children and nested). */
+const OWNED_HANDLE_BASE = NESTED_BASE + NESTED_SPAN;
+/**
+ * The actor id whose handle row (actorHandleObjectId) counts handles of the actor `desc` names. Without an owner
+ * (a standalone runtime) it is the actor's id. In a cluster, ids minted by different processes collide (every
+ * driver's first child is task 1), so the row is keyed by the owner too: a hash of the owner's node id and the
+ * actor id into 46 bits above every task id, the same in every thread of every process.
+ */
+export function handleCountActor(desc: { actorId: ActorId; owner?: { nodeId: string } }): ActorId {
+  if (!desc.owner) return desc.actorId;
+  const text = `${desc.owner.nodeId}/${desc.actorId}`;
+  let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x85ebca6b);
+  }
+  const lo = mix32(a), hi = mix32(b ^ lo) % 2 ** 14;
+  return (OWNED_HANDLE_BASE + hi * 2 ** 32 + lo) as ActorId;
+}
 export function isActorHandleObject(id: ObjectId): boolean {
   return id % RETURN_SLOTS === MAX_RETURNS;
 }

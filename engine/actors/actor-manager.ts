@@ -3,7 +3,7 @@
 import * as L from "../../core-wasm/shared/layout.js";
 import { nameTakenMessage } from "../api-checks.js";
 import { ActorDiedError, NodeDiedError, toWire, fromWire, type WireError } from "../errors.js";
-import { objectIdOf, type ObjectId, type TaskId, type ActorId } from "../ids.js";
+import { objectIdOf, handleCountActor, type ObjectId, type TaskId, type ActorId } from "../ids.js";
 import type { ActorHandleDescriptor } from "../refs.js";
 import type { FunctionDescriptor } from "../remote.js";
 import { resolveTaskOptions, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
@@ -95,7 +95,7 @@ export class ActorManager {
    * or borrowed one, in a running task's arguments, in a stored value. A named actor lives until killed.
    */
   handlesGone(id: ActorId): void {
-    const actor = this.actors.get(id);
+    const actor = this.actors.get(this.byHandleCount.get(id) ?? id);
     if (!actor || this.d.closed || actor.state === "dead" || actor.escaped || actor.name !== undefined) return;
     actor.terminateWhenIdle = true;
     this.terminateIfIdle(actor);
@@ -108,6 +108,20 @@ export class ActorManager {
     if (!busy) this.killActor(actor.id, true, "its handles are all gone");
   }
 
+  /** In a cluster: this process's actors by the id their handles are counted under (ids.ts: handleCountActor). */
+  private readonly byHandleCount = new Map<ActorId, ActorId>();
+
+  /** The id the handles of this process's actor `id` are counted under. */
+  handleCountOf(id: ActorId): ActorId {
+    return this.d.cluster ? handleCountActor({ actorId: id, owner: this.d.cluster.owner }) : id;
+  }
+
+  /** Files `actor` in the table (and, in a cluster, under the id its handles are counted under). */
+  private file(actor: ActorEntry): void {
+    this.actors.set(actor.id, actor);
+    if (this.d.cluster) this.byHandleCount.set(this.handleCountOf(actor.id), actor.id);
+  }
+
   /**
    * A handle of this actor is held by an encoded value (a task's arguments, a stored value, a borrow). On a
    * cluster that value may go to another process, whose handles are not counted here: the actor is kept
@@ -115,7 +129,7 @@ export class ActorManager {
    */
   handleHeldByValue(id: ActorId): void {
     if (!this.d.cluster) return;
-    const actor = this.actors.get(id);
+    const actor = this.actors.get(this.byHandleCount.get(id) ?? id);
     if (actor) actor.escaped = true;
   }
 
@@ -137,7 +151,7 @@ export class ActorManager {
         id: actorId, fnId, className: cls.name, methods, create, options, worker: -1, node: undefined, state: "alive",
         restarts: 0, log: [], seq: 0, name: options.name, resources, awaitingResources: true,
       };
-      this.actors.set(actorId, refused);
+      this.file(refused);
       this.notStarted(refused, nameTakenMessage(options.name));
       return refused;
     }
@@ -146,7 +160,7 @@ export class ActorManager {
       id: actorId, fnId, className: cls.name, methods, create, options, worker: node === undefined ? this.placeActor() : -1, node: node ?? undefined, state: "alive",
       restarts: 0, log: [], seq: 0, name: options.name, resources,
     };
-    this.actors.set(actorId, actor);
+    this.file(actor);
     if (options.name !== undefined) {
       this.namedActors.set(options.name, actorId);
       this.d.transport.broadcast({ t: "actor-name", name: options.name, actor: this.descriptorOf(actor) });
@@ -427,6 +441,7 @@ export class ActorManager {
   private forgetActor(actor: ActorEntry): void {
     if (this.actors.get(actor.id) !== actor) return;
     this.actors.delete(actor.id);
+    if (this.d.cluster) this.byHandleCount.delete(this.handleCountOf(actor.id));
     this.deadActors.set(actor.id, actor.deathError!);
     if (this.deadActors.size > DEAD_ACTORS_KEPT) this.deadActors.delete(this.deadActors.keys().next().value!);
     for (const call of actor.log) this.d.tasks.forgetIfUnneeded(call);

@@ -3,7 +3,7 @@
 import * as L from "../../core-wasm/shared/layout.js";
 import type { DecodeHooks } from "../serialization/value-codec.js";
 import { ObjectLostError, userStack } from "../errors.js";
-import type { ObjectId } from "../ids.js";
+import { handleCountActor, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef } from "../refs.js";
 import { makeActorHandle } from "../remote.js";
 import type { DriverContext } from "../runtime/driver-context.js";
@@ -24,7 +24,7 @@ export class ObjectReader {
   constructor(private readonly d: ObjectReaderDeps) {
     this.hooks = {
       ref: (id) => new ObjectRef(id, d.runtime),
-      actor: (desc) => d.refs.trackHandle(makeActorHandle(d.runtime, desc), desc.actorId),
+      actor: (desc) => d.refs.trackHandle(makeActorHandle(d.runtime, desc), handleCountActor(desc)),
     };
   }
 

@@ -11,7 +11,7 @@ import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
-import { childTaskId, objectIdOf, formatTaskId, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
+import { childTaskId, objectIdOf, formatTaskId, handleCountActor, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
@@ -420,7 +420,8 @@ export class Runtime implements Backend, RefOwner {
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
     const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
     actor.create.sharedKey = sharedKey;
-    return this.d.refs.trackHandle(makeActorHandle(this, this.d.actors.descriptorOf(actor)), actor.id);
+    const descriptor = this.d.actors.descriptorOf(actor);
+    return this.d.refs.trackHandle(makeActorHandle(this, descriptor), handleCountActor(descriptor));
   }
 
   submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {

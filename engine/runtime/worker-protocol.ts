@@ -139,7 +139,7 @@ export class WorkerProtocol {
       // A re-executed parent submits the same child again: reuse it; it is not run twice. Its new refs there
       // hold its results again.
       if (!spec.actorCreate) this.d.refs.holdResultsForThread(index, existing, spec.parentId);
-      else this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
+      else this.d.refs.holdForThread(index, actorHandleObjectId(this.d.actors.handleCountOf(spec.actorCreate.actorId)), spec.parentId);
       return;
     }
     // Sent to every thread before the task is dispatched (see ArgumentEncoder.share).
@@ -147,7 +147,7 @@ export class WorkerProtocol {
     if (spec.actorCreate) {
       this.d.actors.createActorEntry(spec.taskId, spec.parentId, spec.fn, spec.actorCreate.methods, spec.payload, spec.deps, spec.nested, spec.actorCreate.options).create.sharedKey = sharedKey;
       // The thread's handle, counted there: held until it reports none left, or the plain task that made it ends.
-      this.d.refs.holdForThread(index, actorHandleObjectId(spec.actorCreate.actorId), spec.parentId);
+      this.d.refs.holdForThread(index, actorHandleObjectId(this.d.actors.handleCountOf(spec.actorCreate.actorId)), spec.parentId);
       return;
     }
     if (spec.actorCall) {

@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { isProxy } from "node:util/types";
 import { arrowModule, isArrowBatch, isArrowTable } from "./arrow-module.js";
 import { SerializationError } from "../errors.js";
-import { actorHandleObjectId, type ObjectId } from "../ids.js";
+import { actorHandleObjectId, handleCountActor, type ObjectId } from "../ids.js";
 import { isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND } from "../refs.js";
 
 /** Buffers at least this big travel out of band. */
@@ -217,7 +217,7 @@ export function walk(value: unknown, state: WalkState): unknown {
   if (isActorHandle(obj)) {
     if (state.owner) checkOwnedBy(state.owner, obj, pathOf(state));
     // Held like a nested ref: a task's argument or a stored value that holds the handle keeps its actor.
-    state.refs.push(actorHandleObjectId(obj[ACTOR_BRAND].actorId));
+    state.refs.push(actorHandleObjectId(handleCountActor(obj[ACTOR_BRAND])));
     state.markers = true;
     return { [MARK]: "actor", d: { ...obj[ACTOR_BRAND] } };
   }

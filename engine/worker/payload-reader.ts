@@ -4,7 +4,7 @@ import * as L from "../../core-wasm/shared/layout.js";
 import type { Core } from "../wasm/core.js";
 import { decodeValue, type DecodeHooks } from "../serialization/value-codec.js";
 import { ObjectRef } from "../refs.js";
-import type { TaskId } from "../ids.js";
+import { handleCountActor, type TaskId } from "../ids.js";
 import type { WorkerRefCounter } from "./worker-ref-counter.js";
 
 /** The spec part of a task payload (the fixed part is in the task slot). */
@@ -37,7 +37,7 @@ export class PayloadReader {
   constructor(private readonly core: Core, private readonly hooks: DecodeHooks, private readonly refs: WorkerRefCounter) {
     this.collectingHooks = {
       ref: (id) => { const r = new ObjectRef(id, this.refs, false); this.decodedRefs.push(r); return r; },
-      actor: (d) => this.refs.trackHandle(this.hooks.actor(d) as object, d.actorId, true),
+      actor: (d) => this.refs.trackHandle(this.hooks.actor(d) as object, handleCountActor(d), true),
       shared: (key, index) => this.hooks.shared!(key, index),
     };
   }

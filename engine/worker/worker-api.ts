@@ -5,7 +5,7 @@ import type { Core } from "../wasm/core.js";
 import type { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
 import { LoomError } from "../errors.js";
-import { childTaskId, objectIdOf, actorHandleObjectId, formatTaskId, type TaskId, type ActorId } from "../ids.js";
+import { childTaskId, objectIdOf, actorHandleObjectId, handleCountActor, formatTaskId, type TaskId, type ActorId } from "../ids.js";
 import { ObjectRef, isObjectRef, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle,
@@ -118,8 +118,9 @@ export class WorkerApi implements Backend {
     const spec: WireSubmission = { taskId, parentId: this.context()?.taskId ?? (0 as TaskId), fn: cls, payload, deps, nested, options: {}, actorCreate: { actorId, methods, options }, shared };
     this.link.post({ t: "submit", spec });
     // The driver holds the actor for this thread (see WorkerProtocol.submitFromWorker) while its handles live here.
-    this.refs.expectRefs(actorHandleObjectId(actorId));
-    return this.refs.trackHandle(makeActorHandle(this, this.owner ? { actorId, className: cls.name, methods, owner: this.owner } : { actorId, className: cls.name, methods }), actorId);
+    const descriptor = this.owner ? { actorId, className: cls.name, methods, owner: this.owner } : { actorId, className: cls.name, methods };
+    this.refs.expectRefs(actorHandleObjectId(handleCountActor(descriptor)));
+    return this.refs.trackHandle(makeActorHandle(this, descriptor), handleCountActor(descriptor));
   }
 
   submitActorCall(actor: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] {

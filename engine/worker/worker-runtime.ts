@@ -1,6 +1,7 @@
 // A worker thread's Loom: wires its owners to the shared core and to the driver's link, starts the pump, and
 // routes the driver's messages to the owner of each. Owns no table itself beyond the shared buffers that task
 // arguments name; tasks run in TaskExecutor, actors in ActorHost, current() is WorkerApi.
+import { handleCountActor } from "../ids.js";
 import type { MessagePort } from "node:worker_threads";
 import { Core, type CoreHandle } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
@@ -53,7 +54,7 @@ export class WorkerRuntime {
     this.refs = new WorkerRefCounter(this.link);
     this.hooks = {
       ref: (id) => new ObjectRef(id, this.refs),
-      actor: (d) => this.refs.trackHandle(makeActorHandle(this.api, d), d.actorId),
+      actor: (d) => this.refs.trackHandle(makeActorHandle(this.api, d), handleCountActor(d)),
       shared: (key, i) => this.sharedBuffer(key, i),
     };
     const payloads = new PayloadReader(this.core, this.hooks, this.refs);
