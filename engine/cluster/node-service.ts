@@ -300,6 +300,8 @@ class NodeWork {
     const key = `${msg.owner}/${msg.taskId}`;
     const out = this.running.get(key);
     if (!out) {
+      // Waiting for a worker: it leaves the queue, never submitted (its submitter already settled it).
+      if (this.gate.cancel(msg.owner, msg.taskId)) return;
       // Not submitted here yet (its arguments are being pulled): remembered for when it is. Bounded: a cancel
       // for a task that never comes is forgotten among the oldest.
       this.cancelledEarly.set(key, msg.force);

@@ -89,6 +89,16 @@ export class WorkerGate {
     this.watch();
   }
 
+  /** Takes a waiting task of `owner` out of the queue, its reply an error (true), or finds none waiting. */
+  cancel(owner: string, taskId: number): boolean {
+    const i = this.queue.findIndex((w) => w.msg.owner === owner && w.msg.taskId === taskId);
+    if (i < 0) return false;
+    const [w] = this.queue.splice(i, 1);
+    w!.stop(new LoomError(`task ${w!.msg.name} was cancelled while it waited for a worker`));
+    this.watch();
+    return true;
+  }
+
   /** The service closes: every waiting task is handed back. */
   close(why: string): void {
     for (const w of this.queue.splice(0)) w.stop(new HandedBack(`${why}: task ${w.msg.name} handed back unstarted`));
