@@ -125,7 +125,7 @@ export class TaskManager {
     const outcome = this.d.core.taskField(slot, L.TASK_OUTCOME);
     const worker = this.d.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
-    if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
+    if (this.d.dispatcher.tombstoneAt(slot)) { this.d.dispatcher.releaseTombstone(slot); return; }
     // Workers stamp starts on the driver's clock (clock.ts), rounded to 10 µs: a start can round past the
     // driver's now by a few µs, so it is capped there.
     const now = performance.now() - this.d.startTime; // one clock read per task: finishTask takes it too
