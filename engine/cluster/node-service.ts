@@ -17,6 +17,7 @@ import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type 
 import { ImportedObjects } from "./imported-objects.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
+import { merged } from "../merged.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -143,7 +144,7 @@ class NodeWork {
     else if (msg.spill && this.tasks >= workers) why = `has no free worker (${this.tasks} tasks for ${workers} workers)`;
     else return false;
     const error = new LoomError(`node ${this.nodeId()} ${why}: task ${msg.name} handed back to be placed elsewhere`);
-    c.reply(h, { error: { ...toWire(error), code: SPILLBACK }, draining: this.draining });
+    c.reply(h, { error: merged(toWire(error), { code: SPILLBACK }), draining: this.draining });
     return true;
   }
 
@@ -180,7 +181,7 @@ class NodeWork {
    */
   private async runTask(msg: RunTask, body: Uint8Array, c: Connection): Promise<Answer> {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
-    if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
+    if (msg.fn.kind === "module" && msg.moduleHash !== undefined && this.hashes.hashNow(msg.fn.url) !== msg.moduleHash) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const out = this.runtime.runHere(() => this.runtime.submitTask(msg.fn, args, localTaskOptions(msg.options, msg.name)));
     const running = `${msg.owner}/${msg.taskId}`;
@@ -227,7 +228,7 @@ class NodeWork {
         else {
           const heldKey = `${key}/y${index}`;
           this.held.set(heldKey, next.value);
-          c.send({ ...header, key: heldKey });
+          c.send(merged(header, { key: heldKey }));
         }
       }
     } finally {

@@ -9,6 +9,7 @@ import type { ObjectId } from "../ids.js";
 import { handles, POOL_MIN_BYTES, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
 import { CollectionPacer } from "./collection-pacer.js";
 import { checksum } from "./immutability-checker.js";
+import { merged } from "../merged.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
 export const ARENA_OBJECT_LIMIT = 256 * 1024;
@@ -59,7 +60,7 @@ export class ObjectStore {
     try {
       encoded = encodeValue(wire, "error");
     } catch {
-      encoded = encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+      encoded = encodeValue(merged(wire, { cause: String(wire.cause) }), "error");
     }
     return this.writeEncoded(id, encoded, L.FLAG_ERROR);
   }

@@ -48,6 +48,7 @@ import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-st
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary, TableSizes } from "../api.js";
+import { merged } from "../merged.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -406,7 +407,7 @@ export class Runtime implements Backend, RefOwner {
     const actor = foreign ? undefined : this.d.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
-    const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
+    const resolved = resolveTaskOptions(merged(options, { maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 }));
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
     if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;

@@ -12,6 +12,7 @@ import type { SealRecord, WorkerToDriver } from "../transport/messages.js";
 import type { DriverLink } from "../transport/driver-link.js";
 import type { TaskPayload } from "./payload-reader.js";
 import { crashPoint, CRASH_SEALING, CRASH_SEALED } from "./crash-points.js";
+import { merged } from "../merged.js";
 
 /** An actor's state after a call, encoded, as the driver keeps it for a restart. */
 export interface ActorCheckpoint { actorId: ActorId; seq: number; state: Uint8Array }
@@ -206,6 +207,6 @@ export function encodeErrorValue(wire: WireError): EncodedValue {
   try {
     return encodeValue(wire, "error");
   } catch {
-    return encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+    return encodeValue(merged(wire, { cause: String(wire.cause) }), "error");
   }
 }
