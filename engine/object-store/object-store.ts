@@ -65,13 +65,14 @@ export class ObjectStore {
     return this.writeEncoded(id, encoded, L.FLAG_ERROR);
   }
 
-  writeEncoded(id: ObjectId, encoded: EncodedValue, flags: number): StoredLocation {
+  /** `arena` false: into a segment even when the arena could hold it. */
+  writeEncoded(id: ObjectId, encoded: EncodedValue, flags: number, arena = true): StoredLocation {
     if (encoded.size > this.capacityBytes) {
       throw new ObjectStoreFullError(
         `object ${id} needs ${encoded.size} bytes but the whole store holds ${this.capacityBytes} (objectStoreBytes); ` +
         `split the value or raise objectStoreBytes`);
     }
-    if (encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
+    if (arena && encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
       const at = this.worker < 0 ? this.core.exports.arenaAlloc(encoded.size) : this.core.exports.arenaAllocFor(encoded.size, this.worker);
       if (at !== 0) {
         writeEncoded(encoded, this.core.u8, at);

@@ -25,7 +25,7 @@ import { SegmentPool } from "../object-store/segment-pool.js";
 import { ImmutabilityChecker } from "../object-store/immutability-checker.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument, nameTakenMessage } from "../api-checks.js";
-import { withTimeout, waitForReady } from "../wait.js";
+import { waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import { RuntimeViews } from "./runtime-views.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
@@ -205,8 +205,11 @@ export class Runtime implements Backend, RefOwner {
       const polled = this.d.reader.readAllNow(refs);
       if (polled) return polled;
     }
-    const all = Array.isArray(refs) ? this.d.reader.getMany(refs.map((r) => r.id)) : this.d.reader.getOne((refs as ObjectRef).id);
-    return withCallerFrames(this.tracked(withTimeout(all, options.timeoutMs)));
+    // The reader keeps the timeout itself: a timed-out get must let go of its holds on the objects (see getMany).
+    const all = Array.isArray(refs)
+      ? this.d.reader.getMany(refs.map((r) => r.id), options.timeoutMs)
+      : this.d.reader.getOne((refs as ObjectRef).id, options.timeoutMs);
+    return withCallerFrames(this.tracked(all));
   }
 
   async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: R[]; pending: R[] }> {

@@ -28,6 +28,12 @@ export class WorkerProtocol {
         this.d.dispatcher.drainAdmissions();
         break;
       }
+      case "drop": {
+        const ex = this.d.core.exports;
+        if (m.location) { ex.workerBlockTaken(index, m.location); ex.arenaFree(m.location); }
+        if (m.held) ex.workerHeldDropped(index, m.held);
+        break;
+      }
       case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
         this.tookBlock(index, m);

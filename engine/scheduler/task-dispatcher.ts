@@ -90,6 +90,14 @@ export class TaskDispatcher {
           return;
         }
       }
+      const failed = this.d.tasks.failedArgument(d, e);
+      if (failed) {
+        // Its argument failed already: the task fails with the same error here, never reaching a worker.
+        this.releaseSlot(slot);
+        this.d.tasks.sealError(entry, failed);
+        this.d.tasks.finishTask(entry, "failed", -1);
+        return;
+      }
       this.d.i32[(scratch >> 2) + n++] = e;
     }
     const edges = n ? ex.arenaAlloc(n * L.EDGE_BYTES) : 0;
