@@ -82,7 +82,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   options(options: TaskOptions & { numReturns?: undefined }): RemoteFunction<F, N>;
   options(options: TaskOptions): RemoteFunction<F, number>;
   options(options: TaskOptions): RemoteFunction<F, any> {
-    return new RemoteFunction<F, any>(this.backend, this.descriptor, { ...this.defaults, ...checkTaskOptions(options) });
+    return new RemoteFunction<F, any>(this.backend, this.descriptor, merged(this.defaults, checkTaskOptions(options)));
   }
 
   /** The name the task has in errors, events and the graph: the function's (or export's) name. */
@@ -136,7 +136,7 @@ export class ActorMethod<A extends unknown[] = unknown[], R = unknown, N extends
   options(options: TaskOptions & { numReturns?: undefined }): ActorMethod<A, R, N>;
   options(options: TaskOptions): ActorMethod<A, R, number>;
   options(options: TaskOptions): ActorMethod<A, R, any> {
-    const method = new ActorMethod<A, R, any>(this.backend, this.actor, this.method, { ...this.defaults, ...checkTaskOptions(options) });
+    const method = new ActorMethod<A, R, any>(this.backend, this.actor, this.method, merged(this.defaults, checkTaskOptions(options)));
     method.holder = this.holder;
     return method;
   }
@@ -198,7 +198,7 @@ export class ActorClass<C extends abstract new (...args: any) => any = abstract 
    * const counter = m.Counter.options({ maxRestarts: 2, name: "counter" }).remote(0);
    */
   options(options: ActorOptions): ActorClass<C> {
-    return new ActorClass<C>(this.backend, this.descriptor, this.methods, { ...this.defaults, ...checkActorOptions(options) });
+    return new ActorClass<C>(this.backend, this.descriptor, this.methods, merged(this.defaults, checkActorOptions(options)));
   }
 }
 
@@ -284,3 +284,4 @@ export function normalizeModuleUrl(url: URL | string): string {
 }
 
 import * as processUrl from "node:url";
+import { merged } from "./merged.js";

@@ -45,6 +45,27 @@ export interface PinnedRegression {
 
 export const REGRESSIONS: PinnedRegression[] = [
   {
+    // Found by the strict memory soak on 3f523fd (session 9): all three gets hung. A cancel landed after concat
+    // finished but before the driver took its report; the eviction rebuilt it into a new slot, and the old slot's
+    // report ended the rebuild, whose thread the crash point then killed with nothing left to seal. Fixed in
+    // 0a11f5c (TaskDispatcher tombstones such a slot). This replay hit the order 1 time in 5 on a loaded machine
+    // and 0 in 40 on a quiet one before the fix; engine/runtime/rebuild-after-cancel.test.ts makes the order
+    // certain and fails without the fix.
+    name: "a cancel after the task finished, an eviction, then dependents that rebuild it under a crash point (late-cancel-rebuild-hang)",
+    seed: 2099800459, path: "23",
+    input: {
+      program: [
+        { op: "call", fn: "concat", args: [{ lit: 3 }, { lit: 81 }], pinned: false }, { op: "cancel", ref: 14 },
+        { op: "call", fn: "mul", args: [{ ref: 13 }, { ref: 38 }], pinned: true },
+        { op: "call", fn: "mul", args: [{ ref: 11 }, { ref: 1 }], pinned: true },
+      ],
+      faults: [
+        { at: 1, fault: { fault: "crashAt", point: "running" } }, { at: 2, fault: { fault: "evict", target: 50 } },
+        { at: 7, fault: { fault: "killActor", actor: 7 } },
+      ],
+    },
+  },
+  {
     // Found on 79dff31 by the drop/collect shapes (seed 3, 50 runs), before the correctness fixes of issue 15:
     // both gets of the split's kept sibling and its dependent hung after the other sibling was dropped and a
     // worker killed. Passes since those fixes; which one closed it is not pinned down, so no commit is known on

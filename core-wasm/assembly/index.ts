@@ -17,8 +17,8 @@ export {
 } from "./object-table";
 export { taskArm, taskRelease, taskRequeue, taskStart, taskFinish, taskCasState } from "./task-table";
 export {
-  workerPark, workerUnpark, arenaAllocFor, objSealBy, workerBlockTaken, workerDefer, workerDropHeld, workerHeldPosted,
-  workerHeldTaken, workerReclaim,
+  workerPark, workerUnpark, arenaAllocFor, objSealBy, workerBlockTaken, workerHeldRoom, workerDefer, workerHeldPosted,
+  workerHeldTaken, workerHeldDropped, workerReclaim,
 } from "./worker-table";
 
 /**

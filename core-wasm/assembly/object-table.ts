@@ -8,6 +8,7 @@ import {
   KEY_EMPTY, KEY_USED, KEY_TOMBSTONE, OBJ_PENDING, OBJ_SEALED, OBJ_SEALING, WAITERS_CLOSED, WORKER_BLOCK, WORKER_WALK,
 } from "../shared/layout";
 import { taskRelease, taskReleaseBy } from "./task-table";
+import { stopPoint } from "./stop-points";
 
 @inline function tableBase(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_TABLE); }
 @inline function tableMask(): u32 { return load<u32>(CORE_BASE + CTL_OBJECT_MASK); }
@@ -124,16 +125,17 @@ export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
 /**
  * objSeal by the worker whose record is at `rec` (0: the driver, which never dies), so that a thread terminated
  * anywhere in it (V8 stops wasm only at function entries and loop heads) leaves its record saying what is left:
- * - its open block (WORKER_BLOCK), if it is `location`, is cleared right after the CAS: the block is the object's
- *   from the winning CAS on, or the caller's to free when it lost;
+ * - its open block (WORKER_BLOCK), if it is `location`, is cleared right after a winning CAS (the block is the
+ *   object's from then on); a lost seal leaves it named, until the driver frees it (the worker posts it: freeing it
+ *   here or in the worker, a death between the free and the record's clearing would leak it or free it twice);
  * - the waiters still to release (WORKER_WALK) are named from the exchange that closes the list until the last
  *   is released, and a task whose release is mid-push is named by the push (see pushSlot).
  */
 @inline export function sealEntry(e: u32, location: i32, size: i32, flags: i32, rec: u32): i32 {
-  // First sealer wins (a cancelled task's error, or a late result): later ones get -1 and free their copy.
-  const won = atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) == OBJ_PENDING;
+  // First sealer wins (a cancelled task's error, or a late result): later ones get -1 and give their copy back
+  // (a worker's stays named in its record until the driver frees it).
+  if (atomic.cmpxchg<i32>(e + OBJ_STATE, OBJ_PENDING, OBJ_SEALING) != OBJ_PENDING) return -1;
   if (rec != 0 && location != 0 && atomic.load<i32>(rec + WORKER_BLOCK) == location) atomic.store<i32>(rec + WORKER_BLOCK, 0);
-  if (!won) return -1;
   store<i32>(e + OBJ_LOCATION, location);
   store<i32>(e + OBJ_SIZE, size);
   store<i32>(e + OBJ_FLAGS, flags);
@@ -143,6 +145,7 @@ export function objSeal(e: u32, location: i32, size: i32, flags: i32): i32 {
   if (rec != 0) atomic.store<i32>(rec + WORKER_WALK, edge);
   let released = 0;
   while (edge > 0) {
+    stopPoint();
     // Read the link before releasing: once released, the task may finish and its edges be freed.
     const next = load<i32>(<u32>edge);
     const slot = load<i32>(<u32>edge + 4);

@@ -48,6 +48,7 @@ export const WORKER_HELD = 8;        // arena list of blocks held for seals defe
 export const WORKER_MOVE_SLOT = 12;  // task slot + 1 it is pushing (its state already says queued), or 0
 export const WORKER_MOVE_QUEUE = 16; // the queue that push goes to
 export const WORKER_WALK = 20;       // the first waiter edge of an object it sealed that it has not released yet, or 0
+export const WORKER_CARVE = 24;      // the arena block being made into its held list, while that allocation runs, or 0
 // A held list: [count i32][block i32 × capacity], capacity from the list block's own size.
 export const HELD_COUNT = 0;
 export const HELD_BLOCKS = 4;

@@ -395,8 +395,7 @@ export class ActorManager {
       if (!threadAlive) { this.d.dispatcher.releaseSlot(slot); continue; }
       // The old thread still holds this slot (queued, running, or its message not read yet): it reports it skipped
       // or done; until then nobody else may use it.
-      e.slot = NO_SLOT;
-      this.d.dispatcher.slotOwner[slot] = { tombstone: worker, actorId: undefined, kind: "put", slot } as unknown as TaskEntry;
+      this.d.dispatcher.tombstone(slot, worker);
     }
   }
 

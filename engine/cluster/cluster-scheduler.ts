@@ -21,6 +21,7 @@ import type { Connection, Frame } from "./wire.js";
 import { NodePlacement, type RemoteNode } from "./node-placement.js";
 import { SPILLBACK, type NameEntry, type NodeInfo, type ObjectSource, type RemoteTaskOptions } from "./messages.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
+import { merged } from "../merged.js";
 
 type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
 
@@ -53,6 +54,13 @@ export interface ClusterNames {
  */
 const REMOTE = Symbol("remote attempt");
 type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number; queued?: boolean } };
+
+/** What a task needs to go on the wire: where each of its arguments is, its module's hash, the connection. */
+interface ReadyToSend {
+  refs: Record<string, ObjectSource>;
+  moduleHash: string | undefined;
+  c: Connection;
+}
 
 export class ClusterScheduler {
   /** The other nodes as this process sees them, and the choice of one for each task and actor. */
@@ -259,36 +267,87 @@ export class ClusterScheduler {
     void this.link.puller.connection(node.info.address).then((c) => c.send(message), () => {});
   }
 
-  /** Sends a task or call once its arguments are sealed here, and stores what comes back. */
-  private async send(
+  /**
+   * Sends a task or call once its arguments are sealed here, and stores what comes back. When nothing needs a
+   * wait (its arguments are available, its module's hash known, the connection open, no call before it), it goes
+   * on the wire now: a burst of tasks then holds one pending request each while in flight, not a suspended
+   * function with its locals and a promise per step.
+   */
+  private send(
     node: RemoteNode, entry: RemoteTask, attempt: number, message: Record<string, unknown> & { t: string },
     before?: Promise<void>, onSent?: () => void,
   ): Promise<void> {
-    const current = () => entry[REMOTE]?.attempt === attempt && !this.d.closed;
-    let reply: Frame;
+    const ready = before === undefined ? this.readyNow(node, entry, message) : undefined;
+    let replied: Promise<Frame | undefined>;
     try {
-      const refs: Record<string, ObjectSource> = {};
-      for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
-      // An actor handle's count is no object to pull (ids.ts: actorHandleObjectId).
-      for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) refs[String(id)] = await this.objects.sourceOf(id);
-      const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
-      // A node with another copy of the module refuses the task (SPEC: code).
-      const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
-      if (before) await before;
-      if (!current()) return;
-      const c = await this.link.puller.connection(node.info.address);
-      if (!current()) return;
-      this.objects.sentTo(refs, node.info.address);
-      // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
-      const spill = message.t === "run-task" && this.placement.roomElsewhere(entry, node);
-      const replied = c.request({ ...message, refs, moduleHash, spill }, entry.payload);
-      onSent?.(); // on the wire: an actor's next call may follow it
-      reply = await replied;
+      replied = ready ? this.transmit(node, entry, message, ready, onSent) : this.prepare(node, entry, attempt, message, before, onSent);
     } catch (error) {
-      if (current()) this.failed(node, entry, error as Error);
-      return;
+      replied = Promise.reject(error);
     }
-    if (!current()) return;
+    return replied.then(
+      (reply) => (reply ? this.received(node, entry, attempt, reply) : undefined),
+      (error) => { if (this.isCurrent(entry, attempt)) this.failed(node, entry, error as Error); },
+    );
+  }
+
+  private isCurrent(entry: RemoteTask, attempt: number): boolean {
+    return entry[REMOTE]?.attempt === attempt && !this.d.closed;
+  }
+
+  /** What send needs, when all of it is at hand now; undefined when something must be waited for. */
+  private readyNow(node: RemoteNode, entry: RemoteTask, message: Record<string, unknown>): ReadyToSend | undefined {
+    const refs: Record<string, ObjectSource> = {};
+    for (const id of entry.deps) {
+      const source = this.objects.sourceIfAvailable(id);
+      if (!source) return undefined;
+      refs[String(id)] = source;
+    }
+    for (const id of entry.nestedRefs) {
+      if (isActorHandleObject(id)) continue;
+      const source = this.objects.sourceIfAvailable(id);
+      if (!source) return undefined;
+      refs[String(id)] = source;
+    }
+    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined;
+    let moduleHash: string | undefined;
+    if (fn?.kind === "module" && fn.url.startsWith("file:")) {
+      moduleHash = this.moduleHashes.hashNow(fn.url);
+      if (moduleHash === undefined) return undefined;
+    }
+    const c = this.link.puller.openConnection(node.info.address);
+    return c ? { refs, moduleHash, c } : undefined;
+  }
+
+  /** What send needs, waited for; undefined when the attempt was replaced meanwhile. */
+  private async prepare(
+    node: RemoteNode, entry: RemoteTask, attempt: number, message: Record<string, unknown> & { t: string }, before?: Promise<void>, onSent?: () => void,
+  ): Promise<Frame | undefined> {
+    const refs: Record<string, ObjectSource> = {};
+    for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
+    // An actor handle's count is no object to pull (ids.ts: actorHandleObjectId).
+    for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) refs[String(id)] = await this.objects.sourceOf(id);
+    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
+    // A node with another copy of the module refuses the task (SPEC: code).
+    const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
+    if (before) await before;
+    if (!this.isCurrent(entry, attempt)) return undefined;
+    const c = await this.link.puller.connection(node.info.address);
+    if (!this.isCurrent(entry, attempt)) return undefined;
+    return this.transmit(node, entry, message, { refs, moduleHash, c }, onSent);
+  }
+
+  private transmit(node: RemoteNode, entry: RemoteTask, message: Record<string, unknown> & { t: string }, ready: ReadyToSend, onSent?: () => void): Promise<Frame> {
+    this.objects.sentTo(ready.refs, node.info.address);
+    // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
+    const spill = message.t === "run-task" && this.placement.roomElsewhere(entry, node);
+    const replied = ready.c.request(merged(message, { refs: ready.refs, moduleHash: ready.moduleHash, spill }), entry.payload);
+    onSent?.(); // on the wire: an actor's next call may follow it
+    return replied;
+  }
+
+  /** The node's answer to a task or call: its results stored here, or its failure handled. */
+  private async received(node: RemoteNode, entry: RemoteTask, attempt: number, reply: Frame): Promise<void> {
+    if (!this.isCurrent(entry, attempt)) return;
     if ((reply.h.error as WireError | undefined)?.code === SPILLBACK) return this.spilledBack(node, entry, reply.h.draining === true);
     if (reply.h.error && this.argumentLost(node, entry, reply.h.error as WireError)) return;
     try {
@@ -296,10 +355,10 @@ export class ClusterScheduler {
       // An actor's creation answers with no results: its handle object is sealed here (createdRemotely).
       if (entry.kind !== "actor-create") await this.objects.storeResults(node.info.nodeId, node.info.address, entry, reply);
     } catch (error) {
-      if (current()) this.failed(node, entry, error as Error);
+      if (this.isCurrent(entry, attempt)) this.failed(node, entry, error as Error);
       return;
     }
-    if (!current()) return;
+    if (!this.isCurrent(entry, attempt)) return;
     node.running.delete(entry);
     node.fullUntil = 0; // a worker there is free again
     if (entry.kind === "actor-create") return this.createdRemotely(entry);

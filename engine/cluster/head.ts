@@ -7,6 +7,7 @@ import { MemoryControlStore, type ControlStore, type NodeRecord } from "./contro
 import type { NodeInfo, NodeLoad, RegisterRequest, RegisterReply } from "./messages.js";
 import { LoomError, toWire } from "../errors.js";
 import { checkResources } from "../options.js";
+import { merged } from "../merged.js";
 
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
 
@@ -311,7 +312,7 @@ class HeadServer {
   /** A row as `nodes` answers it: with the node's last reported load while it lives. */
   private withLoad(n: NodeInfo): NodeInfo {
     const load = n.state === "alive" ? this.loadOf.get(n.nodeId) : undefined;
-    return load ? { ...n, load } : n;
+    return load ? merged(n, { load }) : n;
   }
 
   private broadcast(h: Header, except?: Connection): void {

@@ -84,6 +84,8 @@ test("module hashes: the file's sha256, read again when the file changes; a miss
     writeFileSync(file, "export const a = 1;\n");
     const first = createHash("sha256").update("export const a = 1;\n").digest("hex");
     assert.equal(await hashes.hashOf(url), first);
+    assert.equal(hashes.hashNow(url), first, "a hash a stat just confirmed is known without waiting");
+    assert.equal(hashes.hashNow(pathToFileURL(join(dir, "never-asked.mjs")).href), undefined, "a module never hashed is not known");
     await hashes.check(url, first, "n1");
     writeFileSync(file, "export const a = 22;\n");
     utimesSync(file, new Date(), new Date(Date.now() + 5_000));

@@ -8,6 +8,7 @@ import type { TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
 import type { Resources } from "../options.js";
 import type { NodeInfo } from "./messages.js";
+import { merged } from "../merged.js";
 
 type PlacementDeps = Pick<DriverContext, "actors" | "dispatcher" | "events" | "resources" | "workerCount">;
 
@@ -108,7 +109,7 @@ export class NodePlacement {
     for (const info of nodes) {
       const node = this.nodes.get(info.nodeId);
       if (!node || node.info.state !== "alive" || info.state !== "alive" || !info.load) continue;
-      node.info = { ...node.info, load: info.load };
+      node.info = merged(node.info, { load: info.load });
       node.loadAt = performance.now();
       node.ownAtLoad = node.running.tasks;
     }
@@ -169,7 +170,7 @@ export class NodePlacement {
     const heldBytes = deps && deps.length ? this.bytesHeldByNode(deps) : undefined;
     const fitting: RemoteNode[] = [];
     for (const node of this.nodes.values()) if (node.info.nodeId !== exclude && this.takes(node, need)) fitting.push(node);
-    const localOffers = this.d.workerCount > 0 && NodePlacement.offers(this.d.resources.totalResources, { ...need, cpu: cpuNeed });
+    const localOffers = this.d.workerCount > 0 && NodePlacement.offers(this.d.resources.totalResources, merged(need, { cpu: cpuNeed }));
     const localLoad = localOffers ? this.localLoad / this.d.workerCount : Infinity;
     const free = cpuNeed > 0 ? fitting.filter((node) => this.hasFreeSlot(node, now)) : fitting;
     const localFree = localOffers && (cpuNeed === 0 || this.localLoad < this.d.workerCount);

@@ -18,6 +18,7 @@ import { ImportedObjects } from "./imported-objects.js";
 import { HandedBack, WorkerGate } from "./worker-gate.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
+import { merged } from "../merged.js";
 
 export interface NodeServiceOptions {
   runtime: Runtime;
@@ -155,7 +156,7 @@ class NodeWork {
 
   /** The reply that gives a task back to its submitter unstarted (see spilledBack in cluster-scheduler.ts). */
   private handBack(error: HandedBack): Record<string, unknown> {
-    return { error: { ...toWire(error), code: SPILLBACK }, draining: this.draining };
+    return { error: merged(toWire(error), { code: SPILLBACK }), draining: this.draining };
   }
 
   /**
@@ -206,7 +207,7 @@ class NodeWork {
    */
   private async runTask(msg: RunTask, body: Uint8Array, c: Connection): Promise<Answer> {
     this.checkFits(msg.options.resources, `task ${msg.name}`);
-    if (msg.fn.kind === "module" && msg.moduleHash !== undefined) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
+    if (msg.fn.kind === "module" && msg.moduleHash !== undefined && this.hashes.hashNow(msg.fn.url) !== msg.moduleHash) await this.hashes.check(msg.fn.url, msg.moduleHash, this.nodeId());
     const args = this.decodeArgs(body, await this.imports.localRefs(msg.refs));
     const running = `${msg.owner}/${msg.taskId}`;
     // No worker is free for it: it waits here, unsubmitted, and its submitter knows it has not started.
@@ -270,7 +271,7 @@ class NodeWork {
         else {
           const heldKey = `${key}/y${index}`;
           this.held.set(heldKey, next.value);
-          c.send({ ...header, key: heldKey });
+          c.send(merged(header, { key: heldKey }));
         }
       }
     } finally {

@@ -66,6 +66,8 @@ export const MAX_IN_FLIGHT_PER_HOLDER = 4 * PULL_CHUNK_BYTES;
  */
 export class ObjectPuller {
   private readonly connections = new Map<string, Promise<Connection>>();
+  /** The connections of `connections` that are open, for callers that need not wait (openConnection). */
+  private readonly open = new Map<string, Connection>();
   private readonly inFlight = new Map<string, Promise<RawObject>>();
   private readonly budget = new Map<string, { used: number; waiting: Array<() => void> }>();
   private closed = false;
@@ -76,6 +78,12 @@ export class ObjectPuller {
     private readonly maxInFlight = MAX_IN_FLIGHT_PER_HOLDER,
   ) {}
 
+  /** The connection to `address` when it is open now, without waiting; undefined otherwise (use connection). */
+  openConnection(address: string): Connection | undefined {
+    const c = this.closed ? undefined : this.open.get(address);
+    return c && !c.closed ? c : undefined;
+  }
+
   /** The connection to `address`, authenticated. */
   connection(address: string): Promise<Connection> {
     if (this.closed) return Promise.reject(new LoomError("the object puller is closed"));
@@ -83,7 +91,11 @@ export class ObjectPuller {
     if (!c) {
       const { host, port } = parseAddress(address, "holder address");
       c = connect({ host, port, token: this.token }).then((conn) => {
-        conn.onClose(() => { if (this.connections.get(address) === c) this.connections.delete(address); });
+        conn.onClose(() => {
+          if (this.connections.get(address) === c) this.connections.delete(address);
+          if (this.open.get(address) === conn) this.open.delete(address);
+        });
+        if (!conn.closed) this.open.set(address, conn);
         this.onConnection?.(address, conn);
         return conn;
       });
@@ -174,6 +186,7 @@ export class ObjectPuller {
     this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
+    this.open.clear();
     for (const c of all) c.then((conn) => conn.close(), () => {});
   }
 }

@@ -79,7 +79,17 @@ export class RemoteObjects {
 
   /** Where a node pulls `id` from, once it is sealed here or held by a live node (waiting until then). */
   async sourceOf(id: ObjectId): Promise<ObjectSource> {
-    await this.untilAvailable(id);
+    return this.sourceIfAvailable(id) ?? (await this.untilAvailable(id), this.sourceAvailable(id));
+  }
+
+  /** sourceOf without waiting: undefined while the object is neither readable here nor held on a live node. */
+  sourceIfAvailable(id: ObjectId): ObjectSource | undefined {
+    const held = this.held.get(id);
+    if (held ? this.link.liveAddress(held.node) === undefined : !this.d.objects.isReadable(id)) return undefined;
+    return this.sourceAvailable(id);
+  }
+
+  private sourceAvailable(id: ObjectId): ObjectSource {
     const held = this.held.get(id);
     const from = held && !this.d.objects.isReadable(id) ? this.link.liveAddress(held.node) : undefined;
     return from ? { key: held!.key, from, size: held!.size } : { key: this.objectKey(id), from: this.link.address };

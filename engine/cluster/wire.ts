@@ -6,6 +6,7 @@
 import net from "node:net";
 import { randomBytes, createHmac, timingSafeEqual } from "node:crypto";
 import { ConnectionError, encodeBatch, encodeFrame, FrameReader, type BodyTarget, type Frame, type Header } from "./frames.js";
+import { merged } from "../merged.js";
 
 export { ConnectionError, encodeFrame, FrameReader, type BodyTarget, type Frame, type Header };
 
@@ -170,7 +171,7 @@ export class Connection {
         p.timer.unref?.();
       }
       this.pending.set(rid, p);
-      this.send({ ...h, rid }, body);
+      this.send(merged(h, { rid }), body);
     });
   }
 

@@ -2,7 +2,8 @@
 // one-promise wait for many refs. Each pending read holds its objects through the reference counter.
 import * as L from "../../core-wasm/shared/layout.js";
 import type { DecodeHooks } from "../serialization/value-codec.js";
-import { ObjectLostError, userStack } from "../errors.js";
+import { GetTimeoutError, ObjectLostError, userStack } from "../errors.js";
+import { startTimer } from "../wait.js";
 import { handleCountActor, type ObjectId } from "../ids.js";
 import { ObjectRef, isObjectRef } from "../refs.js";
 import { makeActorHandle } from "../remote.js";
@@ -72,13 +73,19 @@ export class ObjectReader {
   /**
    * Reads many objects behind one promise (a get of 100k refs should not cost 100k promises): each object is
    * held until the get settles; it rejects as soon as one of them is an error, else resolves once all are sealed.
+   * `timeoutMs` (undefined or Infinity: none): rejects with GetTimeoutError then, and lets go of the objects and of
+   * its waiters at once, so that a timed-out get keeps nothing alive once the caller drops its refs.
    */
-  getMany(ids: ObjectId[]): Promise<unknown[]> {
+  getMany(ids: ObjectId[], timeoutMs?: number): Promise<unknown[]> {
     for (const id of ids) { this.d.refs.incRef(id); this.d.spill.touch(id); }
     return new Promise<unknown[]>((resolve, reject) => {
       let pending = 1; // the registration loop below holds one, so a synchronous settle cannot finish early
       let settled = false;
-      const release = () => { for (const id of ids) this.d.refs.decRef(id); };
+      let cancelTimer: (() => void) | undefined;
+      const release = () => {
+        cancelTimer?.();
+        for (const id of ids) this.d.refs.decRef(id);
+      };
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
@@ -121,6 +128,12 @@ export class ObjectReader {
         this.d.waiters.addSealWaiter(id, waiter);
       }
       oneDone();
+      if (!settled && timeoutMs !== undefined && timeoutMs !== Infinity) {
+        cancelTimer = startTimer(timeoutMs, () => {
+          for (const id of ids) this.d.waiters.dropSealWaiter(id, waiter);
+          fail(new GetTimeoutError(`get() timed out after ${timeoutMs} ms`));
+        });
+      }
     });
   }
 
@@ -136,8 +149,12 @@ export class ObjectReader {
     return r.value;
   }
 
-  /** Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it. */
-  async getOne(id: ObjectId): Promise<unknown> {
+  /**
+   * Reads one object; a pending get holds the object, so dropping the last ref meanwhile cannot free it.
+   * `timeoutMs`: as getMany's.
+   */
+  async getOne(id: ObjectId, timeoutMs?: number): Promise<unknown> {
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) return (await this.getMany([id], timeoutMs))[0];
     this.d.refs.incRef(id);
     this.d.spill.touch(id);
     try {

@@ -9,6 +9,7 @@ import type { ObjectId } from "../ids.js";
 import { handles, POOL_MIN_BYTES, SEGMENT_HEADER, segmentSize, type SegmentPool } from "./segment-pool.js";
 import { CollectionPacer } from "./collection-pacer.js";
 import { checksum } from "./immutability-checker.js";
+import { merged } from "../merged.js";
 
 /** Values up to this size go to the arena when they have no out-of-band buffers. */
 export const ARENA_OBJECT_LIMIT = 256 * 1024;
@@ -59,18 +60,19 @@ export class ObjectStore {
     try {
       encoded = encodeValue(wire, "error");
     } catch {
-      encoded = encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+      encoded = encodeValue(merged(wire, { cause: String(wire.cause) }), "error");
     }
     return this.writeEncoded(id, encoded, L.FLAG_ERROR);
   }
 
-  writeEncoded(id: ObjectId, encoded: EncodedValue, flags: number): StoredLocation {
+  /** `arena` false: into a segment even when the arena could hold it. */
+  writeEncoded(id: ObjectId, encoded: EncodedValue, flags: number, arena = true): StoredLocation {
     if (encoded.size > this.capacityBytes) {
       throw new ObjectStoreFullError(
         `object ${id} needs ${encoded.size} bytes but the whole store holds ${this.capacityBytes} (objectStoreBytes); ` +
         `split the value or raise objectStoreBytes`);
     }
-    if (encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
+    if (arena && encoded.buffers.length === 0 && encoded.size <= ARENA_OBJECT_LIMIT) {
       const at = this.worker < 0 ? this.core.exports.arenaAlloc(encoded.size) : this.core.exports.arenaAllocFor(encoded.size, this.worker);
       if (at !== 0) {
         writeEncoded(encoded, this.core.u8, at);

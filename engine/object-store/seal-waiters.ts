@@ -82,6 +82,17 @@ export class SealWaiters {
     return new Promise((resolve, reject) => this.fileSealWaiter(id, { resolve: () => resolve(), reject }));
   }
 
+  /** Takes `waiter` off the object's list (a get that timed out): a waiter left there would keep its get's closure. */
+  dropSealWaiter(id: ObjectId, waiter: SealWaiter): void {
+    const waiting = this.sealWaiters.get(id);
+    if (waiting === waiter) this.sealWaiters.delete(id);
+    else if (Array.isArray(waiting)) {
+      const rest = waiting.filter((w) => w !== waiter);
+      if (rest.length === 0) this.sealWaiters.delete(id);
+      else this.sealWaiters.set(id, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+
   private fileSealWaiter(id: ObjectId, waiter: SealWaiter): void {
     const waiting = this.sealWaiters.get(id);
     if (waiting === undefined) this.sealWaiters.set(id, waiter);

@@ -61,6 +61,19 @@ test("a hold on an unknown object is kept on a placeholder row, and its decRef f
   assert.deepEqual(freed, [id]);
 });
 
+test("a sealed object whose producer is still running (a yield, a put) is freed when its last hold goes", () => {
+  for (const state of ["pending", "running"] as const) {
+    const { counter, object, task, freed } = fixture();
+    const producer = task(5, state);
+    const o = object(objectIdOf(producer.id, 0), true);
+    counter.incRef(o.id);
+    counter.decRef(o.id);
+    // Waiting for a seal that has already happened would keep it for good: nothing seals it again.
+    assert.deepEqual(freed, [o.id], state);
+    assert.equal(o.freeWhenSealed, false, state);
+  }
+});
+
 test("an unsealed object whose producer is pending or running is freed when sealed, not now", () => {
   for (const state of ["pending", "running"] as const) {
     const { counter, object, task, freed } = fixture();

@@ -131,7 +131,9 @@ export class ReferenceCounter {
     }
     const task = this.tasks.get(this.producerOf(id));
     const sealed = o.entry !== 0 && this.isSealed(o.entry);
-    if (!sealed && task && task.state === "pending" || task?.state === "running") { o.freeWhenSealed = true; return; }
+    // Unsealed with its producer still to run or running: freed when the seal comes (SealWaiters.onSealed). A sealed
+    // one (a yield or a put of a running task) is freed now: no seal is coming to free it later.
+    if (!sealed && task && (task.state === "pending" || task.state === "running")) { o.freeWhenSealed = true; return; }
     this.objects.freeObject(o);
   }
 }

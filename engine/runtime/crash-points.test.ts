@@ -53,6 +53,22 @@ for (const point of ["taken", "running", "sealing", "sealed"]) {
   });
 }
 
+test(`a task whose argument already failed gets that error without being dispatched: a crash at "taken" cannot turn it into a crash`, async () => {
+  const bad = t.fail.remote("the argument failed");
+  const argError = await get(bad).then(() => assert.fail("the argument should fail"), (e: Error) => e);
+  assert.equal(argError.name, "TaskError");
+  const fired = rt.faults.crashAt("taken");
+  // With no retries left, a worker lost on taking it would have made this a WorkerCrashedError.
+  const dependent = t.identity.options({ maxRetries: 0 }).remote(bad);
+  const e = await get(dependent).then(() => assert.fail("the dependent should fail"), (error: Error) => error);
+  assert.equal(e.name, argError.name, `the argument's error, got ${e.name}: ${e.message}`);
+  assert.equal(e.message, argError.message);
+  // The crash is still armed: the next task a worker takes meets it, and is retried.
+  assert.equal(await get(t.add.remote(1, 2)), 3);
+  const report = await Promise.race([fired, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the armed crash never fired")), 30_000))]);
+  assert.equal(report.fired, 1);
+});
+
 test(`a put made inside a task survives a crash at "putting"`, async () => {
   await crashDuring("putting", 1, async () => {
     assert.equal(await get(m.putAndRead.remote(21)), 42);

@@ -36,7 +36,7 @@ export class RuntimeViews {
     let queued = this.d.dispatcher.backlog.length;
     for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       const e = this.d.dispatcher.slotOwner[slot];
-      if (!e || (e as { tombstone?: number }).tombstone !== undefined) continue;
+      if (!e || this.d.dispatcher.tombstoneAt(slot)) continue;
       if (this.d.core.taskField(slot, L.TASK_STATE) !== L.TASK_RUNNING) { queued++; continue; }
       running.push({ taskId: formatTaskId(e.id), name: e.name, worker: this.d.core.taskField(slot, L.TASK_WORKER), started: this.d.core.taskField(slot, L.TASK_STARTED) / 100 });
     }

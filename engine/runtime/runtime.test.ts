@@ -163,6 +163,32 @@ test("get with timeoutMs rejects with GetTimeoutError; wait returns what is read
   await assert.rejects(rt.wait([fast], { numReturns: 2 }), LoomError);
 });
 
+test("a get that timed out lets go of its objects: once their refs are dropped they are freed, while the slow one still runs", async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function") return t.skip("needs --expose-gc (npm test passes it)");
+  const gate = join(dir, "timed-out-get-gate");
+  const settle = async (done: () => boolean): Promise<boolean> => {
+    for (let k = 0; k < 100 && !done(); k++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+    return done();
+  };
+  const base = rt.storeUsage().segmentBytes;
+  // The refs live only in this function's scope; the get waits on `big` (sealed) and `slow` (not before the gate).
+  const heldDuring = await (async () => {
+    const big = rt.put(new Float64Array(64 * 1024));
+    const slow = m.untilFile.remote(gate, 60_000);
+    await assert.rejects(rt.get([big, slow], { timeoutMs: 50 }), GetTimeoutError);
+    await assert.rejects(rt.get(slow, { timeoutMs: 20 }), GetTimeoutError);
+    return rt.storeUsage().segmentBytes - base;
+  })();
+  assert.ok(heldDuring >= 64 * 1024 * 8, `the put's segment was stored (${heldDuring} bytes)`);
+  try {
+    assert.ok(await settle(() => rt.storeUsage().segmentBytes === base),
+      `the put's segment is freed although the timed-out get's other object is still pending (${rt.storeUsage().segmentBytes - base} bytes left)`);
+  } finally {
+    writeFileSync(gate, "");
+  }
+});
+
 test("wait takes distinct refs, as in Ray: a ref listed twice is a LoomError naming both places, in the driver and in a task", async () => {
   const a = m.add.remote(1, 2);
   const again = new ObjectRef(a.id); // another instance of the same ref counts as the same ref

@@ -26,7 +26,7 @@ import { SegmentPool } from "../object-store/segment-pool.js";
 import { ImmutabilityChecker } from "../object-store/immutability-checker.js";
 import { setCurrent, clearCurrent } from "../current.js";
 import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument, nameTakenMessage } from "../api-checks.js";
-import { withTimeout, waitForReady } from "../wait.js";
+import { waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import { RuntimeViews } from "./runtime-views.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
@@ -49,6 +49,7 @@ import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-st
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary, TableSizes } from "../api.js";
+import { merged } from "../merged.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -205,8 +206,11 @@ export class Runtime implements Backend, RefOwner {
       const polled = this.d.reader.readAllNow(refs);
       if (polled) return polled;
     }
-    const all = Array.isArray(refs) ? this.d.reader.getMany(refs.map((r) => r.id)) : this.d.reader.getOne((refs as ObjectRef).id);
-    return withCallerFrames(this.tracked(withTimeout(all, options.timeoutMs)));
+    // The reader keeps the timeout itself: a timed-out get must let go of its holds on the objects (see getMany).
+    const all = Array.isArray(refs)
+      ? this.d.reader.getMany(refs.map((r) => r.id), options.timeoutMs)
+      : this.d.reader.getOne((refs as ObjectRef).id, options.timeoutMs);
+    return withCallerFrames(this.tracked(all));
   }
 
   async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: R[]; pending: R[] }> {
@@ -431,7 +435,7 @@ export class Runtime implements Backend, RefOwner {
     const actor = foreign ? undefined : this.d.actors.get(desc.actorId);
     const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
     const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
-    const resolved = resolveTaskOptions({ ...options, maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 });
+    const resolved = resolveTaskOptions(merged(options, { maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 }));
     const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
     if (sharedKey !== undefined) entry.sharedKey = sharedKey;
     entry.actorId = desc.actorId;

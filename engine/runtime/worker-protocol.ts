@@ -28,6 +28,12 @@ export class WorkerProtocol {
         this.d.dispatcher.drainAdmissions();
         break;
       }
+      case "drop": {
+        const ex = this.d.core.exports;
+        if (m.location) { ex.workerBlockTaken(index, m.location); ex.arenaFree(m.location); }
+        if (m.held) ex.workerHeldDropped(index, m.held);
+        break;
+      }
       case "submit": this.submitFromWorker(index, m.spec); break;
       case "put": {
         this.tookBlock(index, m);
@@ -187,7 +193,7 @@ export class WorkerProtocol {
     // Anything the dead thread had started must be retried, failed, or (actors) restarted elsewhere.
     for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
       const entry = this.d.dispatcher.slotOwner[slot];
-      if (!entry || (entry as { tombstone?: number }).tombstone !== undefined) continue; // a tombstone: released below
+      if (!entry || this.d.dispatcher.tombstoneAt(slot)) continue; // a tombstone: released below
       const state = this.d.core.taskField(slot, L.TASK_STATE);
       if (state !== L.TASK_RUNNING || this.d.core.taskField(slot, L.TASK_WORKER) !== index) continue;
       this.dropUnsealedSegments(entry);
@@ -239,9 +245,7 @@ export class WorkerProtocol {
     }
     this.d.events.emit("worker:started", { worker: index });
     this.d.actors.actorLoad[index] = 0;
-    for (let slot = 0; slot < this.d.dispatcher.slotsTouched; slot++) {
-      if ((this.d.dispatcher.slotOwner[slot] as { tombstone?: number } | undefined)?.tombstone === index) this.d.dispatcher.releaseSlot(slot);
-    }
+    this.d.dispatcher.releaseTombstonesOf(index);
     for (const actor of this.d.actors.values()) {
       if (actor.state === "alive" && !actor.awaitingResources && actor.worker === index) this.d.actors.restartActor(actor, `its worker ${index} died`, false);
     }

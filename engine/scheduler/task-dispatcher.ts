@@ -5,7 +5,7 @@ import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { ReconstructionError, ObjectStoreFullError } from "../errors.js";
 import { idLo, idHi, formatTaskId, type TaskId } from "../ids.js";
-import type { ResolvedTaskOptions } from "../options.js";
+import type { ResolvedTaskOptions, Resources } from "../options.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import { NO_SLOT, PAYLOAD_PREFIX, type TaskEntry } from "../tasks/task-entry.js";
 import { Backlog } from "./backlog.js";
@@ -15,9 +15,18 @@ import { reconstructionFailure } from "../lineage/recovery-manager.js";
 /** What TaskDispatcher reaches in the driver: its arrows in engine/README.md. */
 export type TaskDispatcherDeps = Pick<DriverContext, "actors" | "closed" | "core" | "i32" | "parkWake" | "recovery" | "resources" | "tasks" | "cluster" | "transport">;
 
+/** What holds a slot that an attempt no task owns still occupies (see TaskDispatcher.tombstone). */
+export interface Tombstone {
+  tombstone: number;
+  resources: Resources | undefined;
+  actorId: undefined;
+  kind: "put";
+  slot: number;
+}
+
 export class TaskDispatcher {
   /**
-   * The task in each slot ever taken (or a tombstone while a dead actor's thread holds it), grown one slot at a
+   * The task in each slot ever taken (or a tombstone while an attempt no task owns holds it), grown one slot at a
    * time: the table may have 2^18 slots, and an array made at that size up front cost start-up 50 ms (as did
    * a list of every free slot), for a job that may never use more than a few.
    */
@@ -50,6 +59,13 @@ export class TaskDispatcher {
   /** Writes a task into a free slot of the core and arms it on its arguments (or queues it for a slot). */
   dispatch(entry: TaskEntry, rebuilding = false): void {
     if (entry.kind === "actor-create" || entry.kind === "actor-method") return this.d.actors.dispatchActorTask(entry);
+    // An attempt the driver already ended (cancelled or timed out while it ran, or done but its record not taken
+    // yet) holds its slot until its thread reports it: that report must not end the run starting now (a rebuild).
+    const earlier = entry.slot;
+    if (earlier !== NO_SLOT && this.slotOwner[earlier] === entry) {
+      this.tombstone(earlier, -1, entry.admitted ? entry.options.resources : undefined);
+      entry.admitted = false;
+    }
     if (this.d.cluster?.placeTask(entry)) return; // it runs on another node of the cluster
     const slot = this.takeSlot(entry);
     if (slot === NO_SLOT) { this.toBacklog(entry); return; }
@@ -73,6 +89,14 @@ export class TaskDispatcher {
           this.d.tasks.finishTask(entry, "failed", -1);
           return;
         }
+      }
+      const failed = this.d.tasks.failedArgument(d, e);
+      if (failed) {
+        // Its argument failed already: the task fails with the same error here, never reaching a worker.
+        this.releaseSlot(slot);
+        this.d.tasks.sealError(entry, failed);
+        this.d.tasks.finishTask(entry, "failed", -1);
+        return;
       }
       this.d.i32[(scratch >> 2) + n++] = e;
     }
@@ -115,6 +139,41 @@ export class TaskDispatcher {
     if (entry.options.timeoutMs !== undefined && !entry.replay) this.d.tasks.watchTimeout(entry, slot);
     this.d.parkWake.listenForReports();
     return slot;
+  }
+
+  /**
+   * Leaves `slot` to the attempt that holds it, owned by no task: its report (done or skipped) only frees it. A
+   * dead thread never reports: the death of `worker` frees it (an actor's thread, which holds its calls queued or
+   * running); with -1, the death of the thread it is RUNNING on (a task's slot: one DONE is reported anyway).
+   */
+  tombstone(slot: number, worker: number, resources?: Resources): void {
+    const owner = this.slotOwner[slot];
+    if (owner && owner.slot === slot) owner.slot = NO_SLOT;
+    const stone: Tombstone = { tombstone: worker, resources, actorId: undefined, kind: "put", slot };
+    this.slotOwner[slot] = stone as unknown as TaskEntry;
+  }
+
+  /** The tombstone in `slot`, if that is what holds it. */
+  tombstoneAt(slot: number): Tombstone | undefined {
+    const owner = this.slotOwner[slot] as Partial<Tombstone> | undefined;
+    return owner?.tombstone === undefined ? undefined : owner as Tombstone;
+  }
+
+  /** Frees a tombstone's slot, and the resources its attempt was admitted with (held until it stopped). */
+  releaseTombstone(slot: number): void {
+    const held = this.tombstoneAt(slot)?.resources;
+    if (held) this.d.resources.releaseResources(held);
+    this.releaseSlot(slot);
+  }
+
+  /** Frees the tombstones a dead thread will never report (see tombstone). */
+  releaseTombstonesOf(worker: number): void {
+    for (let slot = 0; slot < this.slotsTouched; slot++) {
+      const stone = this.tombstoneAt(slot);
+      if (stone === undefined) continue;
+      const running = this.d.core.taskField(slot, L.TASK_STATE) === L.TASK_RUNNING && this.d.core.taskField(slot, L.TASK_WORKER) === worker;
+      if (stone.tombstone === worker || (stone.tombstone === -1 && running)) this.releaseTombstone(slot);
+    }
   }
 
   /** The JSON header of a slot payload; the same for every call of one function with one set of options. */

@@ -12,7 +12,7 @@ import type { DriverContext } from "../runtime/driver-context.js";
 import { NONE, NO_SLOT, TaskEntry, type TaskKind } from "./task-entry.js";
 
 /** What TaskManager reaches in the driver: its arrows in engine/README.md. */
-export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
+export type TaskManagerDeps = Pick<DriverContext, "streams" | "actors" | "args" | "closed" | "core" | "dispatcher" | "events" | "faults" | "graph" | "immutability" | "objects" | "parkWake" | "reader" | "refs" | "resources" | "runtime" | "startTime" | "store" | "transport" | "waiters" | "cluster">;
 
 export class TaskManager {
   readonly tasks = new IdTable<TaskEntry>();
@@ -125,7 +125,7 @@ export class TaskManager {
     const outcome = this.d.core.taskField(slot, L.TASK_OUTCOME);
     const worker = this.d.core.taskField(slot, L.TASK_WORKER);
     if (!entry) return;
-    if ((entry as { tombstone?: number }).tombstone !== undefined) { this.d.dispatcher.releaseSlot(slot); return; }
+    if (this.d.dispatcher.tombstoneAt(slot)) { this.d.dispatcher.releaseTombstone(slot); return; }
     // Workers stamp starts on the driver's clock (clock.ts), rounded to 10 µs: a start can round past the
     // driver's now by a few µs, so it is capped there.
     const now = performance.now() - this.d.startTime; // one clock read per task: finishTask takes it too
@@ -312,6 +312,17 @@ export class TaskManager {
       if (ex.objFlags(e) & L.FLAG_ERROR) failed = true;
     }
     return failed ? "failed" : "finished";
+  }
+
+  /**
+   * The error that argument `id` (core entry `entry`) was sealed with, or undefined when it holds a value or is not
+   * sealed here yet. A task with a failed argument fails with that error without being dispatched, as in Ray: it
+   * could do nothing else, and a worker lost while it held it must not turn the answer into a crash.
+   */
+  failedArgument(id: ObjectId, entry: number): Error | undefined {
+    const ex = this.d.core.exports;
+    if (ex.objState(entry) !== L.OBJ_SEALED || !(ex.objFlags(entry) & L.FLAG_ERROR)) return undefined;
+    return this.d.store.read(id, entry, this.d.reader.hooks).error;
   }
 
   /** The driver seals a task's returns with an error (cancelled, crashed, actor died). */

@@ -235,3 +235,15 @@ export async function waitInWorker(box: { refs: unknown[] }, numReturns: number)
     return `${(e as Error).name}: ${(e as Error).message}`;
   }
 }
+
+/**
+ * Appends a line to `mark` (so its line count is this attempt's number) and, on attempt `gatedAttempt` only,
+ * waits up to `ms` for the file `${mark}.open`; returns 7 on every attempt.
+ */
+export async function gatedByAttempt(mark: string, gatedAttempt: number, ms: number): Promise<number> {
+  appendFileSync(mark, "ran\n");
+  const attempt = readFileSync(mark, "utf8").split("\n").length - 1;
+  const deadline = Date.now() + ms;
+  while (attempt === gatedAttempt && !existsSync(`${mark}.open`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  return 7;
+}

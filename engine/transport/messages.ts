@@ -61,6 +61,12 @@ export type WorkerToDriver =
    * (WORKER_HELD) that named the seals' blocks in the thread's worker record; the driver frees it.
    */
   | { t: "done"; slot: number; seals?: SealRecord[]; checkpoint?: { actorId: ActorId; seq: number; state: Uint8Array }; held?: number }
+  /**
+   * Arena memory the thread gives back for the driver to free: `location`, a block it wrote whose seal was lost (or
+   * whose object is gone), still named by its worker record; `held`, a held list whose deferred seals it dropped.
+   * Freed by the driver, not the thread, so that a thread dying at any point leaves them named somewhere.
+   */
+  | { t: "drop"; location?: number; held?: number }
   | { t: "submit"; spec: WireSubmission }
   | { t: "put"; id: ObjectId; parentId: TaskId; location: number; size: number; flags: number; segment?: SharedArrayBuffer; sum?: number; refs: ObjectId[] }
   | { t: "segment"; id: ObjectId; segment: SharedArrayBuffer; sum?: number; refs: ObjectId[] }

@@ -38,10 +38,11 @@ export interface CoreExports {
   arenaAllocFor(bytes: number, worker: number): number;
   objSealBy(entry: number, location: number, size: number, flags: number, worker: number): number;
   workerBlockTaken(worker: number, location: number): void;
+  workerHeldRoom(worker: number, capacity: number): number;
   workerDefer(worker: number, location: number, capacity: number): number;
-  workerDropHeld(worker: number): void;
   workerHeldPosted(worker: number, list: number): void;
   workerHeldTaken(worker: number, list: number): void;
+  workerHeldDropped(worker: number, list: number): void;
   workerReclaim(worker: number): number;
   coreInit(
     readyQueue: number, admitQueue: number, doneQueue: number, queueCapacity: number,

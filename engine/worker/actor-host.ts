@@ -14,6 +14,7 @@ import { encodeErrorValue, type ActorCheckpoint, type TaskCompleter } from "./ta
 import type { TaskExecutor } from "./task-executor.js";
 import { actorDrain, type ActorMailbox } from "./actor-mailbox.js";
 import type { StreamRunner } from "./stream-runner.js";
+import { merged } from "../merged.js";
 
 /** An actor hosted here: a row of ActorHost.actors, from actor-create to actor-drop. */
 interface HostedActor extends ActorMailbox {
@@ -140,7 +141,7 @@ export class ActorHost {
       completer.sealsViaDriver = host.checkpointEvery > 0;
       try {
         if (replay) completer.finish(slot, L.OUTCOME_OK, completer.takeStarted(slot));
-        else completer.completeTask(slot, taskId, { ...p, x: false }, value);
+        else completer.completeTask(slot, taskId, merged(p, { x: false }), value);
       } finally {
         completer.sealsViaDriver = false;
         completer.checkpointToReport = undefined;
@@ -151,7 +152,7 @@ export class ActorHost {
       completer.sealsViaDriver = host.checkpointEvery > 0;
       try {
         if (replay) completer.finish(slot, L.OUTCOME_FAILED, completer.takeStarted(slot));
-        else completer.failTask(slot, taskId, { ...p, n: `${p.n}.${p.am}`, x: p.x }, error, error instanceof LoomError);
+        else completer.failTask(slot, taskId, merged(p, { n: `${p.n}.${p.am}`, x: p.x }), error, error instanceof LoomError);
       } finally {
         completer.sealsViaDriver = false;
       }

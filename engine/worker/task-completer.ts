@@ -12,6 +12,7 @@ import type { SealRecord, WorkerToDriver } from "../transport/messages.js";
 import type { DriverLink } from "../transport/driver-link.js";
 import type { TaskPayload } from "./payload-reader.js";
 import { crashPoint, CRASH_SEALING, CRASH_SEALED } from "./crash-points.js";
+import { merged } from "../merged.js";
 
 /** An actor's state after a call, encoded, as the driver keeps it for a restart. */
 export interface ActorCheckpoint { actorId: ActorId; seq: number; state: Uint8Array }
@@ -41,12 +42,15 @@ export class TaskCompleter {
    * only between beginSeals and the finish() whose "done" message names it; the driver frees it from there.
    */
   private held = 0;
+  /** Whether this thread's index has a worker record (see CoreSizes.workers): without one, nothing is held. */
+  private readonly recorded: boolean;
 
   /** `worker`: this thread's index, whose worker record names the blocks written and not handed over yet. */
   constructor(private readonly core: Core, private readonly store: ObjectStore, private readonly link: DriverLink, private readonly worker = -1) {
     this.i32 = core.i32;
     this.epoch = new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1);
     this.startedPosted = new Float64Array(core.plan.taskSlots);
+    this.recorded = worker >= 0 && worker < core.plan.workers;
   }
 
   /** Stamps the slot's start for the driver and remembers how many messages had been sent (see finish). */
@@ -121,17 +125,27 @@ export class TaskCompleter {
    */
   private beginSeals(slot: number, returns: number): SealRecord[] | undefined {
     const startedAt = this.startedPosted[slot]! - 1;
-    this.dropHeld(); // left by a completion that threw before its "done": nothing names its blocks any more
     this.deferSeals = this.sealsViaDriver || startedAt !== -1 && startedAt !== this.link.posted ? [] : undefined;
+    this.dropHeld(); // left by a completion that threw before its "done": nothing names its blocks any more
     this.deferCapacity = returns;
     return this.deferSeals;
   }
 
-  /** Frees the blocks held for deferred seals that will not be posted, and their list. */
+  /**
+   * Gives the blocks held for deferred seals that will not be posted, and their list, to the driver to free. Not
+   * freed here: the record names them until the driver has the message, so a death at any point leaks nothing.
+   */
   private dropHeld(): void {
     if (this.held === 0) return;
+    const held = this.held;
     this.held = 0;
-    this.core.exports.workerDropHeld(this.worker);
+    this.link.post({ t: "drop", held });
+    this.core.exports.workerHeldPosted(this.worker, held);
+  }
+
+  /** A block this thread wrote and will not seal goes back through the driver, which frees it (see dropHeld). */
+  private dropBlock(location: number): void {
+    this.link.post({ t: "drop", location });
   }
 
   /** Writes and seals one object the driver registered; tells the driver about segments and refs first. */
@@ -142,26 +156,42 @@ export class TaskCompleter {
     // last ref went meanwhile). Already sealed (the driver sealed a cancellation, or a replay re-made it): keep
     // the first value. Either way there is nothing to write.
     if (found === 0 || ex.objState(found) !== L.OBJ_PENDING) return 0;
-    const where = this.store.writeEncoded(id, e, flags);
+    // A deferred seal's block must be held in this thread's record until its "done" is posted; with no room to hold
+    // one (the arena is too full to make the list), the value goes to a segment, which the messages carry.
+    let arena = true;
+    if (this.deferSeals && this.recorded) {
+      const list = ex.workerHeldRoom(this.worker, this.deferCapacity);
+      if (list !== 0) this.held = list; // the record's list from now on: "done" (or a drop) hands it to the driver
+      else arena = false;
+    }
+    const where = this.store.writeEncoded(id, e, flags, arena);
     crashPoint(this.i32, CRASH_SEALING, taskIdOfObject(id));
     if (where.segment) this.link.post({ t: "segment", id, segment: where.segment, sum: where.sum, refs: e.refs });
     else if (e.refs.length) this.link.post({ t: "contains", id, refs: e.refs });
     const inArena = !(where.flags & L.FLAG_SEGMENT);
     const entry = this.core.exports.objFind(idLo(id), idHi(id));
     if (entry === 0) {
-      if (inArena) { ex.workerBlockTaken(this.worker, where.location); ex.arenaFree(where.location); }
+      if (inArena) this.dropBlock(where.location);
       throw new Error(`Loom: object ${id} is not registered (driver dropped it?)`);
     }
     if (this.deferSeals) {
-      this.deferSeals.push({ id, location: where.location, size: where.size, flags: where.flags });
       // Held in this thread's record until the "done" message that carries the record is posted.
-      if (inArena) this.held = ex.workerDefer(this.worker, where.location, this.deferCapacity);
+      if (inArena && this.recorded) {
+        const held = ex.workerDefer(this.worker, where.location, this.deferCapacity);
+        if (held === 0) { // workerHeldRoom made room just now, on this thread: not expected
+          this.dropBlock(where.location);
+          throw new LoomError(`object ${id}: worker ${this.worker} could not hold its arena block for a deferred seal`);
+        }
+        this.held = held;
+      }
+      this.deferSeals.push({ id, location: where.location, size: where.size, flags: where.flags });
       return 0;
     }
-    // The seal hands the block over (the record lets go of it in the same step); a lost seal leaves it to us.
+    // The seal hands the block over (the record lets go of it in the same step); a lost seal leaves it named in
+    // the record, and the driver frees it.
     const released = ex.objSealBy(entry, where.location, where.size, where.flags, this.worker);
     if (released >= 0) return released;
-    if (inArena) ex.arenaFree(where.location);
+    if (inArena) this.dropBlock(where.location);
     return 0;
   }
 
@@ -206,6 +236,6 @@ export function encodeErrorValue(wire: WireError): EncodedValue {
   try {
     return encodeValue(wire, "error");
   } catch {
-    return encodeValue({ ...wire, cause: String(wire.cause) }, "error");
+    return encodeValue(merged(wire, { cause: String(wire.cause) }), "error");
   }
 }

@@ -11,8 +11,8 @@ import * as O from "./js-object-table.js";
 import * as T from "./js-task-table.js";
 
 /** The worker records' exports: no baseline, as no benchmark or property of a single structure needs one. */
-type WorkerRecordOps = "workerPark" | "workerUnpark" | "arenaAllocFor" | "objSealBy" | "workerBlockTaken" | "workerDefer" |
-  "workerDropHeld" | "workerHeldPosted" | "workerHeldTaken" | "workerReclaim";
+type WorkerRecordOps = "workerPark" | "workerUnpark" | "arenaAllocFor" | "objSealBy" | "workerBlockTaken" | "workerHeldRoom" |
+  "workerDefer" | "workerHeldPosted" | "workerHeldTaken" | "workerHeldDropped" | "workerReclaim";
 
 /** Every export the engine uses but the worker records', plus queueInit (exported by the wasm, not listed in CoreExports). */
 export type CoreOps = Omit<CoreExports, "coreInit" | WorkerRecordOps> & { queueInit(q: number, capacity: number): void };
