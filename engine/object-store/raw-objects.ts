@@ -4,7 +4,8 @@
 // the process that wrote them, which is why `hasRefs` travels with them.
 import * as L from "../../core-wasm/shared/layout.js";
 import { LoomError } from "../errors.js";
-import { isActorHandleObject, type ObjectId } from "../ids.js";
+import { childTaskId, objectIdOf, isActorHandleObject, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
+import { ObjectRef } from "../refs.js";
 import { SEGMENT_HEADER, segmentSize, handles } from "./segment-pool.js";
 import { ARENA_OBJECT_LIMIT } from "./object-store.js";
 import type { DriverContext } from "../runtime/driver-context.js";
@@ -103,4 +104,16 @@ export function importRaw(d: RawDeps, id: ObjectId, flags: number, bytes: Uint8A
   d.parkWake.notifyWorkers(d.objects.seal(o, where));
   if (where.flags & L.FLAG_SEGMENT) d.objects.segmentStored(id);
   d.waiters.onSealed(id);
+}
+
+/** Stores pulled bytes as a new object of the driver, as put() does, and returns its ref (see Runtime.importObject). */
+export function importAsNewObject(
+  d: RawDeps & Pick<DriverContext, "tasks" | "graph" | "runtime">, flags: number, bytes: Uint8Array, pulledInto?: SharedArrayBuffer,
+): ObjectRef {
+  const taskId = childTaskId(DRIVER_TASK_ID, d.tasks.driverChildren++);
+  const id = objectIdOf(taskId, 0);
+  d.objects.registerObject(id, true);
+  importRaw(d, id, flags, bytes, pulledInto);
+  d.graph.recordNode(taskId, "put", "put", "finished");
+  return new ObjectRef(id, d.runtime);
 }

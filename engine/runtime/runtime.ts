@@ -9,14 +9,13 @@ import * as L from "../../core-wasm/shared/layout.js";
 import { Core } from "../wasm/core.js";
 import { ObjectStore } from "../object-store/object-store.js";
 import { encodeValue, type EncodedValue } from "../serialization/value-codec.js";
-import { LoomError, TaskCancelledError, withCallerFrames } from "../errors.js";
-import type { TaskEntry } from "../tasks/task-entry.js";
-import { childTaskId, objectIdOf, formatTaskId, handleCountActor, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
-import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type ActorOwner, type RefOwner } from "../refs.js";
+import { LoomError, withCallerFrames } from "../errors.js";
+import { childTaskId, objectIdOf, DRIVER_TASK_ID, type ObjectId } from "../ids.js";
+import { ObjectRef, isObjectRef, isActorHandle, checkOwnedBy, ACTOR_BRAND, type ActorHandleDescriptor, type RefOwner } from "../refs.js";
 import {
   RemoteFunction, makeActorHandle, wrapModule, type Backend, type FunctionDescriptor, type ActorHandle, type ModuleWrappers,
 } from "../remote.js";
-import { checkResources, resolveTaskOptions, DEFAULT_RESOURCES, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
+import { checkResources, type TaskOptions, type ActorOptions, type Resources } from "../options.js";
 import { isDefaultResources } from "../scheduler/resource-ledger.js";
 import { WorkerPool } from "../transport/worker-pool.js";
 import { CrashControl } from "./crash-control.js";
@@ -29,6 +28,7 @@ import { checkWaitArgs, checkTimeout, checkGetOptions, describeArgument, nameTak
 import { waitForReady } from "../wait.js";
 import type { DriverContext } from "./driver-context.js";
 import { RuntimeViews } from "./runtime-views.js";
+import { submitDriverTask, createDriverActor, submitDriverActorCall, cancelDriverTask, withdrawDriverTask } from "./driver-tasks.js";
 import type { InitOptions, RuntimeInspection } from "./runtime-types.js";
 import { emitterSink } from "../graph/event-sink.js";
 import { GraphRecorder, type GraphNode, type GraphEdge } from "../graph/graph-recorder.js";
@@ -45,11 +45,10 @@ import { ObjectReader } from "../object-store/object-reader.js";
 import { RecoveryManager } from "../lineage/recovery-manager.js";
 import { ActorManager } from "../actors/actor-manager.js";
 import { WorkerProtocol } from "./worker-protocol.js";
-import { exportRaw, exportWhenSealed, importRaw, pullTarget } from "../object-store/raw-objects.js";
+import { exportRaw, exportWhenSealed, importAsNewObject, pullTarget } from "../object-store/raw-objects.js";
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary, TableSizes } from "../api.js";
-import { merged } from "../merged.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -210,7 +209,7 @@ export class Runtime implements Backend, RefOwner {
     const all = Array.isArray(refs)
       ? this.d.reader.getMany(refs.map((r) => r.id), options.timeoutMs)
       : this.d.reader.getOne((refs as ObjectRef).id, options.timeoutMs);
-    return withCallerFrames(this.tracked(all));
+    return withCallerFrames(this.d.parkWake.tracked(all));
   }
 
   async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<{ ready: R[]; pending: R[] }> {
@@ -218,7 +217,7 @@ export class Runtime implements Backend, RefOwner {
     const want = checkWaitArgs(refs, options);
     refs.forEach((r, i) => checkOwnedBy(this, r, `wait(): refs[${i}]`));
     if (want === 0) return { ready: [], pending: [] };
-    return this.tracked(waitForReady(refs, want, options.timeoutMs, (r) => this.d.waiters.whenSealed(r.id)));
+    return this.d.parkWake.tracked(waitForReady(refs, want, options.timeoutMs, (r) => this.d.waiters.whenSealed(r.id)));
   }
 
   /** Cancels the task behind `ref`: queued, it never runs; running, its signal aborts (force: its worker dies). */
@@ -226,14 +225,11 @@ export class Runtime implements Backend, RefOwner {
     this.checkOpen();
     if (isObjectRefGenerator(ref)) {
       if (ObjectRefGenerator.ownerOf(ref) !== this) throw new LoomError("cancel(): the generator was made by another Loom runtime (one that was shut down, or a second one)");
-      this.d.tasks.cancelTask(ref.taskId, options.force ?? false);
-      const task = this.d.tasks.get(ref.taskId);
-      if (task?.state === "cancelled") this.d.streams.cancelled(ref.taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was cancelled`));
-      return;
+    } else {
+      if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
+      checkOwnedBy(this, ref, "cancel(): the ref");
     }
-    if (!isObjectRef(ref)) throw new LoomError(`cancel(): expected an ObjectRef, got ${describeArgument(ref)}`);
-    checkOwnedBy(this, ref, "cancel(): the ref");
-    this.d.tasks.cancelTask(this.d.streams.producerOf(ref.id), options.force ?? false);
+    cancelDriverTask(this.d, ref, options.force ?? false);
   }
 
   /**
@@ -241,12 +237,7 @@ export class Runtime implements Backend, RefOwner {
    * its submitter when it drains): true when it never ran and now never will.
    */
   withdraw(ref: ObjectRef | ObjectRefGenerator): boolean {
-    if (this.isShutdown) return false;
-    const taskId = isObjectRefGenerator(ref) ? ref.taskId : this.d.streams.producerOf(ref.id);
-    if (!this.d.tasks.cancelTask(taskId, false, true)) return false;
-    const task = this.d.tasks.get(taskId);
-    if (isObjectRefGenerator(ref) && task) this.d.streams.cancelled(taskId, new TaskCancelledError(`task ${task.name} (${formatTaskId(task.id)}) was withdrawn`));
-    return true;
+    return !this.isShutdown && withdrawDriverTask(this.d, ref);
   }
 
   /** @internal Worker threads parked for want of work now (a node lets a queued task in when one is). */
@@ -390,60 +381,22 @@ export class Runtime implements Backend, RefOwner {
     if (this.d.closed) throw new LoomError("the Loom runtime has been shut down; call init() again");
   }
 
-  /** What `.remote()` returns: the task's return refs, or a streaming generator's ObjectRefGenerator. */
-  private returnRefsOrStream(entry: TaskEntry): ObjectRef | ObjectRef[] | ObjectRefGenerator {
-    return entry.options.streaming === undefined ? this.d.tasks.returnRefs(entry) : this.d.streams.open(entry.id, this);
-  }
-
   submitTask(fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
-    const resolved = resolveTaskOptions(options);
-    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
-    if (resolved.resources !== DEFAULT_RESOURCES && !this.d.cluster) this.d.resources.noteIfInfeasible(resolved.resources, taskId, resolved.name ?? fn.name);
-    const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
-    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "task", this.d.functions.functionId(fn), resolved.name ?? fn.name, payload, deps, nested, resolved);
-    // Set only when there is one: a property added to every entry after its literal cost a backing store each.
-    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
-    const refs = this.returnRefsOrStream(entry);
-    this.d.dispatcher.dispatch(entry);
-    return refs;
-  }
-
-  private tracked<T>(p: Promise<T>): Promise<T> {
-    this.d.parkWake.inFlight++;
-    this.d.parkWake.updateKeepAlive();
-    const done = () => { this.d.parkWake.inFlight--; this.d.parkWake.updateKeepAlive(); };
-    p.then(done, done);
-    return p;
+    return submitDriverTask(this.d, fn, args, options);
   }
 
   createActor(cls: FunctionDescriptor, methods: string[], args: unknown[], options: ActorOptions & TaskOptions): ActorHandle {
     this.checkOpen();
     if (options.name !== undefined && this.d.actors.nameTaken(options.name)) throw new LoomError(nameTakenMessage(options.name));
-    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
-    const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
-    const actor = this.d.actors.createActorEntry(taskId, DRIVER_TASK_ID, cls, methods, payload, deps, nested, options);
-    actor.create.sharedKey = sharedKey;
-    const descriptor = this.d.actors.descriptorOf(actor);
-    return this.d.refs.trackHandle(makeActorHandle(this, descriptor), handleCountActor(descriptor));
+    return createDriverActor(this.d, cls, methods, args, options);
   }
 
   submitActorCall(desc: ActorHandleDescriptor, method: string, args: unknown[], options: TaskOptions): ObjectRef | ObjectRef[] | ObjectRefGenerator {
     this.checkOpen();
     const foreign = this.d.cluster?.foreign.isForeign(desc) === true;
     if (foreign && options.numReturns === "streaming") throw new LoomError(`${desc.className}.${method}: numReturns "streaming" works on actors this process created, not on one another process of the cluster owns`);
-    const actor = foreign ? undefined : this.d.actors.get(desc.actorId);
-    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
-    const { payload, deps, nested, sharedKey } = this.d.args.encodeArgs(args);
-    const resolved = resolveTaskOptions(merged(options, { maxRetries: options.maxRetries ?? actor?.options.maxTaskRetries ?? 0 }));
-    const entry = this.d.tasks.newTask(taskId, DRIVER_TASK_ID, "actor-method", -1, `${actor?.className ?? desc.className}.${method}`, payload, deps, nested, resolved);
-    if (sharedKey !== undefined) entry.sharedKey = sharedKey;
-    entry.actorId = desc.actorId;
-    entry.method = method;
-    if (foreign) this.d.cluster!.foreign.fileCall(entry, desc as ActorHandleDescriptor & { owner: ActorOwner }, options.maxRetries);
-    const refs = this.returnRefsOrStream(entry);
-    this.d.dispatcher.dispatch(entry);
-    return refs;
+    return submitDriverActorCall(this.d, desc, method, args, options, foreign);
   }
 
   terminateWorker(index: number): Promise<number> {
@@ -515,11 +468,6 @@ export class Runtime implements Backend, RefOwner {
    */
   importObject(flags: number, bytes: Uint8Array, pulledInto?: SharedArrayBuffer): ObjectRef {
     this.checkOpen();
-    const taskId = childTaskId(DRIVER_TASK_ID, this.d.tasks.driverChildren++);
-    const id = objectIdOf(taskId, 0);
-    this.d.objects.registerObject(id, true);
-    importRaw(this.d, id, flags, bytes, pulledInto);
-    this.d.graph.recordNode(taskId, "put", "put", "finished");
-    return new ObjectRef(id, this);
+    return importAsNewObject(this.d, flags, bytes, pulledInto);
   }
 }

@@ -126,4 +126,13 @@ export class ParkWake {
     }
     else if (this.inFlight <= 0 && this.keepAlive) { clearInterval(this.keepAlive); this.keepAlive = undefined; }
   }
+
+  /** Counts a pending get/wait in inFlight until `p` settles (the keep-alive holds the process meanwhile). */
+  tracked<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.updateKeepAlive();
+    const done = () => { this.inFlight--; this.updateKeepAlive(); };
+    p.then(done, done);
+    return p;
+  }
 }
