@@ -4,24 +4,23 @@
 // driver's owners'; this class only moves work and bytes.
 //
 // Which node takes each task and actor is NodePlacement's (node-placement.ts); results and the objects nodes
-// hold are RemoteObjects' (remote-objects.ts).
+// hold are RemoteObjects' (remote-objects.ts); putting a task on the wire with its arguments' sources is
+// TaskSender's (task-sender.ts).
 import * as L from "../../core-wasm/shared/layout.js";
 import { NodeDiedError, fromWire, type WireError } from "../errors.js";
 import { objectIdOf, formatTaskId, isActorHandleObject } from "../ids.js";
 import type { DriverContext } from "../runtime/driver-context.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import type { ActorEntry } from "../actors/actor-manager.js";
-import type { FunctionDescriptor } from "../remote.js";
 import type { Resources } from "../options.js";
 import { RemoteObjects } from "./remote-objects.js";
-import { ModuleHashes } from "./module-hashes.js";
+import { TaskSender } from "./task-sender.js";
 import { ForeignActors } from "./foreign-actors.js";
 import type { ObjectPuller } from "./object-transfer.js";
 import type { Connection, Frame } from "./wire.js";
 import { NodePlacement, type RemoteNode } from "./node-placement.js";
-import { SPILLBACK, type NameEntry, type NodeInfo, type ObjectSource, type RemoteTaskOptions } from "./messages.js";
+import { SPILLBACK, type NameEntry, type NodeInfo, type RemoteTaskOptions } from "./messages.js";
 import type { ActorHandleDescriptor, ActorOwner } from "../refs.js";
-import { merged } from "../merged.js";
 
 type SchedulerDeps = Pick<DriverContext, "actors" | "closed" | "core" | "dispatcher" | "events" | "functions" | "objects" | "parkWake" | "recovery" | "refs" | "runtime" | "spill" | "store" | "streams" | "tasks" | "waiters" | "workerCount" | "resources">;
 
@@ -55,13 +54,6 @@ export interface ClusterNames {
 const REMOTE = Symbol("remote attempt");
 type RemoteTask = TaskEntry & { [REMOTE]?: { node: string; attempt: number; queued?: boolean } };
 
-/** What a task needs to go on the wire: where each of its arguments is, its module's hash, the connection. */
-interface ReadyToSend {
-  refs: Record<string, ObjectSource>;
-  moduleHash: string | undefined;
-  c: Connection;
-}
-
 export class ClusterScheduler {
   /** The other nodes as this process sees them, and the choice of one for each task and actor. */
   readonly placement: NodePlacement;
@@ -69,7 +61,8 @@ export class ClusterScheduler {
   private attempts = 0;
   /** Per remote actor, the promise that its last message was sent: calls go out in order. */
   private readonly actorChains = new Map<ActorEntry, Promise<void>>();
-  private readonly moduleHashes = new ModuleHashes();
+  /** Sends tasks and calls to nodes, their arguments and module hash with them (task-sender.ts). */
+  private readonly sender: TaskSender;
   /** Results other nodes hold, and pulls of them. */
   readonly objects: RemoteObjects;
   private readonly resends = new WeakMap<TaskEntry, number>();
@@ -101,6 +94,12 @@ export class ClusterScheduler {
       isDead: (nodeId) => this.nodes.get(nodeId)?.info.state === "dead" || this.peers.get(nodeId)?.dead === true,
       settled: (entry) => this.settled(entry),
       options: remoteOptions,
+    });
+    this.sender = new TaskSender(link.puller, this.objects, {
+      isCurrent: (entry, attempt) => this.isCurrent(entry, attempt),
+      received: (node, entry, attempt, reply) => this.received(node, entry, attempt, reply),
+      failed: (node, entry, error) => this.failed(node, entry, error),
+      roomElsewhere: (entry, node) => this.placement.roomElsewhere(entry, node),
     });
   }
 
@@ -224,7 +223,7 @@ export class ClusterScheduler {
     entry.state = "running";
     node.running.add(entry);
     const fn = this.d.functions.functionList[entry.fnId]!;
-    void this.send(node, entry, attempt, {
+    void this.sender.send(node, entry, attempt, {
       t: "run-task", owner: this.link.nodeId, taskId: entry.id, fn, name: entry.name,
       options: remoteOptions(entry), attempt,
     });
@@ -267,82 +266,8 @@ export class ClusterScheduler {
     void this.link.puller.connection(node.info.address).then((c) => c.send(message), () => {});
   }
 
-  /**
-   * Sends a task or call once its arguments are sealed here, and stores what comes back. When nothing needs a
-   * wait (its arguments are available, its module's hash known, the connection open, no call before it), it goes
-   * on the wire now: a burst of tasks then holds one pending request each while in flight, not a suspended
-   * function with its locals and a promise per step.
-   */
-  private send(
-    node: RemoteNode, entry: RemoteTask, attempt: number, message: Record<string, unknown> & { t: string },
-    before?: Promise<void>, onSent?: () => void,
-  ): Promise<void> {
-    const ready = before === undefined ? this.readyNow(node, entry, message) : undefined;
-    let replied: Promise<Frame | undefined>;
-    try {
-      replied = ready ? this.transmit(node, entry, message, ready, onSent) : this.prepare(node, entry, attempt, message, before, onSent);
-    } catch (error) {
-      replied = Promise.reject(error);
-    }
-    return replied.then(
-      (reply) => (reply ? this.received(node, entry, attempt, reply) : undefined),
-      (error) => { if (this.isCurrent(entry, attempt)) this.failed(node, entry, error as Error); },
-    );
-  }
-
   private isCurrent(entry: RemoteTask, attempt: number): boolean {
     return entry[REMOTE]?.attempt === attempt && !this.d.closed;
-  }
-
-  /** What send needs, when all of it is at hand now; undefined when something must be waited for. */
-  private readyNow(node: RemoteNode, entry: RemoteTask, message: Record<string, unknown>): ReadyToSend | undefined {
-    const refs: Record<string, ObjectSource> = {};
-    for (const id of entry.deps) {
-      const source = this.objects.sourceIfAvailable(id);
-      if (!source) return undefined;
-      refs[String(id)] = source;
-    }
-    for (const id of entry.nestedRefs) {
-      if (isActorHandleObject(id)) continue;
-      const source = this.objects.sourceIfAvailable(id);
-      if (!source) return undefined;
-      refs[String(id)] = source;
-    }
-    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined;
-    let moduleHash: string | undefined;
-    if (fn?.kind === "module" && fn.url.startsWith("file:")) {
-      moduleHash = this.moduleHashes.hashNow(fn.url);
-      if (moduleHash === undefined) return undefined;
-    }
-    const c = this.link.puller.openConnection(node.info.address);
-    return c ? { refs, moduleHash, c } : undefined;
-  }
-
-  /** What send needs, waited for; undefined when the attempt was replaced meanwhile. */
-  private async prepare(
-    node: RemoteNode, entry: RemoteTask, attempt: number, message: Record<string, unknown> & { t: string }, before?: Promise<void>, onSent?: () => void,
-  ): Promise<Frame | undefined> {
-    const refs: Record<string, ObjectSource> = {};
-    for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
-    // An actor handle's count is no object to pull (ids.ts: actorHandleObjectId).
-    for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) refs[String(id)] = await this.objects.sourceOf(id);
-    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
-    // A node with another copy of the module refuses the task (SPEC: code).
-    const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
-    if (before) await before;
-    if (!this.isCurrent(entry, attempt)) return undefined;
-    const c = await this.link.puller.connection(node.info.address);
-    if (!this.isCurrent(entry, attempt)) return undefined;
-    return this.transmit(node, entry, message, { refs, moduleHash, c }, onSent);
-  }
-
-  private transmit(node: RemoteNode, entry: RemoteTask, message: Record<string, unknown> & { t: string }, ready: ReadyToSend, onSent?: () => void): Promise<Frame> {
-    this.objects.sentTo(ready.refs, node.info.address);
-    // A node may hand a task back when it has no free worker only while another node has one (see spilledBack).
-    const spill = message.t === "run-task" && this.placement.roomElsewhere(entry, node);
-    const replied = ready.c.request(merged(message, { refs: ready.refs, moduleHash: ready.moduleHash, spill }), entry.payload);
-    onSent?.(); // on the wire: an actor's next call may follow it
-    return replied;
   }
 
   /** The node's answer to a task or call: its results stored here, or its failure handled. */
@@ -482,7 +407,7 @@ export class ClusterScheduler {
         options: { maxConcurrency: actor.options.maxConcurrency, resources: actor.resources } }
       : { t: "actor-call", actorKey, taskId: entry.id, method: entry.method!, options: remoteOptions(entry), attempt };
     // The next call goes out once this one is on the wire (its reply is awaited apart); on any early end too.
-    void this.send(node, entry, attempt, message, previous, sent).finally(() => {
+    void this.sender.send(node, entry, attempt, message, previous, sent).finally(() => {
       sent();
       if (this.moving.has(actor)) this.moveIfIdle(actor);
     });
