@@ -5,17 +5,18 @@
 import { LoomError, toWire } from "../errors.js";
 import { ACTOR_BRAND, ObjectRef } from "../refs.js";
 import { isObjectRefGenerator, type ObjectRefGenerator } from "../streaming/object-ref-generator.js";
-import { objectIdOf, type ActorId, type ObjectId } from "../ids.js";
+import type { ActorId, ObjectId } from "../ids.js";
 import { makeActorHandle, type ActorHandle } from "../remote.js";
 import type { Resources } from "../options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeValue } from "../serialization/value-codec.js";
-import type { CallActor, CancelTask, CreateActor, OwnedActorCall, OwnedActorKill, ResultInfo, RunTask, StreamAck } from "./messages.js";
-import { INLINE_RESULT_BYTES, SPILLBACK } from "./messages.js";
+import type { CallActor, CancelTask, CreateActor, OwnedActorCall, OwnedActorKill, RunTask } from "./messages.js";
+import { SPILLBACK } from "./messages.js";
 import { answerPull, ObjectPuller, type RawSource } from "./object-transfer.js";
-import { listen, isLoopback, MAX_FRAME_BYTES, type Connection, type Frame, type Header } from "./wire.js";
+import { listen, isLoopback, type Connection, type Frame, type Header } from "./wire.js";
 import { ImportedObjects } from "./imported-objects.js";
 import { HandedBack, WorkerGate } from "./worker-gate.js";
+import { HeldResults, type Answer } from "./held-results.js";
 import { ModuleHashes } from "./module-hashes.js";
 import { checkCallActor, checkCancel, checkCreateActor, checkKillActor, checkOwnedActorCall, checkOwnedActorKill, checkRelease, checkRunTask, checkStreamAck, localTaskOptions } from "./work-messages.js";
 import { merged } from "../merged.js";
@@ -51,12 +52,6 @@ export interface NodeService {
   releaseOwner(owner: string): { results: number; actors: number };
 }
 
-/** Inline results of one reply, at most: the rest are held for pulls, so a reply frame stays well under the limit. */
-const MAX_INLINE_REPLY_BYTES = Math.min(16 * 2 ** 20, MAX_FRAME_BYTES / 4);
-
-/** What a request's handler answers: the reply's fields and body, and the keys of the results it holds. */
-interface Answer { header: Record<string, unknown>; body?: Uint8Array; held?: string[] }
-
 /** An actor hosted here, from actor-create until actor-kill. */
 interface HostedActor {
   /** The driver that created it: it owns the results of its calls. */
@@ -72,8 +67,8 @@ const noop = () => {};
 
 
 class NodeWork {
-  /** Results held for pulls: key (`owner/taskId/returnIndex`) → the local ref that keeps the object. Until release. */
-  readonly held = new Map<string, ObjectRef>();
+  /** Results held for pulls, by key, until released; the answers that hold them (held-results.ts). */
+  readonly held: HeldResults;
   readonly puller: ObjectPuller;
   readonly imports: ImportedObjects;
   private readonly hashes = new ModuleHashes();
@@ -92,6 +87,7 @@ class NodeWork {
   constructor(private readonly runtime: Runtime, token: string | undefined, private readonly nodeId: () => string) {
     this.offered = runtime.inspect().resources;
     this.gate = new WorkerGate(runtime, this.offered.cpu ?? 0, () => this.draining ? `node ${nodeId()} is draining` : undefined);
+    this.held = new HeldResults(runtime, nodeId);
     this.puller = new ObjectPuller(token);
     this.imports = new ImportedObjects(runtime, this.puller, (key) => this.held.get(key));
   }
@@ -121,7 +117,7 @@ class NodeWork {
           this.answer(c, h, () => this.runTask(msg, frame.body, c).finally(() => { this.tasks--; }), true);
           return;
         }
-        case "stream-ack": this.streamAck(checkStreamAck(h)); return;
+        case "stream-ack": this.held.streamAck(checkStreamAck(h)); return;
         case "actor-create": this.answer(c, h, () => this.createActor(checkCreateActor(h), frame.body), true); return;
         case "actor-call": this.answer(c, h, () => this.callActor(checkCallActor(h), frame.body, c), false); return;
         case "actor-kill": this.killActor(checkKillActor(h).actorKey); return;
@@ -228,8 +224,8 @@ class NodeWork {
     if (early !== undefined) { this.cancelledEarly.delete(running); this.runtime.cancel(Array.isArray(out) ? out[0]! : out, { force: early }); }
     try {
       const answer = isObjectRefGenerator(out)
-        ? await this.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c)
-        : await this.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
+        ? await this.held.stream(msg.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c)
+        : await this.held.results(msg.owner, msg.taskId, out as ObjectRef | ObjectRef[]);
       if (!this.withdrawn.has(running)) return answer;
       if (answer.held) this.release(answer.held); // the withdrawal's cancellation, which nobody reads
       throw new HandedBack(`node ${this.nodeId()} drains: task ${msg.name} had not started and is handed back to be placed elsewhere`);
@@ -238,56 +234,6 @@ class NodeWork {
       this.withdrawn.delete(running);
       this.gate.left();
     }
-  }
-
-  /** Streaming generators running here, by `owner/taskId`: how many yields their consumer took (see stream). */
-  private readonly credits = new Map<string, { taken: number; wake?: () => void }>();
-
-  /**
-   * A streaming generator: each yield goes to its submitter as it comes (inline when small, else held here
-   * under `owner/taskId/y<index>`), and the reply is its end: the count of yields, or its error as a value.
-   * With generatorBackpressure n, no more is sent while n sent ones are not taken by the consumer.
-   */
-  private async stream(owner: string, taskId: number, attempt: number, backpressure: number, gen: ObjectRefGenerator, c: Connection): Promise<Answer> {
-    const end = new ObjectRef(objectIdOf(gen.taskId, 0), this.runtime); // held from now: the stream may close first
-    const key = `${owner}/${taskId}`;
-    const credit: { taken: number; wake?: () => void } = { taken: 0 };
-    this.credits.set(key, credit);
-    try {
-      for (let index = 0; ; index++) {
-        // Its consumer has n sent and not taken: the next one is not taken from the generator (which pauses once
-        // n more wait here).
-        while (backpressure > 0 && credit.taken !== -1 && index - credit.taken >= backpressure && !c.closed) {
-          c.send({ t: "stream-wait", taskId, attempt, need: index - backpressure + 1 });
-          await new Promise<void>((resolve) => { credit.wake = resolve; });
-        }
-        let next: IteratorResult<ObjectRef>;
-        try { next = await gen.next(); } catch { break; } // its error is the end object's
-        if (next.done) break;
-        const raw = this.runtime.exportObject(next.value.id);
-        if (!raw) throw new LoomError(`yield ${index} of task ${key} is not readable on node ${this.nodeId()}`);
-        const header = { t: "stream-yield", taskId, attempt, index, flags: raw.flags, size: raw.bytes.length };
-        if (raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs) c.send(header, raw.bytes.slice());
-        else {
-          const heldKey = `${key}/y${index}`;
-          this.held.set(heldKey, next.value);
-          c.send(merged(header, { key: heldKey }));
-        }
-      }
-    } finally {
-      if (this.credits.get(key) === credit) this.credits.delete(key);
-    }
-    return this.results(owner, taskId, end);
-  }
-
-  /** The submitter's consumer took yields of a generator running here. */
-  private streamAck(msg: StreamAck): void {
-    const credit = this.credits.get(`${msg.owner}/${msg.taskId}`);
-    if (!credit) return;
-    credit.taken = msg.taken === -1 || credit.taken === -1 ? -1 : Math.max(credit.taken, msg.taken);
-    const wake = credit.wake;
-    credit.wake = undefined;
-    wake?.();
   }
 
   /** Cancels that came before their task was submitted here, by `owner/taskId` (force or not). */
@@ -351,8 +297,8 @@ class NodeWork {
     });
     actor.tail = submitted.catch(noop);
     const out = await submitted;
-    if (isObjectRefGenerator(out)) return this.stream(actor.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
-    return this.results(actor.owner, msg.taskId, out);
+    if (isObjectRefGenerator(out)) return this.held.stream(actor.owner, msg.taskId, msg.attempt ?? 0, msg.options.streaming ?? 0, out, c);
+    return this.held.results(actor.owner, msg.taskId, out);
   }
 
   /** Per caller and actor this process owns, the last call submitted or waiting to be (see callOwnedActor). */
@@ -375,7 +321,7 @@ class NodeWork {
     const tail = submitted.catch(noop);
     this.callerTails.set(key, tail);
     void tail.then(() => { if (this.callerTails.get(key) === tail) this.callerTails.delete(key); });
-    return submitted.then((out) => this.results(msg.caller, msg.taskId, out));
+    return submitted.then((out) => this.held.results(msg.caller, msg.taskId, out));
   }
 
   /** A handle of this runtime on one of its own actors, by id (the runtime knows its class and methods). */
@@ -415,34 +361,19 @@ class NodeWork {
    * so its results go and its actors are killed. Returns how many results and actors went.
    */
   releaseOwner(owner: string): { results: number; actors: number } {
-    let results = 0, actors = 0;
-    const prefix = `${owner}/`;
-    for (const key of [...this.held.keys()]) if (key.startsWith(prefix)) { this.held.delete(key); results++; }
-    if (results > 0 && this.held.size === 0) for (const wake of this.emptied.splice(0)) wake();
+    const results = this.held.releaseOwner(owner);
+    let actors = 0;
     for (const [key, actor] of [...this.actors]) if (actor.owner === owner) { this.killActor(key); actors++; }
-    // Its generators wait for no consumer any more.
-    for (const key of [...this.credits.keys()]) if (key.startsWith(prefix)) this.streamAck({ t: "stream-ack", owner, taskId: Number(key.slice(prefix.length)), taken: -1 });
     return { results, actors };
   }
 
   private release(keys: string[]): void {
-    for (const key of keys) {
-      this.held.delete(key);
-      this.imports.release(key);
-    }
-    if (this.held.size === 0) for (const wake of this.emptied.splice(0)) wake();
+    this.held.release(keys);
+    for (const key of keys) this.imports.release(key);
   }
 
-  /** Waiting for `held` to empty (handedOver). */
-  private readonly emptied: Array<() => void> = [];
-
   handedOver(timeoutMs: number): Promise<number> {
-    if (this.held.size === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); resolve(this.held.size); };
-      const timer = setTimeout(() => { const i = this.emptied.indexOf(done); if (i >= 0) this.emptied.splice(i, 1); done(); }, timeoutMs);
-      this.emptied.push(done);
-    });
+    return this.held.handedOver(timeoutMs);
   }
 
   /** The payload's argument list, its refs made the local copies' (top-level ones resolve before the task runs). */
@@ -465,38 +396,6 @@ class NodeWork {
     }
     if (!Array.isArray(args)) throw new LoomError("the argument payload is not a list of arguments");
     return args;
-  }
-
-  /**
-   * The returns of a task or call, once they settle: small ones inline, the others held under `owner/taskId/returnIndex` until released.
-   */
-  private async results(owner: string, taskId: number, out: ObjectRef | ObjectRef[]): Promise<Answer> {
-    const refs = Array.isArray(out) ? out : [out];
-    await this.runtime.wait(refs, { numReturns: refs.length });
-    const raws = refs.map((ref, i) => {
-      const raw = this.runtime.exportObject(ref.id);
-      if (!raw) throw new LoomError(`return ${i} of task ${owner}/${taskId} is not readable on node ${this.nodeId()}`);
-      // Small ones are copied at once: the view is on the store's memory, which a later export may touch. One
-      // that holds refs is held and pulled, its pull saying where the objects it names are.
-      return { flags: raw.flags, size: raw.bytes.length, copy: raw.bytes.length <= INLINE_RESULT_BYTES && !raw.hasRefs ? raw.bytes.slice() : undefined };
-    });
-    const results: ResultInfo[] = [];
-    const held: string[] = [];
-    const inline: Uint8Array[] = [];
-    let inlineBytes = 0;
-    raws.forEach(({ flags, size, copy }, i) => {
-      if (copy && inlineBytes + size <= MAX_INLINE_REPLY_BYTES) {
-        inline.push(copy);
-        inlineBytes += size;
-        results.push({ flags, size });
-      } else {
-        const key = `${owner}/${taskId}/${i}`;
-        this.held.set(key, refs[i]!);
-        held.push(key);
-        results.push({ flags, size, key });
-      }
-    });
-    return { header: { results }, body: Buffer.concat(inline, inlineBytes), held };
   }
 
   /** Resolves once every request received has been answered. */
