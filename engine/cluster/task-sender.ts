@@ -1,7 +1,7 @@
 // Sending a task or an actor's message to a node: where each of its arguments is (their sources), its module's
 // hash, the connection, then the request on the wire. What its reply means, and which attempt is current, are
 // the ClusterScheduler's (cluster-scheduler.ts): it hands those in as hooks.
-import { isActorHandleObject } from "../ids.js";
+import { isActorHandleObject, type ObjectId } from "../ids.js";
 import type { TaskEntry } from "../tasks/task-entry.js";
 import type { FunctionDescriptor } from "../remote.js";
 import type { RemoteObjects } from "./remote-objects.js";
@@ -29,6 +29,24 @@ export interface SendHooks {
   failed(node: RemoteNode, entry: TaskEntry, error: Error): void;
   /** Whether another node has a free worker for `entry` (a node may then hand it back: spillback). */
   roomElsewhere(entry: TaskEntry, node: RemoteNode): boolean;
+}
+
+/**
+ * The objects a node pulls for `entry`: its arguments, then the refs nested in them (an actor handle's count is no
+ * object to pull: ids.ts, actorHandleObjectId).
+ */
+function* pulledIds(entry: TaskEntry): Iterable<ObjectId> {
+  yield* entry.deps;
+  for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) yield id;
+}
+
+/**
+ * The module whose hash goes with a message, so that a node with another copy refuses it (SPEC: code); none for
+ * inline functions and actor calls.
+ */
+function hashedModuleUrl(message: Record<string, unknown>): string | undefined {
+  const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined;
+  return fn?.kind === "module" && fn.url.startsWith("file:") ? fn.url : undefined;
 }
 
 export class TaskSender {
@@ -62,23 +80,14 @@ export class TaskSender {
   /** What send needs, when all of it is at hand now; undefined when something must be waited for. */
   private readyNow(node: RemoteNode, entry: TaskEntry, message: Record<string, unknown>): ReadyToSend | undefined {
     const refs: Record<string, ObjectSource> = {};
-    for (const id of entry.deps) {
+    for (const id of pulledIds(entry)) {
       const source = this.objects.sourceIfAvailable(id);
       if (!source) return undefined;
       refs[String(id)] = source;
     }
-    for (const id of entry.nestedRefs) {
-      if (isActorHandleObject(id)) continue;
-      const source = this.objects.sourceIfAvailable(id);
-      if (!source) return undefined;
-      refs[String(id)] = source;
-    }
-    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined;
-    let moduleHash: string | undefined;
-    if (fn?.kind === "module" && fn.url.startsWith("file:")) {
-      moduleHash = this.moduleHashes.hashNow(fn.url);
-      if (moduleHash === undefined) return undefined;
-    }
+    const url = hashedModuleUrl(message);
+    const moduleHash = url === undefined ? undefined : this.moduleHashes.hashNow(url);
+    if (url !== undefined && moduleHash === undefined) return undefined;
     const c = this.puller.openConnection(node.info.address);
     return c ? { refs, moduleHash, c } : undefined;
   }
@@ -88,12 +97,9 @@ export class TaskSender {
     node: RemoteNode, entry: TaskEntry, attempt: number, message: Record<string, unknown> & { t: string }, before?: Promise<void>, onSent?: () => void,
   ): Promise<Frame | undefined> {
     const refs: Record<string, ObjectSource> = {};
-    for (const id of entry.deps) refs[String(id)] = await this.objects.sourceOf(id);
-    // An actor handle's count is no object to pull (ids.ts: actorHandleObjectId).
-    for (const id of entry.nestedRefs) if (!isActorHandleObject(id)) refs[String(id)] = await this.objects.sourceOf(id);
-    const fn = (message.fn ?? message.cls) as FunctionDescriptor | undefined; // none on an actor's calls
-    // A node with another copy of the module refuses the task (SPEC: code).
-    const moduleHash = fn?.kind === "module" && fn.url.startsWith("file:") ? await this.moduleHashes.hashOf(fn.url).catch(() => undefined) : undefined;
+    for (const id of pulledIds(entry)) refs[String(id)] = await this.objects.sourceOf(id);
+    const url = hashedModuleUrl(message);
+    const moduleHash = url === undefined ? undefined : await this.moduleHashes.hashOf(url).catch(() => undefined);
     if (before) await before;
     if (!this.hooks.isCurrent(entry, attempt)) return undefined;
     const c = await this.puller.connection(node.info.address);
@@ -103,7 +109,8 @@ export class TaskSender {
 
   private transmit(node: RemoteNode, entry: TaskEntry, message: Record<string, unknown> & { t: string }, ready: ReadyToSend, onSent?: () => void): Promise<Frame> {
     this.objects.sentTo(ready.refs, node.info.address);
-    // A node may hand a task back when it has no free worker only while another node has one (see spilledBack in cluster-scheduler.ts).
+    // A node may hand a task back when it has no free worker only while another node has one (spilledBack in
+    // cluster-scheduler.ts).
     const spill = message.t === "run-task" && this.hooks.roomElsewhere(entry, node);
     const replied = ready.c.request(merged(message, { refs: ready.refs, moduleHash: ready.moduleHash, spill }), entry.payload);
     onSent?.(); // on the wire: an actor's next call may follow it

@@ -49,6 +49,7 @@ import { exportRaw, exportWhenSealed, importAsNewObject, pullTarget } from "../o
 import type { RawObject } from "../object-store/raw-object.js";
 import type { ClusterMembership } from "../cluster/driver-join.js";
 import type { NodeSummary, TableSizes } from "../api.js";
+import { clockOrigin } from "../clock.js";
 
 export type { TaskKind } from "../tasks/task-entry.js";
 export type { GraphNode, GraphEdge, EdgeKind } from "../graph/graph-recorder.js";
@@ -95,7 +96,7 @@ export class Runtime implements Backend, RefOwner {
     const { core, handle } = Core.create({ taskSlots, objectCapacity: 1 << 21, arenaBytes, workers: Math.max(1, workers) });
     // The epoch workers stamp starts from and the driver's startTime are one instant on one clock (see clock.ts).
     const startTime = performance.now();
-    new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = performance.timeOrigin + startTime;
+    new Float64Array(core.memory.buffer, L.CORE_BASE + L.CTL_EPOCH, 1)[0] = clockOrigin + startTime;
     const store = new ObjectStore(core, storeBytes, new SegmentPool(Math.min(storeBytes / 4, 2 ** 30)));
     if (options.spillDir !== undefined && (typeof options.spillDir !== "string" || options.spillDir === "")) {
       throw new LoomError(`init: invalid spillDir ${String(options.spillDir)} (expected a directory path)`);
